@@ -1,0 +1,63 @@
+/*
+ * The seam between the shadow MMU (and the other pure code: instruction
+ * emulator, GDB packet layer) and the machine.
+ *
+ * src/shadow/ and src/x86/ reach memory, the p2m and the log only through
+ * these functions.  The hypervisor implements them on SVM
+ * (src/svm/platform.c); the hosted tests implement them on a simulated
+ * physical memory (test/unit/sim_platform.c).  Nothing here may assume which
+ * of the two it runs in.
+ */
+#ifndef UMBRA_PLATFORM_H
+#define UMBRA_PLATFORM_H
+
+#include <umbra/types.h>
+
+struct shadow_vcpu;
+
+/*
+ * Pointer to the 4 KiB host frame `mfn`, valid for the life of the run
+ * (the hypervisor direct-maps all RAM; the simulator owns one array).
+ * Returns NULL for a frame the platform does not back with memory.
+ */
+void *plat_map_mfn(mfn_t mfn);
+
+/*
+ * The p2m.  Guest-physical equals host-physical, except that Umbra's own
+ * reserve (image, shadow pool, VMCBs, copied modules) and frames above the
+ * guest's physical address width are refused with INVALID_MFN.  Device
+ * frames (MMIO holes) translate to themselves so they can be passed through.
+ */
+mfn_t plat_gfn_to_mfn(gfn_t gfn);
+
+/* True if `gfn` is RAM the guest owns (not MMIO, not Umbra's). */
+bool plat_gfn_is_ram(gfn_t gfn);
+
+/*
+ * Flush the guest TLB entry for one virtual address in the vCPU's ASID
+ * (INVLPGA on SVM; a no-op in the simulator, which has no TLB).  For a
+ * whole-ASID flush set v->tlb_flush instead.
+ */
+void plat_flush_va(struct shadow_vcpu *v, gva_t va);
+
+/*
+ * CPU features the guest sees (the host's, less SVM).  The shadow code
+ * honours exactly these: a feature the guest cannot enable is never
+ * emulated, one it can is never ignored.
+ */
+struct plat_cpu_features {
+    unsigned maxphyaddr;   /* CPUID 0x80000008 EAX[7:0] */
+    bool nx;               /* CPUID 0x80000001 EDX[20] */
+    bool pse36;
+    bool pge;
+    bool pdpe1gb;          /* 1 GiB pages in long mode */
+    bool smep;             /* CPUID 7.0 EBX[7] */
+    bool smap;             /* CPUID 7.0 EBX[20] */
+    bool pku;              /* CPUID 7.0 ECX[3] */
+};
+const struct plat_cpu_features *plat_cpu_features(void);
+
+/* Diagnostics: one line, printf format, printed as "umbra: ..." by the caller's convention. */
+void plat_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,112 @@
+/*
+ * The shadow MMU's public interface, used by the SVM exit handlers, the GDB
+ * stub and the hosted tests.  Implementation: src/shadow/ (pure C, reaches the
+ * machine only through platform.h).  Design: docs/shadow.md.
+ *
+ * Protocol with the SVM layer:
+ *   - On an intercepted write to CR0/CR4/EFER the SVM layer stores the guest's
+ *     new value in v->guest_* and calls shadow_update_paging_mode().
+ *   - On MOV to CR3 (or a task switch) it stores v->guest_cr3 and calls
+ *     shadow_update_cr3().
+ *   - Before every VMRUN it copies v->hw_cr0/hw_cr3/hw_cr4/hw_efer into the
+ *     VMCB and, if v->tlb_flush is set, flushes the guest ASID and clears it.
+ *   - Guest reads of CR0/CR3/CR4/EFER return v->guest_*.
+ */
+#ifndef UMBRA_SHADOW_H
+#define UMBRA_SHADOW_H
+
+#include <umbra/types.h>
+
+enum guest_paging {
+    GUEST_PAGING_OFF,     /* CR0.PG = 0: identity "physical mode" shadow */
+    GUEST_PAGING_2LEVEL,  /* 32-bit, optional PSE 4 MiB pages */
+    GUEST_PAGING_PAE,     /* 3-level PAE (the focus) */
+    GUEST_PAGING_LONG,    /* 4-level, EFER.LMA */
+};
+
+struct shadow_domain;   /* private to src/shadow; lives inside the pool */
+struct shadow_mode;     /* per-guest-mode dispatch table (multi.c, compiled per mode) */
+
+struct shadow_vcpu {
+    struct shadow_domain *d;
+
+    /* Guest-visible control state (what the guest wrote and reads back). */
+    uint64_t guest_cr0, guest_cr3, guest_cr4, guest_efer;
+
+    /* What the hardware runs the guest with (copied to the VMCB). */
+    uint64_t hw_cr0, hw_cr3, hw_cr4, hw_efer;
+
+    bool tlb_flush;               /* flush the guest ASID before the next VMRUN */
+    enum guest_paging paging;
+    const struct shadow_mode *mode;
+    uint64_t guest_pdpte[4];      /* PAE: the guest PDPTEs as loaded at CR3 write */
+
+    /* Private to src/shadow (top-level shadows, per-vCPU PDPT, ...). */
+    mfn_t toplevel[4];
+    mfn_t pae_l3;                 /* per-vCPU shadow PDPT (below 4 GiB) */
+};
+
+/* Result of a shadow fault, an emulated access or a CR3 load. */
+enum sh_result {
+    SH_FIXED,     /* shadow repaired (or nothing to do): resume the guest */
+    SH_REFLECT,   /* a true guest fault: inject out->vector (#PF: out->pfec, out->cr2) */
+    SH_EMULATE,   /* a write to a write-protected guest page table: emulate the instruction */
+    SH_STOP,      /* the guest did something Umbra refuses (e.g. maps Umbra's frame): stop it, out->why says why */
+};
+
+struct sh_fault {
+    uint8_t vector;      /* X86_EXC_PF or X86_EXC_GP */
+    uint32_t pfec;       /* error code to inject */
+    gva_t cr2;           /* faulting address (#PF) */
+    const char *why;     /* SH_STOP diagnostic */
+};
+
+/*
+ * Take the pool [pool_base, pool_base + frames) for shadow pages and the
+ * shadow code's own metadata (hash, per-page records).  The pool must lie
+ * below 4 GiB (PAE shadow PDPTs and 2-level shadows are 32-bit addressed).
+ * Returns NULL if the pool is too small to run any guest.
+ */
+struct shadow_domain *shadow_domain_init(mfn_t pool_base, unsigned long frames);
+
+/* Reset v to a paging-off guest (CR0 = ET, CR4 = 0, EFER = 0) on domain d. */
+int shadow_vcpu_init(struct shadow_vcpu *v, struct shadow_domain *d);
+
+/* CR0/CR4/EFER changed: pick the mode, recompute hw_*, rebuild the top level. */
+int shadow_update_paging_mode(struct shadow_vcpu *v);
+
+/*
+ * guest_cr3 changed.  Finds or makes the pinned top-level shadow.  PAE: loads
+ * the four guest PDPTEs now; reserved bits give SH_REFLECT with #GP(0).
+ */
+enum sh_result shadow_update_cr3(struct shadow_vcpu *v, struct sh_fault *out);
+
+/* #PF intercept: va = CR2 (EXITINFO2), pfec = EXITINFO1. */
+enum sh_result shadow_page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
+                                 struct sh_fault *out);
+
+/* INVLPG va: drop exactly the shadow entries that translate va. */
+void shadow_invlpg(struct shadow_vcpu *v, gva_t va);
+
+/*
+ * Guest-memory access at guest-virtual va through the guest's own tables,
+ * checked with access rights pfec (PFEC_WRITE/USER/INSN), setting A/D as the
+ * CPU would.  Writes that touch shadowed page tables revalidate every shadow
+ * of that frame.  SH_REFLECT gives the fault the CPU would have raised.
+ * Used by the instruction emulator and the GDB stub.
+ */
+enum sh_result shadow_read_guest(struct shadow_vcpu *v, gva_t va, void *dst,
+                                 unsigned len, uint32_t pfec, struct sh_fault *out);
+enum sh_result shadow_write_guest(struct shadow_vcpu *v, gva_t va, const void *src,
+                                  unsigned len, uint32_t pfec, struct sh_fault *out);
+
+/* Translate va with no side effects (GDB stub, monitor walk). false if not mapped. */
+bool shadow_gva_to_gpa(struct shadow_vcpu *v, gva_t va, gpa_t *gpa);
+
+/* Check every shadow against the guest tables and refcounts; returns the number of errors (each logged). */
+unsigned long shadow_audit(struct shadow_domain *d);
+
+/* Print the shadow counters as "umbra: shadow: NAME=VALUE" lines through plat_log. */
+void shadow_print_stats(struct shadow_domain *d);
+
+#endif
