@@ -1,0 +1,121 @@
+/*
+ * kmain: from head.S (long mode, direct map, kernel mapped) to the guest.
+ * Order matters: everything GRUB gave us (info block, modules) is parsed or
+ * copied into Umbra's reserve before the guest image may overwrite it, and
+ * the reserve is sealed before the guest's memory map and nested page tables
+ * are computed from it.
+ */
+#include <umbra/kern.h>
+#include <umbra/lib.h>
+#include <umbra/mb.h>
+#include <umbra/svm.h>
+#include <umbra/loader.h>
+
+extern char __kernel_start[], __kernel_end[];
+
+struct umbra_layout umbra_layout;
+struct umbra_opts umbra_opts;
+static struct mb2_info mbi;
+static struct frame_alloc frames;
+static struct guest_boot gboot;
+static struct svm_vcpu vcpu0;
+static char cmdline[256];
+
+paddr_t kva_to_pa(const void *p)
+{
+    return (paddr_t)((uintptr_t)p - (uintptr_t)__kernel_start) + umbra_layout.image_lo;
+}
+
+static void __attribute__((noreturn)) fail_stop(void)
+{
+    ulog("exit reason=error status=%u", UMBRA_STATUS_ERROR);
+    machine_exit(UMBRA_STATUS_ERROR);
+}
+
+void kmain(uint32_t magic, uint32_t info_pa, uint32_t load_base);
+void kmain(uint32_t magic, uint32_t info_pa, uint32_t load_base)
+{
+    char err[96];
+
+    umbra_layout.image_lo = load_base;
+    umbra_layout.image_hi = load_base + (paddr_t)(__kernel_end - __kernel_start);
+    umbra_layout.reserve_hi = umbra_layout.image_hi;
+    console_init(CONSOLE_COM1);
+    trap_init();
+
+    if (magic != MB2_BOOTLOADER_MAGIC) {
+        ulog("not started by a multiboot2 loader (magic %#x)", magic);
+        fail_stop();
+    }
+    if (mb2_parse(phys_to_virt(info_pa), &mbi, err, sizeof(err)) < 0) {
+        ulog("%s", err);
+        fail_stop();
+    }
+    snprintf(cmdline, sizeof(cmdline), "%s", mbi.cmdline);
+    opts_default(&umbra_opts);
+    if (opts_parse(&umbra_opts, cmdline, err, sizeof(err)) < 0) {
+        ulog("command line: %s", err);
+        fail_stop();
+    }
+    console_init(umbra_opts.console);
+    ulog("Umbra %s, image at [%#lx, %#lx) (load-base tag %s%#lx), loader \"%s\"", "0.1",
+         umbra_layout.image_lo, umbra_layout.image_hi, mbi.have_load_base ? "" : "absent ",
+         mbi.load_base, mbi.loader);
+    ulog("command line \"%s\"", cmdline);
+
+    /* The RAM region holding the image: the reserve is carved below it. */
+    paddr_t floor = 0;
+    bool found = false;
+    for (unsigned i = 0; i < mbi.nmmap; i++) {
+        const struct mem_range *r = &mbi.mmap[i];
+        if (r->type == MEM_AVAILABLE && r->base <= umbra_layout.image_lo &&
+            umbra_layout.image_hi <= r->base + r->len) {
+            floor = r->base;
+            found = true;
+        }
+    }
+    if (!found) {
+        ulog("image [%#lx, %#lx) is not inside one RAM range of the memory map",
+             umbra_layout.image_lo, umbra_layout.image_hi);
+        fail_stop();
+    }
+    if (floor < (1ULL << 20))
+        floor = 1ULL << 20;
+    frame_init(&frames, floor, umbra_layout.image_lo);
+    frame_avoid(&frames, info_pa, info_pa + mbi.total_size);
+    for (unsigned i = 0; i < mbi.nmod; i++)
+        if (frame_avoid(&frames, mbi.mod[i].start, mbi.mod[i].end) < 0) {
+            ulog("too many modules");
+            fail_stop();
+        }
+
+    uint32_t features;
+    if (svm_init(&features) < 0)
+        fail_stop();
+    vcpu0.svm_features = features;
+    vcpu0.paging = paging_select(umbra_opts.paging);
+
+    if (loader_stage(&frames, &mbi, &gboot) < 0)
+        fail_stop();
+    if (svm_vcpu_alloc(&vcpu0, &frames) < 0)
+        fail_stop();
+    paddr_t npt = frame_alloc_n(&frames, NPT_PREALLOC_FRAMES);
+    if (!npt) {
+        ulog("out of memory for nested page tables");
+        fail_stop();
+    }
+    npt_prealloc(npt);
+
+    umbra_layout.reserve_lo = frame_seal(&frames);
+    guest_mmap_n = mmap_remove(mbi.mmap, mbi.nmmap, umbra_layout.reserve_lo,
+                               umbra_layout.reserve_hi, guest_mmap, MB_MAX_MMAP);
+    ulog("reserve [%#lx, %#lx) = %lu KiB (%lu frames allocated), guest RAM below %#lx",
+         umbra_layout.reserve_lo, umbra_layout.reserve_hi,
+         (unsigned long)((umbra_layout.reserve_hi - umbra_layout.reserve_lo) >> 10),
+         frames.frames, umbra_layout.reserve_lo);
+
+    if (loader_load(&gboot) < 0)
+        fail_stop();
+    unsigned status = svm_run_guest(&vcpu0, gboot.entry, gboot.info);
+    machine_exit(status);
+}

@@ -1,0 +1,372 @@
+/*
+ * The exit switch: one table indexed by exit code, a counter per code, a
+ * thin handler per intercept class.  Anything without a handler is
+ * "unexpected": its exit code, exitinfo1/2 and the guest registers are
+ * printed and the guest is stopped cleanly (Umbra itself keeps running to
+ * report and end the run).  This is the hot path: no logging on it.
+ */
+#include <umbra/kern.h>
+#include <umbra/lib.h>
+#include <umbra/svm.h>
+#include <umbra/x86.h>
+
+typedef void (*exit_fn)(struct svm_vcpu *v);
+
+static uint64_t exit_count[VMEXIT_TABLE_SIZE];
+static uint64_t exit_count_other;
+
+/* ---- next RIP ------------------------------------------------------------ */
+
+/*
+ * Fixed lengths of the instructions Umbra intercepts without an instruction
+ * decoder (no prefixes assumed).  0 = unknown.
+ */
+static unsigned fixed_insn_len(struct svm_vcpu *v, uint64_t exitcode)
+{
+    (void)v;
+    switch (exitcode) {
+    case VMEXIT_CPUID: return 2;     /* 0F A2 */
+    case VMEXIT_HLT: return 1;       /* F4 */
+    case VMEXIT_VMMCALL: return 3;   /* 0F 01 D9 */
+    case VMEXIT_MSR: return 2;       /* 0F 32 / 0F 30 */
+    default: return 0;
+    }
+}
+
+unsigned (*svm_insn_len)(struct svm_vcpu *v, uint64_t exitcode) = fixed_insn_len;
+
+void svm_skip_insn(struct svm_vcpu *v)
+{
+    struct vmcb *vm = v->vmcb;
+    if (vm->ctl.exitcode == VMEXIT_IOIO)
+        vm->save.rip = vm->ctl.exitinfo2;          /* IOIO always gives the next RIP */
+    else if ((v->svm_features & SVM_FEAT_NRIPS) && vm->ctl.nrip)
+        vm->save.rip = vm->ctl.nrip;
+    else {
+        unsigned len = svm_insn_len(v, vm->ctl.exitcode);
+        if (!len) {
+            svm_dump_guest(v, "cannot tell the instruction length");
+            svm_stop(v, "unexpected", UMBRA_STATUS_ERROR);
+            return;
+        }
+        vm->save.rip += len;
+    }
+    vm->ctl.int_shadow = 0;
+}
+
+void svm_inject_exc(struct svm_vcpu *v, unsigned vector, bool has_err, uint32_t err)
+{
+    uint64_t e = SVM_EVT_VALID | SVM_EVT_TYPE_EXC | (vector & 0xff);
+    if (has_err)
+        e |= SVM_EVT_ERR_VALID | ((uint64_t)err << 32);
+    v->vmcb->ctl.eventinj = e;
+}
+
+/* ---- diagnostics --------------------------------------------------------- */
+
+static const char *exit_name(uint64_t code, char *buf, size_t len)
+{
+    switch (code) {
+    case VMEXIT_CPUID: return "cpuid";
+    case VMEXIT_HLT: return "hlt";
+    case VMEXIT_INVLPG: return "invlpg";
+    case VMEXIT_INVLPGA: return "invlpga";
+    case VMEXIT_IOIO: return "ioio";
+    case VMEXIT_MSR: return "msr";
+    case VMEXIT_SHUTDOWN: return "shutdown";
+    case VMEXIT_VMRUN: return "vmrun";
+    case VMEXIT_VMMCALL: return "vmmcall";
+    case VMEXIT_VMLOAD: return "vmload";
+    case VMEXIT_VMSAVE: return "vmsave";
+    case VMEXIT_STGI: return "stgi";
+    case VMEXIT_CLGI: return "clgi";
+    case VMEXIT_SKINIT: return "skinit";
+    case VMEXIT_NPF: return "npf";
+    case VMEXIT_INTR: return "intr";
+    case VMEXIT_NMI: return "nmi";
+    }
+    if (code < VMEXIT_CR0_READ + 16)
+        snprintf(buf, len, "cr%u-read", (unsigned)code);
+    else if (code >= VMEXIT_CR0_WRITE && code < VMEXIT_CR0_WRITE + 16)
+        snprintf(buf, len, "cr%u-write", (unsigned)(code - VMEXIT_CR0_WRITE));
+    else if (code >= VMEXIT_EXC_BASE && code < VMEXIT_EXC_BASE + 32)
+        snprintf(buf, len, "exception-%u", (unsigned)(code - VMEXIT_EXC_BASE));
+    else
+        snprintf(buf, len, "code-%#lx", code);
+    return buf;
+}
+
+void svm_dump_guest(struct svm_vcpu *v, const char *why)
+{
+    struct vmcb *vm = v->vmcb;
+    struct guest_regs *r = &v->regs;
+    char nb[24];
+    ulog("%s: exit %s (code %#lx) exitinfo1=%#lx exitinfo2=%#lx exitintinfo=%#lx", why,
+         exit_name(vm->ctl.exitcode, nb, sizeof(nb)), vm->ctl.exitcode, vm->ctl.exitinfo1,
+         vm->ctl.exitinfo2, vm->ctl.exitintinfo);
+    ulog("  rip=%08lx rsp=%08lx rflags=%08lx cs=%04x cpl=%u", vm->save.rip, vm->save.rsp,
+         vm->save.rflags, vm->save.cs.sel, vm->save.cpl);
+    ulog("  rax=%08lx rbx=%08lx rcx=%08lx rdx=%08lx", vm->save.rax, r->rbx, r->rcx, r->rdx);
+    ulog("  rsi=%08lx rdi=%08lx rbp=%08lx r8=%lx r9=%lx", r->rsi, r->rdi, r->rbp, r->r8, r->r9);
+    ulog("  cr0=%08lx cr2=%08lx cr3=%08lx cr4=%08lx efer=%lx", vm->save.cr0, vm->save.cr2,
+         vm->save.cr3, vm->save.cr4, v->paging->efer_read(v));
+}
+
+void svm_print_exit_counts(void)
+{
+    char nb[24];
+    for (unsigned c = 0; c < VMEXIT_TABLE_SIZE; c++)
+        if (exit_count[c])
+            ulog("exits: %s=%lu", exit_name(c, nb, sizeof(nb)), exit_count[c]);
+    if (exit_count_other)
+        ulog("exits: other=%lu", exit_count_other);
+}
+
+static void exit_unexpected(struct svm_vcpu *v)
+{
+    svm_dump_guest(v, "unexpected exit");
+    svm_stop(v, "unexpected", UMBRA_STATUS_ERROR);
+}
+
+/* ---- handlers -------------------------------------------------------------- */
+
+static void exit_cpuid(struct svm_vcpu *v)
+{
+    struct vmcb *vm = v->vmcb;
+    uint32_t leaf = (uint32_t)vm->save.rax, sub = (uint32_t)v->regs.rcx, r[4];
+
+    if (leaf >= 0x40000000 && leaf <= 0x400000ff) {
+        r[0] = r[1] = r[2] = r[3] = 0;
+        if (leaf == 0x40000000) {
+            r[0] = 0x40000001;
+            memcpy(&r[1], "Umbr", 4);
+            memcpy(&r[2], "aUmb", 4);
+            memcpy(&r[3], "raUm", 4);
+        } else if (leaf == 0x40000001) {
+            r[0] = HC_ABI_VERSION;
+        }
+    } else {
+        cpuid(leaf, sub, r);
+        if (leaf == 1)
+            r[2] |= 1u << 31;              /* hypervisor present */
+        else if (leaf == 0x80000001)
+            r[2] &= ~(1u << 2);            /* hide SVM */
+        else if (leaf == 0x8000000A)
+            r[0] = r[1] = r[2] = r[3] = 0;
+    }
+    vm->save.rax = r[0];
+    v->regs.rbx = r[1];
+    v->regs.rcx = r[2];
+    v->regs.rdx = r[3];
+    svm_skip_insn(v);
+}
+
+static void exit_hlt(struct svm_vcpu *v)
+{
+    if (!(v->vmcb->save.rflags & X86_RFLAGS_IF)) {
+        /* Nothing can wake it: report instead of spinning until a timeout. */
+        ulog("guest halted with interrupts disabled at rip=%#lx", v->vmcb->save.rip);
+        svm_stop(v, "halt", UMBRA_STATUS_ERROR);
+        return;
+    }
+    /* Interrupts are the guest's: resume it, a pending one is delivered at VMRUN. */
+    svm_skip_insn(v);
+}
+
+static unsigned bochs_shutdown_pos;
+
+static void exit_ioio(struct svm_vcpu *v)
+{
+    struct vmcb *vm = v->vmcb;
+    uint32_t info = (uint32_t)vm->ctl.exitinfo1;
+    unsigned port = info >> IOIO_PORT_SHIFT;
+    unsigned size = (info >> IOIO_SZ_SHIFT) & 7;
+
+    if (info & (IOIO_STR | IOIO_REP)) {
+        exit_unexpected(v);
+        return;
+    }
+    if (info & IOIO_IN) {
+        /* Umbra's ports read as an absent device. */
+        uint64_t mask = size == 1 ? 0xff : size == 2 ? 0xffff : 0xffffffff;
+        vm->save.rax = (vm->save.rax & ~mask) | mask;
+        svm_skip_insn(v);
+        return;
+    }
+    svm_skip_insn(v);
+    if (port == PORT_DEBUG_EXIT) {
+        svm_stop(v, "port-f4", (unsigned)(vm->save.rax & 0xff));
+    } else if (port == PORT_BOCHS_SHUTDOWN) {
+        /* Bochs' "Shutdown" sequence, one byte at a time. */
+        static const char word[] = "Shutdown";
+        char c = (char)vm->save.rax;
+        bochs_shutdown_pos = c == word[bochs_shutdown_pos] ? bochs_shutdown_pos + 1 :
+                             c == word[0] ? 1 : 0;
+        if (bochs_shutdown_pos == sizeof(word) - 1)
+            svm_stop(v, "port-8900", 0);
+    }
+    /* COM2 (gdb=com2) writes are dropped until the GDB stub owns the port. */
+}
+
+static void exit_msr(struct svm_vcpu *v)
+{
+    struct vmcb *vm = v->vmcb;
+    uint32_t msr = (uint32_t)v->regs.rcx;
+    bool write = vm->ctl.exitinfo1 & 1;
+    uint64_t val = (vm->save.rax & 0xffffffff) | (v->regs.rdx << 32);
+
+    switch (msr) {
+    case MSR_EFER:
+        if (write) {
+            uint64_t ok = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE;
+            uint32_t r[4];
+            cpuid(0x80000001, 0, r);
+            if (!(r[3] & (1u << 20)))
+                ok &= ~EFER_NXE;
+            if (val & ~ok) {
+                svm_inject_exc(v, X86_EXC_GP, true, 0);
+                return;
+            }
+            v->paging->efer_write(v, val);
+        } else {
+            val = v->paging->efer_read(v);
+        }
+        break;
+    case MSR_VM_CR:
+    case MSR_VM_HSAVE_PA:
+        /* SVM is hidden: reads see nothing, writes fault. */
+        if (write) {
+            svm_inject_exc(v, X86_EXC_GP, true, 0);
+            return;
+        }
+        val = msr == MSR_VM_CR ? VM_CR_SVMDIS : 0;
+        break;
+    default:
+        exit_unexpected(v);
+        return;
+    }
+    if (!write) {
+        vm->save.rax = val & 0xffffffff;
+        v->regs.rdx = val >> 32;
+    }
+    svm_skip_insn(v);
+}
+
+static void exit_vmmcall(struct svm_vcpu *v)
+{
+    struct vmcb *vm = v->vmcb;
+    uint32_t fn = (uint32_t)vm->save.rax;
+    uint64_t ret = 0;
+
+    svm_skip_insn(v);
+    switch (fn) {
+    case HC_PRINT: {
+        uint64_t gpa = (uint32_t)v->regs.rbx, len = (uint32_t)v->regs.rcx;
+        if (len > HC_PRINT_MAX || gpa + len > umbra_layout.reserve_lo) {
+            ret = 0xffffffff;
+            break;
+        }
+        ulog("guest: %.*s", (int)len, (const char *)phys_to_virt(gpa));
+        break;
+    }
+    case HC_EXIT:
+        svm_stop(v, "hypercall", (unsigned)v->regs.rbx);
+        break;
+    default:
+        ret = 0xffffffff;
+        break;
+    }
+    vm->save.rax = ret;
+}
+
+static void exit_shutdown(struct svm_vcpu *v)
+{
+    svm_dump_guest(v, "guest triple fault");
+    svm_stop(v, "triple-fault", UMBRA_STATUS_TRIPLE_FAULT);
+}
+
+/* SVM instructions: the guest sees no SVM, so they raise #UD as on a CPU without it. */
+static void exit_svm_insn(struct svm_vcpu *v)
+{
+    svm_inject_exc(v, X86_EXC_UD, false, 0);
+}
+
+static void exit_npf(struct svm_vcpu *v)
+{
+    if (v->paging->npf)
+        v->paging->npf(v);
+    else
+        exit_unexpected(v);
+}
+
+static void exit_pf(struct svm_vcpu *v)
+{
+    if (v->paging->page_fault)
+        v->paging->page_fault(v);
+    else
+        exit_unexpected(v);
+}
+
+static void exit_invlpg(struct svm_vcpu *v)
+{
+    if (v->paging->invlpg)
+        v->paging->invlpg(v);
+    else
+        exit_unexpected(v);
+}
+
+static void exit_cr_write(struct svm_vcpu *v)
+{
+    if (v->paging->cr_write)
+        v->paging->cr_write(v, (unsigned)(v->vmcb->ctl.exitcode - VMEXIT_CR0_WRITE));
+    else
+        exit_unexpected(v);
+}
+
+static const exit_fn exit_table[VMEXIT_TABLE_SIZE] = {
+    [VMEXIT_CR0_WRITE] = exit_cr_write,
+    [VMEXIT_CR3_WRITE] = exit_cr_write,
+    [VMEXIT_CR4_WRITE] = exit_cr_write,
+    [VMEXIT_EXC_BASE + X86_EXC_PF] = exit_pf,
+    [VMEXIT_CPUID] = exit_cpuid,
+    [VMEXIT_HLT] = exit_hlt,
+    [VMEXIT_INVLPG] = exit_invlpg,
+    [VMEXIT_INVLPGA] = exit_svm_insn,
+    [VMEXIT_IOIO] = exit_ioio,
+    [VMEXIT_MSR] = exit_msr,
+    [VMEXIT_SHUTDOWN] = exit_shutdown,
+    [VMEXIT_VMRUN] = exit_svm_insn,
+    [VMEXIT_VMMCALL] = exit_vmmcall,
+    [VMEXIT_VMLOAD] = exit_svm_insn,
+    [VMEXIT_VMSAVE] = exit_svm_insn,
+    [VMEXIT_STGI] = exit_svm_insn,
+    [VMEXIT_CLGI] = exit_svm_insn,
+    [VMEXIT_SKINIT] = exit_svm_insn,
+    [VMEXIT_NPF] = exit_npf,
+};
+
+void svm_handle_exit(struct svm_vcpu *v)
+{
+    struct vmcb *vm = v->vmcb;
+    uint64_t code = vm->ctl.exitcode;
+
+    /* An event cut short by the exit is delivered again on the next VMRUN. */
+    if (vm->ctl.exitintinfo & SVM_EVT_VALID)
+        vm->ctl.eventinj = vm->ctl.exitintinfo;
+
+    if (likely(code < VMEXIT_TABLE_SIZE)) {
+        exit_count[code]++;
+        if (likely(exit_table[code] != NULL)) {
+            exit_table[code](v);
+            return;
+        }
+    } else {
+        exit_count_other++;
+        if (code == VMEXIT_INVALID) {
+            svm_dump_guest(v, "VMRUN refused the guest state (VMEXIT_INVALID)");
+            svm_stop(v, "invalid-state", UMBRA_STATUS_ERROR);
+            return;
+        }
+    }
+    exit_unexpected(v);
+}

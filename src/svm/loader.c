@@ -1,0 +1,249 @@
+/*
+ * Multiboot v1 guest loader.
+ *
+ * Stage first, load second: every module is copied into Umbra's reserve
+ * before any guest byte is written, so a kernel whose segments overlap the
+ * place GRUB put its own module (or the multiboot2 info) still loads from an
+ * intact copy.  Every check happens before the write it guards; bad input
+ * gets one "umbra: loader: ..." line and the run stops cleanly.
+ *
+ * Guest RAM after loading (all inside one available range of guest_mmap):
+ *   [kernel segments] [info | cmdline | loader name | mmap | module list |
+ *   module strings] [module 1] [module 2] ...   (each module page-aligned)
+ */
+#include <umbra/loader.h>
+#include <umbra/lib.h>
+#include <umbra/svm.h>
+
+struct mem_range guest_mmap[MB_MAX_MMAP];
+unsigned guest_mmap_n;
+
+struct elf32_ehdr {
+    uint8_t ident[16];
+    uint16_t type, machine;
+    uint32_t version, entry, phoff, shoff, flags;
+    uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
+};
+struct elf32_phdr {
+    uint32_t type, offset, vaddr, paddr, filesz, memsz, flags, align;
+};
+#define PT_LOAD 1
+
+static int loader_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int loader_error(const char *fmt, ...)
+{
+    char msg[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    ulog("loader: %s", msg);
+    return -1;
+}
+
+int loader_stage(struct frame_alloc *fa, const struct mb2_info *mb, struct guest_boot *gb)
+{
+    if (mb->nmod == 0)
+        return loader_error("no guest module (grub.cfg needs 'module2 /boot/GUEST ARGS')");
+    gb->nmod = mb->nmod;
+    for (unsigned i = 0; i < mb->nmod; i++) {
+        struct staged_module *m = &gb->mod[i];
+        m->size = mb->mod[i].end - mb->mod[i].start;
+        snprintf(m->string, sizeof(m->string), "%s", mb->mod[i].string);
+        unsigned long pages = (unsigned long)((m->size + PAGE_SIZE - 1) >> PAGE_SHIFT);
+        m->pa = frame_alloc_n(fa, pages ? pages : 1);
+        if (!m->pa)
+            return loader_error("no room to copy module %u (%lu bytes) into the reserve", i,
+                                (unsigned long)m->size);
+        memcpy(phys_to_virt(m->pa), phys_to_virt(mb->mod[i].start), m->size);
+    }
+    return 0;
+}
+
+/* [lo, hi) must be guest RAM: not Umbra's, not a hole, below 4 GiB. */
+static int check_dest(uint64_t lo, uint64_t hi, const char *what)
+{
+    if (hi < lo || hi > (1ULL << 32))
+        return loader_error("%s [%#lx, %#lx) is outside 32-bit memory", what, lo, hi);
+    if (lo < umbra_layout.reserve_hi && hi > umbra_layout.reserve_lo)
+        return loader_error("%s [%#lx, %#lx) overlaps Umbra's reserve [%#lx, %#lx)", what, lo, hi,
+                            umbra_layout.reserve_lo, umbra_layout.reserve_hi);
+    if (hi > lo && !mmap_is_ram(guest_mmap, guest_mmap_n, lo, hi))
+        return loader_error("%s [%#lx, %#lx) is not in guest RAM", what, lo, hi);
+    return 0;
+}
+
+static const struct mb1_header *find_header(const uint8_t *img, uint64_t size)
+{
+    uint64_t lim = size < MB1_HEADER_SEARCH ? size : MB1_HEADER_SEARCH;
+    for (uint64_t off = 0; off + sizeof(struct mb1_header) <= lim; off += 4) {
+        const struct mb1_header *h = (const void *)(img + off);
+        if (h->magic == MB1_HEADER_MAGIC && h->magic + h->flags + h->checksum == 0)
+            return h;
+    }
+    return NULL;
+}
+
+static int load_aout(const uint8_t *img, uint64_t size, const struct mb1_header *h,
+                     struct guest_boot *gb)
+{
+    uint64_t hoff = (uint64_t)((const uint8_t *)h - img);
+    if (h->load_addr > h->header_addr || h->header_addr - h->load_addr > hoff)
+        return loader_error("a.out kludge: load_addr %#x / header_addr %#x inconsistent",
+                            h->load_addr, h->header_addr);
+    uint64_t foff = hoff - (h->header_addr - h->load_addr);
+    uint64_t len = h->load_end_addr ? (uint64_t)h->load_end_addr - h->load_addr : size - foff;
+    if (h->load_end_addr && h->load_end_addr < h->load_addr)
+        return loader_error("a.out kludge: load_end_addr below load_addr");
+    if (foff + len > size)
+        return loader_error("a.out kludge: image truncated (%lu bytes needed, %lu present)",
+                            (unsigned long)(foff + len), (unsigned long)size);
+    uint64_t end = h->load_addr + len;
+    uint64_t bss_end = h->bss_end_addr ? h->bss_end_addr : end;
+    if (bss_end < end)
+        return loader_error("a.out kludge: bss_end_addr below the loaded image");
+    if (check_dest(h->load_addr, bss_end, "kernel image") < 0)
+        return -1;
+    memcpy(phys_to_virt(h->load_addr), img + foff, len);
+    memset(phys_to_virt(end), 0, bss_end - end);
+    gb->kernel_lo = h->load_addr;
+    gb->kernel_hi = (uint32_t)bss_end;
+    gb->entry = h->entry_addr;
+    return 0;
+}
+
+static int load_elf(const uint8_t *img, uint64_t size, struct guest_boot *gb)
+{
+    const struct elf32_ehdr *eh = (const void *)img;
+    if (size < sizeof(*eh) || memcmp(eh->ident, "\177ELF", 4) != 0)
+        return loader_error("guest kernel is not an ELF file (and has no a.out kludge)");
+    if (eh->ident[4] != 1 || eh->ident[5] != 1 || eh->machine != 3)
+        return loader_error("guest kernel is not an ELF32 i386 image");
+    if (eh->type != 2)
+        return loader_error("guest kernel is not an executable ELF");
+    if (eh->phentsize < sizeof(struct elf32_phdr) ||
+        (uint64_t)eh->phoff + (uint64_t)eh->phnum * eh->phentsize > size)
+        return loader_error("guest kernel: program headers truncated");
+
+    uint64_t lo = UINT64_MAX, hi = 0;
+    /* Check every segment before writing any. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (unsigned i = 0; i < eh->phnum; i++) {
+            const struct elf32_phdr *ph = (const void *)(img + eh->phoff + i * eh->phentsize);
+            if (ph->type != PT_LOAD || ph->memsz == 0)
+                continue;
+            if (pass == 0) {
+                if (ph->filesz > ph->memsz)
+                    return loader_error("segment %u: filesz > memsz", i);
+                if ((uint64_t)ph->offset + ph->filesz > size)
+                    return loader_error("segment %u truncated (ends at %lu, file has %lu bytes)", i,
+                                        (unsigned long)((uint64_t)ph->offset + ph->filesz),
+                                        (unsigned long)size);
+                if (check_dest(ph->paddr, (uint64_t)ph->paddr + ph->memsz, "segment") < 0)
+                    return -1;
+                if (ph->paddr < lo) lo = ph->paddr;
+                if ((uint64_t)ph->paddr + ph->memsz > hi) hi = (uint64_t)ph->paddr + ph->memsz;
+            } else {
+                memcpy(phys_to_virt(ph->paddr), img + ph->offset, ph->filesz);
+                memset(phys_to_virt((paddr_t)ph->paddr + ph->filesz), 0, ph->memsz - ph->filesz);
+                if (eh->entry >= ph->vaddr && eh->entry - ph->vaddr < ph->memsz)
+                    gb->entry = eh->entry - ph->vaddr + ph->paddr;
+            }
+        }
+        if (pass == 0 && hi == 0)
+            return loader_error("guest kernel has no loadable segment");
+        if (pass == 0)
+            gb->entry = eh->entry;
+    }
+    gb->kernel_lo = (uint32_t)lo;
+    gb->kernel_hi = (uint32_t)hi;
+    return 0;
+}
+
+/* Bump allocator in guest RAM for the info structures. */
+static uint32_t place(uint32_t *cursor, uint32_t len, uint32_t align)
+{
+    uint32_t at = ALIGN_UP(*cursor, align);
+    *cursor = at + len;
+    return at;
+}
+
+static uint32_t put_string(uint32_t *cursor, const char *s)
+{
+    uint32_t len = (uint32_t)strlen(s) + 1;
+    uint32_t at = place(cursor, len, 1);
+    memcpy(phys_to_virt(at), s, len);
+    return at;
+}
+
+int loader_load(struct guest_boot *gb)
+{
+    const uint8_t *img = phys_to_virt(gb->mod[0].pa);
+    uint64_t size = gb->mod[0].size;
+    const struct mb1_header *h = find_header(img, size);
+    if (!h)
+        return loader_error("guest module '%s' is not a multiboot v1 kernel (no header in its first 8 KiB)",
+                            gb->mod[0].string);
+    uint32_t unsupported = h->flags & 0xffff & ~(MB1_FLAG_PAGE_ALIGN | MB1_FLAG_MEMINFO | MB1_FLAG_VIDEO);
+    if (unsupported)
+        return loader_error("guest kernel asks for unsupported multiboot flags %#x", unsupported);
+    int r = (h->flags & MB1_FLAG_AOUT_KLUDGE) ? load_aout(img, size, h, gb) : load_elf(img, size, gb);
+    if (r < 0)
+        return -1;
+
+    /* The info block and everything it points to, right after the kernel. */
+    uint32_t cur = ALIGN_UP(gb->kernel_hi, PAGE_SIZE);
+    uint32_t start = cur;
+    unsigned nmods = gb->nmod - 1;
+    uint32_t info_pa = place(&cur, sizeof(struct mb1_info), 8);
+    uint32_t mmap_pa = place(&cur, guest_mmap_n * sizeof(struct mb1_mmap_entry), 8);
+    uint32_t mods_pa = place(&cur, nmods * sizeof(struct mb1_module), 8);
+    uint32_t strings_need = 64;
+    for (unsigned i = 0; i < gb->nmod; i++)
+        strings_need += (uint32_t)strlen(gb->mod[i].string) + 1;
+    uint32_t mod_end = ALIGN_UP(cur + strings_need, PAGE_SIZE);
+    for (unsigned i = 1; i < gb->nmod; i++)
+        mod_end = ALIGN_UP(mod_end + (uint32_t)gb->mod[i].size, PAGE_SIZE);
+    if (check_dest(start, mod_end, "boot information and modules") < 0)
+        return -1;
+
+    struct mb1_info *info = phys_to_virt(info_pa);
+    memset(info, 0, sizeof(*info));
+    info->flags = MB1_INFO_MEM | MB1_INFO_CMDLINE | MB1_INFO_MODS | MB1_INFO_MMAP | MB1_INFO_LOADER;
+    for (unsigned i = 0; i < guest_mmap_n; i++) {
+        const struct mem_range *m = &guest_mmap[i];
+        if (m->type != MEM_AVAILABLE)
+            continue;
+        if (m->base == 0)
+            info->mem_lower = (uint32_t)((m->len < 0xA0000 ? m->len : 0xA0000) >> 10);
+        if (m->base <= 0x100000 && m->base + m->len > 0x100000) {
+            uint64_t top = m->base + m->len;
+            if (top > (1ULL << 32)) top = 1ULL << 32;
+            info->mem_upper = (uint32_t)((top - 0x100000) >> 10);
+        }
+    }
+    struct mb1_mmap_entry *me = phys_to_virt(mmap_pa);
+    for (unsigned i = 0; i < guest_mmap_n; i++)
+        me[i] = (struct mb1_mmap_entry){ 20, guest_mmap[i].base, guest_mmap[i].len, guest_mmap[i].type };
+    info->mmap_addr = mmap_pa;
+    info->mmap_length = guest_mmap_n * sizeof(struct mb1_mmap_entry);
+    info->cmdline = put_string(&cur, gb->mod[0].string);
+    info->boot_loader_name = put_string(&cur, "umbra");
+    info->mods_count = nmods;
+    info->mods_addr = mods_pa;
+    struct mb1_module *mods = phys_to_virt(mods_pa);
+    for (unsigned i = 1; i < gb->nmod; i++)
+        mods[i - 1].string = put_string(&cur, gb->mod[i].string);
+    cur = ALIGN_UP(cur, PAGE_SIZE);
+    for (unsigned i = 1; i < gb->nmod; i++) {
+        mods[i - 1].start = cur;
+        mods[i - 1].end = cur + (uint32_t)gb->mod[i].size;
+        mods[i - 1].reserved = 0;
+        memcpy(phys_to_virt(cur), phys_to_virt(gb->mod[i].pa), gb->mod[i].size);
+        cur = ALIGN_UP(cur + (uint32_t)gb->mod[i].size, PAGE_SIZE);
+    }
+    gb->info = info_pa;
+    ulog("loader: kernel [%#x, %#x) entry %#x, %u module(s), info at %#x, cmdline \"%s\"",
+         gb->kernel_lo, gb->kernel_hi, gb->entry, nmods, info_pa, gb->mod[0].string);
+    return 0;
+}

@@ -1,0 +1,134 @@
+/*
+ * The guest paging mode, chosen in one place.  Each mode is a struct
+ * paging_ops: how the VMCB is set up and what CR writes, #PF, INVLPG, NPF
+ * and EFER accesses do.
+ *
+ *   npt     nested paging: an identity map of guest-physical memory minus
+ *           Umbra's reserve; the guest's own CR0/CR3/CR4/EFER run in the
+ *           VMCB untouched (only EFER.SVME is forced on and hidden).
+ *   shadow  the shadow MMU (src/shadow, include/umbra/shadow.h): not linked
+ *           in yet; selecting it stops the run with a clear message.  Its
+ *           ops will intercept CR0/CR3/CR4 writes, #PF and INVLPG and call
+ *           shadow_update_paging_mode/update_cr3/page_fault/invlpg.
+ */
+#include <umbra/kern.h>
+#include <umbra/lib.h>
+#include <umbra/svm.h>
+#include <umbra/x86.h>
+
+/* ---- nested paging ------------------------------------------------------- */
+
+/*
+ * NPT entries: the guest's accesses through the nested tables are all
+ * user-level, so U is set at every level.  2 MiB pages everywhere except
+ * the (at most two) 2 MiB regions that straddle the reserve's bounds, which
+ * get 4 KiB tables.  Frames: PML4, PDPT, 4 PDs, 2 PTs, allocated before the
+ * reserve is sealed (so they are inside it).
+ */
+#define NPT_PRW  (_PAGE_PRESENT | _PAGE_RW | _PAGE_USER)
+#define SZ_2M    (2ULL << 20)
+
+static paddr_t npt_base;
+
+void npt_prealloc(paddr_t frames_pa)
+{
+    npt_base = frames_pa;
+}
+
+static bool in_reserve(paddr_t pa)
+{
+    return pa >= umbra_layout.reserve_lo && pa < umbra_layout.reserve_hi;
+}
+
+static int npt_init(struct svm_vcpu *v)
+{
+    if (!(v->svm_features & SVM_FEAT_NP)) {
+        ulog("paging=npt: this CPU has no nested paging (CPUID 8000_000A EDX[0]=0)");
+        return -1;
+    }
+    uint64_t *t = phys_to_virt(npt_base);
+    memset(t, 0, NPT_PREALLOC_FRAMES * PAGE_SIZE);
+    uint64_t *pml4 = t, *pdpt = t + 512, *pd = t + 2 * 512;
+    paddr_t pt_pa[2] = { npt_base + 6 * PAGE_SIZE, npt_base + 7 * PAGE_SIZE };
+    unsigned npt_used = 0;
+    paddr_t lo = umbra_layout.reserve_lo, hi = umbra_layout.reserve_hi;
+
+    pml4[0] = (npt_base + PAGE_SIZE) | NPT_PRW;
+    for (unsigned i = 0; i < 4; i++)
+        pdpt[i] = (npt_base + (2 + i) * PAGE_SIZE) | NPT_PRW;
+    for (unsigned i = 0; i < 4 * 512; i++) {
+        paddr_t b = (paddr_t)i * SZ_2M, e = b + SZ_2M;
+        if (e <= lo || b >= hi) {
+            pd[i] = b | NPT_PRW | _PAGE_PSE;
+        } else if (b >= lo && e <= hi) {
+            pd[i] = 0;                     /* wholly Umbra's */
+        } else {
+            if (npt_used == 2) {
+                ulog("paging=npt: reserve bounds need more than two page tables");
+                return -1;
+            }
+            uint64_t *pt = phys_to_virt(pt_pa[npt_used]);
+            for (unsigned j = 0; j < 512; j++) {
+                paddr_t pa = b + (paddr_t)j * PAGE_SIZE;
+                pt[j] = in_reserve(pa) ? 0 : (pa | NPT_PRW);
+            }
+            pd[i] = pt_pa[npt_used++] | NPT_PRW;
+        }
+    }
+    v->vmcb->ctl.np_enable = 1;
+    v->vmcb->ctl.n_cr3 = npt_base;
+    ulog("paging=npt: identity map of [0, 4 GiB) except [%#lx, %#lx)", lo, hi);
+    return 0;
+}
+
+static void npt_fault(struct svm_vcpu *v)
+{
+    struct vmcb *vm = v->vmcb;
+    paddr_t gpa = vm->ctl.exitinfo2;
+    ulog("npf: guest %s %#lx (%s) at rip=%#lx", (vm->ctl.exitinfo1 & PFEC_WRITE) ? "wrote" : "read",
+         gpa, in_reserve(gpa) ? "Umbra's reserve" : "not guest memory", vm->save.rip);
+    svm_dump_guest(v, "nested page fault");
+    svm_stop(v, "npf", UMBRA_STATUS_ERROR);
+}
+
+static uint64_t npt_efer_read(struct svm_vcpu *v)
+{
+    return v->vmcb->save.efer & ~EFER_SVME;       /* LMA as the hardware keeps it */
+}
+
+static void npt_efer_write(struct svm_vcpu *v, uint64_t val)
+{
+    /* LMA is the CPU's: keep the current one. */
+    uint64_t lma = v->vmcb->save.efer & EFER_LMA;
+    v->vmcb->save.efer = (val & ~EFER_LMA) | lma | EFER_SVME;
+    v->guest_efer = val;
+}
+
+static const struct paging_ops npt_ops = {
+    .name = "npt",
+    .init = npt_init,
+    .npf = npt_fault,
+    .efer_read = npt_efer_read,
+    .efer_write = npt_efer_write,
+};
+
+/* ---- shadow paging (not linked in yet) ---------------------------------- */
+
+static int shadow_init_stub(struct svm_vcpu *v)
+{
+    (void)v;
+    ulog("paging=shadow: shadow MMU not linked in yet");
+    return -1;
+}
+
+static const struct paging_ops shadow_ops = {
+    .name = "shadow",
+    .init = shadow_init_stub,
+    .efer_read = npt_efer_read,
+    .efer_write = npt_efer_write,
+};
+
+const struct paging_ops *paging_select(int kind)
+{
+    return kind == PAGING_SHADOW ? &shadow_ops : &npt_ops;
+}

@@ -1,0 +1,82 @@
+/*
+ * include/umbra/platform.h on the real machine: the direct map, the
+ * identity p2m that refuses Umbra's reserve, INVLPGA, CPUID.
+ */
+#include <umbra/platform.h>
+#include <umbra/kern.h>
+#include <umbra/lib.h>
+#include <umbra/loader.h>
+
+#define GUEST_ASID 1
+
+void *plat_map_mfn(mfn_t mfn)
+{
+    paddr_t pa = mfn_x(mfn) << PAGE_SHIFT;
+    if (!mfn_valid(mfn) || pa >= DIRECT_MAP_LIMIT)
+        return NULL;
+    return phys_to_virt(pa);
+}
+
+mfn_t plat_gfn_to_mfn(gfn_t gfn)
+{
+    paddr_t pa = gfn_x(gfn) << PAGE_SHIFT;
+    if (!gfn_valid(gfn) || gfn_x(gfn) >> (plat_cpu_features()->maxphyaddr - PAGE_SHIFT))
+        return INVALID_MFN;
+    if (pa >= umbra_layout.reserve_lo && pa < umbra_layout.reserve_hi)
+        return INVALID_MFN;
+    return _mfn(gfn_x(gfn));
+}
+
+bool plat_gfn_is_ram(gfn_t gfn)
+{
+    paddr_t pa = gfn_x(gfn) << PAGE_SHIFT;
+    return gfn_valid(gfn) && mmap_is_ram(guest_mmap, guest_mmap_n, pa, pa + PAGE_SIZE);
+}
+
+void plat_flush_va(struct shadow_vcpu *v, gva_t va)
+{
+    (void)v;
+    __asm__ volatile("invlpga %0, %1" :: "a"(va), "c"(GUEST_ASID) : "memory");
+}
+
+const struct plat_cpu_features *plat_cpu_features(void)
+{
+    static struct plat_cpu_features f;
+    static bool done;
+    if (!done) {
+        uint32_t r[4];
+        cpuid(0x80000000, 0, r);
+        uint32_t max_ext = r[0];
+        cpuid(0, 0, r);
+        uint32_t max_std = r[0];
+        cpuid(1, 0, r);
+        f.pse36 = r[3] & (1u << 17);
+        f.pge = r[3] & (1u << 13);
+        if (max_std >= 7) {
+            cpuid(7, 0, r);
+            f.smep = r[1] & (1u << 7);
+            f.smap = r[1] & (1u << 20);
+            f.pku = r[2] & (1u << 3);
+        }
+        cpuid(0x80000001, 0, r);
+        f.nx = r[3] & (1u << 20);
+        f.pdpe1gb = r[3] & (1u << 26);
+        f.maxphyaddr = 36;
+        if (max_ext >= 0x80000008) {
+            cpuid(0x80000008, 0, r);
+            f.maxphyaddr = r[0] & 0xff;
+        }
+        done = true;
+    }
+    return &f;
+}
+
+void plat_log(const char *fmt, ...)
+{
+    char line[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    ulog("%s", line);
+}

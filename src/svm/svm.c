@@ -1,0 +1,176 @@
+/*
+ * SVM bring-up and the run loop: detect and enable SVM, build the VMCB for
+ * a Multiboot v1 guest (32-bit protected mode, paging off, flat segments),
+ * and VMRUN until a handler stops the guest.
+ */
+#include <umbra/kern.h>
+#include <umbra/lib.h>
+#include <umbra/svm.h>
+#include <umbra/x86.h>
+#include <umbra/mb.h>
+
+static uint8_t host_save_area[4096] __attribute__((aligned(4096)));
+static uint8_t *iopm, *msrpm;
+static paddr_t iopm_pa, msrpm_pa;
+
+int svm_init(uint32_t *features)
+{
+    uint32_t r[4];
+
+    cpuid(0x80000000, 0, r);
+    uint32_t max_ext = r[0];
+    cpuid(0x80000001, 0, r);
+    if (max_ext < 0x8000000A || !(r[2] & (1u << 2))) {
+        ulog("svm: not available: CPUID 8000_0001 ECX[2] (SVM) is clear; Umbra needs AMD-V");
+        return -1;
+    }
+    uint64_t vm_cr;
+    if (rdmsr_safe(MSR_VM_CR, &vm_cr) < 0) {
+        ulog("svm: VM_CR not readable, assuming SVM is enabled");
+    } else if (vm_cr & VM_CR_SVMDIS) {
+        ulog("svm: disabled by firmware (VM_CR.SVMDIS=1); enable SVM/AMD-V in the BIOS setup");
+        return -1;
+    }
+    cpuid(0x8000000A, 0, r);
+    *features = r[3];
+    ulog("svm: revision %u, %u ASIDs, NP=%u NRIPS=%u FlushByAsid=%u DecodeAssists=%u",
+         r[0] & 0xff, r[1], !!(r[3] & SVM_FEAT_NP), !!(r[3] & SVM_FEAT_NRIPS),
+         !!(r[3] & SVM_FEAT_FLUSHBYASID), !!(r[3] & SVM_FEAT_DECODE));
+    if (r[1] < 2) {
+        ulog("svm: needs at least 2 ASIDs");
+        return -1;
+    }
+    wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+    wrmsr(MSR_VM_HSAVE_PA, kva_to_pa(host_save_area));
+    return 0;
+}
+
+/* Intercept port `port` (IOPM bit set). */
+static void iopm_set(unsigned port)
+{
+    iopm[port / 8] |= (uint8_t)(1u << (port % 8));
+}
+
+/* Intercept reads and writes of one MSR (MSRPM: 2 bits per MSR, three 2 KiB ranges). */
+static void msrpm_set(uint32_t msr)
+{
+    uint32_t base;
+    if (msr < 0x2000)
+        base = 0;
+    else if (msr - 0xC0000000u < 0x2000)
+        base = 0x800, msr -= 0xC0000000u;
+    else
+        base = 0x1000, msr -= 0xC0010000u;
+    unsigned bit = msr * 2;
+    msrpm[base + bit / 8] |= (uint8_t)(3u << (bit % 8));
+}
+
+int svm_vcpu_alloc(struct svm_vcpu *v, struct frame_alloc *fa)
+{
+    paddr_t vmcb_pa = frame_alloc_n(fa, 1);
+    iopm_pa = frame_alloc_n(fa, 3);
+    msrpm_pa = frame_alloc_n(fa, 2);
+    if (!vmcb_pa || !iopm_pa || !msrpm_pa) {
+        ulog("svm: out of memory for the VMCB and permission maps");
+        return -1;
+    }
+    v->vmcb_pa = vmcb_pa;
+    v->vmcb = phys_to_virt(vmcb_pa);
+    iopm = phys_to_virt(iopm_pa);
+    msrpm = phys_to_virt(msrpm_pa);
+    memset(v->vmcb, 0, PAGE_SIZE);
+    memset(iopm, 0, 3 * PAGE_SIZE);
+    memset(msrpm, 0, 2 * PAGE_SIZE);
+    iopm_set(PORT_DEBUG_EXIT);
+    iopm_set(PORT_BOCHS_SHUTDOWN);
+    if (umbra_opts.gdb == GDB_COM2)
+        for (unsigned p = 0x2f8; p < 0x300; p++)
+            iopm_set(p);
+    msrpm_set(MSR_EFER);
+    msrpm_set(MSR_VM_CR);
+    msrpm_set(MSR_VM_HSAVE_PA);
+    return 0;
+}
+
+static void seg(struct vmcb_seg *s, uint16_t sel, uint16_t attrib, uint32_t limit)
+{
+    s->sel = sel;
+    s->attrib = attrib;
+    s->limit = limit;
+    s->base = 0;
+}
+
+/* The multiboot v1 machine state: 32-bit flat protected mode, paging off. */
+static void vmcb_init(struct svm_vcpu *v, uint32_t entry, uint32_t info)
+{
+    struct vmcb *vm = v->vmcb;
+
+    vm->ctl.intercept_misc1 = INTERCEPT1_CPUID | INTERCEPT1_HLT | INTERCEPT1_INVLPGA |
+                              INTERCEPT1_IOIO | INTERCEPT1_MSR | INTERCEPT1_SHUTDOWN;
+    vm->ctl.intercept_misc2 = INTERCEPT2_VMRUN | INTERCEPT2_VMMCALL | INTERCEPT2_VMLOAD |
+                              INTERCEPT2_VMSAVE | INTERCEPT2_STGI | INTERCEPT2_CLGI |
+                              INTERCEPT2_SKINIT;
+    vm->ctl.iopm_base_pa = iopm_pa;
+    vm->ctl.msrpm_base_pa = msrpm_pa;
+    vm->ctl.asid = 1;
+    vm->ctl.tlb_control = 1;   /* first run: start from a clean ASID */
+
+    seg(&vm->save.cs, 0x10, SVM_ATTR_CODE32, 0xffffffff);
+    seg(&vm->save.ds, 0x18, SVM_ATTR_DATA32, 0xffffffff);
+    vm->save.es = vm->save.ss = vm->save.fs = vm->save.gs = vm->save.ds;
+    seg(&vm->save.tr, 0, SVM_ATTR_TSS32, 0xffff);
+    seg(&vm->save.ldtr, 0, SVM_ATTR_LDT, 0xffff);
+    seg(&vm->save.gdtr, 0, 0, 0xffff);
+    seg(&vm->save.idtr, 0, 0, 0xffff);
+    vm->save.cpl = 0;
+    vm->save.efer = EFER_SVME;       /* VMRUN requires it; the guest never sees it */
+    v->guest_efer = 0;
+    vm->save.cr0 = X86_CR0_PE | X86_CR0_ET;
+    vm->save.cr3 = 0;
+    vm->save.cr4 = 0;
+    vm->save.dr6 = 0xffff0ff0;
+    vm->save.dr7 = 0x400;
+    vm->save.rflags = X86_RFLAGS_FIXED;
+    vm->save.rip = entry;
+    vm->save.rsp = 0;
+    vm->save.rax = MB1_BOOTLOADER_MAGIC;
+    vm->save.g_pat = 0x0007040600070406ULL;   /* the power-on PAT */
+    memset(&v->regs, 0, sizeof(v->regs));
+    v->regs.rbx = info;
+}
+
+void svm_flush_guest_tlb(struct svm_vcpu *v)
+{
+    v->vmcb->ctl.tlb_control = 1;
+}
+
+void svm_stop(struct svm_vcpu *v, const char *reason, unsigned status)
+{
+    v->stop = true;
+    v->stop_reason = reason;
+    v->stop_status = status;
+}
+
+unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
+{
+    vmcb_init(v, entry, info);
+    ulog("guest: entry %#x, info %#x, paging=%s, nRIP from %s", entry, info, v->paging->name,
+         (v->svm_features & SVM_FEAT_NRIPS) ? "VMCB (NRIPS)" : "instruction lengths");
+    if (v->paging->init(v) < 0) {
+        svm_stop(v, "error", UMBRA_STATUS_ERROR);
+    } else {
+        struct vmcb *vm = v->vmcb;
+        while (!v->stop) {
+            if (vm->ctl.tlb_control)
+                v->full_flushes++;
+            svm_vmrun(v);
+            vm->ctl.tlb_control = 0;
+            vm->ctl.eventinj = 0;
+            svm_handle_exit(v);
+        }
+    }
+    ulog("exit reason=%s status=%u", v->stop_reason, v->stop_status);
+    svm_print_exit_counts();
+    ulog("tlb: full flushes=%lu", v->full_flushes);
+    return v->stop_status;
+}

@@ -1,0 +1,148 @@
+/*
+ * The PAE demo guest: a multiboot v1 kernel that turns on PAE paging with a
+ * few mappings (4 KiB identity pages, a 2 MiB page, a 4 KiB alias of a data
+ * page), touches them, and reports each step as a TAP line on COM1.  It
+ * runs bare (QEMU -kernel, Bochs through GRUB) and under Umbra and prints
+ * the same results; only the "# hypervisor" comment differs.
+ * Ends with "exit status N", port 0xF4 <- N (QEMU), "Shutdown" -> 0x8900 (Bochs).
+ */
+#include <stdint.h>
+#include <stdbool.h>
+
+#define COM1 0x3f8
+
+static inline void outb(uint16_t p, uint8_t v) { __asm__ volatile("outb %0, %1" :: "a"(v), "Nd"(p)); }
+static inline uint8_t inb(uint16_t p) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(p)); return v; }
+
+static void putc_(char c)
+{
+    while (!(inb(COM1 + 5) & 0x20))
+        ;
+    outb(COM1, (uint8_t)c);
+}
+
+static void puts_(const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\n')
+            putc_('\r');
+        putc_(*s);
+    }
+}
+
+static void putu(uint32_t v, unsigned base)
+{
+    char b[12];
+    int n = 0;
+    do {
+        b[n++] = "0123456789abcdef"[v % base];
+        v /= base;
+    } while (v);
+    while (n)
+        putc_(b[--n]);
+}
+
+static unsigned tests, failures;
+
+static void ok(bool cond, const char *name)
+{
+    tests++;
+    if (!cond)
+        failures++;
+    puts_(cond ? "ok " : "not ok ");
+    putu(tests, 10);
+    puts_(" - ");
+    puts_(name);
+    puts_("\n");
+}
+
+static void demo_exit(unsigned status)
+{
+    puts_("exit status ");
+    putu(status, 10);
+    puts_("\n");
+    while (!(inb(COM1 + 5) & 0x40))
+        ;
+    outb(0xf4, (uint8_t)status);
+    for (const char *p = "Shutdown"; *p; p++)
+        __asm__ volatile("outb %0, %1" :: "a"(*p), "d"((uint16_t)0x8900));
+    for (;;)
+        __asm__ volatile("cli; hlt");
+}
+
+/* PAE tables: PDPT (32-byte aligned), one PD for 0-1 GiB, one PT for 0-2 MiB, one PD for 3-4 GiB. */
+static uint64_t pdpt[4] __attribute__((aligned(32)));
+static uint64_t pd0[512] __attribute__((aligned(4096)));
+static uint64_t pd3[512] __attribute__((aligned(4096)));
+static uint64_t pt0[512] __attribute__((aligned(4096)));
+static volatile uint32_t data_page[1024] __attribute__((aligned(4096)));
+
+#define P   1ULL
+#define RW  2ULL
+#define PS  0x80ULL
+
+#define BIG_VA   0xC0000000u     /* 2 MiB page -> physical 0 */
+
+void demo_main(uint32_t magic, uint32_t info);
+void demo_main(uint32_t magic, uint32_t info)
+{
+    outb(COM1 + 1, 0);
+    outb(COM1 + 3, 0x80);
+    outb(COM1 + 0, 1);
+    outb(COM1 + 1, 0);
+    outb(COM1 + 3, 0x03);
+    outb(COM1 + 2, 0x07);
+
+    puts_("demo: PAE demo guest\n");
+    uint32_t r[4];
+    __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(0x40000000), "c"(0));
+    char vendor[13];
+    for (int i = 0; i < 4; i++) {
+        vendor[i] = (char)(r[1] >> (8 * i));
+        vendor[4 + i] = (char)(r[2] >> (8 * i));
+        vendor[8 + i] = (char)(r[3] >> (8 * i));
+    }
+    vendor[12] = 0;
+    bool umbra = vendor[0] == 'U' && vendor[1] == 'm';
+    puts_(umbra ? "# hypervisor: UmbraUmbraUm\n" : "# hypervisor: none\n");
+    puts_("1..6\n");
+    ok(magic == 0x2BADB002, "multiboot magic");
+    const uint32_t *mbi = (const uint32_t *)info;
+    ok((mbi[0] & 1) && mbi[2] >= 1024, "multiboot memory info");
+
+    /* Identity map 0-2 MiB with 4 KiB pages, 2-1024 MiB with 2 MiB pages. */
+    for (unsigned i = 0; i < 512; i++)
+        pt0[i] = ((uint64_t)i << 12) | P | RW;
+    pd0[0] = (uint32_t)pt0 | P | RW;
+    for (unsigned i = 1; i < 512; i++)
+        pd0[i] = ((uint64_t)i << 21) | P | RW | PS;
+    /* 3-4 GiB: a 2 MiB page onto physical 0, then a 4 KiB alias of data_page. */
+    static uint64_t pt3[512] __attribute__((aligned(4096)));
+    pt3[0] = (uint32_t)data_page | P | RW;
+    pd3[0] = 0 | P | RW | PS;                         /* BIG_VA -> physical 0, 2 MiB page */
+    pd3[1] = (uint32_t)pt3 | P | RW;                  /* BIG_VA + 2 MiB -> data_page */
+    pdpt[0] = (uint32_t)pd0 | P;
+    pdpt[3] = (uint32_t)pd3 | P;
+
+    uint32_t cr0, cr4;
+    __asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+    cr4 |= 0x20;                                      /* PAE */
+    __asm__ volatile("mov %0, %%cr4" :: "r"(cr4));
+    __asm__ volatile("mov %0, %%cr3" :: "r"((uint32_t)pdpt));
+    __asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
+    cr0 |= 0x80000000u;                               /* PG */
+    __asm__ volatile("mov %0, %%cr0" :: "r"(cr0) : "memory");
+    __asm__ volatile("mov %%cr0, %0; mov %%cr4, %1" : "=r"(cr0), "=r"(cr4));
+    ok((cr0 & 0x80000000u) && (cr4 & 0x20), "PAE paging enabled");
+    puts_("demo: guest paging mode: PAE (CR0.PG=1 CR4.PAE=1)\n");
+
+    volatile uint32_t *alias = (volatile uint32_t *)(BIG_VA + 0x200000u);
+    alias[5] = 0xC0FFEE01u;
+    ok(data_page[5] == 0xC0FFEE01u, "write through 4 KiB alias lands in the data page");
+    data_page[7] = 0x5EED0002u;
+    ok(alias[7] == 0x5EED0002u, "read through 4 KiB alias sees the data page");
+    const volatile uint32_t *big = (const volatile uint32_t *)(BIG_VA + (uint32_t)data_page);
+    ok(big[5] == 0xC0FFEE01u, "2 MiB page at 0xC0000000 maps physical 0");
+
+    demo_exit(failures ? 1 : 0);
+}
