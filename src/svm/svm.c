@@ -156,7 +156,9 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
     vmcb_init(v, entry, info);
     ulog("guest: entry %#x, info %#x, paging=%s, nRIP from %s", entry, info, v->paging->name,
          (v->svm_features & SVM_FEAT_NRIPS) ? "VMCB (NRIPS)" : "instruction lengths");
-    if (v->paging->init(v) < 0) {
+    int r = v->paging->init(v);
+    console_drain();    /* the guest's UART init would drop what is still in the FIFO */
+    if (r < 0) {
         svm_stop(v, "error", UMBRA_STATUS_ERROR);
     } else {
         struct vmcb *vm = v->vmcb;

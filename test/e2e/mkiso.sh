@@ -20,7 +20,10 @@ umbra=${UMBRA_ELF:-${top_builddir:-.}/umbra.elf}
 [ $bare = 1 ] || [ -f "$umbra" ] || { echo "mkiso: no $umbra (make umbra.elf)" >&2; exit 2; }
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/umbra-iso.XXXXXX")
-trap 'rm -rf "$dir"' EXIT
+top="$dir"
+trap 'rm -rf "$top"' EXIT
+log="$dir/log"
+dir="$dir/iso"
 mkdir -p "$dir/boot/grub"
 gname=$(basename "$guest")
 cp "$guest" "$dir/boot/$gname"
@@ -29,7 +32,7 @@ n=0
 for m in ${GUEST_MODULES:-}; do
     n=$((n + 1))
     cp "$m" "$dir/boot/mod$n"
-    mods="$mods /boot/mod$n:$(basename "$m")"
+    mods="$mods mod$n:$(basename "$m")"
 done
 {
     echo "set timeout=0"
@@ -47,4 +50,4 @@ done
     echo "  boot"
     echo "}"
 } > "$dir/boot/grub/grub.cfg"
-grub-mkrescue -o "$out" "$dir" >"$dir/log" 2>&1 || { cat "$dir/log" >&2; exit 1; }
+grub-mkrescue -o "$out" "$dir" >"$log" 2>&1 || { cat "$log" >&2; exit 1; }

@@ -5,6 +5,13 @@
  * runs bare (QEMU -kernel, Bochs through GRUB) and under Umbra and prints
  * the same results; only the "# hypervisor" comment differs.
  * Ends with "exit status N", port 0xF4 <- N (QEMU), "Shutdown" -> 0x8900 (Bochs).
+ *
+ * Command-line words (after the image name) select extra behaviour for
+ * Umbra's end-to-end tests:
+ *   triple-fault   load an empty IDT and raise #BP: a triple fault
+ *   touch-above    read the first byte above the RAM the memory info gives
+ *                  (Umbra's reserve under Umbra: a nested page fault)
+ *   hypercall      print through Umbra's HC_PRINT and exit via HC_EXIT (status 3)
  */
 #include <stdint.h>
 #include <stdbool.h>
@@ -43,6 +50,23 @@ static void putu(uint32_t v, unsigned base)
 }
 
 static unsigned tests, failures;
+
+/* True if the NUL-terminated command line has `word` as a whole word. */
+static bool has_word(const char *cmd, const char *word)
+{
+    while (*cmd) {
+        while (*cmd == ' ')
+            cmd++;
+        const char *w = word;
+        while (*w && *cmd == *w)
+            cmd++, w++;
+        if (!*w && (*cmd == ' ' || !*cmd))
+            return true;
+        while (*cmd && *cmd != ' ')
+            cmd++;
+    }
+    return false;
+}
 
 static void ok(bool cond, const char *name)
 {
@@ -144,5 +168,45 @@ void demo_main(uint32_t magic, uint32_t info)
     const volatile uint32_t *big = (const volatile uint32_t *)(BIG_VA + (uint32_t)data_page);
     ok(big[5] == 0xC0FFEE01u, "2 MiB page at 0xC0000000 maps physical 0");
 
+    const char *cmd = (mbi[0] & 4) ? (const char *)mbi[4] : "";
+    puts_("# cmdline: ");
+    puts_(cmd);
+    puts_("\n");
+    if (mbi[0] & 8) {
+        const uint32_t *mods = (const uint32_t *)mbi[6];
+        for (uint32_t i = 0; i < mbi[5]; i++) {
+            puts_("# module ");
+            putu(i, 10);
+            puts_(": ");
+            puts_((const char *)mods[4 * i + 2]);
+            puts_(", ");
+            putu(mods[4 * i + 1] - mods[4 * i], 10);
+            puts_(" bytes, starts with '");
+            putc_(*(const char *)mods[4 * i]);
+            puts_("'\n");
+        }
+    }
+    if (has_word(cmd, "touch-above")) {
+        uint32_t above = 0x100000u + mbi[2] * 1024u;
+        puts_("demo: reading above RAM at 0x");
+        putu(above, 16);
+        puts_("\n");
+        volatile uint8_t *p = (volatile uint8_t *)above;
+        putu(*p, 16);
+        puts_("\n");
+    }
+    if (has_word(cmd, "hypercall")) {
+        static const char msg[] = "hello from the demo guest";
+        uint32_t ret;
+        __asm__ volatile("vmmcall" : "=a"(ret) : "a"(0), "b"((uint32_t)msg), "c"(sizeof(msg) - 1) : "memory");
+        puts_(ret == 0 ? "demo: hypercall print returned 0\n" : "demo: hypercall print failed\n");
+        __asm__ volatile("vmmcall" :: "a"(1), "b"(3));
+        puts_("demo: still running after HC_EXIT\n");
+    }
+    if (has_word(cmd, "triple-fault")) {
+        static const struct __attribute__((packed)) { uint16_t limit; uint32_t base; } empty = { 0, 0 };
+        puts_("demo: triple fault now\n");
+        __asm__ volatile("lidt %0; int3" :: "m"(empty));
+    }
     demo_exit(failures ? 1 : 0);
 }

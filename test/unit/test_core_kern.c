@@ -1,0 +1,297 @@
+/*
+ * Hosted tests of src/kern's pure parts: the frame allocator, multiboot2
+ * parsing on hand-built info blocks, memory-map arithmetic and the
+ * command-line options.
+ */
+#include <check.h>
+#include <string.h>
+#include <stdlib.h>
+#include <umbra/kern.h>
+#include <umbra/mb.h>
+
+/* ---- frame allocator ---- */
+
+START_TEST(frame_carves_downward)
+{
+    struct frame_alloc fa;
+    frame_init(&fa, 0x100000, 0x800000);
+    ck_assert_uint_eq(frame_alloc_n(&fa, 1), 0x7ff000);
+    ck_assert_uint_eq(frame_alloc_n(&fa, 2), 0x7fd000);
+    ck_assert_uint_eq(fa.frames, 3);
+    ck_assert_uint_eq(frame_seal(&fa), 0x7fd000);
+    ck_assert_uint_eq(frame_alloc_n(&fa, 1), 0);   /* sealed */
+}
+END_TEST
+
+START_TEST(frame_skips_avoided_ranges)
+{
+    struct frame_alloc fa;
+    frame_init(&fa, 0x100000, 0x800000);
+    ck_assert_int_eq(frame_avoid(&fa, 0x7fe800, 0x7ff100), 0);   /* unaligned: rounds out */
+    ck_assert_uint_eq(frame_alloc_n(&fa, 1), 0x7fd000);
+    /* A range of 3 that would straddle a second avoided range goes below it. */
+    frame_avoid(&fa, 0x7fb000, 0x7fc000);
+    ck_assert_uint_eq(frame_alloc_n(&fa, 3), 0x7f8000);
+    ck_assert_uint_eq(frame_seal(&fa), 0x7f8000);
+}
+END_TEST
+
+START_TEST(frame_exhaustion)
+{
+    struct frame_alloc fa;
+    frame_init(&fa, 0x100000, 0x104000);
+    ck_assert_uint_eq(frame_alloc_n(&fa, 5), 0);
+    ck_assert_uint_eq(frame_alloc_n(&fa, 4), 0x100000);
+    ck_assert_uint_eq(frame_alloc_n(&fa, 1), 0);
+    ck_assert_uint_eq(frame_alloc_n(&fa, 0), 0);
+}
+END_TEST
+
+/* ---- multiboot2 ---- */
+
+struct mbbuf {
+    uint8_t b[4096] __attribute__((aligned(8)));
+    uint32_t len;
+};
+
+static void mb_begin(struct mbbuf *m) { memset(m, 0, sizeof(*m)); m->len = 8; }
+static uint8_t *mb_tag(struct mbbuf *m, uint32_t type, uint32_t size)
+{
+    uint8_t *t = m->b + m->len;
+    memcpy(t, &type, 4);
+    memcpy(t + 4, &size, 4);
+    m->len += (size + 7) & ~7u;
+    return t;
+}
+static void mb_end(struct mbbuf *m)
+{
+    mb_tag(m, 0, 8);
+    memcpy(m->b, &m->len, 4);
+}
+static void mb_string(struct mbbuf *m, uint32_t type, const char *s)
+{
+    uint8_t *t = mb_tag(m, type, 8 + (uint32_t)strlen(s) + 1);
+    strcpy((char *)t + 8, s);
+}
+static void mb_mmap(struct mbbuf *m, const uint64_t (*e)[3], unsigned n)
+{
+    uint8_t *t = mb_tag(m, MB2_TAG_MMAP, 16 + 24 * n);
+    uint32_t esz = 24, ver = 0;
+    memcpy(t + 8, &esz, 4);
+    memcpy(t + 12, &ver, 4);
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t type = (uint32_t)e[i][2];
+        memcpy(t + 16 + 24 * i, &e[i][0], 8);
+        memcpy(t + 24 + 24 * i, &e[i][1], 8);
+        memcpy(t + 32 + 24 * i, &type, 4);
+    }
+}
+
+START_TEST(mb2_bios_map_modules_cmdline)
+{
+    struct mbbuf m;
+    struct mb2_info info;
+    char err[96];
+    static const uint64_t map[][3] = {
+        { 0x100000, 0x7ee0000, 1 },      /* out of order on purpose */
+        { 0, 0x9fc00, 1 },
+        { 0x9fc00, 0x400, 2 },
+        { 0xf0000, 0x10000, 2 },
+        { 0x7fe0000, 0x20000, 2 },
+    };
+    mb_begin(&m);
+    mb_string(&m, MB2_TAG_CMDLINE, "console=e9 paging=npt");
+    mb_string(&m, MB2_TAG_LOADER, "GRUB 2.06");
+    uint8_t *t = mb_tag(&m, MB2_TAG_MODULE, 16 + 9);
+    uint32_t s = 0x200000, e = 0x20a000;
+    memcpy(t + 8, &s, 4);
+    memcpy(t + 12, &e, 4);
+    strcpy((char *)t + 16, "/g.elf x");
+    mb_mmap(&m, map, 5);
+    t = mb_tag(&m, MB2_TAG_LOAD_BASE, 12);
+    uint32_t base = 0x7c00000;
+    memcpy(t + 8, &base, 4);
+    mb_end(&m);
+
+    ck_assert_int_eq(mb2_parse(m.b, &info, err, sizeof(err)), 0);
+    ck_assert_str_eq(info.cmdline, "console=e9 paging=npt");
+    ck_assert_str_eq(info.loader, "GRUB 2.06");
+    ck_assert_uint_eq(info.nmod, 1);
+    ck_assert_uint_eq(info.mod[0].start, 0x200000);
+    ck_assert_uint_eq(info.mod[0].end, 0x20a000);
+    ck_assert_str_eq(info.mod[0].string, "/g.elf x");
+    ck_assert(info.have_load_base);
+    ck_assert_uint_eq(info.load_base, 0x7c00000);
+    /* Sorted; the two reserved ranges 0x9fc00 and 0xf0000 are not adjacent: 5 entries. */
+    ck_assert_uint_eq(info.nmmap, 5);
+    ck_assert_uint_eq(info.mmap[0].base, 0);
+    ck_assert_uint_eq(info.mmap[3].base, 0x100000);
+    ck_assert(mmap_is_ram(info.mmap, info.nmmap, 0x100000, 0x7fe0000));
+    ck_assert(!mmap_is_ram(info.mmap, info.nmmap, 0x100000, 0x7fe1000));
+    ck_assert(!mmap_is_ram(info.mmap, info.nmmap, 0x9f000, 0xa0000));
+}
+END_TEST
+
+START_TEST(mb2_efi_map_converted_and_merged)
+{
+    struct mbbuf m;
+    struct mb2_info info;
+    char err[96];
+    mb_begin(&m);
+    uint8_t *t = mb_tag(&m, MB2_TAG_EFI_MMAP, 16 + 3 * 48);
+    uint32_t dsz = 48, ver = 1;
+    memcpy(t + 8, &dsz, 4);
+    memcpy(t + 12, &ver, 4);
+    struct { uint32_t type, pad; uint64_t phys, virt, pages, attr; } d[3] = {
+        { 7, 0, 0x0, 0, 0xa0, 0 },          /* conventional */
+        { 4, 0, 0xa0000, 0, 0x10, 0 },      /* boot services data: available after exit */
+        { 10, 0, 0xb0000, 0, 0x10, 0 },     /* ACPI NVS */
+    };
+    for (int i = 0; i < 3; i++)
+        memcpy(t + 16 + 48 * i, &d[i], 40);
+    mb_end(&m);
+    ck_assert_int_eq(mb2_parse(m.b, &info, err, sizeof(err)), 0);
+    ck_assert_uint_eq(info.nmmap, 2);
+    ck_assert_uint_eq(info.mmap[0].len, 0xb0000);
+    ck_assert_uint_eq(info.mmap[0].type, MEM_AVAILABLE);
+    ck_assert_uint_eq(info.mmap[1].type, MEM_NVS);
+}
+END_TEST
+
+START_TEST(mb2_rejects_bad_blocks)
+{
+    struct mbbuf m;
+    struct mb2_info info;
+    char err[96];
+
+    mb_begin(&m);
+    mb_string(&m, MB2_TAG_CMDLINE, "x");
+    mb_end(&m);
+    ck_assert_int_eq(mb2_parse(m.b, &info, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "multiboot2 info: no memory map");
+
+    mb_begin(&m);
+    uint8_t *t = mb_tag(&m, MB2_TAG_CMDLINE, 16);
+    uint32_t huge = 4000;
+    memcpy(t + 4, &huge, 4);
+    m.len = 24;
+    memcpy(m.b, &m.len, 4);
+    ck_assert_int_eq(mb2_parse(m.b, &info, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "multiboot2 info: tag overruns the block");
+
+    mb_begin(&m);
+    static const uint64_t map[][3] = { { 0, 0x1000, 1 } };
+    mb_mmap(&m, map, 1);
+    memcpy(m.b, &m.len, 4);             /* no end tag */
+    ck_assert_int_eq(mb2_parse(m.b, &info, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "multiboot2 info: no end tag");
+}
+END_TEST
+
+START_TEST(mmap_remove_splits)
+{
+    struct mem_range in[] = {
+        { 0, 0x9fc00, 1 }, { 0x9fc00, 0x400, 2 }, { 0x100000, 0x7f00000, 1 },
+    }, out[8];
+    unsigned n = mmap_remove(in, 3, 0x7000000, 0x7800000, out, 8);
+    ck_assert_uint_eq(n, 4);
+    ck_assert_uint_eq(out[2].base, 0x100000);
+    ck_assert_uint_eq(out[2].len, 0x6f00000);
+    ck_assert_uint_eq(out[3].base, 0x7800000);
+    ck_assert_uint_eq(out[3].len, 0x800000);
+    ck_assert(!mmap_is_ram(out, n, 0x6fff000, 0x7001000));
+    /* Removing the top of a range leaves one piece. */
+    n = mmap_remove(in, 3, 0x7000000, 0x8000000, out, 8);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_uint_eq(out[2].len, 0x6f00000);
+}
+END_TEST
+
+/* ---- options ---- */
+
+START_TEST(opts_defaults_and_values)
+{
+    struct umbra_opts o;
+    char err[96];
+    opts_default(&o);
+    ck_assert_int_eq(opts_parse(&o, "", err, sizeof(err)), 0);
+    ck_assert_int_eq(o.console, CONSOLE_COM1);
+    ck_assert_uint_eq(o.shadow_pool, 8u << 20);
+    ck_assert_int_eq(o.paging, PAGING_NPT);
+    ck_assert_int_eq(o.gdb, GDB_NONE);
+    ck_assert(!o.gdb_wait);
+    ck_assert_int_eq(opts_parse(&o, "/boot/umbra.elf  console=e9 shadow_pool=512K gdb=com2 gdb_wait paging=shadow",
+                                err, sizeof(err)), 0);
+    ck_assert_int_eq(o.console, CONSOLE_E9);
+    ck_assert_uint_eq(o.shadow_pool, 512u << 10);
+    ck_assert_int_eq(o.gdb, GDB_COM2);
+    ck_assert(o.gdb_wait);
+    ck_assert_int_eq(o.paging, PAGING_SHADOW);
+    ck_assert_int_eq(opts_parse(&o, "console=none shadow_pool=4M", err, sizeof(err)), 0);
+    ck_assert_int_eq(o.console, CONSOLE_NONE);
+    ck_assert_uint_eq(o.shadow_pool, 4u << 20);
+}
+END_TEST
+
+START_TEST(opts_reject_by_name)
+{
+    struct umbra_opts o;
+    char err[96];
+    opts_default(&o);
+    ck_assert_int_eq(opts_parse(&o, "console=com1 bogus=1", err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "unknown option 'bogus'");
+    ck_assert_int_eq(opts_parse(&o, "cpu_model_note", err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "unknown option 'cpu_model_note'");
+    ck_assert_int_eq(opts_parse(&o, "paging=maybe", err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "bad value for paging: 'maybe'");
+    ck_assert_int_eq(opts_parse(&o, "shadow_pool=12Q", err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "bad value for shadow_pool: '12Q'");
+    ck_assert_int_eq(opts_parse(&o, "console", err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "option console needs a value");
+    ck_assert_int_eq(opts_parse(&o, "gdb_wait=1", err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "option gdb_wait takes no value");
+    ck_assert_int_eq(opts_parse(&o, "consolex=e9", err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "unknown option 'consolex'");
+}
+END_TEST
+
+START_TEST(size_parsing)
+{
+    uint64_t v;
+    ck_assert_int_eq(parse_size("4M", 2, &v), 0);
+    ck_assert_uint_eq(v, 4u << 20);
+    ck_assert_int_eq(parse_size("512k", 4, &v), 0);
+    ck_assert_uint_eq(v, 512u << 10);
+    ck_assert_int_eq(parse_size("1G", 2, &v), 0);
+    ck_assert_uint_eq(v, 1u << 30);
+    ck_assert_int_eq(parse_size("4096", 4, &v), 0);
+    ck_assert_uint_eq(v, 4096);
+    ck_assert_int_eq(parse_size("", 0, &v), -1);
+    ck_assert_int_eq(parse_size("M", 1, &v), -1);
+    ck_assert_int_eq(parse_size("4MB", 3, &v), -1);
+    ck_assert_int_eq(parse_size("99999999999999999999", 20, &v), -1);
+    ck_assert_int_eq(parse_size("17179869184G", 12, &v), -1);   /* 2^34 G overflows */
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("core-kern");
+    TCase *tc = tcase_create("all");
+    tcase_add_test(tc, frame_carves_downward);
+    tcase_add_test(tc, frame_skips_avoided_ranges);
+    tcase_add_test(tc, frame_exhaustion);
+    tcase_add_test(tc, mb2_bios_map_modules_cmdline);
+    tcase_add_test(tc, mb2_efi_map_converted_and_merged);
+    tcase_add_test(tc, mb2_rejects_bad_blocks);
+    tcase_add_test(tc, mmap_remove_splits);
+    tcase_add_test(tc, opts_defaults_and_values);
+    tcase_add_test(tc, opts_reject_by_name);
+    tcase_add_test(tc, size_parsing);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
