@@ -66,6 +66,10 @@ qemu)
     exit $rc
     ;;
 bochs)
+    # Bochs 2.7 raises its "3rd exception with no resolution" panic *before*
+    # it checks the SVM SHUTDOWN intercept, so a guest triple fault under
+    # Umbra ends Bochs (fatal panic) without a #VMEXIT; with panic=report it
+    # crashes (SIGSEGV).  Such a run ends without a status line (124).
     cat > "$dir/bochsrc" <<EOB
 megs: $MEM
 cpu: model=${BOCHS_CPU:-ryzen}, count=1, ips=50000000, reset_on_triple_fault=0

@@ -1,0 +1,31 @@
+#!/bin/sh
+# The PAE demo guest under Umbra in Bochs (SeaBIOS): the ryzen model (NRIPS:
+# next RIP from the VMCB) and phenom_8650_toliman (no NRIPS: fixed
+# instruction lengths), compared with the guest run bare in Bochs.
+. "${top_srcdir:-$(dirname "$0")/../..}/test/e2e/lib.sh"
+
+run BOCHS_CPU=ryzen "$RUN" bochs bare "$DEMO"
+expect_rc 1
+expect '^ok 6 - '
+bare_tap=$(tap)
+
+run BOCHS_CPU=ryzen "$RUN" bochs umbra "$DEMO"
+expect_rc 1
+expect '^umbra: svm: revision 1, 32768 ASIDs, NP=1 NRIPS=1'
+expect 'paging=npt, nRIP from VMCB \(NRIPS\)$'
+expect '^demo: guest paging mode: PAE'
+expect '^umbra: exit reason=port-f4 status=0$'
+expect '^umbra: exits: cpuid=1$'
+expect_not '^not ok'
+if [ "$(tap)" = "$bare_tap" ]; then echo "ok: TAP identical bare and under Umbra (ryzen)"; else bad "TAP differs (ryzen)"; fi
+
+run BOCHS_CPU=phenom_8650_toliman GUEST_ARGS=hypercall "$RUN" bochs umbra "$DEMO"
+expect_rc 7
+expect 'NP=1 NRIPS=0'
+expect 'paging=npt, nRIP from instruction lengths$'
+expect '^umbra: guest: hello from the demo guest$'
+expect '^umbra: exit reason=hypercall status=3$'
+expect '^umbra: exits: cpuid=1$'
+expect '^umbra: exits: vmmcall=2$'
+if [ "$(tap)" = "$bare_tap" ]; then echo "ok: TAP identical bare and under Umbra (phenom)"; else bad "TAP differs (phenom)"; fi
+finish

@@ -1,0 +1,35 @@
+#!/bin/sh
+# The PAE demo guest under Umbra in QEMU TCG (EPYC: NPT, no NRIPS), compared
+# with the same guest bare; the hypercall ABI; multiboot modules.
+. "${top_srcdir:-$(dirname "$0")/../..}/test/e2e/lib.sh"
+
+run "$RUN" qemu bare "$DEMO"
+expect_rc 1
+expect '^ok 6 - '
+bare_tap=$(tap)
+
+run "$RUN" qemu umbra "$DEMO"
+expect_rc 1
+expect '^umbra: svm: revision [0-9]+, [0-9]+ ASIDs, NP=1 NRIPS=0'
+expect '^umbra: guest: entry 0x10000c, info 0x[0-9a-f]+, paging=npt, nRIP from instruction lengths$'
+expect '^# hypervisor: UmbraUmbraUm$'
+expect '^demo: guest paging mode: PAE \(CR0.PG=1 CR4.PAE=1\)$'
+expect '^umbra: exit reason=port-f4 status=0$'
+expect '^umbra: exits: cpuid=1$'
+expect '^umbra: exits: ioio=1$'
+expect '^umbra: tlb: full flushes=1$'
+expect_not '^not ok'
+if [ "$(tap)" = "$bare_tap" ]; then echo "ok: TAP lines identical bare and under Umbra"; else bad "TAP differs from the bare run"; fi
+
+printf 'first module\n' > "${TMPDIR:-/tmp}/core-mod1.$$"
+run GUEST_ARGS=hypercall GUEST_MODULES="${TMPDIR:-/tmp}/core-mod1.$$ $top_srcdir/bochsrc" "$RUN" qemu umbra "$DEMO"
+rm -f "${TMPDIR:-/tmp}/core-mod1.$$"
+expect_rc 7
+expect '^# cmdline: /boot/demo.elf hypercall$'
+expect "^# module 0: core-mod1\.$$, 13 bytes, starts with 'f'$"
+expect "^# module 1: bochsrc, [0-9]+ bytes, starts with '#'$"
+expect '^umbra: guest: hello from the demo guest$'
+expect '^umbra: exit reason=hypercall status=3$'
+expect '^umbra: exits: vmmcall=2$'
+expect_not 'still running after HC_EXIT'
+finish

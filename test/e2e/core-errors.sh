@@ -1,0 +1,55 @@
+#!/bin/sh
+# Umbra refuses clearly and ends the run (status 127 -> QEMU exit 255):
+# unknown or bad options, a CPU without SVM, without nested paging, the
+# shadow mode not linked in yet, and malformed guest modules.
+. "${top_srcdir:-$(dirname "$0")/../..}/test/e2e/lib.sh"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/core-errors.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+run "$RUN" qemu umbra "$DEMO" console=com1 bogus=1
+expect_rc 255
+expect "^umbra: command line: unknown option 'bogus'$"
+expect '^umbra: exit reason=error status=127$'
+expect_not '^demo:'
+
+run "$RUN" qemu umbra "$DEMO" paging=maybe
+expect_rc 255
+expect "^umbra: command line: bad value for paging: 'maybe'$"
+
+run QEMU_CPU=qemu64,-svm "$RUN" qemu umbra "$DEMO"
+expect_rc 255
+expect '^umbra: svm: not available: CPUID 8000_0001 ECX\[2\] \(SVM\) is clear'
+expect '^umbra: exit reason=error status=127$'
+
+run QEMU_CPU=qemu64 "$RUN" qemu umbra "$DEMO"
+expect_rc 255
+expect '^umbra: paging=npt: this CPU has no nested paging'
+expect '^umbra: exit reason=error status=127$'
+
+run "$RUN" qemu umbra "$DEMO" paging=shadow
+expect_rc 255
+expect '^umbra: paging=shadow: shadow MMU not linked in yet$'
+expect '^umbra: exit reason=error status=127$'
+
+# Not a kernel at all.
+printf 'this is not a kernel\n' > "$tmp/text.elf"
+run "$RUN" qemu umbra "$tmp/text.elf"
+expect_rc 255
+expect "^umbra: loader: guest module '/boot/text.elf' is not a multiboot v1 kernel"
+expect '^umbra: exit reason=error status=127$'
+
+# The demo cut inside its code segment (the header still in its first 8 KiB).
+head -c 4400 "$DEMO" > "$tmp/cut.elf"
+run "$RUN" qemu umbra "$tmp/cut.elf"
+expect_rc 255
+expect '^umbra: loader: segment 0 truncated'
+
+# The demo with its segment moved into Umbra's reserve (p_paddr of the first
+# program header, file offset 0x40, set to 0x7c10000: QEMU -m 128 puts the
+# image at 0x7c00000).
+cp "$DEMO" "$tmp/moved.elf"
+printf '\000\000\301\007' | dd of="$tmp/moved.elf" bs=1 seek=64 conv=notrunc 2>/dev/null
+run "$RUN" qemu umbra "$tmp/moved.elf"
+expect_rc 255
+expect "^umbra: loader: segment \[0x7c10000, 0x[0-9a-f]+\) overlaps Umbra's reserve"
+finish

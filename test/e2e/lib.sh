@@ -1,0 +1,54 @@
+# Shared helpers for the core end-to-end tests (sourced, POSIX sh).
+# Each test boots a guest with run-guest.sh and asserts lines of its COM1
+# output and its exit status; on any failure the output is shown.
+set -u
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+RUN="$top_srcdir/test/e2e/run-guest.sh"
+DEMO="$top_builddir/test/guests/demo/demo.elf"
+UMBRA_ELF="$top_builddir/umbra.elf"
+export UMBRA_ELF
+fails=0
+out=""
+rc=0
+
+for f in "$DEMO" "$UMBRA_ELF"; do
+    [ -f "$f" ] || { echo "missing $f (run make)"; exit 1; }
+done
+
+# run [VAR=value...] EMU MODE GUEST [UMBRA_OPTS...]: sets $out and $rc.
+run() {
+    echo "--- run $*"
+    out=$(env "$@")
+    rc=$?
+}
+
+bad() {
+    echo "FAIL: $1"
+    printf '%s\n' "$out" | sed 's/^/    | /'
+    fails=$((fails + 1))
+}
+
+# expect REGEX: some output line matches (grep -E).
+expect() {
+    if printf '%s\n' "$out" | grep -qE -- "$1"; then echo "ok: /$1/"; else bad "no line matches /$1/"; fi
+}
+
+# expect_not REGEX: no output line matches.
+expect_not() {
+    if printf '%s\n' "$out" | grep -qE -- "$1"; then bad "a line matches /$1/"; else echo "ok: not /$1/"; fi
+}
+
+# expect_rc N: the run's exit status (QEMU's isa-debug-exit encoding, see run-guest.sh).
+expect_rc() {
+    if [ "$rc" -eq "$1" ]; then echo "ok: exit status $1"; else bad "exit status $rc, expected $1"; fi
+}
+
+# tap: the TAP lines of the last output.
+tap() { printf '%s\n' "$out" | grep -E '^(ok|not ok|1\.\.)'; }
+
+finish() {
+    if [ "$fails" -ne 0 ]; then echo "$fails check(s) failed"; exit 1; fi
+    echo "all checks passed"
+    exit 0
+}
