@@ -32,4 +32,16 @@ expect '^umbra: guest: hello from the demo guest$'
 expect '^umbra: exit reason=hypercall status=3$'
 expect '^umbra: exits: vmmcall=2$'
 expect_not 'still running after HC_EXIT'
+# The flat-binary build: placed only by the multiboot header's a.out-kludge fields.
+run "$RUN" qemu umbra "$top_builddir/test/guests/demo/demo.bin"
+expect_rc 1
+expect '^umbra: loader: kernel \[0x100000, 0x[0-9a-f]+\) entry 0x100020, 0 module\(s\)'
+expect '^ok 6 - '
+expect '^umbra: exit reason=port-f4 status=0$'
+
+# console=none: Umbra prints nothing, the guest's output and status are unchanged.
+run "$RUN" qemu umbra "$DEMO" console=none
+expect_rc 1
+expect '^ok 6 - '
+expect_not '^umbra: '
 finish

@@ -52,4 +52,19 @@ printf '\000\000\301\007' | dd of="$tmp/moved.elf" bs=1 seek=64 conv=notrunc 2>/
 run "$RUN" qemu umbra "$tmp/moved.elf"
 expect_rc 255
 expect "^umbra: loader: segment \[0x7c10000, 0x[0-9a-f]+\) overlaps Umbra's reserve"
+
+# No guest module at all.
+mkdir -p "$tmp/iso/boot/grub"
+cp "$UMBRA_ELF" "$tmp/iso/boot/umbra.elf"
+printf 'set timeout=0\nmenuentry umbra {\n  multiboot2 /boot/umbra.elf\n  boot\n}\n' \
+    > "$tmp/iso/boot/grub/grub.cfg"
+grub-mkrescue -o "$tmp/nomod.iso" "$tmp/iso" >/dev/null 2>&1 || bad "grub-mkrescue failed"
+echo "--- run QEMU with an ISO without module2"
+timeout -s KILL 60 "${QEMU:-qemu-system-x86_64}" -display none -no-reboot -cpu EPYC -m 128 \
+    -device isa-debug-exit,iobase=0xf4,iosize=0x04 -serial "file:$tmp/com1" -cdrom "$tmp/nomod.iso" 2>/dev/null
+rc=$?
+out=$(tr -d '\r' < "$tmp/com1")
+expect_rc 255
+expect "^umbra: loader: no guest module \(grub.cfg needs 'module2 /boot/GUEST ARGS'\)$"
+expect '^umbra: exit reason=error status=127$'
 finish

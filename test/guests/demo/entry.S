@@ -1,9 +1,27 @@
-/* Multiboot v1 header and entry of the PAE demo guest (ELF32, loaded at 1 MiB). */
+/*
+ * Multiboot v1 header and entry of the PAE demo guest (loaded at 1 MiB).
+ * Built twice: as an ELF32 (demo.elf), and with -DAOUT_KLUDGE as a flat
+ * binary (demo.bin) that a loader can only place by the header's address
+ * fields (flag 16, the "a.out kludge").
+ */
+#ifdef AOUT_KLUDGE
+#define MB_FLAGS 0x00010003           /* + addresses in the header */
+#else
+#define MB_FLAGS 0x00000003           /* page-align modules, memory info */
+#endif
     .section .multiboot, "a"
     .balign 4
+mb_header:
     .long 0x1BADB002
-    .long 0x00000003                  /* page-align modules, memory info */
-    .long -(0x1BADB002 + 0x00000003)
+    .long MB_FLAGS
+    .long -(0x1BADB002 + MB_FLAGS)
+#ifdef AOUT_KLUDGE
+    .long mb_header                   /* header_addr */
+    .long __load_start                /* load_addr */
+    .long __load_end                  /* load_end_addr */
+    .long __bss_end                   /* bss_end_addr */
+    .long _start                      /* entry_addr */
+#endif
 
     .text
     .globl _start
