@@ -115,6 +115,8 @@ struct umbra_layout {
     paddr_t image_lo, image_hi;   /* where GRUB loaded umbra.elf (incl. bss) */
     paddr_t reserve_lo;           /* lowest frame Umbra took (after sealing) */
     paddr_t reserve_hi;           /* == image_hi */
+    paddr_t shadow_pool;          /* paging=shadow: the pool's first frame (inside the reserve) */
+    unsigned long shadow_pool_frames;
 };
 extern struct umbra_layout umbra_layout;
 extern struct umbra_opts umbra_opts;

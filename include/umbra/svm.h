@@ -293,9 +293,14 @@ struct paging_ops {
 int svm_init(uint32_t *features);
 /* Paging ops for the option value. */
 const struct paging_ops *paging_select(int paging_kind);
-/* Nested-paging identity map of guest memory minus Umbra's reserve: frames needed up front. */
-#define NPT_PREALLOC_FRAMES 8
-void npt_prealloc(paddr_t frames_pa);
+/*
+ * Nested paging identity-maps guest-physical [0, top) minus Umbra's reserve,
+ * top = the end of RAM rounded up to 1 GiB, at least 4 GiB (MMIO lives
+ * below 4 GiB).  Its table frames are allocated before the reserve is sealed:
+ * npt_frames_needed(top) of them, handed over with npt_prealloc().
+ */
+unsigned long npt_frames_needed(uint64_t top);
+void npt_prealloc(paddr_t frames_pa, uint64_t top);
 /* Build the vCPU, run the guest until it stops; returns the exit status. */
 unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info);
 /* Handle the exit in v->vmcb (src/svm/exit.c): count it, run its handler. */

@@ -99,12 +99,28 @@ void kmain(uint32_t magic, uint32_t info_pa, uint32_t load_base)
         fail_stop();
     if (svm_vcpu_alloc(&vcpu0, &frames) < 0)
         fail_stop();
-    paddr_t npt = frame_alloc_n(&frames, NPT_PREALLOC_FRAMES);
-    if (!npt) {
-        ulog("out of memory for nested page tables");
-        fail_stop();
+    uint64_t ram_top = 0;
+    for (unsigned i = 0; i < mbi.nmmap; i++)
+        if (mbi.mmap[i].type == MEM_AVAILABLE && mbi.mmap[i].base + mbi.mmap[i].len > ram_top)
+            ram_top = mbi.mmap[i].base + mbi.mmap[i].len;
+    if (umbra_opts.paging == PAGING_NPT) {
+        paddr_t npt = frame_alloc_n(&frames, npt_frames_needed(ram_top));
+        if (!npt) {
+            ulog("out of memory for nested page tables");
+            fail_stop();
+        }
+        npt_prealloc(npt, ram_top);
+    } else {
+        unsigned long n = (unsigned long)(umbra_opts.shadow_pool >> PAGE_SHIFT);
+        umbra_layout.shadow_pool = frame_alloc_n(&frames, n);
+        if (!umbra_layout.shadow_pool) {
+            ulog("no room for shadow_pool=%luK below the image", (unsigned long)(umbra_opts.shadow_pool >> 10));
+            fail_stop();
+        }
+        umbra_layout.shadow_pool_frames = n;
+        ulog("shadow pool [%#lx, %#lx)", umbra_layout.shadow_pool,
+             umbra_layout.shadow_pool + ((paddr_t)n << PAGE_SHIFT));
     }
-    npt_prealloc(npt);
 
     umbra_layout.reserve_lo = frame_seal(&frames);
     guest_mmap_n = mmap_remove(mbi.mmap, mbi.nmmap, umbra_layout.reserve_lo,

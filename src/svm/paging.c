@@ -22,17 +22,32 @@
  * NPT entries: the guest's accesses through the nested tables are all
  * user-level, so U is set at every level.  2 MiB pages everywhere except
  * the (at most two) 2 MiB regions that straddle the reserve's bounds, which
- * get 4 KiB tables.  Frames: PML4, PDPT, 4 PDs, 2 PTs, allocated before the
- * reserve is sealed (so they are inside it).
+ * get 4 KiB tables.  Frames, in this order: PML4, PDPT, one PD per GiB,
+ * 2 PTs; allocated before the reserve is sealed (so they are inside it).
  */
 #define NPT_PRW  (_PAGE_PRESENT | _PAGE_RW | _PAGE_USER)
 #define SZ_2M    (2ULL << 20)
+#define SZ_1G    (1ULL << 30)
+#define NPT_MAX_GIB 512          /* one PDPT */
 
 static paddr_t npt_base;
+static unsigned npt_gib;
 
-void npt_prealloc(paddr_t frames_pa)
+static unsigned gib_of(uint64_t top)
+{
+    uint64_t g = ALIGN_UP(top < (4ULL << 30) ? (4ULL << 30) : top, SZ_1G) / SZ_1G;
+    return g > NPT_MAX_GIB ? NPT_MAX_GIB : (unsigned)g;
+}
+
+unsigned long npt_frames_needed(uint64_t top)
+{
+    return 2 + gib_of(top) + 2;
+}
+
+void npt_prealloc(paddr_t frames_pa, uint64_t top)
 {
     npt_base = frames_pa;
+    npt_gib = gib_of(top);
 }
 
 static bool in_reserve(paddr_t pa)
@@ -47,16 +62,16 @@ static int npt_init(struct svm_vcpu *v)
         return -1;
     }
     uint64_t *t = phys_to_virt(npt_base);
-    memset(t, 0, NPT_PREALLOC_FRAMES * PAGE_SIZE);
+    memset(t, 0, (4 + (size_t)npt_gib) * PAGE_SIZE);   /* PML4, PDPT, PDs, 2 PTs */
     uint64_t *pml4 = t, *pdpt = t + 512, *pd = t + 2 * 512;
-    paddr_t pt_pa[2] = { npt_base + 6 * PAGE_SIZE, npt_base + 7 * PAGE_SIZE };
+    paddr_t pt_pa[2] = { npt_base + (2 + npt_gib) * PAGE_SIZE, npt_base + (3 + npt_gib) * PAGE_SIZE };
     unsigned npt_used = 0;
     paddr_t lo = umbra_layout.reserve_lo, hi = umbra_layout.reserve_hi;
 
     pml4[0] = (npt_base + PAGE_SIZE) | NPT_PRW;
-    for (unsigned i = 0; i < 4; i++)
+    for (unsigned i = 0; i < npt_gib; i++)
         pdpt[i] = (npt_base + (2 + i) * PAGE_SIZE) | NPT_PRW;
-    for (unsigned i = 0; i < 4 * 512; i++) {
+    for (unsigned i = 0; i < npt_gib * 512; i++) {
         paddr_t b = (paddr_t)i * SZ_2M, e = b + SZ_2M;
         if (e <= lo || b >= hi) {
             pd[i] = b | NPT_PRW | _PAGE_PSE;
@@ -77,7 +92,7 @@ static int npt_init(struct svm_vcpu *v)
     }
     v->vmcb->ctl.np_enable = 1;
     v->vmcb->ctl.n_cr3 = npt_base;
-    ulog("paging=npt: identity map of [0, 4 GiB) except [%#lx, %#lx)", lo, hi);
+    ulog("paging=npt: identity map of [0, %u GiB) except [%#lx, %#lx)", npt_gib, lo, hi);
     return 0;
 }
 
