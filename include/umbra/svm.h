@@ -279,6 +279,8 @@ void svm_dump_guest(struct svm_vcpu *v, const char *why);
 struct paging_ops {
     const char *name;
     int (*init)(struct svm_vcpu *v);
+    void (*pre_vmrun)(struct svm_vcpu *v);                /* NULL, or sync hw_* state into the VMCB */
+    void (*cr_read)(struct svm_vcpu *v, unsigned cr);    /* CR0/3/4 read intercept */
     void (*cr_write)(struct svm_vcpu *v, unsigned cr);   /* CR0/3/4 write intercept */
     void (*page_fault)(struct svm_vcpu *v);               /* #PF intercept */
     void (*invlpg)(struct svm_vcpu *v);                   /* INVLPG intercept */

@@ -323,7 +323,18 @@ static void exit_cr_write(struct svm_vcpu *v)
         exit_unexpected(v);
 }
 
+static void exit_cr_read(struct svm_vcpu *v)
+{
+    if (v->paging->cr_read)
+        v->paging->cr_read(v, (unsigned)(v->vmcb->ctl.exitcode - VMEXIT_CR0_READ));
+    else
+        exit_unexpected(v);
+}
+
 static const exit_fn exit_table[VMEXIT_TABLE_SIZE] = {
+    [VMEXIT_CR0_READ] = exit_cr_read,
+    [VMEXIT_CR0_READ + 3] = exit_cr_read,
+    [VMEXIT_CR0_READ + 4] = exit_cr_read,
     [VMEXIT_CR0_WRITE] = exit_cr_write,
     [VMEXIT_CR3_WRITE] = exit_cr_write,
     [VMEXIT_CR4_WRITE] = exit_cr_write,

@@ -162,7 +162,10 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
         svm_stop(v, "error", UMBRA_STATUS_ERROR);
     } else {
         struct vmcb *vm = v->vmcb;
+        void (*pre_vmrun)(struct svm_vcpu *) = v->paging->pre_vmrun;
         while (!v->stop) {
+            if (pre_vmrun)
+                pre_vmrun(v);
             if (vm->ctl.tlb_control)
                 v->full_flushes++;
             svm_vmrun(v);

@@ -28,12 +28,48 @@ mb_header:
 _start:
     cli
     mov $stack_top, %esp
+    /* Our own GDT: the multiboot spec leaves GDTR undefined. */
+    lgdt gdtr
+    ljmp $0x08, $1f
+1:  mov $0x10, %ecx
+    mov %ecx, %ds
+    mov %ecx, %es
+    mov %ecx, %ss
+    mov %ecx, %fs
+    mov %ecx, %gs
     push %ebx                         /* multiboot info */
     push %eax                         /* magic */
     call demo_main
 1:  cli
     hlt
     jmp 1b
+
+/* Exception stubs for #UD (no error code) and #GP (error code): demo_trap(frame). */
+    .globl ud_stub, gp_stub
+ud_stub:
+    push $0
+    push $6
+    jmp trap_common
+gp_stub:
+    push $13
+trap_common:
+    pusha
+    push %esp
+    call demo_trap
+    add $4, %esp
+    popa
+    add $8, %esp
+    iret
+
+    .data
+    .balign 8
+gdt:
+    .quad 0
+    .quad 0x00cf9a000000ffff          /* 0x08: flat 32-bit code */
+    .quad 0x00cf92000000ffff          /* 0x10: flat data */
+gdtr:
+    .short gdtr - gdt - 1
+    .long gdt
 
     .bss
     .balign 16
