@@ -9,6 +9,7 @@
 #include <umbra/lib.h>
 #include <umbra/svm.h>
 #include <umbra/x86.h>
+#include <umbra/platform.h>
 
 typedef void (*exit_fn)(struct svm_vcpu *v);
 
@@ -218,11 +219,9 @@ static void exit_msr(struct svm_vcpu *v)
     switch (msr) {
     case MSR_EFER:
         if (write) {
-            uint64_t ok = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE;
-            uint32_t r[4];
-            cpuid(0x80000001, 0, r);
-            if (!(r[3] & (1u << 20)))
-                ok &= ~EFER_NXE;
+            uint64_t ok = EFER_SCE | EFER_LME | EFER_LMA;
+            if (plat_cpu_features()->nx)
+                ok |= EFER_NXE;
             if (val & ~ok) {
                 svm_inject_exc(v, X86_EXC_GP, true, 0);
                 return;

@@ -8,8 +8,14 @@
  *           VMCB untouched (only EFER.SVME is forced on and hidden).
  *   shadow  the shadow MMU (src/shadow, include/umbra/shadow.h): not linked
  *           in yet; selecting it stops the run with a clear message.  Its
- *           ops will intercept CR0/CR3/CR4 writes, #PF and INVLPG and call
- *           shadow_update_paging_mode/update_cr3/page_fault/invlpg.
+ *           ops will: init = set the CR0/3/4 read+write, #PF and INVLPG
+ *           intercepts and shadow_vcpu_init() on the pool main reserved
+ *           (umbra_layout.shadow_pool); cr_write/page_fault/invlpg = call
+ *           shadow_update_paging_mode/update_cr3/page_fault/invlpg (the CR
+ *           intercepts carry no register number without decode assists, so
+ *           they need the src/x86 decoder); cr_read = return v->guest_*;
+ *           pre_vmrun = copy hw_cr0/3/4/efer into the VMCB and turn
+ *           tlb_flush into svm_flush_guest_tlb().
  */
 #include <umbra/kern.h>
 #include <umbra/lib.h>

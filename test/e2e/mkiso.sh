@@ -1,7 +1,10 @@
 #!/bin/sh
 # mkiso.sh OUT.iso GUEST.elf [UMBRA_OPTS...]
 #   A GRUB rescue ISO (BIOS + UEFI) that boots Umbra with GUEST.elf as its
-#   guest:  multiboot2 /boot/umbra.elf UMBRA_OPTS; module2 /boot/GUEST GUEST_ARGS.
+#   guest:  multiboot2 /boot/umbra.elf UMBRA_OPTS
+#           module2 /boot/GUEST /boot/GUEST GUEST_ARGS
+#   (GRUB drops a module's file name from its string, so the name is repeated:
+#   the guest's command line then starts with its name, as under QEMU -kernel.)
 # mkiso.sh --bare OUT.iso GUEST.elf
 #   The guest alone, booted by GRUB's multiboot (v1) command (bare Bochs runs).
 # Environment: GUEST_ARGS (guest command line after its name), GUEST_MODULES
