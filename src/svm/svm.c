@@ -151,6 +151,17 @@ void svm_stop(struct svm_vcpu *v, const char *reason, unsigned status)
     v->stop_status = status;
 }
 
+/* The guest's paging mode as the hardware runs it (NPT: the guest's own CRs). */
+static const char *guest_paging_name(struct svm_vcpu *v)
+{
+    const struct vmcb_save *s = &v->vmcb->save;
+    if (!(s->cr0 & X86_CR0_PG))
+        return "off";
+    if (s->efer & EFER_LMA)
+        return "long mode (4-level)";
+    return (s->cr4 & X86_CR4_PAE) ? "PAE" : "2-level";
+}
+
 unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
 {
     vmcb_init(v, entry, info);
@@ -175,6 +186,8 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
         }
     }
     ulog("exit reason=%s status=%u", v->stop_reason, v->stop_status);
+    ulog("guest paging at exit: %s (cr0=%#lx cr4=%#lx efer=%#lx)", guest_paging_name(v),
+         v->vmcb->save.cr0, v->vmcb->save.cr4, v->paging->efer_read(v));
     svm_print_exit_counts();
     ulog("tlb: full flushes=%lu", v->full_flushes);
     return v->stop_status;
