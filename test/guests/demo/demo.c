@@ -67,8 +67,9 @@ void demo_trap(struct trap_frame *f)
 }
 
 struct idt_gate { uint16_t off_lo, sel; uint8_t zero, type; uint16_t off_hi; };
-static struct idt_gate idt[32];
-extern char ud_stub[], gp_stub[];
+static struct idt_gate idt[0x21];
+extern char ud_stub[], gp_stub[], timer_stub[];
+volatile uint32_t timer_ticks;
 
 static void set_gate(unsigned v, void *fn)
 {
@@ -80,6 +81,7 @@ static void idt_init(void)
 {
     set_gate(6, ud_stub);
     set_gate(13, gp_stub);
+    set_gate(0x20, timer_stub);
     struct __attribute__((packed)) { uint16_t limit; uint32_t base; } idtr = { sizeof(idt) - 1, (uint32_t)idt };
     __asm__ volatile("lidt %0" :: "m"(idtr));
 }
@@ -162,7 +164,7 @@ void demo_main(uint32_t magic, uint32_t info)
     vendor[12] = 0;
     bool umbra = vendor[0] == 'U' && vendor[1] == 'm';
     puts_(umbra ? "# hypervisor: UmbraUmbraUm\n" : "# hypervisor: none\n");
-    puts_("1..9\n");
+    puts_("1..10\n");
     ok(magic == 0x2BADB002, "multiboot magic");
     const uint32_t *mbi = (const uint32_t *)info;
     ok((mbi[0] & 1) && mbi[2] >= 1024, "multiboot memory info");
@@ -221,6 +223,28 @@ void demo_main(uint32_t magic, uint32_t info)
     ok(!(lo & (1u << 2)), "EFER reserved bit 2 stays clear after wrmsr");
     __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(0x80000001u), "c"(0));
     puts_((r[2] & 4) ? "# cpuid: SVM visible\n" : "# cpuid: SVM hidden\n");
+
+    /*
+     * Devices and interrupts are the guest's: remap the PIC to 0x20, run the
+     * PIT at ~1 kHz, wait in HLT with interrupts on.  Under Umbra the timer
+     * interrupt goes straight to the guest (INTR is not intercepted).
+     */
+    outb(0x20, 0x11); outb(0xa0, 0x11);          /* ICW1: init, ICW4 follows */
+    outb(0x21, 0x20); outb(0xa1, 0x28);          /* ICW2: vector bases */
+    outb(0x21, 0x04); outb(0xa1, 0x02);          /* ICW3: cascade on IRQ2 */
+    outb(0x21, 0x01); outb(0xa1, 0x01);          /* ICW4: 8086 mode */
+    outb(0x21, 0xfe); outb(0xa1, 0xff);          /* only IRQ0 */
+    outb(0x43, 0x34);                            /* PIT ch0, rate generator */
+    outb(0x40, 1193 & 0xff); outb(0x40, 1193 >> 8);
+    uint32_t halts = 0;
+    __asm__ volatile("sti");
+    while (timer_ticks < 5 && halts < 100000) {
+        __asm__ volatile("hlt");
+        halts++;
+    }
+    __asm__ volatile("cli");
+    outb(0x21, 0xff);
+    ok(timer_ticks >= 5, "PIT timer interrupts reach the guest in HLT");
 
     const char *cmd = (mbi[0] & 4) ? (const char *)mbi[4] : "";
     puts_("# cmdline: ");

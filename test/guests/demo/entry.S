@@ -44,6 +44,16 @@ _start:
     hlt
     jmp 1b
 
+/* Timer interrupt (PIC IRQ0 remapped to vector 0x20): count and EOI. */
+    .globl timer_stub
+timer_stub:
+    push %eax
+    incl timer_ticks
+    mov $0x20, %al
+    outb %al, $0x20
+    pop %eax
+    iret
+
 /* Exception stubs for #UD (no error code) and #GP (error code): demo_trap(frame). */
     .globl ud_stub, gp_stub
 ud_stub:
