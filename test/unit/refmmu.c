@@ -327,7 +327,8 @@ void ref_format(const struct ref_result *r, char *buf, size_t size)
         n = snprintf(buf, size, "no translation");
     if (!r->ok && n > 0 && (size_t)n < size) {
         if (r->vector == X86_EXC_PF)
-            snprintf(buf + n, size - n, " #PF pfec=%#x level %d", r->pfec, r->leaf_level);
+            snprintf(buf + n, size - n, " #PF pfec=%#x level %d entry %#llx", r->pfec,
+                     r->leaf_level, (unsigned long long)r->entry[r->leaf_level]);
         else
             snprintf(buf + n, size - n, " #GP");
     }
