@@ -107,11 +107,13 @@ void shadow_invlpg(struct shadow_vcpu *v, gva_t va);
 
 /*
  * Guest-memory access at guest-virtual va through the guest's own tables,
- * checked with access rights pfec (PFEC_WRITE/USER/INSN), setting A/D as the
- * CPU would.  Writes that touch shadowed page tables revalidate every shadow
+ * checked with access rights pfec (PFEC_WRITE/USER/INSN, plus SH_PFEC_AC when
+ * the guest runs with EFLAGS.AC = 1, which exempts supervisor data accesses
+ * from SMAP), setting A/D as the CPU would.  Writes that touch shadowed page tables revalidate every shadow
  * of that frame.  SH_REFLECT gives the fault the CPU would have raised.
  * Used by the instruction emulator and the GDB stub.
  */
+#define SH_PFEC_AC (1u << 31)   /* pfec flag for read/write_guest: EFLAGS.AC = 1 (SMAP exempt) */
 enum sh_result shadow_read_guest(struct shadow_vcpu *v, gva_t va, void *dst,
                                  unsigned len, uint32_t pfec, struct sh_fault *out);
 enum sh_result shadow_write_guest(struct shadow_vcpu *v, gva_t va, const void *src,

@@ -113,6 +113,9 @@ int shadow_update_paging_mode(struct shadow_vcpu *v)
     if (sh_prealloc(d, SH_PREALLOC))
         return -1;
     enum sh_result r = m->update_cr3(v, &f);
+    if (r == SH_STOP)
+        plat_log("shadow: mode %s: cannot load CR3 %#llx: %s", m->name,
+                 (unsigned long long)v->guest_cr3, f.why);
     v->tlb_flush = true;
     return r == SH_FIXED ? 0 : r == SH_REFLECT ? 1 : -1;
 }
@@ -156,7 +159,7 @@ void shadow_invlpg(struct shadow_vcpu *v, gva_t va)
 bool shadow_gva_to_gpa(struct shadow_vcpu *v, gva_t va, gpa_t *gpa)
 {
     struct sh_fault f;
-    return v->mode->translate(v, va, 0, false, gpa, &f) == SH_FIXED;
+    return v->mode->translate(v, va, SH_PFEC_AC, false, gpa, &f) == SH_FIXED;
 }
 
 unsigned shadow_walk_va(struct shadow_vcpu *v, gva_t va, struct shadow_walk_info *wi)
@@ -197,7 +200,7 @@ static enum sh_result guest_access(struct shadow_vcpu *v, gva_t va, void *buf, u
                                    uint32_t pfec, struct sh_fault *out, bool write)
 {
     struct shadow_domain *d = v->d;
-    uint32_t access = (pfec & (PFEC_USER | PFEC_INSN)) | (write ? PFEC_WRITE : 0);
+    uint32_t access = (pfec & (PFEC_USER | PFEC_INSN | SH_PFEC_AC)) | (write ? PFEC_WRITE : 0);
     gpa_t gpa;
     for (unsigned done = 0; done < len;) {
         gva_t a = va + done;

@@ -120,7 +120,7 @@ static uint64_t rsvd(const struct shadow_vcpu *v, unsigned l, gpte_t e)
     if (l == 3 && (e & PS))
         r |= plat_cpu_features()->pdpe1gb ? 0x1ffffULL << 13 : _PAGE_PSE;   /* 1 GiB: bits 29:13 */
     if (l == 4)
-        r |= _PAGE_PSE;
+        r |= _PAGE_PSE | _PAGE_GLOBAL;      /* AMD: PML4E bits 8:7 are MBZ */
 #endif
     return r;
 #endif
@@ -153,6 +153,7 @@ struct gwalk {
 
 static enum sh_result fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec, struct sh_fault *out)
 {
+    pfec &= ~SH_PFEC_AC;
     /* I/D is reported only where execute permission exists (PAE/long + NXE, or SMEP). */
     if (!nxe(v) && !(v->guest_cr4 & X86_CR4_SMEP))
         pfec &= ~PFEC_INSN;
@@ -176,9 +177,10 @@ static enum sh_result stop(struct sh_fault *out, const char *why)
  * USER / INSN bits).  Reads only; A/D are set by set_ad() once the whole walk
  * succeeded.  SH_FIXED: gw is complete.  SH_REFLECT: out holds the
  * architectural fault (P, W, U, RSVD, I/D).  SH_STOP: a guest table lies in a
- * frame the p2m refuses.  SMAP and PKU are not judged here (EFLAGS.AC and
- * PKRU are not visible): the shadow copies U faithfully and the hardware
- * enforces them (see page_fault()).
+ * frame the p2m refuses.  SMAP is judged only for accesses without
+ * SH_PFEC_AC (EFLAGS.AC = 0); page_fault() passes SH_PFEC_AC because the
+ * hardware, running on shadows that copy U faithfully, already judged SMAP
+ * with the real AC.  PKU (PKRU) is left to the hardware likewise.
  */
 static enum sh_result SH_NAME(walk)(struct shadow_vcpu *v, gva_t va, uint32_t access,
                                     struct gwalk *gw, struct sh_fault *out)
@@ -247,7 +249,8 @@ static enum sh_result SH_NAME(walk)(struct shadow_vcpu *v, gva_t va, uint32_t ac
         bad = !gw->us || ((access & PFEC_WRITE) && !gw->rw);
     else
         bad = ((access & PFEC_WRITE) && !gw->rw && (v->guest_cr0 & X86_CR0_WP))
-           || ((access & PFEC_INSN) && gw->us && (v->guest_cr4 & X86_CR4_SMEP));
+           || ((access & PFEC_INSN) && gw->us && (v->guest_cr4 & X86_CR4_SMEP))
+           || (!(access & (PFEC_INSN | SH_PFEC_AC)) && gw->us && (v->guest_cr4 & X86_CR4_SMAP));
     if ((access & PFEC_INSN) && gw->nx)
         bad = true;
     (void)n;
@@ -445,7 +448,8 @@ static enum sh_result SH_NAME(page_fault)(struct shadow_vcpu *v, gva_t va, uint3
 {
     struct shadow_domain *d = v->d;
     struct gwalk gw;
-    uint32_t access = pfec & (PFEC_WRITE | PFEC_USER | PFEC_INSN);
+    /* SMAP was judged by the hardware (see walk()): walk as with AC = 1. */
+    uint32_t access = (pfec & (PFEC_WRITE | PFEC_USER | PFEC_INSN)) | SH_PFEC_AC;
     enum sh_result r;
 
     if (sh_prealloc(d, SH_PREALLOC))
@@ -577,14 +581,14 @@ static enum sh_result SH_NAME(update_cr3)(struct shadow_vcpu *v, struct sh_fault
     uint64_t *l3 = plat_map_mfn(v->pae_l3);
     for (unsigned i = 0; i < 4; i++) {
         uint32_t s = SH_NIL;
-        if (pe[i] & _PAGE_PRESENT) {
+        /* A PD outside guest RAM gets no shadow: its PDPT slot stays empty
+         * and an access through it stops the guest in the walker. */
+        if ((pe[i] & _PAGE_PRESENT) && sh_map_gfn(_gfn(egfn(pe[i])))) {
             s = sh_lookup(d, egfn(pe[i]), SH_T_L2_PAE);
             if (s != SH_NIL) {
                 d->c.cr3_hits++;
             } else {
                 d->c.cr3_misses++;
-                if (!sh_map_gfn(_gfn(egfn(pe[i]))))
-                    return stop(out, "guest page directory is not in guest RAM");
                 s = SH_NAME(get_shadow)(d, v, egfn(pe[i]), SH_T_L2_PAE, 0, 0);
                 if (s == SH_NIL)
                     return stop(out, "shadow pool exhausted");

@@ -108,7 +108,7 @@ static void SH_NAME(walk_info)(struct shadow_vcpu *v, gva_t va, struct shadow_wa
 #endif
     memset(&gw, 0, sizeof(gw));
     gw.last = GUEST_LEVELS + 1;
-    enum sh_result r = SH_NAME(walk)(v, va, 0, &gw, &f);
+    enum sh_result r = SH_NAME(walk)(v, va, SH_PFEC_AC, &gw, &f);
     wi->nlevels = GUEST_LEVELS;
     wi->g_ok = r == SH_FIXED;
     wi->gpa = wi->g_ok ? (gw.gfn << PAGE_SHIFT) | (va & (PAGE_SIZE - 1)) : 0;
