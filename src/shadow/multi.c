@@ -340,12 +340,12 @@ static spte_t SH_NAME(l1e_propagate_from_guest)(struct shadow_domain *d, struct 
 /* fl1 entry i of the superpage mapped by guest leaf ge: the rights (RW, U, NX,
  * D-tracking) live in the shadow entry linking the fl1, so aliases of one
  * superpage with different rights can share it. */
-static spte_t fl1e_propagate(struct shadow_domain *d, gpte_t ge, unsigned lvl, unsigned i)
+static spte_t fl1e_propagate(struct shadow_domain *d, gpte_t ge, uint64_t base, unsigned i)
 {
     uint64_t f = _PAGE_PRESENT | _PAGE_ACCESSED | _PAGE_USER | _PAGE_RW | _PAGE_DIRTY
                | ((uint64_t)ge & (_PAGE_PWT | _PAGE_PCD | _PAGE_GLOBAL))
                | (((uint64_t)ge & _PAGE_PSE_PAT) ? _PAGE_PAT : 0);
-    return mk_leaf(d, sp_base(ge, lvl) + i, f);
+    return mk_leaf(d, base + i, f);
 }
 
 /* lNe_propagate_from_guest for N >= 2: the link to shadow `child`. */
@@ -390,10 +390,21 @@ static inline enum sh_type child_of(const struct shadow_vcpu *v, gpte_t ge, unsi
 {
     if (superpage(v, l, ge)) {
         *gfn = sp_base(ge, l);
-        return l == 2 ? FL1 : SH_T_NONE;     /* 1 GiB: not splintered yet */
+#if GUEST_LEVELS == 4
+        return l == 2 ? FL1 : SH_T_FL2_64;
+#else
+        return FL1;
+#endif
     }
     *gfn = egfn(ge);
     return (enum sh_type)ltype[l - 1];
+}
+
+/* The link from an fl2 to the fl1 of its 2 MiB chunk: rights live above. */
+static inline spte_t fl2e_link(mfn_t child)
+{
+    return (spte_t)((mfn_x(child) << PAGE_SHIFT) | _PAGE_PRESENT | _PAGE_RW | _PAGE_USER
+                    | _PAGE_ACCESSED);
 }
 
 /*
@@ -402,7 +413,7 @@ static inline enum sh_type child_of(const struct shadow_vcpu *v, gpte_t ge, unsi
  * whole table.  Needs the frames sh_prealloc() reserved (I6).
  */
 static uint32_t SH_NAME(get_shadow)(struct shadow_domain *d, struct shadow_vcpu *v,
-                                    uint64_t gfn, enum sh_type t, gpte_t super, unsigned lvl)
+                                    uint64_t gfn, enum sh_type t, gpte_t super)
 {
     uint32_t i = sh_lookup(d, gfn, t);
     if (i != SH_NIL)
@@ -418,7 +429,7 @@ static uint32_t SH_NAME(get_shadow)(struct shadow_domain *d, struct shadow_vcpu 
                 d->c.prefetch_entries++;
     } else if (t == FL1) {
         for (unsigned k = 0; k < NENT; k++)
-            s[k] = fl1e_propagate(d, super, lvl, k);
+            s[k] = fl1e_propagate(d, super, gfn, k);
         d->c.prefetch_entries += NENT;
     }
     return i;
@@ -491,21 +502,26 @@ static enum sh_result SH_NAME(page_fault)(struct shadow_vcpu *v, gva_t va, uint3
     for (unsigned l = TOPS; l > 1; l--) {
         spte_t *se = &((spte_t *)sh_map(d, si))[idx(va, l)];
         uint64_t cg;
-        enum sh_type ct = child_of(v, gw.e[l], l, &cg);
-        if (ct == SH_T_NONE)
-            return stop(out, "1 GiB guest pages are not supported");
-        uint32_t ci = SH_NAME(get_shadow)(d, v, cg, ct, gw.e[l], l);
+        enum sh_type ct;
+        if (l < gw.leaf) {           /* inside an fl2: the fl1 of this 2 MiB chunk */
+            cg = d->pg[si].gfn + ((uint64_t)idx(va, l) << LSHIFT);
+            ct = FL1;
+        } else {
+            ct = child_of(v, gw.e[l], l, &cg);
+        }
+        uint32_t ci = SH_NAME(get_shadow)(d, v, cg, ct, gw.e[gw.leaf]);
         if (ci == SH_NIL)
             return stop(out, "shadow pool exhausted");
-        changed |= install(d, se, SH_NAME(lne_propagate_from_guest)(v, gw.e[l], l,
-                                                                     sh_idx_mfn(d, ci)));
+        changed |= install(d, se, l < gw.leaf ? fl2e_link(sh_idx_mfn(d, ci))
+                   : SH_NAME(lne_propagate_from_guest)(v, gw.e[l], l, sh_idx_mfn(d, ci)));
         si = ci;
     }
     spte_t *se = &((spte_t *)sh_map(d, si))[idx(va, 1)];
     spte_t want = gw.leaf == 1 ? SH_NAME(l1e_propagate_from_guest)(d, v, gw.e[1])
-                               : fl1e_propagate(d, gw.e[gw.leaf], gw.leaf, idx(va, 1));
+                               : fl1e_propagate(d, gw.e[gw.leaf], d->pg[si].gfn, idx(va, 1));
     if (!(want & P))
-        return stop(out, "guest frame cannot be shadowed");
+        return stop(out, GUEST_LEVELS == 2 ? "2-level guest maps a frame above 4 GiB (PSE-36): "
+                         "a 2-level shadow cannot name it" : "guest frame cannot be shadowed");
     if (!changed && *se == want && (pfec & PFEC_PRESENT)) {
         /* The shadow already allowed this: a check only the hardware can make
          * (SMAP with EFLAGS.AC, PKRU) or a stale TLB entry. */
@@ -541,7 +557,7 @@ static void SH_NAME(invlpg)(struct shadow_vcpu *v, gva_t va)
             break;
         }
         uint32_t ci = sh_mfn_idx(d, saddr(*se));
-        if (ci != SH_NIL && d->pg[ci].type == FL1) {
+        if (ci != SH_NIL && sh_role[d->pg[ci].type].fl1) {
             install(d, se, 0);
             d->c.invlpg_dropped++;
             break;
@@ -589,7 +605,7 @@ static enum sh_result SH_NAME(update_cr3)(struct shadow_vcpu *v, struct sh_fault
                 d->c.cr3_hits++;
             } else {
                 d->c.cr3_misses++;
-                s = SH_NAME(get_shadow)(d, v, egfn(pe[i]), SH_T_L2_PAE, 0, 0);
+                s = SH_NAME(get_shadow)(d, v, egfn(pe[i]), SH_T_L2_PAE, 0);
                 if (s == SH_NIL)
                     return stop(out, "shadow pool exhausted");
             }
@@ -609,7 +625,7 @@ static enum sh_result SH_NAME(update_cr3)(struct shadow_vcpu *v, struct sh_fault
         d->c.cr3_misses++;
         if (!sh_map_gfn(_gfn(g)))
             return stop(out, "guest CR3 is not in guest RAM");
-        s = SH_NAME(get_shadow)(d, v, g, (enum sh_type)ltype[TOPS], 0, 0);
+        s = SH_NAME(get_shadow)(d, v, g, (enum sh_type)ltype[TOPS], 0);
         if (s == SH_NIL)
             return stop(out, "shadow pool exhausted");
     }
@@ -647,7 +663,7 @@ static void SH_NAME(validate)(struct shadow_vcpu *v, uint32_t si, unsigned off, 
         if ((ge & P) && (ge & ACC) && !((uint64_t)ge & rsvd(v, l, ge))) {
             uint64_t cg;
             enum sh_type ct = child_of(v, ge, l, &cg);
-            uint32_t ci = ct == SH_T_NONE ? SH_NIL : sh_lookup(d, cg, ct);
+            uint32_t ci = sh_lookup(d, cg, ct);
             if (ci != SH_NIL)
                 want = SH_NAME(lne_propagate_from_guest)(v, ge, l, sh_idx_mfn(d, ci));
         }

@@ -45,6 +45,16 @@ static unsigned long SH_NAME(audit)(struct shadow_domain *d, uint32_t si, uint32
         spte_t se = s[k];
         if (!(se & P))
             continue;
+        if (ro->fl1 && ro->level == 2) {       /* fl2: links to the fl1 of each 2 MiB */
+            uint32_t ci = sh_mfn_idx(d, saddr(se));
+            if (ci == SH_NIL || d->pg[ci].type != FL1 || d->pg[ci].gfn != sp->gfn + k * NENT) {
+                AUDIT_ERR("fl2 entry does not link the fl1 of gfn %#llx",
+                          (unsigned long long)(sp->gfn + k * NENT));
+                continue;
+            }
+            refs_seen[ci]++;
+            continue;
+        }
         if (ro->fl1) {
             mfn_t m = plat_gfn_to_mfn(_gfn(sp->gfn + k));
             if (!mfn_valid(m) || saddr(se) != mfn_x(m))

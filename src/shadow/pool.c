@@ -21,6 +21,7 @@ const struct sh_role sh_role[SH_T_MAX] = {
     [SH_T_L2_64]   = { "l2_64",   4, 2, false, true,  true },
     [SH_T_L3_64]   = { "l3_64",   4, 3, false, true,  true },
     [SH_T_L4_64]   = { "l4_64",   4, 4, false, true,  true },
+    [SH_T_FL2_64]  = { "fl2_64",  4, 2, true,  false, true },
     [SH_T_PHYS_L1] = { "phys_l1", 0, 1, false, false, true },
     [SH_T_PHYS_L2] = { "phys_l2", 0, 2, false, false, true },
     [SH_T_PDPT]    = { "pdpt",    0, 3, false, false, true },

@@ -33,8 +33,9 @@
 /*
  * Shadow types: the "role" of a shadow page (KVM's word).  A shadow is
  * identified by (guest frame, type); sh_type_info[] spells each type out as
- * its role fields.  fl1 types splinter a guest superpage (keyed by the first
- * guest frame of the superpage); phys types form the identity shadow of a
+ * its role fields.  fl1 types splinter a guest superpage into 4 KiB entries
+ * (keyed by the first guest frame they map); fl2_64 splinters a 1 GiB page
+ * into links to 512 fl1_64 (keyed by its first guest frame); phys types form the identity shadow of a
  * paging-off guest (keyed by the first guest frame they cover).
  */
 enum sh_type {
@@ -42,6 +43,7 @@ enum sh_type {
     SH_T_L1_32, SH_T_FL1_32, SH_T_L2_32,            /* 2-level guest, 2-level shadow */
     SH_T_L1_PAE, SH_T_FL1_PAE, SH_T_L2_PAE,         /* PAE guest, PAE shadow */
     SH_T_L1_64, SH_T_FL1_64, SH_T_L2_64, SH_T_L3_64, SH_T_L4_64,  /* long mode */
+    SH_T_FL2_64,                                    /* 1 GiB page -> 512 fl1_64 */
     SH_T_PHYS_L1, SH_T_PHYS_L2,                     /* paging off, PAE identity */
     SH_T_PDPT,        /* a vCPU's 32-byte shadow PDPT frame (not hashed) */
     SH_T_FREE,        /* on the free list */
@@ -53,7 +55,7 @@ struct sh_role {
     const char *name;
     uint8_t guest_levels;  /* 2, 3, 4; 0 = paging off / not a shadow */
     uint8_t level;         /* 1 = leaf table ... 4 */
-    bool fl1;              /* splinters a guest superpage */
+    bool fl1;              /* splinters a guest superpage (fl1, or fl2 for 1 GiB) */
     bool pt;               /* shadows a guest page table (write-protected) */
     bool wide;             /* 64-bit entries (512 per page), else 32-bit (1024) */
 };

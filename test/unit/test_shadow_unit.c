@@ -480,6 +480,31 @@ START_TEST(long_basic)
 }
 END_TEST
 
+START_TEST(long_1g_pages)
+{
+    sim_features.pdpe1gb = true;
+    w64(0x10000, 0x11000 | P | RW | US);
+    w64(0x11000 + 8 * 1, 0x0 | P | RW | US | PS);    /* va 1 GiB -> pa 0, 1 GiB page */
+    w64(0x11000 + 8 * 2, (1ULL << 13) | P | PS);     /* bit 13 reserved in a 1 GiB PDPE */
+    ck_assert_int_eq(set_regs(CR0_ON, X86_CR4_PAE, EFER_LME | EFER_NXE, 0x10000), 0);
+    ck_assert_uint_eq(expect_ok((1ULL << 30) + 0x345678, PFEC_USER), 0x345678);
+    ck_assert(!(r64(0x11000 + 8) & D));
+    ck_assert_uint_eq(expect_ok((1ULL << 30) + 0x3ff0000, PFEC_WRITE), 0x3ff0000);
+    ck_assert(r64(0x11000 + 8) & D);
+    expect_pf(2ULL << 30, 0, PFEC_PRESENT | PFEC_RSVD);
+    ck_assert_uint_eq(shadow_audit(dom), 0);
+    shadow_invlpg(v, (1ULL << 30) + 0x345000);
+    struct shadow_walk_info wi;
+    shadow_walk_va(v, (1ULL << 30) + 0x345000, &wi);
+    ck_assert(!(wi.lv[1].s_entry & P));             /* the l3 link to the fl2 went */
+    ck_assert_uint_eq(expect_ok((1ULL << 30) + 0x345000, 0), 0x345000);
+    /* without the feature the PS bit in a PDPE is reserved */
+    sim_features.pdpe1gb = false;
+    shadow_invlpg(v, (1ULL << 30) + 0x345000);
+    expect_pf((1ULL << 30) + 0x345000, 0, PFEC_PRESENT | PFEC_RSVD);
+}
+END_TEST
+
 /* ---- physical mode and mode changes ---------------------------------------- */
 
 START_TEST(phys_mode)
@@ -533,6 +558,7 @@ static Suite *suite(void)
     tcase_add_checked_fixture(t, setup, teardown);
     tcase_add_test(t, l2_basic_and_pse);
     tcase_add_test(t, long_basic);
+    tcase_add_test(t, long_1g_pages);
     tcase_add_test(t, phys_mode);
     tcase_add_test(t, mode_change_gp_on_bad_pdpte);
     suite_add_tcase(s, t);
