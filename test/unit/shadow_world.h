@@ -10,10 +10,14 @@
 #include <umbra/types.h>
 #include <umbra/shadow.h>
 
+enum gap { GAP_SMAP_EMUL, GAP_EMUL_MMIO, GAP_1G, GAP_PSE36_HI, GAP_STOP_RIGHTS, GAP_SMAP_D, NGAPS };
+extern const char *const gap_name[NGAPS];
+
 struct world_stats {
     unsigned long seeds, steps, accesses, completed, reflected, emulated, fixed_faults;
     unsigned long stops, pt_writes, invlpgs, cr3_loads, cr3_gp, mode_switches, mode_gp;
     unsigned long audits, checks, failed;
+    unsigned long gaps[NGAPS];   /* known shadow gaps tolerated (see tolerate()) */
 };
 
 /*
@@ -60,6 +64,7 @@ struct world {
     uint64_t phase_first;             /* first table frame of this mode's world */
     struct gpt_space as[NAS];
     int nas, cur;
+    bool stopped;                     /* the last access ended in SH_STOP */
     uint64_t cr0, cr4, efer;          /* the controls of this mode's world */
     gva_t dm_base;
     uint64_t dm_pt[2];                /* the direct map's own page tables */
@@ -85,6 +90,7 @@ void check_allowed(struct world *w, gva_t va, uint32_t acc, bool ac,
                    const struct ref_result *h, const char *when);
 void check_va(struct world *w, gva_t va, const char *when);
 void audit(struct world *w, const char *when);
+bool tolerate(struct world *w, enum gap k);
 bool guest_frame_is_table(struct world *w, uint64_t gpa);
 bool do_access(struct world *w, gva_t va, uint32_t acc, bool ac, const void *data,
                unsigned len, const char *what);
