@@ -229,10 +229,18 @@ static void one_step(struct world *w)
     if (r < 60) {
         gva_t va = pick_va(w);
         uint32_t acc = 0;
-        if (pct(w, 40)) acc |= PFEC_WRITE;
-        else if (pct(w, 25)) acc |= PFEC_INSN;
-        if (pct(w, 50)) acc |= PFEC_USER;
-        bool ac = (w->v.guest_cr4 & X86_CR4_SMAP) && pct(w, 50);
+        bool ac = false;
+        /* Half the time prefer an access the guest allows (more shadow fills). */
+        for (int t = 0, want_ok = pct(w, 50); t < 4; t++) {
+            struct ref_result gk;
+            acc = 0;
+            if (pct(w, 40)) acc |= PFEC_WRITE;
+            else if (pct(w, 25)) acc |= PFEC_INSN;
+            if (pct(w, 50)) acc |= PFEC_USER;
+            ac = (w->v.guest_cr4 & X86_CR4_SMAP) && pct(w, 50);
+            if (!want_ok || ref_guest_walk(&w->v, va, acc, ac, REF_NO_SIDE_EFFECTS, &gk))
+                break;
+        }
         uint8_t data[8];
         unsigned len = 1u << rn(w, 4);
         uint64_t v64 = rnd(w);
