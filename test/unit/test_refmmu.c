@@ -501,6 +501,108 @@ START_TEST(ref_host_vs_guest_phys)
 }
 END_TEST
 
+
+/* More corner cases of the walker. */
+START_TEST(ref_corners)
+{
+    /* Long mode A/D: A at every level, D only in the leaf, never on a fault. */
+    long_setup();
+    ck_assert(ref_walk(&pg, LVA, WR, false, 0, &res));
+    ck_assert_uint_eq(r64(0x10000 + 8 * 256), 0x11000 | P | W | U | A);
+    ck_assert_uint_eq(r64(0x11000 + 8), 0x12000 | P | W | U | A);
+    ck_assert_uint_eq(r64(0x12000 + 16), 0x13000 | P | W | U | A);
+    ck_assert_uint_eq(r64(0x13000 + 24), 0x88000 | P | W | U | A | D);
+    w64(0x13000 + 8 * 4, 0x89000 | P | U);
+    ck_assert(!ref_walk(&pg, LVA + 0x1000, WR | US, false, 0, &res));
+    ck_assert_uint_eq(r64(0x13000 + 32), 0x89000 | P | U);
+    /* R/W at the PD level binds supervisor writes under WP, not reads. */
+    w64(0x12000 + 16, 0x13000 | P | U | A);
+    ck_assert_int_eq(walk(LVA, WR), P | WR);
+    ck_assert_int_eq(walk(LVA, RD), -1);
+    ck_assert(!res.write);
+    /* U/S at the PDPT level. */
+    w64(0x12000 + 16, 0x13000 | P | W | U);
+    w64(0x11000 + 8, 0x12000 | P | W);
+    ck_assert_int_eq(walk(LVA, US), P | US);
+    /* SMAP/SMEP never apply to user-mode accesses; PK never to supervisor pages. */
+    w64(0x11000 + 8, 0x12000 | P | W | U);
+    pg.cr4 |= X86_CR4_SMAP | X86_CR4_SMEP | X86_CR4_PKE;
+    pg.pkru = ~0u;
+    w64(0x13000 + 24, 0x88000 | P | W | (5ULL << 59));
+    ck_assert_int_eq(walk(LVA, WR), -1);
+    w64(0x13000 + 24, 0x88000 | P | W | U);
+    ck_assert_int_eq(walk(LVA, US | IF), -1);   /* fetch: PK does not apply */
+    ck_assert_int_eq(walk(LVA, US), P | US | PFEC_PK);
+    pg.pkru = 0;
+    ck_assert_int_eq(walk(LVA, US | WR), -1);
+    /* Not-present fetch with SMEP and no NXE still reports I/D. */
+    pg.efer &= ~EFER_NXE;
+    ck_assert_int_eq(walk(0xffff800040410000ULL, IF), IF);
+    pg.cr4 &= ~X86_CR4_SMEP;
+    ck_assert_int_eq(walk(0xffff800040410000ULL, IF), 0);
+    sim_fini();
+    /* 2-level: PDE with PS but CR4.PSE=0 gets A as a table pointer, and
+     * MAXPHYADDR 32 without PSE-36 reserves bits 20:13 of a 4 MiB PDE. */
+    setup(X86_CR0_PG, 0, 0, 0x10000);
+    w32(0x10000, 0x11000 | P | W | PS);
+    w32(0x11000, 0x22000 | P | W);
+    ck_assert(ref_walk(&pg, 0x123, WR, false, 0, &res));
+    ck_assert_uint_eq(res.pa, 0x22123);
+    ck_assert_uint_eq(sim_guest_read(0x10000, 4), 0x11000 | P | W | PS | A);
+    ck_assert_uint_eq(sim_guest_read(0x11000, 4), 0x22000 | P | W | A | D);
+    sim_fini();
+}
+END_TEST
+
+/* The page-table builder of the shadow tests, checked through the walker. */
+#include "guestpt.h"
+
+START_TEST(guestpt_builder)
+{
+    static const enum guest_paging modes[] = { GUEST_PAGING_2LEVEL, GUEST_PAGING_PAE, GUEST_PAGING_LONG };
+    for (unsigned i = 0; i < ARRAY_SIZE(modes); i++) {
+        enum guest_paging m = modes[i];
+        struct gpt_alloc a;
+        struct gpt_space s;
+        sim_init(16u << 20, POOL);
+        gpt_alloc_init(&a, 0x100, 0x100);
+        gpt_init(&s, m, &a, 0x40);
+        memset(&pg, 0, sizeof(pg));
+        pg.cr0 = X86_CR0_PG | X86_CR0_PE | X86_CR0_WP;
+        pg.cr4 = m == GUEST_PAGING_2LEVEL ? X86_CR4_PSE : X86_CR4_PAE;
+        pg.efer = m == GUEST_PAGING_LONG ? EFER_LME | EFER_LMA | EFER_NXE :
+                  m == GUEST_PAGING_PAE ? EFER_NXE : 0;
+        pg.cr3 = s.cr3;
+        ck_assert_uint_eq(s.cr3 & 0xfff, m == GUEST_PAGING_PAE ? 0x40 : 0);
+        gva_t va = m == GUEST_PAGING_LONG ? 0xffff800012345000ULL : 0x12345000;
+        uint64_t epa = gpt_map(&s, &a, va, 0x678000, 1, W | U, W | U);
+        ck_assert_uint_eq(epa, gpt_entry_addr(&s, va, 1));
+        if (m == GUEST_PAGING_PAE)
+            ck_assert(ref_load_pdptes(s.cr3, pdpte_cache)), pg.pdpte = pdpte_cache;
+        ck_assert_int_eq(walk(va + 0x9a, WR | US), -1);
+        ck_assert_uint_eq(res.pa, 0x67809a);
+        ck_assert_uint_eq(res.entry_pa[1], epa);
+        /* A superpage next to it, then the entry above is replaced by a table again. */
+        uint64_t big = gpt_level_size(m, 2);
+        gva_t sva = va + 4 * big;
+        sva -= sva % big;
+        gpt_map(&s, &a, sva, 4 * big, 2, W, W | U);
+        if (m == GUEST_PAGING_PAE)
+            ref_load_pdptes(s.cr3, pdpte_cache);
+        ck_assert_int_eq(walk(sva + 0x5123, WR), -1);
+        ck_assert_uint_eq(res.pa, 4 * big + 0x5123);
+        ck_assert_uint_eq(res.page_size, big);
+        ck_assert_uint_eq(gpt_entry_addr(&s, sva, 1), 0);
+        gpt_map(&s, &a, sva + 0x2000, 0x999000, 1, 0, W);
+        ck_assert_int_eq(walk(sva + 0x2000, RD), -1);
+        ck_assert_uint_eq(res.pa, 0x999000);
+        ck_assert_int_eq(walk(sva + 0x5000, RD), 0);
+        ck_assert_uint_eq(gpt_index(m, 1, va), (va >> 12) & (m == GUEST_PAGING_2LEVEL ? 1023 : 511));
+        sim_fini();
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("refmmu");
@@ -519,6 +621,8 @@ static Suite *suite(void)
     tcase_add_test(tc, ref_long_superpages);
     tcase_add_test(tc, ref_long_smep_smap_wp_pk);
     tcase_add_test(tc, ref_host_vs_guest_phys);
+    tcase_add_test(tc, ref_corners);
+    tcase_add_test(tc, guestpt_builder);
     suite_add_tcase(s, tc);
     return s;
 }
