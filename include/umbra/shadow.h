@@ -45,6 +45,8 @@ struct shadow_vcpu {
     mfn_t toplevel[4];
     mfn_t pae_l3;                 /* per-vCPU shadow PDPT (below 4 GiB) */
     uint64_t mode_key;            /* guest CR0/CR4/EFER bits the shadows depend on */
+    uint64_t last_pt_write;       /* gfn of the last emulated page-table write */
+    uint32_t pt_write_run;        /* consecutive emulated writes to it */
 };
 
 /* Result of a shadow fault, an emulated access or a CR3 load. */

@@ -142,7 +142,7 @@ enum sh_result shadow_page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
     d->c.faults++;
     enum sh_result r = v->mode->page_fault(v, va, pfec, out);
     switch (r) {
-    case SH_FIXED: d->c.fault_fixed++; break;
+    case SH_FIXED: d->c.fault_fixed++; v->pt_write_run = 0; break;
     case SH_REFLECT: d->c.fault_reflected++; break;
     case SH_STOP: d->c.fault_stopped++; break;
     case SH_EMULATE: break;     /* counted by cause in the mode */
@@ -188,6 +188,14 @@ void sh_validate_pt_write(struct shadow_vcpu *v, uint64_t gfn, unsigned off, uns
     for (unsigned k = 0; k < n; k++)
         if (d->pg[s[k]].type == t[k] && d->pg[s[k]].gfn == gfn)
             sh_mode_of_type(t[k])->validate(v, s[k], off, len);
+    if (v->last_pt_write != gfn) {
+        v->last_pt_write = gfn;
+        v->pt_write_run = 0;
+    }
+    if (++v->pt_write_run >= SH_UNSHADOW_RUN) {
+        v->pt_write_run = 0;
+        sh_unshadow(d, gfn);
+    }
 }
 
 /*

@@ -374,6 +374,58 @@ int sh_prealloc(struct shadow_domain *d, unsigned n)
     return -1;
 }
 
+/*
+ * The frame gfn looks like it is no longer a page table (written again and
+ * again with no fault in between: being zeroed or reused as data, the
+ * fork/exit pattern).  Make its page-table shadows that no vCPU runs on die:
+ * unpin them and clear every shadow entry linking to them (a search over the
+ * pool: there are no up-pointers).  Clearing links only takes away what the
+ * guest still has, so a later access refaults and reshadows (I1 holds); no
+ * flush is needed.  Nothing allocates (I6).
+ */
+void sh_unshadow(struct shadow_domain *d, uint64_t gfn)
+{
+    uint32_t s[8], n = 0, all[8];
+    unsigned na = sh_pt_shadows(d, gfn, all);
+    for (unsigned k = 0; k < na; k++)
+        if (!d->pg[all[k]].inuse)
+            s[n++] = all[k];
+    if (!n)
+        return;
+    d->c.unshadows++;
+    for (unsigned k = 0; k < n; k++)
+        d->pg[s[k]].refs++;             /* hold them while unlinking */
+    for (unsigned k = 0; k < n; k++)
+        sh_unpin(d, s[k]);
+    for (uint32_t i = d->first; i < d->frames; i++) {
+        uint8_t t = d->pg[i].type;
+        if (sh_role[t].level < 2 || !sh_role[t].guest_levels || sh_role[t].fl1)
+            continue;
+        unsigned nent = sh_role[t].wide ? 512 : 1024;
+        for (unsigned e = 0; e < nent; e++) {
+            uint64_t v;
+            if (sh_role[t].wide)
+                v = ((uint64_t *)sh_map(d, i))[e];
+            else
+                v = ((uint32_t *)sh_map(d, i))[e];
+            if (!(v & _PAGE_PRESENT))
+                continue;
+            uint64_t m = ((sh_role[t].wide ? v & PADDR_MASK_52 : v & PTE32_ADDR_MASK) >> PAGE_SHIFT);
+            for (unsigned k = 0; k < n; k++)
+                if (m == mfn_x(sh_idx_mfn(d, s[k]))) {
+                    if (sh_role[t].wide)
+                        ((uint64_t *)sh_map(d, i))[e] = 0;
+                    else
+                        ((uint32_t *)sh_map(d, i))[e] = 0;
+                    d->c.unshadow_links++;
+                    sh_put(d, s[k]);    /* never the last: we hold one */
+                }
+        }
+    }
+    for (unsigned k = 0; k < n; k++)
+        sh_put(d, s[k]);
+}
+
 void shadow_pool_usage(struct shadow_domain *d, unsigned long *total, unsigned long *nfree,
                        unsigned long *live, unsigned long *pinned)
 {

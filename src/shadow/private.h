@@ -29,6 +29,7 @@
 #define SH_NIL          0xffffffffu
 #define SH_MAX_VCPUS    8
 #define SH_PREALLOC     5      /* frames any single fault / CR3 load may need */
+#define SH_UNSHADOW_RUN 16     /* emulated writes in a row to one frame: unshadow it */
 
 /*
  * Shadow types: the "role" of a shadow page (KVM's word).  A shadow is
@@ -83,7 +84,7 @@ struct sh_page {
     X(unpins) X(teardowns) X(prealloc_fail) X(mode_changes) \
     X(wp_scans) X(wp_scan_entries) X(wp_removed) X(tlb_flush_requests) \
     X(pt_writes) X(pt_entries_validated) X(guest_reads) X(guest_writes) \
-    X(guest_access_faults) X(audits) X(audit_errors)
+    X(guest_access_faults) X(unshadows) X(unshadow_links) X(audits) X(audit_errors)
 
 struct sh_counters {
 #define SH_CFIELD(n) uint64_t n;
@@ -176,6 +177,8 @@ unsigned sh_pt_shadows(struct shadow_domain *d, uint64_t gfn, uint32_t out[8]);
 void sh_set_top(struct shadow_vcpu *v, unsigned i, uint32_t idx);
 void sh_flush_all(struct shadow_domain *d);  /* tlb_flush on every vCPU */
 const struct shadow_mode *sh_mode_of_type(enum sh_type t);
+/* Make the page-table shadows of gfn that no vCPU runs on die (unlink, unpin). */
+void sh_unshadow(struct shadow_domain *d, uint64_t gfn);
 /* Revalidate every shadow of gfn after the guest wrote [off, off+len). */
 void sh_validate_pt_write(struct shadow_vcpu *v, uint64_t gfn, unsigned off, unsigned len);
 

@@ -393,6 +393,52 @@ START_TEST(pae_wp_on_promotion)
 }
 END_TEST
 
+static bool has_l1_of(const struct shadow_info *si, void *arg)
+{
+    uint64_t *g = arg;
+    if (!strcmp(si->type, "l1_pae") && gfn_x(si->gfn) == *g) {
+        *g = ~0ULL;
+        return false;
+    }
+    return true;
+}
+static bool shadowed_as_l1(uint64_t gfn)
+{
+    uint64_t g = gfn;
+    shadow_for_each(dom, has_l1_of, &g);
+    return g == ~0ULL;
+}
+
+/* A page table written 16 times in a row without a fault is unshadowed (fork/exit). */
+START_TEST(pae_unshadow_on_write_run)
+{
+    struct sh_fault f;
+    pae_guest(0);
+    const gpa_t pt1 = 0x14000;
+    w64(PD0 + 8, pt1 | P | RW);                      /* va 2..4 MiB through PT1 */
+    w64(pt1 + 8, 0x601000 | P | RW);
+    w64(PT0 + 8 * 9, pt1 | P | RW | A | D);          /* va 0x9000 maps PT1 as data */
+    ck_assert_uint_eq(expect_ok(0x201000, 0), 0x601000);
+    ck_assert(shadowed_as_l1(pt1 >> 12));
+    ck_assert_int_eq(access(0x9000, PFEC_WRITE, &f, NULL), SH_EMULATE);
+    for (unsigned i = 0; i < 16; i++) {
+        uint64_t x = 0x1111000ULL * (i + 1);         /* data, not PTEs */
+        ck_assert(shadowed_as_l1(pt1 >> 12));
+        ck_assert_int_eq(shadow_write_guest(v, 0x9800 + 8 * i, &x, 8, 0, &f), SH_FIXED);
+    }
+    ck_assert(!shadowed_as_l1(pt1 >> 12));
+    ck_assert_uint_eq(shadow_audit(dom), 0);
+    ck_assert_uint_eq(expect_ok(0x9000, PFEC_WRITE), pt1);   /* plain write now */
+    /* used as a page table again: reshadowed and write-protected again */
+    ck_assert_uint_eq(expect_ok(0x201000, 0), 0x601000);
+    ck_assert(shadowed_as_l1(pt1 >> 12));
+    ck_assert_int_eq(access(0x9000, PFEC_WRITE, &f, NULL), SH_EMULATE);
+    sim_log_reset();
+    shadow_print_stats(dom);
+    ck_assert(sim_log_contains("umbra: shadow: unshadows=1\n"));
+}
+END_TEST
+
 START_TEST(pae_umbra_frame_stops)
 {
     pae_guest(0);
@@ -552,6 +598,7 @@ static Suite *suite(void)
     tcase_add_test(t, pae_pt_write_protect);
     tcase_add_test(t, pae_wp_on_promotion);
     tcase_add_test(t, pae_umbra_frame_stops);
+    tcase_add_test(t, pae_unshadow_on_write_run);
     tcase_add_test(t, pae_invlpg);
     suite_add_tcase(s, t);
     t = tcase_create("other_modes");
