@@ -96,7 +96,10 @@ int shadow_update_paging_mode(struct shadow_vcpu *v);
 enum sh_result shadow_update_cr3(struct shadow_vcpu *v, struct sh_fault *out);
 
 /*
- * #PF intercept: va = CR2 (EXITINFO2), pfec = EXITINFO1.  SH_EMULATE: the
+ * #PF intercept: va = CR2 (EXITINFO2), pfec = EXITINFO1, plus SH_PFEC_AC if
+ * the guest's RFLAGS.AC = 1 or SH_PFEC_NOAC if it is 0 (with neither, SMAP is
+ * left to the hardware, and a supervisor access SMAP refuses may set guest
+ * A/D before it faults).  SH_EMULATE: the
  * instruction writes a shadowed guest page table, or is a supervisor write
  * the guest allows only because its CR0.WP = 0; the emulator performs the
  * write with shadow_write_guest().
@@ -115,7 +118,8 @@ void shadow_invlpg(struct shadow_vcpu *v, gva_t va);
  * of that frame.  SH_REFLECT gives the fault the CPU would have raised.
  * Used by the instruction emulator and the GDB stub.
  */
-#define SH_PFEC_AC (1u << 31)   /* pfec flag for read/write_guest: EFLAGS.AC = 1 (SMAP exempt) */
+#define SH_PFEC_AC   (1u << 31)   /* pfec flag: EFLAGS.AC = 1 (SMAP exempt) */
+#define SH_PFEC_NOAC (1u << 30)   /* pfec flag for shadow_page_fault: EFLAGS.AC = 0 */
 enum sh_result shadow_read_guest(struct shadow_vcpu *v, gva_t va, void *dst,
                                  unsigned len, uint32_t pfec, struct sh_fault *out);
 enum sh_result shadow_write_guest(struct shadow_vcpu *v, gva_t va, const void *src,

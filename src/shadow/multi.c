@@ -153,7 +153,7 @@ struct gwalk {
 
 static enum sh_result fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec, struct sh_fault *out)
 {
-    pfec &= ~SH_PFEC_AC;
+    pfec &= ~(SH_PFEC_AC | SH_PFEC_NOAC);
     /* I/D is reported only where execute permission exists (PAE/long + NXE, or SMEP). */
     if (!nxe(v) && !(v->guest_cr4 & X86_CR4_SMEP))
         pfec &= ~PFEC_INSN;
@@ -178,9 +178,10 @@ static enum sh_result stop(struct sh_fault *out, const char *why)
  * succeeded.  SH_FIXED: gw is complete.  SH_REFLECT: out holds the
  * architectural fault (P, W, U, RSVD, I/D).  SH_STOP: a guest table lies in a
  * frame the p2m refuses.  SMAP is judged only for accesses without
- * SH_PFEC_AC (EFLAGS.AC = 0); page_fault() passes SH_PFEC_AC because the
- * hardware, running on shadows that copy U faithfully, already judged SMAP
- * with the real AC.  PKU (PKRU) is left to the hardware likewise.
+ * SH_PFEC_AC (EFLAGS.AC = 0); page_fault() passes SH_PFEC_AC unless the
+ * caller said AC = 0 (SH_PFEC_NOAC): with AC unknown, the hardware, running
+ * on shadows that copy U faithfully, judges SMAP with the real AC.  PKU
+ * (PKRU) is left to the hardware likewise.
  */
 static enum sh_result SH_NAME(walk)(struct shadow_vcpu *v, gva_t va, uint32_t access,
                                     struct gwalk *gw, struct sh_fault *out)
@@ -459,8 +460,11 @@ static enum sh_result SH_NAME(page_fault)(struct shadow_vcpu *v, gva_t va, uint3
 {
     struct shadow_domain *d = v->d;
     struct gwalk gw;
-    /* SMAP was judged by the hardware (see walk()): walk as with AC = 1. */
-    uint32_t access = (pfec & (PFEC_WRITE | PFEC_USER | PFEC_INSN)) | SH_PFEC_AC;
+    /* AC unknown, or a read not told from a fetch (no I/D without NXE or SMEP):
+     * SMAP is judged by the hardware (see walk()), walk as with AC = 1. */
+    bool smap_here = (pfec & SH_PFEC_NOAC) && ((pfec & PFEC_WRITE) || nxe(v)
+                                               || (v->guest_cr4 & X86_CR4_SMEP));
+    uint32_t access = (pfec & (PFEC_WRITE | PFEC_USER | PFEC_INSN)) | (smap_here ? 0 : SH_PFEC_AC);
     enum sh_result r;
 
     if (sh_prealloc(d, SH_PREALLOC))
@@ -538,8 +542,13 @@ static enum sh_result SH_NAME(page_fault)(struct shadow_vcpu *v, gva_t va, uint3
     return SH_FIXED;
 }
 
-/* INVLPG: drop exactly the shadow entry translating va (the l1 entry, or the
- * link to the fl1 of a guest superpage), then flush va from the TLB. */
+/*
+ * INVLPG: drop exactly the shadow entry translating va (the l1 entry, or the
+ * link to the fl1/fl2 of a guest superpage), then flush va from the TLB.
+ * Invariant kept with validate() and sh_unshadow(): a link to a splinter is
+ * never removed without a whole flush, so when no link is found here no
+ * 4 KiB piece of a guest superpage around va can be cached.
+ */
 static void SH_NAME(invlpg)(struct shadow_vcpu *v, gva_t va)
 {
     struct shadow_domain *d = v->d;
@@ -558,8 +567,12 @@ static void SH_NAME(invlpg)(struct shadow_vcpu *v, gva_t va)
         }
         uint32_t ci = sh_mfn_idx(d, saddr(*se));
         if (ci != SH_NIL && sh_role[d->pg[ci].type].fl1) {
+            /* The guest flushes one superpage TLB entry; the hardware may hold
+             * every 4 KiB piece of its splinter: flush them all. */
             install(d, se, 0);
             d->c.invlpg_dropped++;
+            d->c.tlb_flush_requests++;
+            v->tlb_flush = true;
             break;
         }
         si = ci;
@@ -667,7 +680,10 @@ static void SH_NAME(validate)(struct shadow_vcpu *v, uint32_t si, unsigned off, 
             if (ci != SH_NIL)
                 want = SH_NAME(lne_propagate_from_guest)(v, ge, l, sh_idx_mfn(d, ci));
         }
-        install(d, &s[k], want);
+        uint32_t oi = (s[k] & P) ? sh_mfn_idx(d, saddr(s[k])) : SH_NIL;
+        bool was_splinter = oi != SH_NIL && sh_role[d->pg[oi].type].fl1;
+        if (install(d, &s[k], want) && was_splinter)
+            sh_flush_all(d);   /* a superpage changed: its splinter's pieces may be cached */
     }
 }
 

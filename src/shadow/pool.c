@@ -422,8 +422,13 @@ void sh_unshadow(struct shadow_domain *d, uint64_t gfn)
                 }
         }
     }
-    for (unsigned k = 0; k < n; k++)
+    bool links = false;
+    for (unsigned k = 0; k < n; k++) {
+        links |= sh_role[d->pg[s[k]].type].level >= 2;
         sh_put(d, s[k]);
+    }
+    if (links)
+        sh_flush_all(d);   /* splinter links may have gone (see invlpg) */
 }
 
 void shadow_pool_usage(struct shadow_domain *d, unsigned long *total, unsigned long *nfree,
