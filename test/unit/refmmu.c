@@ -138,6 +138,24 @@ static void fault(const struct ref_paging *p, struct ref_result *r, uint32_t acc
         r->pfec |= PFEC_INSN;
 }
 
+bool ref_rights_allow(const struct ref_paging *p, bool user, bool write, bool nx,
+                      uint32_t access, bool ac)
+{
+    bool is_user = access & PFEC_USER, is_write = access & PFEC_WRITE;
+    bool fetch = access & PFEC_INSN;
+    if (fetch && nx)
+        return false;
+    if (is_user)
+        return user && (write || !is_write);
+    if (is_write && !write && (p->cr0 & X86_CR0_WP))
+        return false;
+    if (fetch && user && (p->cr4 & X86_CR4_SMEP))
+        return false;
+    if (!fetch && user && (p->cr4 & X86_CR4_SMAP) && !ac)
+        return false;
+    return true;
+}
+
 bool ref_walk(const struct ref_paging *p, gva_t va, uint32_t access, bool ac,
               unsigned flags, struct ref_result *r)
 {
@@ -250,21 +268,8 @@ bool ref_walk(const struct ref_paging *p, gva_t va, uint32_t access, bool ac,
     /* Access rights. */
     bool is_user = access & PFEC_USER, is_write = access & PFEC_WRITE;
     bool fetch = access & PFEC_INSN;
-    bool bad = false;
+    bool bad = !ref_rights_allow(p, user, write, nx, access, ac);
     uint32_t pk = 0;
-    if (fetch && nx)
-        bad = true;
-    if (is_user) {
-        if (!user || (is_write && !write))
-            bad = true;
-    } else {
-        if (is_write && !write && (p->cr0 & X86_CR0_WP))
-            bad = true;
-        if (fetch && user && (p->cr4 & X86_CR4_SMEP))
-            bad = true;
-        if (!fetch && user && (p->cr4 & X86_CR4_SMAP) && !ac)
-            bad = true;
-    }
     if (mode == GUEST_PAGING_LONG && (p->cr4 & X86_CR4_PKE) && user && !fetch) {
         unsigned key = (e >> 59) & 15;
         bool ad = (p->pkru >> (2 * key)) & 1, wd = (p->pkru >> (2 * key + 1)) & 1;
@@ -294,23 +299,33 @@ bool ref_walk(const struct ref_paging *p, gva_t va, uint32_t access, bool ac,
     return true;
 }
 
-bool ref_guest_walk(const struct shadow_vcpu *v, gva_t va, uint32_t access, bool ac,
-                    unsigned flags, struct ref_result *r)
+struct ref_paging ref_guest_paging(const struct shadow_vcpu *v)
 {
-    struct ref_paging p = {
+    return (struct ref_paging){
         .cr0 = v->guest_cr0, .cr3 = v->guest_cr3, .cr4 = v->guest_cr4,
         .efer = v->guest_efer, .pdpte = v->guest_pdpte, .host_phys = false,
     };
+}
+
+struct ref_paging ref_hw_paging(const struct shadow_vcpu *v)
+{
+    return (struct ref_paging){
+        .cr0 = v->hw_cr0, .cr3 = v->hw_cr3, .cr4 = v->hw_cr4,
+        .efer = v->hw_efer, .pdpte = NULL, .host_phys = true,
+    };
+}
+
+bool ref_guest_walk(const struct shadow_vcpu *v, gva_t va, uint32_t access, bool ac,
+                    unsigned flags, struct ref_result *r)
+{
+    struct ref_paging p = ref_guest_paging(v);
     return ref_walk(&p, va, access, ac, flags, r);
 }
 
 bool ref_hw_walk(const struct shadow_vcpu *v, gva_t va, uint32_t access, bool ac,
                  unsigned flags, struct ref_result *r)
 {
-    struct ref_paging p = {
-        .cr0 = v->hw_cr0, .cr3 = v->hw_cr3, .cr4 = v->hw_cr4,
-        .efer = v->hw_efer, .pdpte = NULL, .host_phys = true,
-    };
+    struct ref_paging p = ref_hw_paging(v);
     return ref_walk(&p, va, access, ac, flags, r);
 }
 

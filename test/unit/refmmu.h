@@ -64,6 +64,15 @@ enum guest_paging ref_mode(uint64_t cr0, uint64_t cr4, uint64_t efer);
 bool ref_walk(const struct ref_paging *p, gva_t va, uint32_t access, bool ac,
               unsigned flags, struct ref_result *r);
 
+/*
+ * Would a translation with effective rights user/write/nx allow `access`
+ * under p's CR0.WP, SMEP and SMAP (RFLAGS.AC = ac)?  (nx must already be
+ * false unless EFER.NXE applies; protection keys are not judged.)  What the
+ * CPU checks on a TLB hit.
+ */
+bool ref_rights_allow(const struct ref_paging *p, bool user, bool write, bool nx,
+                      uint32_t access, bool ac);
+
 /* The guest's view of v (guest_* registers, cached PDPTEs, guest-physical). */
 bool ref_guest_walk(const struct shadow_vcpu *v, gva_t va, uint32_t access, bool ac,
                     unsigned flags, struct ref_result *r);
@@ -71,6 +80,10 @@ bool ref_guest_walk(const struct shadow_vcpu *v, gva_t va, uint32_t access, bool
 /* The hardware's view of v (hw_* registers, host-physical shadow tables). */
 bool ref_hw_walk(const struct shadow_vcpu *v, gva_t va, uint32_t access, bool ac,
                  unsigned flags, struct ref_result *r);
+
+/* The paging state of v's guest (guest_*) or of its hardware (hw_*) view. */
+struct ref_paging ref_guest_paging(const struct shadow_vcpu *v);
+struct ref_paging ref_hw_paging(const struct shadow_vcpu *v);
 
 /* Reserved bits of a legacy-PAE PDPTE for MAXPHYADDR `maxphyaddr`. */
 uint64_t ref_pdpte_rsvd(unsigned maxphyaddr);

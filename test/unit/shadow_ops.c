@@ -91,6 +91,12 @@ static void op_cr3(struct world *w, int j, const char *why)
     }
     if (r != SH_FIXED)
         wfail(w, "cr3 load returned %d (vector %u, why %s)", r, f.vector, f.why ? f.why : "-");
+    /* With paging off CR3 translates nothing: no flush is needed there. */
+    if (w->v.guest_cr0 & X86_CR0_PG) {
+        if (!w->v.tlb_flush)
+            wfail(w, "cr3 load did not request a TLB flush (T3)");
+        w->guest_epoch++;
+    }
     if (pae && memcmp(want, w->v.guest_pdpte, sizeof(want)))
         wfail(w, "cr3 load cached PDPTEs %#llx %#llx %#llx %#llx, want %#llx %#llx %#llx %#llx",
              (unsigned long long)w->v.guest_pdpte[0], (unsigned long long)w->v.guest_pdpte[1],
@@ -107,7 +113,10 @@ static void op_pt_write(struct world *w)
     unsigned es = gpt_entry_size(m);
     uint64_t epa = 0;
     for (int t = 0; t < 8 && !epa; t++) {
-        if (pct(w, 70)) {
+        if (w->last_pt && pct(w, 30)) {
+            /* Locality: another entry of the table written last (fills the TLB too). */
+            epa = (w->last_pt & PAGE_MASK) + rn(w, PAGE_SIZE / es) * es;
+        } else if (pct(w, 70)) {
             int lvl = 1 + rn(w, gpt_levels(m));
             epa = gpt_entry_addr(&w->as[w->cur], w->sample[rn(w, w->nsample)], lvl);
         } else {
@@ -122,6 +131,7 @@ static void op_pt_write(struct world *w)
     }
     if (!epa)
         return;
+    w->last_pt = epa;
     uint64_t old = gpt_read(m, epa), val = mutate_entry(w, old);
     gva_t before[16], after[16];
     int nb = walkers_of(w, epa, before, 16);
@@ -173,10 +183,14 @@ static void op_pt_write(struct world *w)
     /* The guest's TLB maintenance: usually INVLPG, sometimes a CR3 reload, sometimes nothing. */
     unsigned r = rn(w, 100);
     if (r < 60) {
-        for (int i = 0; i < nb; i++)
+        for (int i = 0; i < nb; i++) {
             shadow_invlpg(&w->v, before[i]);
-        for (int i = 0; i < na; i++)
+            tlb_check_guest_invlpg(w, before[i]);
+        }
+        for (int i = 0; i < na; i++) {
             shadow_invlpg(&w->v, after[i]);
+            tlb_check_guest_invlpg(w, after[i]);
+        }
         oplog(w, "  invlpg x%d", nb + na);
     } else if (r < 80) {
         op_cr3(w, w->cur, "flush");
@@ -201,6 +215,11 @@ static void op_mode_bits(struct world *w)
     memcpy(oldp, w->v.guest_pdpte, sizeof(oldp));
     *reg ^= bit;
     int r = shadow_update_paging_mode(&w->v);
+    /* Changes the architecture makes flush the TLB (Intel SDM 4.10.4.1);
+     * a change refused with #GP (r == 1) changed nothing. */
+    if (r == 0 && ((reg == &w->v.guest_cr0 && bit != X86_CR0_WP) ||
+                   (reg == &w->v.guest_cr4 && bit != X86_CR4_SMAP)))
+        w->guest_epoch++;
     oplog(w, "toggle %s bit %#llx -> %d", reg == &w->v.guest_cr0 ? "cr0" : reg == &w->v.guest_cr4 ?
           "cr4" : "efer", (unsigned long long)bit, r);
     w->st->mode_switches++;
@@ -262,6 +281,7 @@ static void one_step(struct world *w)
         gva_t va = pick_va(w);
         oplog(w, "invlpg %#llx", (unsigned long long)va);
         shadow_invlpg(&w->v, va);
+        tlb_check_guest_invlpg(w, va);
         w->st->invlpgs++;
         check_va(w, va, "after invlpg");
     } else if (r < 95) {
@@ -271,8 +291,10 @@ static void one_step(struct world *w)
     }
     for (int k = 0; k < 6; k++)
         check_va(w, w->sample[rn(w, w->nsample)], "sweep");
-    if (w->step % AUDIT_EVERY == 0)
+    if (w->step % AUDIT_EVERY == 0) {
         audit(w, "periodic audit");
+        tlb_check_write_protect(w);
+    }
 }
 
 /* Enter w->mode from paging off (or from anything: PG is cleared first). */
@@ -306,6 +328,7 @@ static void enter_mode(struct world *w)
     if ((r = shadow_update_paging_mode(&w->v)) != 0)
         wfail(w, "setting CR0 returned %d", r);
     w->st->mode_switches++;
+    w->guest_epoch++;
     if (ref_mode(w->v.guest_cr0, w->v.guest_cr4, w->v.guest_efer) != w->mode)
         wfail(w, "guest is in mode %s after entering %s (EFER.LMA?)",
              mode_name[ref_mode(w->v.guest_cr0, w->v.guest_cr4, w->v.guest_efer)],
@@ -327,6 +350,7 @@ static void world_start(struct world *w, uint64_t seed, unsigned long pool,
     if (!pool)
         pool = 256 + rn(w, 4) * 256;
     sim_init(RAM_BYTES, pool);
+    tlb_attach(w);
     if (pct(w, 25)) sim_features.maxphyaddr = 36;
     if (pct(w, 15)) sim_features.pdpe1gb = false;
     if (pct(w, 10)) sim_features.nx = false;
@@ -411,10 +435,12 @@ void world_print_stats(int mode, const struct world_stats *s)
 {
     fprintf(stderr, "shadow_random %s: seeds=%lu steps=%lu accesses=%lu completed=%lu "
             "reflected=%lu emulated=%lu fixed=%lu stops=%lu pt_writes=%lu invlpg=%lu cr3=%lu "
-            "cr3_gp=%lu mode=%lu mode_gp=%lu checks=%lu audits=%lu failed=%lu\n",
+            "cr3_gp=%lu mode=%lu mode_gp=%lu checks=%lu audits=%lu failed=%lu tlb_hits=%lu "
+            "tlb_flushes=%lu\n",
             mode < 0 ? "all" : mode_name[mode], s->seeds, s->steps, s->accesses, s->completed,
             s->reflected, s->emulated, s->fixed_faults, s->stops, s->pt_writes, s->invlpgs,
-            s->cr3_loads, s->cr3_gp, s->mode_switches, s->mode_gp, s->checks, s->audits, s->failed);
+            s->cr3_loads, s->cr3_gp, s->mode_switches, s->mode_gp, s->checks, s->audits, s->failed,
+            s->tlb_hits, s->tlb_flushes);
     for (int k = 0; k < NGAPS; k++)
         if (s->gaps[k])
             fprintf(stderr, "shadow_random %s: tolerated known gap %s: %lu times (UMBRA_STRICT=1 fails on it)\n",

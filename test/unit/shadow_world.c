@@ -200,6 +200,8 @@ const char *const gap_name[NGAPS] = {
     [GAP_PSE36_HI]  = "pse36_above_4g_stop",    /* 2-level 4 MiB page above 4 GiB: SH_STOP */
     [GAP_STOP_RIGHTS] = "stop_before_rights",   /* refused frame but a rights fault: SH_STOP, not #PF */
     [GAP_SMAP_D]    = "smap_fault_sets_d",      /* a write refused by SMAP sets the guest's D (and A) */
+    [GAP_INVLPG_SP] = "invlpg_superpage_4k_only", /* INVLPG in a guest superpage flushes one 4 KiB */
+    [GAP_WP_NO_FLUSH] = "write_protect_without_flush", /* T4: stale writable TLB entry to a new PT */
 };
 
 bool tolerate(struct world *w, enum gap k)
@@ -252,15 +254,27 @@ static bool access_inner(struct world *w, gva_t va, uint32_t acc, bool ac, const
             wfail(w, "%s %s at %#llx: still faulting after %d SH_FIXED: guest [%s] shadow [%s]",
                  what, acc_name(acc), (unsigned long long)va, MAX_RETRIES,
                  fmt_walk(&g, b1), fmt_walk(&h, b2));
+        uint64_t hpa;
+        tlb_sync(w);                                  /* VMRUN: v->tlb_flush */
+        if (tlb_hit(w, va, acc, ac, &hpa)) {          /* T1 checked there */
+            if (acc & PFEC_WRITE)
+                for (unsigned i = 0; i < len; i++)
+                    sim_write_phys(hpa + i, ((const uint8_t *)data)[i], 1);
+            oplog(w, "  tlb hit -> host %#llx", (unsigned long long)hpa);
+            w->st->completed++;
+            return true;
+        }
         if (ref_hw_walk(&w->v, va, acc, ac, REF_NO_SIDE_EFFECTS, &h)) {
             check_allowed(w, va, acc, ac, &h, what);
             ref_hw_walk(&w->v, va, acc, ac, 0, &h);   /* now with the CPU's A/D */
+            tlb_fill(w, va, acc, &h);
             if (acc & PFEC_WRITE)
                 for (unsigned i = 0; i < len; i++)
                     sim_write_phys(h.pa + i, ((const uint8_t *)data)[i], 1);
             w->st->completed++;
             return true;
         }
+        tlb_drop_va(w, va);                           /* a #PF flushes the faulting address */
         if (h.vector != X86_EXC_PF)
             wfail(w, "%s: hardware walk of the shadow raises vector %u", what, h.vector);
         memset(&f, 0, sizeof(f));

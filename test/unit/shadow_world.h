@@ -10,13 +10,13 @@
 #include <umbra/types.h>
 #include <umbra/shadow.h>
 
-enum gap { GAP_SMAP_EMUL, GAP_EMUL_MMIO, GAP_1G, GAP_PSE36_HI, GAP_STOP_RIGHTS, GAP_SMAP_D, NGAPS };
+enum gap { GAP_SMAP_EMUL, GAP_EMUL_MMIO, GAP_1G, GAP_PSE36_HI, GAP_STOP_RIGHTS, GAP_SMAP_D, GAP_INVLPG_SP, GAP_WP_NO_FLUSH, NGAPS };
 extern const char *const gap_name[NGAPS];
 
 struct world_stats {
     unsigned long seeds, steps, accesses, completed, reflected, emulated, fixed_faults;
     unsigned long stops, pt_writes, invlpgs, cr3_loads, cr3_gp, mode_switches, mode_gp;
-    unsigned long audits, checks, failed;
+    unsigned long audits, checks, failed, tlb_hits, tlb_flushes;
     unsigned long gaps[NGAPS];   /* known shadow gaps tolerated (see tolerate()) */
 };
 
@@ -55,6 +55,19 @@ void world_print_stats(int mode, const struct world_stats *st);
 #include "refmmu.h"
 #include "guestpt.h"
 
+#define TLB_N 256
+
+/* One entry of the hardware TLB model (hwtlb.c). */
+struct tlbe {
+    bool valid, dirty;
+    gva_t va;                   /* 4 KiB page */
+    uint64_t hpa;               /* host frame (shadow translation) */
+    bool hu, hw, hnx;           /* rights the shadow gave */
+    bool gu, gw, gnx;           /* rights the guest gave when it was filled */
+    uint64_t gpa, gbase, gsize; /* the guest's frame and page (superpage) then */
+    unsigned long epoch, step;
+};
+
 struct world {
     uint64_t seed, rng;
     enum guest_paging mode;
@@ -65,6 +78,9 @@ struct world {
     struct gpt_space as[NAS];
     int nas, cur;
     bool stopped;                     /* the last access ended in SH_STOP */
+    struct tlbe tlb[TLB_N];           /* hardware TLB model */
+    unsigned long guest_epoch;        /* guest full TLB flushes so far */
+    uint64_t last_pt;                 /* last page-table entry written (gpa) */
     uint64_t cr0, cr4, efer;          /* the controls of this mode's world */
     gva_t dm_base;
     uint64_t dm_pt[2];                /* the direct map's own page tables */
@@ -95,6 +111,14 @@ bool guest_frame_is_table(struct world *w, uint64_t gpa);
 bool do_access(struct world *w, gva_t va, uint32_t acc, bool ac, const void *data,
                unsigned len, const char *what);
 uint64_t rnd_data_frame(struct world *w);
+void tlb_attach(struct world *w);
+void tlb_flush_all(struct world *w);
+void tlb_sync(struct world *w);
+void tlb_drop_va(struct world *w, gva_t va);
+void tlb_fill(struct world *w, gva_t va, uint32_t acc, const struct ref_result *h);
+bool tlb_hit(struct world *w, gva_t va, uint32_t acc, bool ac, uint64_t *hpa);
+void tlb_check_guest_invlpg(struct world *w, gva_t va);
+void tlb_check_write_protect(struct world *w);
 uint64_t rnd_rsvd_bit(struct world *w, bool superpage);
 void build_world(struct world *w);
 void pick_controls(struct world *w, uint64_t *cr0, uint64_t *cr4, uint64_t *efer);

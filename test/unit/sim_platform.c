@@ -15,6 +15,7 @@ bool sim_log_echo;
 unsigned long sim_flush_va_calls;
 gva_t sim_last_flush_va;
 unsigned long sim_bad_map_calls;
+void (*sim_flush_hook)(struct shadow_vcpu *v, gva_t va);
 
 static uint8_t *mem;
 static uint64_t ram_frames, backed_frames;
@@ -54,6 +55,7 @@ void sim_init(uint64_t ram_bytes, unsigned long pool_frames)
     sim_flush_va_calls = 0;
     sim_last_flush_va = 0;
     sim_bad_map_calls = 0;
+    sim_flush_hook = NULL;
     sim_log_reset();
 }
 
@@ -156,6 +158,8 @@ void plat_flush_va(struct shadow_vcpu *v, gva_t va)
     (void)v;
     sim_flush_va_calls++;
     sim_last_flush_va = va;
+    if (sim_flush_hook)
+        sim_flush_hook(v, va);
 }
 
 const struct plat_cpu_features *plat_cpu_features(void)

@@ -79,6 +79,12 @@ bool sim_log_contains(const char *needle);
 void sim_log_reset(void);
 void sim_log_dump(FILE *f);           /* print the kept log, prefixed "  log| " */
 
+/*
+ * Called by every plat_flush_va() when set: a test's model of the hardware
+ * TLB hooks in here (sim_init() clears it).
+ */
+extern void (*sim_flush_hook)(struct shadow_vcpu *v, gva_t va);
+
 /* Counters of the other platform calls. */
 extern unsigned long sim_flush_va_calls;
 extern gva_t sim_last_flush_va;

@@ -38,6 +38,12 @@
  *      reserved bit gives #GP(0) with nothing changed.
  *
  *   S5 the guest's D bit is never set by an access that wrote nothing.
+ *   T1-T4 the hardware TLB in front of the shadow (hwtlb.c) only ever holds
+ *      translations that are legal for the guest, and the shadow flushes
+ *      what it takes away (INVLPG, CR3 loads, write-protection).  A TLB hit
+ *      may complete an access the current guest tables forbid, if the guest
+ *      has not flushed since: that is bare-hardware behaviour, and the
+ *      random guest sometimes skips its INVLPG on purpose.
  *
  * Known gaps of the shadow side are tolerated and counted (printed as
  * "tolerated known gap NAME: N times"), never silently: see gap_name[] in
