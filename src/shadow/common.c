@@ -99,12 +99,16 @@ int shadow_update_paging_mode(struct shadow_vcpu *v)
     }
     if (m == &sh_mode_g3 && !pae_pdptes_ok(v))
         return 1;
-    /* Drop this vCPU's shadows: every propagated entry depends on the key. */
+    /*
+     * Drop this vCPU's shadows: every propagated entry depends on the key.
+     * Shadows other vCPUs run on stay (the vCPUs of one guest are assumed to
+     * agree on these bits once booted); everything else not in use goes.
+     */
     d->c.mode_changes++;
     for (unsigned i = 0; i < 4; i++)
         sh_set_top(v, i, SH_NIL);
     memset(plat_map_mfn(v->pae_l3), 0, 32);
-    sh_teardown(d);
+    sh_unpin_unused(d);
     v->mode = m;
     v->paging = m->paging;
     v->mode_key = key;

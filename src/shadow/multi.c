@@ -379,6 +379,8 @@ static bool install(struct shadow_domain *d, spte_t *se, spte_t want)
     uint32_t oi = (old & P) ? sh_mfn_idx(d, saddr(old)) : SH_NIL;
     if (ni != SH_NIL && ni != oi)
         sh_get(d, ni);
+    if (old & P)
+        d->tlb_dirty = true;
     *(volatile spte_t *)se = want;
     if (oi != SH_NIL && oi != ni)
         sh_put(d, oi);
@@ -647,6 +649,8 @@ static enum sh_result SH_NAME(update_cr3)(struct shadow_vcpu *v, struct sh_fault
     v->hw_cr3 = (mfn_x(sh_idx_mfn(d, s)) << PAGE_SHIFT) | (v->guest_cr3 & CACHE);
 #endif
     v->tlb_flush = true;
+    if (d->nvcpus == 1)
+        d->tlb_dirty = false;
     return SH_FIXED;
 }
 
@@ -669,7 +673,10 @@ static void SH_NAME(validate)(struct shadow_vcpu *v, uint32_t si, unsigned off, 
         d->c.pt_entries_validated++;
         gpte_t ge = g[k];
         if (l == 1) {
-            s[k] = SH_NAME(l1e_propagate_from_guest)(d, v, ge);
+            spte_t n = SH_NAME(l1e_propagate_from_guest)(d, v, ge);
+            if ((s[k] & P) && n != s[k])
+                d->tlb_dirty = true;
+            s[k] = n;
             continue;
         }
         spte_t want = 0;

@@ -143,13 +143,18 @@ unsigned sh_pt_shadows(struct shadow_domain *d, uint64_t gfn, uint32_t out[8])
 void sh_flush_all(struct shadow_domain *d)
 {
     d->c.tlb_flush_requests++;
+    d->tlb_dirty = false;
     for (unsigned i = 0; i < d->nvcpus; i++)
         d->vcpu[i]->tlb_flush = true;
 }
 
 /*
  * gfn just became a shadowed page table: no shadow leaf may map it writable
- * any more (so guest writes to it trap and get emulated).  A bounded search:
+ * any more (so guest writes to it trap and get emulated), and no TLB entry
+ * either.  tlb_dirty is set wherever a translation leaves the shadows without
+ * a flush (a destroyed shadow, a changed link, a revalidated leaf) and
+ * cleared by every whole flush, so a flush is needed here only if it is set
+ * or rights were removed.  A bounded search:
  * every leaf shadow in the pool (no reverse map); counted as wp_scans and
  * wp_scan_entries.  Paging-off identity shadows are not searched: they exist
  * only while no vCPU has paging on, and a mode change drops all shadows.
@@ -188,10 +193,12 @@ static void remove_write_access(struct shadow_domain *d, uint64_t gfn)
             d->c.wp_scan_entries += 1024;
         }
     }
-    if (removed) {
-        d->c.wp_removed += removed;
-        sh_flush_all(d);   /* we took rights away behind the guest's back */
-    }
+    d->c.wp_removed += removed;
+    /* We took rights away behind the guest's back; and a writable translation
+     * that left the shadows without a flush (tlb_dirty) may still be cached:
+     * a write through it would reach the page table unseen. */
+    if (removed || d->tlb_dirty)
+        sh_flush_all(d);
 }
 
 uint32_t sh_make(struct shadow_domain *d, uint64_t gfn, enum sh_type t)
@@ -247,6 +254,7 @@ static void destroy(struct shadow_domain *d, uint32_t i)
     struct sh_page *sp = &d->pg[i];
     enum sh_type t = sp->type;
     sh_mode_of_type(t)->destroy(d, i);     /* drops the children */
+    d->tlb_dirty = true;                   /* its translations may be cached */
     if (t != SH_T_PDPT) {
         uint32_t *pp = &d->bucket[hash_gfn(d, sp->gfn)];
         while (*pp != i)
@@ -321,17 +329,22 @@ void sh_set_top(struct shadow_vcpu *v, unsigned slot, uint32_t idx)
  * unpinning everything not in use.  Afterwards only the vCPUs' top levels
  * and per-vCPU PDPTs remain; the guests refault what they touch.
  */
-void sh_teardown(struct shadow_domain *d)
+void sh_unpin_unused(struct shadow_domain *d)
 {
-    d->c.teardowns++;
     uint32_t i = d->lru_tail;
     while (i != SH_NIL) {
         uint32_t prev = d->pg[i].lprev;
         if (!d->pg[i].inuse)
-            sh_unpin(d, i);
+            sh_unpin(d, i);     /* prev is pinned, so it survives i's subtree */
         i = prev;
     }
-    for (i = d->first; i < d->frames; i++) {
+}
+
+void sh_teardown(struct shadow_domain *d)
+{
+    d->c.teardowns++;
+    sh_unpin_unused(d);
+    for (uint32_t i = d->first; i < d->frames; i++) {
         struct sh_page *sp = &d->pg[i];
         if (sp->inuse && sp->type != SH_T_FREE && sh_role[sp->type].level > 1) {
             sp->refs++;     /* hold it while its children go */

@@ -105,6 +105,7 @@ struct shadow_domain {
     uint32_t free_head, nfree;
     uint32_t lru_head, lru_tail, npinned;
     uint32_t live;              /* allocated shadows (hashed) */
+    bool tlb_dirty;             /* a translation left the shadows unflushed (see pool.c) */
     struct shadow_vcpu *vcpu[SH_MAX_VCPUS];
     unsigned nvcpus;
     struct sh_counters c;
@@ -163,6 +164,8 @@ void sh_pin(struct shadow_domain *d, uint32_t idx);    /* pin or move to LRU hea
 void sh_unpin(struct shadow_domain *d, uint32_t idx);
 /* 0 if n frames are free (unpinning / tearing down as needed), else -1. */
 int sh_prealloc(struct shadow_domain *d, unsigned n);
+/* Unpin every pinned shadow no vCPU runs on (their subtrees die by refcount). */
+void sh_unpin_unused(struct shadow_domain *d);
 /* Unpin everything not in use and empty the in-use top levels. */
 void sh_teardown(struct shadow_domain *d);
 /* Bitmask (1 << type) of the page-table types shadowing gfn. */

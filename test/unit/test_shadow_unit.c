@@ -468,6 +468,113 @@ START_TEST(pae_invlpg)
 }
 END_TEST
 
+/* SMAP: judged by the walker when the caller states AC, else by the hardware. */
+START_TEST(pae_smap)
+{
+    struct sh_fault f;
+    w64(PDPT, PD0 | P);
+    w64(PD0, PT0 | P | RW | US);
+    w64(PT0 + 8, 0x301000 | P | RW | US | A | D);
+    ck_assert_int_eq(set_regs(CR0_ON, X86_CR4_PAE | X86_CR4_SMAP, EFER_NXE, PDPT), 0);
+    ck_assert(v->hw_cr4 & X86_CR4_SMAP);
+    /* AC = 0 stated: reflected at once, guest A/D untouched */
+    w64(PT0 + 16, 0x302000 | P | RW | US);
+    ck_assert_int_eq(shadow_page_fault(v, 0x2000, PFEC_WRITE | SH_PFEC_NOAC, &f), SH_REFLECT);
+    ck_assert_uint_eq(f.pfec, PFEC_PRESENT | PFEC_WRITE);
+    ck_assert_uint_eq(r64(PT0 + 16) & (A | D), 0);
+    /* AC = 1 stated: allowed, A/D set */
+    ck_assert_int_eq(shadow_page_fault(v, 0x2000, PFEC_WRITE | SH_PFEC_AC, &f), SH_FIXED);
+    ck_assert_uint_eq(r64(PT0 + 16) & (A | D), A | D);
+    /* AC unknown: the shadow keeps U, so the hardware (here the reference MMU
+     * with AC = 0) faults again with P set: the handler reflects it */
+    ck_assert_int_eq(shadow_page_fault(v, 0x1000, 0, &f), SH_FIXED);
+    struct ref_result r;
+    ck_assert(!ref_hw_walk(v, 0x1000, 0, false, 0, &r));
+    ck_assert_uint_eq(r.pfec, PFEC_PRESENT);
+    ck_assert_int_eq(shadow_page_fault(v, 0x1000, r.pfec, &f), SH_REFLECT);
+    ck_assert_uint_eq(f.pfec, PFEC_PRESENT);
+    ck_assert(ref_hw_walk(v, 0x1000, 0, true, 0, &r));   /* with AC = 1 it runs */
+    /* emulated accesses: AC from SH_PFEC_AC */
+    uint32_t x = 7;
+    ck_assert_int_eq(shadow_write_guest(v, 0x1000, &x, 4, 0, &f), SH_REFLECT);
+    ck_assert_uint_eq(f.pfec, PFEC_PRESENT | PFEC_WRITE);
+    ck_assert_int_eq(shadow_write_guest(v, 0x1000, &x, 4, SH_PFEC_AC, &f), SH_FIXED);
+    ck_assert_uint_eq(r32(0x301000), 7);
+    /* fetches are not SMAP's business; SMEP forbids them only with CR4.SMEP */
+    ck_assert_int_eq(shadow_read_guest(v, 0x1000, &x, 4, PFEC_INSN, &f), SH_FIXED);
+}
+END_TEST
+
+/* Accesses that cross a page: both pages are checked before a byte moves. */
+START_TEST(pae_cross_page_access)
+{
+    struct sh_fault f;
+    pae_guest(0);
+    w64(PT0 + 8, 0x301000 | P | RW | A | D);
+    w64(PT0 + 16, 0x302000 | P | A);                 /* read-only */
+    uint64_t x = 0x1122334455667788ULL;
+    ck_assert_int_eq(shadow_write_guest(v, 0x1ffc, &x, 8, 0, &f), SH_REFLECT);
+    ck_assert_uint_eq(f.cr2, 0x2000);
+    ck_assert_uint_eq(f.pfec, PFEC_PRESENT | PFEC_WRITE);
+    ck_assert_uint_eq(r32(0x301ffc), 0);                  /* nothing written */
+    w64(PT0 + 16, 0x302000 | P | RW | A);
+    ck_assert_int_eq(shadow_write_guest(v, 0x1ffc, &x, 8, 0, &f), SH_FIXED);
+    ck_assert_uint_eq(r32(0x301ffc), 0x55667788);
+    ck_assert_uint_eq(r32(0x302000), 0x11223344);
+    ck_assert(r64(PT0 + 16) & D);
+    uint64_t y;
+    ck_assert_int_eq(shadow_read_guest(v, 0x1ffc, &y, 8, 0, &f), SH_FIXED);
+    ck_assert_uint_eq(y, x);
+}
+END_TEST
+
+/* Two vCPUs on one domain share the shadows of a shared address space. */
+START_TEST(pae_two_vcpus)
+{
+    static struct shadow_vcpu v2;        /* the domain keeps a pointer to it */
+    struct sh_fault f;
+    pae_guest(0);
+    w64(PT0 + 8, 0x301000 | P | RW);
+    ck_assert_uint_eq(expect_ok(0x1000, 0), 0x301000);
+    ck_assert_int_eq(shadow_vcpu_init(&v2, dom), 0);
+    ck_assert(!mfn_eq(v2.pae_l3, v->pae_l3));
+    v2.guest_cr0 = CR0_ON;
+    v2.guest_cr4 = X86_CR4_PAE;
+    v2.guest_cr3 = PDPT;
+    ck_assert_int_eq(shadow_update_paging_mode(&v2), 0);
+    ck_assert(mfn_eq(v2.toplevel[0], v->toplevel[0]));   /* the same l2 shadow */
+    struct ref_result r;
+    ck_assert(ref_hw_walk(&v2, 0x1000, 0, false, 0, &r));   /* no fault needed */
+    ck_assert_uint_eq(r.pa, 0x301000);
+    ck_assert_uint_eq(shadow_audit(dom), 0);
+    v2.guest_cr3 = 0x20000;
+    w64(0x20000, PD0 | P);
+    ck_assert_int_eq(shadow_update_cr3(&v2, &f), SH_FIXED);
+    ck_assert_uint_eq(shadow_audit(dom), 0);
+}
+END_TEST
+
+/* Refcounts: leaving an address space keeps it pinned; unpinning kills the subtree. */
+START_TEST(pae_destroy_subtree)
+{
+    struct sh_fault f;
+    pae_guest(0);
+    w64(PT0 + 8, 0x301000 | P | RW);
+    ck_assert_uint_eq(expect_ok(0x1000, 0), 0x301000);
+    ck_assert(shadowed_as_l1(PT0 >> 12));
+    w64(0x20000, 0x21000 | P);
+    v->guest_cr3 = 0x20000;
+    ck_assert_int_eq(shadow_update_cr3(v, &f), SH_FIXED);
+    ck_assert(shadowed_as_l1(PT0 >> 12));            /* PD0 still pinned */
+    shadow_blow_tables(dom);                         /* unpins what is not in use */
+    ck_assert(!shadowed_as_l1(PT0 >> 12));
+    sim_log_reset();
+    shadow_print_stats(dom);
+    ck_assert(sim_log_contains("umbra: shadow: destroyed_l1_pae=1\n"));
+    ck_assert(sim_log_contains("umbra: shadow: destroyed_l2_pae=2\n"));
+}
+END_TEST
+
 /* ---- 2-level ---------------------------------------------------------------- */
 
 START_TEST(l2_basic_and_pse)
@@ -599,6 +706,10 @@ static Suite *suite(void)
     tcase_add_test(t, pae_wp_on_promotion);
     tcase_add_test(t, pae_umbra_frame_stops);
     tcase_add_test(t, pae_unshadow_on_write_run);
+    tcase_add_test(t, pae_smap);
+    tcase_add_test(t, pae_cross_page_access);
+    tcase_add_test(t, pae_two_vcpus);
+    tcase_add_test(t, pae_destroy_subtree);
     tcase_add_test(t, pae_invlpg);
     suite_add_tcase(s, t);
     t = tcase_create("other_modes");
