@@ -33,6 +33,11 @@
 #else
 #define PFEC_AC_FLAG 0u
 #endif
+#ifdef SH_PFEC_NOAC
+#define PFEC_NOAC_FLAG SH_PFEC_NOAC
+#else
+#define PFEC_NOAC_FLAG 0u
+#endif
 
 
 
@@ -278,7 +283,12 @@ static bool access_inner(struct world *w, gva_t va, uint32_t acc, bool ac, const
         if (h.vector != X86_EXC_PF)
             wfail(w, "%s: hardware walk of the shadow raises vector %u", what, h.vector);
         memset(&f, 0, sizeof(f));
-        enum sh_result r = shadow_page_fault(&w->v, va, h.pfec, &f);
+        /* The SVM layer knows RFLAGS.AC and says so (most of the time; without
+         * either flag the shadow leaves SMAP to the hardware, shadow.h). */
+        uint32_t acflag = pct(w, 80) ? (ac ? PFEC_AC_FLAG : PFEC_NOAC_FLAG) : 0;
+        if (!acflag)
+            w->ac_unstated = true;
+        enum sh_result r = shadow_page_fault(&w->v, va, h.pfec | acflag, &f);
         oplog(w, "  #PF pfec=%#x -> %s", h.pfec,
               r == SH_FIXED ? "fixed" : r == SH_REFLECT ? "reflect" : r == SH_EMULATE ? "emulate" : "stop");
         if (r == SH_FIXED) {
@@ -598,6 +608,7 @@ bool do_access(struct world *w, gva_t va, uint32_t acc, bool ac, const void *dat
     struct ref_result pre, post;
     ref_guest_walk(&w->v, va, 0, false, REF_NO_SIDE_EFFECTS, &pre);
     w->stopped = false;
+    w->ac_unstated = false;
     bool done = access_inner(w, va, acc, ac, data, len, what);
     /* After SH_STOP the guest is dead: what the shadow left in its tables does not matter. */
     if (!pre.mapped || !pre.levels || (done && (acc & PFEC_WRITE)) || w->stopped)
@@ -608,8 +619,9 @@ bool do_access(struct world *w, gva_t va, uint32_t acc, bool ac, const void *dat
     if (post.mapped && post.leaf_level == l && !(pre.entry[l] & _PAGE_DIRTY) &&
         (post.entry[l] & _PAGE_DIRTY) && (pre.entry[l] & ~ad) == (post.entry[l] & ~ad)) {
         struct ref_result g1;
+        /* Documented in shadow.h when the fault did not state RFLAGS.AC. */
         if (!done && (acc & PFEC_WRITE) && smap_refused(w, va, acc, &g1) &&
-            tolerate(w, GAP_SMAP_D))
+            (PFEC_NOAC_FLAG ? w->ac_unstated : tolerate(w, GAP_SMAP_D)))
             return done;
         wfail(w, "%s %s at %#llx %s but set D in the guest leaf (%#llx -> %#llx)", what,
               acc_name(acc), (unsigned long long)va, done ? "wrote nothing" : "faulted",

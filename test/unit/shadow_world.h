@@ -78,6 +78,7 @@ struct world {
     struct gpt_space as[NAS];
     int nas, cur;
     bool stopped;                     /* the last access ended in SH_STOP */
+    bool ac_unstated;                 /* a fault of it went without SH_PFEC_(NO)AC */
     struct tlbe tlb[TLB_N];           /* hardware TLB model */
     unsigned long guest_epoch;        /* guest full TLB flushes so far */
     uint64_t last_pt;                 /* last page-table entry written (gpa) */
