@@ -162,8 +162,8 @@ static void op_pt_write(struct world *w)
         } else if (r == SH_STOP && g.ok && !plat_gfn_is_ram(_gfn(g.pa >> PAGE_SHIFT)) &&
                    tolerate(w, GAP_EMUL_MMIO)) {
         } else if (g.ok && r != SH_FIXED)
-            wfail(w, "shadow_write_guest at %#llx returned %d (pfec %#x), the guest allows it",
-                 (unsigned long long)va, r, f.pfec);
+            wfail(w, "shadow_write_guest at %#llx returned %d (pfec %#x, %s), the guest allows it",
+                 (unsigned long long)va, r, f.pfec, f.why ? f.why : "-");
         else if (!g.ok && (r != SH_REFLECT || f.vector != g.vector || f.pfec != g.pfec ||
                            f.cr2 != va))
             wfail(w, "shadow_write_guest at %#llx: got %d vector %u pfec %#x cr2 %#llx, want "
