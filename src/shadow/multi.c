@@ -381,6 +381,8 @@ static bool install(struct shadow_domain *d, spte_t *se, spte_t want)
         sh_get(d, ni);
     if (old & P)
         d->tlb_dirty = true;
+    if (oi != SH_NIL && sh_role[d->pg[oi].type].fl1)
+        sh_flush_all(d);   /* a splinter's 4 KiB pieces may be cached (see invlpg) */
     *(volatile spte_t *)se = want;
     if (oi != SH_NIL && oi != ni)
         sh_put(d, oi);
@@ -547,8 +549,8 @@ static enum sh_result SH_NAME(page_fault)(struct shadow_vcpu *v, gva_t va, uint3
 /*
  * INVLPG: drop exactly the shadow entry translating va (the l1 entry, or the
  * link to the fl1/fl2 of a guest superpage), then flush va from the TLB.
- * Invariant kept with validate() and sh_unshadow(): a link to a splinter is
- * never removed without a whole flush, so when no link is found here no
+ * Invariant kept by install() and destroy(): a link to a splinter is never
+ * changed or removed without a whole flush, so when no link is found here no
  * 4 KiB piece of a guest superpage around va can be cached.
  */
 static void SH_NAME(invlpg)(struct shadow_vcpu *v, gva_t va)
@@ -571,10 +573,8 @@ static void SH_NAME(invlpg)(struct shadow_vcpu *v, gva_t va)
         if (ci != SH_NIL && sh_role[d->pg[ci].type].fl1) {
             /* The guest flushes one superpage TLB entry; the hardware may hold
              * every 4 KiB piece of its splinter: flush them all. */
-            install(d, se, 0);
+            install(d, se, 0);    /* requests the whole flush */
             d->c.invlpg_dropped++;
-            d->c.tlb_flush_requests++;
-            v->tlb_flush = true;
             break;
         }
         si = ci;
@@ -687,10 +687,7 @@ static void SH_NAME(validate)(struct shadow_vcpu *v, uint32_t si, unsigned off, 
             if (ci != SH_NIL)
                 want = SH_NAME(lne_propagate_from_guest)(v, ge, l, sh_idx_mfn(d, ci));
         }
-        uint32_t oi = (s[k] & P) ? sh_mfn_idx(d, saddr(s[k])) : SH_NIL;
-        bool was_splinter = oi != SH_NIL && sh_role[d->pg[oi].type].fl1;
-        if (install(d, &s[k], want) && was_splinter)
-            sh_flush_all(d);   /* a superpage changed: its splinter's pieces may be cached */
+        install(d, &s[k], want);
     }
 }
 
@@ -700,15 +697,21 @@ static void SH_NAME(destroy)(struct shadow_domain *d, uint32_t si)
     if (sh_role[d->pg[si].type].level < 2)
         return;
     spte_t *s = sh_map(d, si);
+    bool splinter = false;
     for (unsigned k = 0; k < NENT; k++) {
         spte_t e = s[k];
         if (!(e & P))
             continue;
         s[k] = 0;
         uint32_t ci = sh_mfn_idx(d, saddr(e));
-        if (ci != SH_NIL)
-            sh_put(d, ci);
+        if (ci == SH_NIL)
+            continue;
+        if (sh_role[d->pg[ci].type].fl1)
+            splinter = true;
+        sh_put(d, ci);
     }
+    if (splinter)
+        sh_flush_all(d);   /* see invlpg: splinter links never go unflushed */
 }
 
 #include "multi_audit.h"
