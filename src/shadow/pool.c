@@ -393,8 +393,9 @@ int sh_prealloc(struct shadow_domain *d, unsigned n)
  * fork/exit pattern).  Make its page-table shadows that no vCPU runs on die:
  * unpin them and clear every shadow entry linking to them (a search over the
  * pool: there are no up-pointers).  Clearing links only takes away what the
- * guest still has, so a later access refaults and reshadows (I1 holds); no
- * flush is needed.  Nothing allocates (I6).
+ * guest still has, so a later access refaults and reshadows (I1 holds); the
+ * cached translations are still the guest's, so no flush is needed (but
+ * tlb_dirty is set).  Nothing allocates (I6).
  */
 void sh_unshadow(struct shadow_domain *d, uint64_t gfn)
 {
@@ -435,13 +436,8 @@ void sh_unshadow(struct shadow_domain *d, uint64_t gfn)
                 }
         }
     }
-    bool links = false;
-    for (unsigned k = 0; k < n; k++) {
-        links |= sh_role[d->pg[s[k]].type].level >= 2;
-        sh_put(d, s[k]);
-    }
-    if (links)
-        sh_flush_all(d);   /* splinter links may have gone (see invlpg) */
+    for (unsigned k = 0; k < n; k++)
+        sh_put(d, s[k]);   /* destroy() flushes if splinter links go (see invlpg) */
 }
 
 void shadow_pool_usage(struct shadow_domain *d, unsigned long *total, unsigned long *nfree,
