@@ -125,6 +125,18 @@ enum sh_result shadow_read_guest(struct shadow_vcpu *v, gva_t va, void *dst,
 enum sh_result shadow_write_guest(struct shadow_vcpu *v, gva_t va, const void *src,
                                   unsigned len, uint32_t pfec, struct sh_fault *out);
 
+/*
+ * LOCK CMPXCHG / XCHG / locked read-modify-write for the emulator: at va
+ * (len 1, 2, 4 or 8, checked as a write with pfec), if the guest memory
+ * equals *expected write *src atomically and set *done; else copy the
+ * current value to *expected and clear *done.  A write that lands in a
+ * shadowed page table revalidates it like shadow_write_guest().  An access
+ * that crosses a page is done without atomicity (a split lock).
+ */
+enum sh_result shadow_cmpxchg_guest(struct shadow_vcpu *v, gva_t va, void *expected,
+                                    const void *src, unsigned len, uint32_t pfec,
+                                    bool *done, struct sh_fault *out);
+
 /* Translate va with no side effects (GDB stub, monitor walk). false if not mapped. */
 bool shadow_gva_to_gpa(struct shadow_vcpu *v, gva_t va, gpa_t *gpa);
 

@@ -267,6 +267,69 @@ enum sh_result shadow_write_guest(struct shadow_vcpu *v, gva_t va, const void *s
     return guest_access(v, va, (void *)src, len, pfec, out, true);
 }
 
+enum sh_result shadow_cmpxchg_guest(struct shadow_vcpu *v, gva_t va, void *expected,
+                                    const void *src, unsigned len, uint32_t pfec,
+                                    bool *done, struct sh_fault *out)
+{
+    struct shadow_domain *d = v->d;
+    uint32_t access = (pfec & (PFEC_USER | SH_PFEC_AC)) | PFEC_WRITE;
+    gpa_t gpa;
+    *done = false;
+    if ((len != 1 && len != 2 && len != 4 && len != 8)
+        || ((va & (PAGE_SIZE - 1)) + len > PAGE_SIZE)) {
+        /* split lock (or odd size): compare and write, not atomically */
+        uint64_t cur = 0;
+        if (len > sizeof(cur)) {
+            out->vector = 0;
+            out->why = "cmpxchg wider than 8 bytes";
+            return SH_STOP;
+        }
+        enum sh_result r = guest_access(v, va, &cur, len, access & ~PFEC_WRITE, out, false);
+        if (r != SH_FIXED)
+            return r;
+        if (memcmp(&cur, expected, len)) {
+            memcpy(expected, &cur, len);
+            return SH_FIXED;
+        }
+        r = guest_access(v, va, (void *)src, len, access, out, true);
+        *done = r == SH_FIXED;
+        return r;
+    }
+    enum sh_result r = v->mode->translate(v, va, access, false, &gpa, out);
+    if (r != SH_FIXED)
+        return r;
+    uint64_t gfn = gpa >> PAGE_SHIFT;
+    char *p = sh_map_gfn(_gfn(gfn));
+    if (!p) {
+        out->vector = 0;
+        out->why = "guest access to a frame that is not guest RAM";
+        return SH_STOP;
+    }
+    p += gpa & (PAGE_SIZE - 1);
+    /* A/D first, as the CPU does for a locked write even if it compares unequal. */
+    r = v->mode->translate(v, va, access, true, &gpa, out);
+    if (r != SH_FIXED)
+        return r;
+    d->c.guest_writes++;
+    switch (len) {
+    case 1: *done = __atomic_compare_exchange_n((uint8_t *)p, (uint8_t *)expected,
+                                                *(const uint8_t *)src, false,
+                                                __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); break;
+    case 2: *done = __atomic_compare_exchange_n((uint16_t *)p, (uint16_t *)expected,
+                                                *(const uint16_t *)src, false,
+                                                __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); break;
+    case 4: *done = __atomic_compare_exchange_n((uint32_t *)p, (uint32_t *)expected,
+                                                *(const uint32_t *)src, false,
+                                                __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); break;
+    default: *done = __atomic_compare_exchange_n((uint64_t *)p, (uint64_t *)expected,
+                                                 *(const uint64_t *)src, false,
+                                                 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); break;
+    }
+    if (*done && sh_is_pt(d, gfn))
+        sh_validate_pt_write(v, gfn, gpa & (PAGE_SIZE - 1), len);
+    return SH_FIXED;
+}
+
 void shadow_print_stats(struct shadow_domain *d)
 {
 #define SH_PRINT(n) plat_log("shadow: " #n "=%llu", (unsigned long long)d->c.n);

@@ -370,6 +370,38 @@ START_TEST(pae_pt_write_protect)
 }
 END_TEST
 
+/* LOCK CMPXCHG on a PTE through the emulator's entry point. */
+START_TEST(pae_cmpxchg_pte)
+{
+    struct sh_fault f;
+    pae_guest(0);
+    w64(PT0 + 8 * 9, PT0 | P | RW | A | D);          /* va 0x9000 -> PT0 */
+    w64(PT0 + 8, 0x301000 | P | RW | A | D);
+    ck_assert_uint_eq(expect_ok(0x1000, PFEC_WRITE), 0x301000);
+    ck_assert_int_eq(access(0x9008, PFEC_WRITE, &f, NULL), SH_EMULATE);
+    uint64_t expected = 0x999000 | P, nv = 0x305000 | P | RW | A | D;
+    bool done = true;
+    ck_assert_int_eq(shadow_cmpxchg_guest(v, 0x9008, &expected, &nv, 8, 0, &done, &f), SH_FIXED);
+    ck_assert(!done);
+    ck_assert_uint_eq(expected, 0x301000 | P | RW | A | D);      /* the current value */
+    ck_assert_int_eq(shadow_cmpxchg_guest(v, 0x9008, &expected, &nv, 8, 0, &done, &f), SH_FIXED);
+    ck_assert(done);
+    ck_assert_uint_eq(r64(PT0 + 8), nv);
+    struct ref_result r;
+    ck_assert(ref_hw_walk(v, 0x1000, PFEC_WRITE, false, 0, &r));   /* revalidated */
+    ck_assert_uint_eq(r.pa, 0x305000);
+    /* 4-byte halves (a PAE set_pte does low then high) */
+    uint32_t lo_exp = (uint32_t)nv, lo_new = 0;
+    ck_assert_int_eq(shadow_cmpxchg_guest(v, 0x9008, &lo_exp, &lo_new, 4, 0, &done, &f), SH_FIXED);
+    ck_assert(done);
+    ck_assert(!ref_hw_walk(v, 0x1000, 0, false, 0, &r));
+    /* user mode may not write a supervisor page table */
+    ck_assert_int_eq(shadow_cmpxchg_guest(v, 0x9008, &lo_exp, &lo_new, 4, PFEC_USER, &done, &f),
+                     SH_REFLECT);
+    ck_assert_uint_eq(f.pfec, PFEC_PRESENT | PFEC_WRITE | PFEC_USER);
+}
+END_TEST
+
 /* A frame mapped writable before it becomes a page table loses write access. */
 START_TEST(pae_wp_on_promotion)
 {
@@ -707,6 +739,7 @@ static Suite *suite(void)
     tcase_add_test(t, pae_umbra_frame_stops);
     tcase_add_test(t, pae_unshadow_on_write_run);
     tcase_add_test(t, pae_smap);
+    tcase_add_test(t, pae_cmpxchg_pte);
     tcase_add_test(t, pae_cross_page_access);
     tcase_add_test(t, pae_two_vcpus);
     tcase_add_test(t, pae_destroy_subtree);
