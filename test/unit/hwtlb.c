@@ -169,10 +169,6 @@ void tlb_check_write_protect(struct world *w)
         uint64_t f = e->hpa >> PAGE_SHIFT;
         if (!(e->valid && e->hw && e->dirty && f < frames && (pt[f >> 3] & (1u << (f & 7)))))
             continue;
-        if (tolerate(w, GAP_WP_NO_FLUSH)) {
-            e->valid = false;   /* as if the shadow had flushed */
-            continue;
-        }
         wfail(w, "TLB entry for %#llx (filled at step %lu) still writes frame %#llx, which "
                   "is now shadowed as a page table (T4)", (unsigned long long)e->va, e->step,
                   (unsigned long long)f);

@@ -12,11 +12,6 @@
 #include "sim_platform.h"
 #include "shadow_world.h"
 
-#ifdef SH_PFEC_AC
-#define AC_IN_API 1
-#else
-#define AC_IN_API 0
-#endif
 
 /* ---- operations ------------------------------------------------------------ */
 
@@ -153,12 +148,8 @@ static void op_pt_write(struct world *w)
         ref_guest_walk(&w->v, va, PFEC_WRITE, false, REF_NO_SIDE_EFFECTS, &g);
         enum sh_result r = shadow_write_guest(&w->v, va, &val, es, PFEC_WRITE, &f);
         oplog(w, "  shadow_write_guest -> %d", r);
-        struct ref_result g1;
         if (g.table_unbacked) {
             /* A guest table outside RAM: bare hardware would read MMIO; Umbra may stop. */
-        } else if (r == SH_FIXED && !g.ok && (w->v.guest_cr4 & X86_CR4_SMAP) && !AC_IN_API &&
-                   ref_guest_walk(&w->v, va, PFEC_WRITE, true, REF_NO_SIDE_EFFECTS, &g1) &&
-                   tolerate(w, GAP_SMAP_EMUL)) {
         } else if (r == SH_STOP && g.ok && !plat_gfn_is_ram(_gfn(g.pa >> PAGE_SHIFT)) &&
                    tolerate(w, GAP_EMUL_MMIO)) {
         } else if (g.ok && r != SH_FIXED)

@@ -27,17 +27,6 @@
 #include "guestpt.h"
 #include "shadow_world.h"
 
-/* shadow_read/write_guest's RFLAGS.AC flag, if the shadow API has one. */
-#ifdef SH_PFEC_AC
-#define PFEC_AC_FLAG SH_PFEC_AC
-#else
-#define PFEC_AC_FLAG 0u
-#endif
-#ifdef SH_PFEC_NOAC
-#define PFEC_NOAC_FLAG SH_PFEC_NOAC
-#else
-#define PFEC_NOAC_FLAG 0u
-#endif
 
 
 
@@ -199,14 +188,10 @@ bool guest_frame_is_table(struct world *w, uint64_t gpa)
  * the shadow side fixes it.
  */
 const char *const gap_name[NGAPS] = {
-    [GAP_SMAP_EMUL] = "smap_in_emulator",       /* emulated supervisor write ignores SMAP (no RFLAGS.AC in the API) */
     [GAP_EMUL_MMIO] = "emulated_write_to_mmio", /* emulated write to a non-RAM frame: SH_STOP */
-    [GAP_1G]        = "1g_pages_stop",          /* long-mode 1 GiB guest pages: SH_STOP */
     [GAP_PSE36_HI]  = "pse36_above_4g_stop",    /* 2-level 4 MiB page above 4 GiB: SH_STOP */
     [GAP_STOP_RIGHTS] = "stop_before_rights",   /* refused frame but a rights fault: SH_STOP, not #PF */
-    [GAP_SMAP_D]    = "smap_fault_sets_d",      /* a write refused by SMAP sets the guest's D (and A) */
     [GAP_INVLPG_SP] = "invlpg_superpage_4k_only", /* INVLPG in a guest superpage flushes one 4 KiB */
-    [GAP_WP_NO_FLUSH] = "write_protect_without_flush", /* T4: stale writable TLB entry to a new PT */
 };
 
 bool tolerate(struct world *w, enum gap k)
@@ -230,15 +215,6 @@ static bool smap_refused(struct world *w, gva_t va, uint32_t acc, struct ref_res
            ref_guest_walk(&w->v, va, acc, true, REF_NO_SIDE_EFFECTS, g1);
 }
 
-/* Only SMAP (RFLAGS.AC = 0) makes the guest refuse this supervisor data access. */
-static bool smap_only(struct world *w, gva_t va, uint32_t acc, const struct ref_result *g)
-{
-    struct ref_result g1;
-    if (PFEC_AC_FLAG)
-        return false;   /* the API carries RFLAGS.AC: no excuse */
-    return !g->ok && !(acc & (PFEC_USER | PFEC_INSN)) && (w->v.guest_cr4 & X86_CR4_SMAP) &&
-           ref_guest_walk(&w->v, va, acc, true, REF_NO_SIDE_EFFECTS, &g1);
-}
 
 static bool access_inner(struct world *w, gva_t va, uint32_t acc, bool ac, const void *data,
                       unsigned len, const char *what)
@@ -285,7 +261,7 @@ static bool access_inner(struct world *w, gva_t va, uint32_t acc, bool ac, const
         memset(&f, 0, sizeof(f));
         /* The SVM layer knows RFLAGS.AC and says so (most of the time; without
          * either flag the shadow leaves SMAP to the hardware, shadow.h). */
-        uint32_t acflag = pct(w, 80) ? (ac ? PFEC_AC_FLAG : PFEC_NOAC_FLAG) : 0;
+        uint32_t acflag = pct(w, 80) ? (ac ? SH_PFEC_AC : SH_PFEC_NOAC) : 0;
         if (!acflag)
             w->ac_unstated = true;
         enum sh_result r = shadow_page_fault(&w->v, va, h.pfec | acflag, &f);
@@ -299,8 +275,6 @@ static bool access_inner(struct world *w, gva_t va, uint32_t acc, bool ac, const
             w->st->stops++;
             w->stopped = true;
             if (refused || unknown)
-                return false;
-            if (g.mapped && g.page_size == (1ULL << 30) && tolerate(w, GAP_1G))
                 return false;
             if (g.mapped && w->mode == GUEST_PAGING_2LEVEL && g.pa >= (1ULL << 32) &&
                 tolerate(w, GAP_PSE36_HI))
@@ -317,12 +291,10 @@ static bool access_inner(struct world *w, gva_t va, uint32_t acc, bool ac, const
                      acc_name(acc), (unsigned long long)va, h.pfec);
             w->st->emulated++;
             memset(&f, 0, sizeof(f));
-            r = shadow_write_guest(&w->v, va, data, len, acc | (ac ? PFEC_AC_FLAG : 0), &f);
+            r = shadow_write_guest(&w->v, va, data, len, acc | (ac ? SH_PFEC_AC : 0), &f);
             oplog(w, "  emulated write -> %s", r == SH_FIXED ? "done" : r == SH_REFLECT ? "reflect" : "other");
             if (r == SH_FIXED) {
                 if (refused || unknown)
-                    return true;
-                if (smap_only(w, va, acc, &g) && tolerate(w, GAP_SMAP_EMUL))
                     return true;
                 if (!g.ok)
                     wfail(w, "%s: emulated write at %#llx completed but the guest faults [%s]",
@@ -621,7 +593,7 @@ bool do_access(struct world *w, gva_t va, uint32_t acc, bool ac, const void *dat
         struct ref_result g1;
         /* Documented in shadow.h when the fault did not state RFLAGS.AC. */
         if (!done && (acc & PFEC_WRITE) && smap_refused(w, va, acc, &g1) &&
-            (PFEC_NOAC_FLAG ? w->ac_unstated : tolerate(w, GAP_SMAP_D)))
+            w->ac_unstated)
             return done;
         wfail(w, "%s %s at %#llx %s but set D in the guest leaf (%#llx -> %#llx)", what,
               acc_name(acc), (unsigned long long)va, done ? "wrote nothing" : "faulted",
