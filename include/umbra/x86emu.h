@@ -270,4 +270,38 @@ struct x86_emu_ctxt {
  */
 enum x86emu_result x86_emulate(struct x86_emu_ctxt *c);
 
+/* ---- intercepted system instructions (src/x86/sys.c) --------------------- */
+
+struct x86_sysop {
+    uint8_t op;          /* enum x86_op (X86_OP_OTHER for anything without a class) */
+    uint8_t len;         /* instruction length: the next RIP when VMCB nRIP is 0 */
+    uint8_t cr;          /* MOV to/from CR or DR: the control/debug register (REX.R applied) */
+    uint8_t gpr;         /* MOV CR/DR: the GPR; LMSW/SMSW register form: the register */
+    bool mem;            /* LMSW/SMSW/INVLPG: memory operand */
+    uint64_t value;      /* MOV to CR/DR: the GPR (32 bits outside 64-bit mode); LMSW: the 16-bit source */
+    uint64_t la;         /* INVLPG: the linear address to flush; INVLPGA: rAX (address size);
+                            LMSW/SMSW memory form: the operand's linear address */
+    uint32_t asid;       /* INVLPGA: ECX */
+};
+
+/*
+ * Fetch (through c->ops, or c->insn_bytes) and decode the instruction at
+ * CS:RIP of an intercept, filling *op; c->insn holds the full decode.  Reads
+ * LMSW's memory source.  Raises what the CPU would have raised first:
+ * #UD (invalid, LOCK misuse), #GP(0) (CPL > 0 for privileged instructions,
+ * too long, CS limit), #PF from the fetch.  X86EMU_UNHANDLED for what the
+ * decoder does not know.  Registers are not changed.
+ */
+enum x86emu_result x86_decode_sys(struct x86_emu_ctxt *c, struct x86_sysop *op);
+
+/*
+ * Complete the instruction x86_decode_sys() described: MOV from CR/DR writes
+ * `value` to the GPR (64 bits in long mode, else 32, zero-extended); SMSW
+ * stores value[15:0] to memory, or the operand size's worth to a register;
+ * anything else has no register result.  Then advances RIP by op->len and
+ * clears RFLAGS.RF.  The SVM layer does the architectural work itself
+ * (loading CR3, flushing for INVLPG, ...).
+ */
+enum x86emu_result x86_finish_sys(struct x86_emu_ctxt *c, const struct x86_sysop *op, uint64_t value);
+
 #endif

@@ -76,10 +76,10 @@ static const uint16_t map1[256] = {
  */
 static const uint16_t map2[256] = {
     [0x00 ... 0x03] = M, [0x04] = BAD, [0x0a] = BAD, [0x0c] = BAD, [0x0d] = M, [0x0f] = UNS,
-    [0x10 ... 0x17] = UNS, [0x18 ... 0x1f] = M, [0x1a] = UNS, [0x1b] = UNS,
+    [0x10 ... 0x17] = UNS, [0x18 ... 0x19] = M, [0x1a ... 0x1b] = UNS, [0x1c ... 0x1f] = M,
     [0x20 ... 0x23] = M, [0x24 ... 0x27] = BAD,
     [0x28 ... 0x2f] = UNS, [0x36] = BAD, [0x38] = UNS, [0x39] = BAD, [0x3a] = UNS, [0x3b ... 0x3f] = BAD,
-    [0x40 ... 0x4f] = M, [0x50 ... 0x7f] = UNS, [0x77] = 0,
+    [0x40 ... 0x4f] = M, [0x50 ... 0x76] = UNS, [0x78 ... 0x7f] = UNS,
     [0x80 ... 0x8f] = IZ | D64, [0x90 ... 0x9f] = M | B,
     [0xa0] = D64, [0xa1] = D64, [0xa3] = M, [0xa4] = M | I8, [0xa5] = M, [0xa6] = BAD, [0xa7] = BAD,
     [0xa8] = D64, [0xa9] = D64, [0xab] = M, [0xac] = M | I8, [0xad] = M, [0xae] = M, [0xaf] = M,
@@ -309,6 +309,10 @@ static enum x86_decode_result group(struct x86_insn *in)
         case 0xfe: if (reg > 1) return X86_DECODE_UD; /* fall through */
         case 0xff:
             if (reg == 7) return X86_DECODE_UD;
+            /* near CALL/JMP/PUSH default to 64-bit operands in 64-bit mode */
+            if (o == 0xff && (reg == 2 || reg == 4 || reg == 6) && in->mode == X86_MODE_LONG64 &&
+                !(in->rex & 8) && !(in->prefixes & X86_PFX_OPSZ))
+                in->opsize = 8;
             if (reg < 2) { in->op = X86_OP_INCDEC; in->alu = reg; }
             if (reg == 3 || reg == 5) { if (!in->mem) return X86_DECODE_UD; }
             break;
@@ -338,9 +342,10 @@ static enum x86_decode_result group(struct x86_insn *in)
         }
         break;
     case 0x20: case 0x22:   /* CR0, CR2, CR3, CR4, CR8 only */
-        if (!(reg == 0 || reg == 2 || reg == 3 || reg == 4 || reg == 8)) return X86_DECODE_UD;
+        if (!(in->reg == 0 || in->reg == 2 || in->reg == 3 || in->reg == 4 || in->reg == 8))
+            return X86_DECODE_UD;
         break;
-    case 0x21: case 0x23: if (reg > 7) return X86_DECODE_UD; break;
+    case 0x21: case 0x23: if (in->reg > 7) return X86_DECODE_UD; break;
     case 0xa3: in->op = X86_OP_BT; in->alu = 4; break;
     case 0xab: in->op = X86_OP_BT; in->alu = 5; break;
     case 0xb3: in->op = X86_OP_BT; in->alu = 6; break;
@@ -432,6 +437,8 @@ enum x86_decode_result x86_decode(const uint8_t *bytes, unsigned avail, enum x86
         }
     }
     in->opcode = b;
+    if (m64 && in->map == 0 && (b == 0xc4 || b == 0xc5 || b == 0x62))
+        return X86_DECODE_UNSUPPORTED;          /* VEX / EVEX */
     if (a & (BAD | UNS) || (m64 && (a & I64)))
         return a & UNS ? X86_DECODE_UNSUPPORTED : X86_DECODE_UD;
 
