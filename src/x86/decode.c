@@ -460,8 +460,13 @@ enum x86_decode_result x86_decode(const uint8_t *bytes, unsigned avail, enum x86
     if (a & B)
         in->opsize = 1;
 
-    if (in->map == 0)
+    if (in->map == 0) {
         in->op = class1[b];
+        if (b < 0x40 && (b & 7) < 6) {
+            in->op = X86_OP_ALU;
+            in->alu = b >> 3;
+        }
+    }
     else if (in->map == 1)
         in->op = class2[b];
 

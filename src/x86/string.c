@@ -91,15 +91,22 @@ int x86_emu_string(struct x86_emu_ctxt *c, struct x86_regs *r, const struct x86_
             if (n > 1 && d0 < s0 + span && s0 < d0 + span)
                 n = 1;
         }
-        unsigned bytes = (unsigned)(n * sz);
-        uint64_t dlo = dir > 0 ? di : di - (n - 1) * sz;
-        uint64_t ladlo;
-        if (!x86_seg_linear(r, c->mode, X86_SEG_ES, dlo, bytes, true, &ladlo, &f))
-            return fault(c, &f);
-        if (movs) {
-            uint64_t slo = dir > 0 ? si : si - (n - 1) * sz, laslo;
-            if (!x86_seg_linear(r, c->mode, in->seg, slo, bytes, false, &laslo, &f))
+        /* The block must pass the segment checks; if it does not, go one
+         * element at a time so the fault comes at the right iteration (the
+         * first element passed above). */
+        uint64_t dlo, ladlo, slo = 0, laslo = 0;
+        for (;;) {
+            dlo = dir > 0 ? di : di - (n - 1) * sz;
+            slo = dir > 0 ? si : si - (n - 1) * sz;
+            if (x86_seg_linear(r, c->mode, X86_SEG_ES, dlo, (unsigned)(n * sz), true, &ladlo, &f) &&
+                (!movs || x86_seg_linear(r, c->mode, in->seg, slo, (unsigned)(n * sz), false, &laslo, &f)))
+                break;
+            if (n == 1)
                 return fault(c, &f);
+            n = 1;
+        }
+        unsigned bytes = (unsigned)(n * sz);
+        if (movs) {
             rc = c->ops->read(c, laslo, buf, bytes, pfec, &f);
         } else {
             uint64_t v = r->gpr[X86_RAX];
