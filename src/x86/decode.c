@@ -330,7 +330,9 @@ static enum x86_decode_result group(struct x86_insn *in)
         break;
     case 0x01:
         if (in->mod == 3) {
-            if (sse_pfx)
+            /* F2/F3 (and 66, except on SMSW/LMSW) make other instructions here */
+            if ((in->prefixes & (X86_PFX_REP | X86_PFX_REPNE)) ||
+                ((in->prefixes & X86_PFX_OPSZ) && reg != 4 && reg != 6))
                 return X86_DECODE_UNSUPPORTED;
             uint8_t c = grp7_reg[in->modrm - 0xc0];
             if (!c) return X86_DECODE_UNSUPPORTED;
