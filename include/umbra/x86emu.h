@@ -32,6 +32,28 @@
  *    cmpxchg callback when one is given (the callback sees old and new values
  *    and must make the exchange atomic); without one they are read + write,
  *    which is exact for a single vCPU.
+ *  - Not modelled: alignment checks (#AC), and the single-step trap: after
+ *    X86EMU_OK with RFLAGS.TF set the caller owes the guest a #DB.
+ *
+ * Backing the callbacks with the shadow MMU (the SVM layer's glue; v is the
+ * struct shadow_vcpu in ctxt->opaque):
+ *
+ *   static int emu_write(struct x86_emu_ctxt *c, uint64_t la, const void *src,
+ *                        unsigned len, uint32_t pfec, struct x86_fault *f)
+ *   {
+ *       struct sh_fault sf;
+ *       switch (shadow_write_guest(c->opaque, la, src, len, pfec, &sf)) {
+ *       case SH_FIXED:   return X86EMU_OK;
+ *       case SH_REFLECT: *f = (struct x86_fault){ sf.vector, true, sf.pfec, sf.cr2 };
+ *                        return X86EMU_FAULT;
+ *       default:         return X86EMU_UNHANDLED;
+ *       }
+ *   }
+ *
+ * and the same for read (and fetch, which passes PFEC_INSN) with
+ * shadow_read_guest().  The cmpxchg callback may stay NULL on one vCPU.
+ * Without NRIPS, point the SVM layer's instruction-length hook at
+ * x86_decode_sys() (or x86_insn_length() on bytes it fetched itself).
  */
 #ifndef UMBRA_X86EMU_H
 #define UMBRA_X86EMU_H
@@ -138,7 +160,7 @@ struct x86_insn {
     uint8_t rex;             /* REX byte (0x40..0x4f) if one applies, else 0 */
     uint8_t opsize;          /* operand size in bytes: 1, 2, 4, 8 (1: byte opcodes; 8/16: CMPXCHG8B/16B) */
     uint8_t addrsize;        /* address size in bytes: 2, 4 or 8 */
-    uint8_t map;             /* 0: one-byte map, 1: 0F, 2: 0F 38, 3: 0F 3A */
+    uint8_t map;             /* 0: one-byte map, 1: 0F (0F 38 / 0F 3A are not decoded) */
     uint8_t opcode;          /* the opcode byte within its map */
     uint8_t op;              /* enum x86_op */
     uint8_t alu;             /* sub-operation for X86_OP_ALU/BT/INCDEC/NOTNEG */

@@ -424,19 +424,13 @@ enum x86_decode_result x86_decode(const uint8_t *bytes, unsigned avail, enum x86
         }
     }
 
-    /* Opcode (through the 0F / 0F 38 / 0F 3A escapes). */
+    /* Opcode (through the 0F escape). */
     uint16_t a = map1[b];
-    if (a & ESC) {
+    if (a & ESC) {              /* 0F; the 0F 38 / 0F 3A maps are UNS in map2 */
         if (!next(&r, &b))
             return r.err;
         a = map2[b];
         in->map = 1;
-        if (a & ESC) {
-            in->map = b == 0x38 ? 2 : 3;
-            if (!next(&r, &b))
-                return r.err;
-            a = M | (in->map == 3 ? I8 : 0);
-        }
     }
     in->opcode = b;
     if (m64 && in->map == 0 && (b == 0xc4 || b == 0xc5 || b == 0x62))

@@ -398,8 +398,8 @@ static int fetch(struct em *e, uint8_t *buf, unsigned *avail)
 {
     struct x86_emu_ctxt *c = e->c;
     if (c->insn_avail) {
-        memcpy(buf, c->insn_bytes, c->insn_avail);
-        *avail = c->insn_avail;
+        *avail = c->insn_avail < X86_MAX_INSN_LEN ? c->insn_avail : X86_MAX_INSN_LEN;
+        memcpy(buf, c->insn_bytes, *avail);
         return X86EMU_OK;
     }
     /* CS limit: fetch no further than the segment allows (PROT/REAL) */
