@@ -32,8 +32,10 @@
  *    cmpxchg callback when one is given (the callback sees old and new values
  *    and must make the exchange atomic); without one they are read + write,
  *    which is exact for a single vCPU.
- *  - Not modelled: alignment checks (#AC), and the single-step trap: after
- *    X86EMU_OK with RFLAGS.TF set the caller owes the guest a #DB.
+ *  - Not modelled: alignment checks (#AC); accesses that wrap around the top
+ *    of the linear address space (4 GiB, or 2^64) give X86EMU_UNHANDLED, so a
+ *    callback always gets one ascending range; and the single-step trap:
+ *    after X86EMU_OK with RFLAGS.TF set the caller owes the guest a #DB.
  *
  * Backing the callbacks with the shadow MMU (the SVM layer's glue; v is the
  * struct shadow_vcpu in ctxt->opaque):

@@ -69,7 +69,7 @@ static int mem_la(struct em *e, int64_t delta, unsigned len, bool write, uint64_
         ea &= 0xffffffffu;
     if (!x86_seg_linear(&e->r, e->c->mode, e->in->seg, ea, len, write, la, &f))
         return take_fault(e, &f);
-    return X86EMU_OK;
+    return x86_la_wraps(e->c->mode, *la, len) ? X86EMU_UNHANDLED : X86EMU_OK;
 }
 
 static bool rex(const struct em *e) { return e->in->rex != 0; }

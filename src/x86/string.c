@@ -106,6 +106,8 @@ int x86_emu_string(struct x86_emu_ctxt *c, struct x86_regs *r, const struct x86_
             n = 1;
         }
         unsigned bytes = (unsigned)(n * sz);
+        if (x86_la_wraps(c->mode, ladlo, bytes) || (movs && x86_la_wraps(c->mode, laslo, bytes)))
+            return X86EMU_UNHANDLED;
         if (movs) {
             rc = c->ops->read(c, laslo, buf, bytes, pfec, &f);
         } else {

@@ -58,6 +58,8 @@ enum x86emu_result x86_decode_sys(struct x86_emu_ctxt *c, struct x86_sysop *op)
             uint16_t v = 0;
             if (!x86_seg_linear(r, c->mode, in->seg, x86_insn_ea(in, r), 2, false, &la, &c->fault))
                 return X86EMU_FAULT;
+            if (x86_la_wraps(c->mode, la, 2))
+                return X86EMU_UNHANDLED;
             rc = c->ops->read(c, la, &v, 2, r->cpl == 3 ? PFEC_USER : 0, &c->fault);
             if (rc)
                 return rc;
@@ -72,6 +74,8 @@ enum x86emu_result x86_decode_sys(struct x86_emu_ctxt *c, struct x86_sysop *op)
         if (in->mem) {
             if (!x86_seg_linear(r, c->mode, in->seg, x86_insn_ea(in, r), 2, true, &op->la, &c->fault))
                 return X86EMU_FAULT;
+            if (x86_la_wraps(c->mode, op->la, 2))
+                return X86EMU_UNHANDLED;
         } else {
             op->gpr = in->rm;
         }

@@ -32,6 +32,18 @@ int x86_emu_string(struct x86_emu_ctxt *c, struct x86_regs *r, const struct x86_
  */
 int x86_emu_fetch(struct x86_emu_ctxt *c, uint8_t *buf, unsigned *avail);
 
+/*
+ * True if [la, la + len) runs over the top of the linear address space (4 GiB
+ * outside 64-bit mode, 2^64 in it).  The CPU wraps such an access to address
+ * 0; the emulator does not hand it to the callbacks (it returns
+ * X86EMU_UNHANDLED), so a callback always sees one ascending range.
+ */
+static inline bool x86_la_wraps(enum x86_cpu_mode mode, uint64_t la, unsigned len)
+{
+    uint64_t last = la + len - 1;
+    return mode == X86_MODE_LONG64 ? last < la : last > 0xffffffffu;
+}
+
 static inline uint64_t x86_size_mask(unsigned size)
 {
     return size >= 8 ? ~0ULL : (1ULL << (8 * size)) - 1;

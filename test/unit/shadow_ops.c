@@ -332,6 +332,14 @@ static void enter_mode(struct world *w)
     }
 }
 
+static unsigned long log_counter(const char *name)
+{
+    char key[64];
+    snprintf(key, sizeof(key), "shadow: %s=", name);
+    const char *p = strstr(sim_log_text(), key);
+    return p ? strtoul(p + strlen(key), NULL, 10) : 0;
+}
+
 static void world_start(struct world *w, uint64_t seed, unsigned long pool,
                         struct world_stats *st)
 {
@@ -368,6 +376,12 @@ static void world_phase(struct world *w, enum guest_paging mode, unsigned long i
     for (int i = 0; i < w->nsample; i++)
         check_va(w, w->sample[i], "final sweep");
     audit(w, "final audit");
+    /* The shadow's own counters of reclaim ("umbra: shadow: unpins=N"). */
+    sim_log_reset();
+    shadow_print_stats(w->d);
+    w->st->unpins += log_counter("unpins");
+    w->st->teardowns += log_counter("teardowns");
+    sim_log_reset();
 }
 
 void world_run(uint64_t seed, unsigned long iters, unsigned long pool, struct world_stats *st)
@@ -427,11 +441,11 @@ void world_print_stats(int mode, const struct world_stats *s)
     fprintf(stderr, "shadow_random %s: seeds=%lu steps=%lu accesses=%lu completed=%lu "
             "reflected=%lu emulated=%lu fixed=%lu stops=%lu pt_writes=%lu invlpg=%lu cr3=%lu "
             "cr3_gp=%lu mode=%lu mode_gp=%lu checks=%lu audits=%lu failed=%lu tlb_hits=%lu "
-            "tlb_flushes=%lu\n",
+            "tlb_flushes=%lu unpins=%lu teardowns=%lu\n",
             mode < 0 ? "all" : mode_name[mode], s->seeds, s->steps, s->accesses, s->completed,
             s->reflected, s->emulated, s->fixed_faults, s->stops, s->pt_writes, s->invlpgs,
             s->cr3_loads, s->cr3_gp, s->mode_switches, s->mode_gp, s->checks, s->audits, s->failed,
-            s->tlb_hits, s->tlb_flushes);
+            s->tlb_hits, s->tlb_flushes, s->unpins, s->teardowns);
     for (int k = 0; k < NGAPS; k++)
         if (s->gaps[k])
             fprintf(stderr, "shadow_random %s: tolerated known gap %s: %lu times (UMBRA_STRICT=1 fails on it)\n",

@@ -17,6 +17,7 @@ struct world_stats {
     unsigned long seeds, steps, accesses, completed, reflected, emulated, fixed_faults;
     unsigned long stops, pt_writes, invlpgs, cr3_loads, cr3_gp, mode_switches, mode_gp;
     unsigned long audits, checks, failed, tlb_hits, tlb_flushes;
+    unsigned long unpins, teardowns;   /* the shadow's reclaim counters, summed */
     unsigned long gaps[NGAPS];   /* known shadow gaps tolerated (see tolerate()) */
 };
 

@@ -137,6 +137,8 @@ START_TEST(small_pool)
         for (unsigned long s = 0; s < 30; s++)
             world_run(50000 + s * 4 + modes[i], 250, min + (s % 4) * 3, &total);
     world_print_stats(-1, &total);
+    /* The point of a small pool: reclaim must have run, and often. */
+    ck_assert_uint_gt(total.unpins + total.teardowns, total.seeds);
 }
 END_TEST
 

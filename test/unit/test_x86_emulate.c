@@ -437,6 +437,9 @@ static const struct ecase cases[] = {
     { "push unhandled", P32, "50", {{0}}, {{0}}, {{0}}, {{0}}, .res = UNH, .nw = 1 },
     { "shl [ebx] unhandled", P32, "d123", { {RBX, 0x3000} }, { {0x3000, 4, 7} }, {{0}}, { {0x3000, 4, 7} },
       .res = UNH, .nw = 1 },
+    { "access wrapping 4G unhandled", P32, "8903", { {RBX, 0xfffefffe} }, {{0}}, {{0}}, {{0}}, .res = UNH,
+      .nw = 1, .setup = ds_base },
+    { "access wrapping 2^64 unhandled", L64, "488903", { {RBX, ~0ULL - 3} }, {{0}}, {{0}}, {{0}}, .res = UNH, .nw = 1 },
     { "vex unhandled", L64, "c5f91103", {{0}}, {{0}}, {{0}}, {{0}}, .res = UNH },
 };
 
