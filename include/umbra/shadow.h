@@ -188,6 +188,14 @@ void shadow_blow_tables(struct shadow_domain *d);
 /* Check every shadow against the guest tables and refcounts; returns the number of errors (each logged). */
 unsigned long shadow_audit(struct shadow_domain *d);
 
+/*
+ * Audit level (Xen's SHADOW_AUDIT, at run time): 0 = on demand only (the
+ * default), 1 = shadow_audit() after every fault, CR3 load, INVLPG, mode
+ * change and guest write (slow: debugging and tests).  Errors are logged and
+ * counted (audit_errors).
+ */
+void shadow_set_audit(struct shadow_domain *d, unsigned level);
+
 /* Print the shadow counters as "umbra: shadow: NAME=VALUE" lines through plat_log. */
 void shadow_print_stats(struct shadow_domain *d);
 

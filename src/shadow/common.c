@@ -6,6 +6,18 @@
  */
 #include "private.h"
 
+void shadow_set_audit(struct shadow_domain *d, unsigned level)
+{
+    d->audit_level = level;
+}
+
+/* Audit after an event when asked to (shadow_set_audit). */
+static inline void audit_after(struct shadow_domain *d)
+{
+    if (unlikely(d->audit_level))
+        shadow_audit(d);
+}
+
 /* The guest control bits every shadow depends on (see shadow.h). */
 static uint64_t mode_key(const struct shadow_vcpu *v)
 {
@@ -117,6 +129,7 @@ int shadow_update_paging_mode(struct shadow_vcpu *v)
     if (sh_prealloc(d, SH_PREALLOC))
         return -1;
     enum sh_result r = m->update_cr3(v, &f);
+    audit_after(d);
     if (r == SH_STOP)
         plat_log("shadow: mode %s: cannot load CR3 %#llx: %s", m->name,
                  (unsigned long long)v->guest_cr3, f.why);
@@ -136,6 +149,7 @@ enum sh_result shadow_update_cr3(struct shadow_vcpu *v, struct sh_fault *out)
     enum sh_result r = v->mode->update_cr3(v, out);
     if (r == SH_REFLECT)
         d->c.cr3_gp++;
+    audit_after(d);
     return r;
 }
 
@@ -151,6 +165,7 @@ enum sh_result shadow_page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
     case SH_STOP: d->c.fault_stopped++; break;
     case SH_EMULATE: break;     /* counted by cause in the mode */
     }
+    audit_after(d);
     return r;
 }
 
@@ -158,6 +173,7 @@ void shadow_invlpg(struct shadow_vcpu *v, gva_t va)
 {
     v->d->c.invlpg++;
     v->mode->invlpg(v, va);
+    audit_after(v->d);
 }
 
 bool shadow_gva_to_gpa(struct shadow_vcpu *v, gva_t va, gpa_t *gpa)
@@ -264,7 +280,9 @@ enum sh_result shadow_write_guest(struct shadow_vcpu *v, gva_t va, const void *s
                                   unsigned len, uint32_t pfec, struct sh_fault *out)
 {
     v->d->c.guest_writes++;
-    return guest_access(v, va, (void *)src, len, pfec, out, true);
+    enum sh_result r = guest_access(v, va, (void *)src, len, pfec, out, true);
+    audit_after(v->d);
+    return r;
 }
 
 enum sh_result shadow_cmpxchg_guest(struct shadow_vcpu *v, gva_t va, void *expected,

@@ -325,9 +325,9 @@ void sh_set_top(struct shadow_vcpu *v, unsigned slot, uint32_t idx)
 }
 
 /*
- * Empty the in-use top levels (their subtrees die by refcount) after
- * unpinning everything not in use.  Afterwards only the vCPUs' top levels
- * and per-vCPU PDPTs remain; the guests refault what they touch.
+ * Unpin every pinned shadow that no vCPU runs on.  Pinned shadows are top
+ * levels (l2_32, l2_pae, l4_64), which are never another shadow's child, so
+ * unpinning one never frees the next one on the list.
  */
 void sh_unpin_unused(struct shadow_domain *d)
 {
@@ -340,6 +340,11 @@ void sh_unpin_unused(struct shadow_domain *d)
     }
 }
 
+/*
+ * Empty the in-use top levels (their subtrees die by refcount) after
+ * unpinning everything not in use.  Afterwards only the vCPUs' top levels
+ * and per-vCPU PDPTs remain; the guests refault what they touch.
+ */
 void sh_teardown(struct shadow_domain *d)
 {
     d->c.teardowns++;

@@ -106,6 +106,7 @@ struct shadow_domain {
     uint32_t lru_head, lru_tail, npinned;
     uint32_t live;              /* allocated shadows (hashed) */
     bool tlb_dirty;             /* a translation left the shadows unflushed (see pool.c) */
+    unsigned audit_level;       /* shadow_set_audit() */
     struct shadow_vcpu *vcpu[SH_MAX_VCPUS];
     unsigned nvcpus;
     struct sh_counters c;

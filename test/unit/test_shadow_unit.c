@@ -35,15 +35,18 @@ static void setup_pool(unsigned long pool)
     sim_features.pdpe1gb = false;
     dom = shadow_domain_init(sim_pool_base(), sim_pool_frames());
     ck_assert_ptr_nonnull(dom);
+    shadow_set_audit(dom, 1);                /* audit after every event */
     ck_assert_int_eq(shadow_vcpu_init(v, dom), 0);
 }
 static void setup(void) { setup_pool(512); }
 static void small_pool(void) { setup_pool(48); }
 static void teardown(void)
 {
+    bool bad = sim_log_contains("shadow: audit: ");  /* from the audit after each event */
     unsigned long e = shadow_audit(dom);
-    if (e)
+    if (e || bad)
         sim_log_dump(stderr);
+    ck_assert_msg(!bad, "an audit after some event failed");
     ck_assert_uint_eq(e, 0);
     sim_fini();
 }
