@@ -9,6 +9,7 @@
 #include "arch.h"
 
 volatile struct exc_info exc_last;
+volatile ureg_t probe_value;
 static struct gjmp probe_jb;
 static volatile bool armed;
 
@@ -44,7 +45,7 @@ unsigned probe(int cpl, enum probe_op op, ureg_t va)
         if (cpl == 3)
             enter_user((ureg_t)user_probe, (ureg_t)user_stack_top, va, (ureg_t)op);
         if (op == OP_READ)
-            probe_r0_read(va);
+            probe_value = probe_r0_read(va);
         else if (op == OP_WRITE)
             probe_r0_write(va);
         else

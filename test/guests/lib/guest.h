@@ -111,12 +111,12 @@ enum probe_op { OP_READ, OP_WRITE, OP_FETCH };
  * Returns the exception vector, or EXC_NONE; details land in exc_last. */
 #define PROBE_FILL 0xC3C3C3C3u
 unsigned probe(int cpl, enum probe_op op, ureg_t va);
+extern volatile ureg_t probe_value;     /* what the last CPL 0 read returned */
 /* Address of the instruction that does the access (for the EIP check). */
 ureg_t probe_insn(int cpl, enum probe_op op, ureg_t va);
 /* Run fn(arg) with faults caught: returns the vector or EXC_NONE. */
 unsigned catch_call(void (*fn)(void *), void *arg);
 
-void exc_init(void);              /* IDT; called by the runtime */
 
 /* Runtime layout symbols (linker script). */
 extern char __user_start[], __user_end[];   /* pages mapped user-accessible */

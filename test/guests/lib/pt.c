@@ -160,3 +160,36 @@ void target_fill(void)
 {
     gmemset((void *)(uintptr_t)TARGET_PA, 0xc3, 4096);
 }
+
+void mark_fill(unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        gmemset((void *)(uintptr_t)MARK_PA(i), 0, 4096);
+        *(volatile uint32_t *)(uintptr_t)MARK_PA(i) = MARK(i);
+    }
+}
+
+bool peek(uint64_t va, uint32_t *v)
+{
+    if (probe(0, OP_READ, (ureg_t)va) != EXC_NONE)
+        return false;
+    *v = (uint32_t)probe_value;
+    return true;
+}
+
+void expect_read(uint64_t va, uint32_t want, const char *fmt, ...)
+{
+    char name[160], detail[96];
+    uint32_t v = 0;
+    bool ok = peek(va, &v);
+    va_list ap;
+    va_start(ap, fmt);
+    gvsnprintf(name, sizeof(name), fmt, ap);
+    va_end(ap);
+    if (!ok)
+        gsnprintf(detail, sizeof(detail), "read faulted: vector %u err %lx cr2 %lx",
+                  exc_last.vector, (unsigned long)exc_last.err, (unsigned long)exc_last.cr2);
+    else
+        gsnprintf(detail, sizeof(detail), "read %x, want %x", v, want);
+    tap_check(want == FAULTS ? !ok : (ok && v == want), name, detail);
+}

@@ -60,3 +60,15 @@ void paging_enable(const struct pmode *m, uint64_t root);
 void target_fill(void);
 
 #endif
+
+/* Marker frames: MARK_PA(i) holds MARK(i) in its first word (up to 256
+ * frames from 6 MiB, inside the identity map). */
+#define MARK_PA(i) (0x600000u + (unsigned)(i) * 0x1000u)
+#define MARK(i) (0x5a5a0000u + (unsigned)(i))
+void mark_fill(unsigned n);
+/* Read a word at va at CPL 0: true and *v on success, false on a fault. */
+bool peek(uint64_t va, uint32_t *v);
+/* The value a read of va should give, or ~0 for "faults"; one TAP line. */
+void expect_read(uint64_t va, uint32_t want, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+#define FAULTS 0xffffffffu
