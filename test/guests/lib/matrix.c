@@ -189,13 +189,14 @@ void mx_run(const struct pmode *m, uint64_t root, uint64_t va, const struct mx_s
         slot[l] = pt_slot(m, root, va, l, true);
         table[l] = (uint64_t)(uintptr_t)slot[l] & ~0xfffULL;
     }
-    if (s->leaf == 0) {
-        /* pt_slot created every table; remember where each level points. */
-    }
+    /* The leaf maps TARGET_PA; a large page whose size exceeds TARGET_PA's
+     * alignment (1 GiB) maps from 0 and the access moves up by the offset. */
+    uint64_t psize = 1ULL << m->shift[s->leaf];
+    uint64_t acc = va + (TARGET_PA & (psize - 1));
     uint64_t next[4] = { 0 };
     for (int l = top; l > s->leaf; l--)
         next[l] = table[l - 1];
-    next[s->leaf] = TARGET_PA | (s->leaf ? _PAGE_PSE : 0);
+    next[s->leaf] = (TARGET_PA & ~(psize - 1)) | (s->leaf ? _PAGE_PSE : 0);
 
     unsigned nvary = 0;
     int vl[4];
@@ -233,7 +234,7 @@ void mx_run(const struct pmode *m, uint64_t root, uint64_t va, const struct mx_s
                       m->has_nx ? (c->nxe ? " nxe1" : " nxe0") : "", c->smep ? " smep" : "",
                       c->smap ? " smap" : "");
             bool skip;
-            bool pass = run_case(m, slot, ent, s->leaf, va, c, detail, sizeof(detail), &skip);
+            bool pass = run_case(m, slot, ent, s->leaf, acc, c, detail, sizeof(detail), &skip);
             if (skip)
                 tap_skip("emulator bug: QEMU TCG reports a reserved-bit #PF without the P bit",
                          "%s", name);
@@ -243,7 +244,7 @@ void mx_run(const struct pmode *m, uint64_t root, uint64_t va, const struct mx_s
     }
     /* Leave the path harmless: not present at the top varied level. */
     pte_set(m, slot[s->leaf], 0);
-    invlpg((ureg_t)va);
+    invlpg((ureg_t)acc);
     struct mx_cfg plain = { 0, OP_READ, true, m->has_nx, false, false };
     mx_apply(&plain);
 }

@@ -13,9 +13,12 @@ static unsigned idx(const struct pmode *m, uint64_t va, int l)
     return (unsigned)(va >> m->shift[l]) & ((1u << m->bits[l]) - 1);
 }
 
-static uint64_t space(const struct pmode *m)
+/* A fresh address space with the table path to `va` built, loaded in CR3.
+ * Tables are built before the CR3 load: in PAE the PDPTEs are loaded then. */
+static uint64_t space(const struct pmode *m, uint64_t va)
 {
     uint64_t r = pt_new_space(m);
+    pt_slot(m, r, va, 0, true);
     write_cr3((ureg_t)r);
     return r;
 }
@@ -34,7 +37,7 @@ static void *pte(const struct pmode *m, uint64_t r, uint64_t va)
 static void tlb_tests(const struct pmode *m, uint64_t home, uint64_t b)
 {
     const char *n = m->name;
-    uint64_t r = space(m);
+    uint64_t r = space(m, b);
     void *s = pte(m, r, b);
 
     pte_set(m, s, MARK_PA(0) | P | RW);
@@ -93,7 +96,7 @@ static void global_tests(const struct pmode *m, uint64_t home, uint64_t b)
         tap_skip("no PGE", "%s global: cr4.pge toggle flushes global pages", n);
         return;
     }
-    uint64_t r = space(m);
+    uint64_t r = space(m, b + 0x2000);
     void *s = pte(m, r, b + 0x2000);
     write_cr4(read_cr4() | X86_CR4_PGE);
     pte_set(m, s, MARK_PA(8) | P | RW | _PAGE_GLOBAL);
@@ -147,7 +150,7 @@ static void selfref_tests(const struct pmode *m, uint64_t home, uint64_t b)
 {
     const char *n = m->name;
     unsigned es = m->wide ? 8 : 4;
-    uint64_t r = space(m);
+    uint64_t r = space(m, b);
     void *s = pte(m, r, b);
     void *d = pt_slot(m, r, b, 1, false);
     uint64_t T = (uint64_t)(uintptr_t)d & ~0xfffULL;
@@ -182,7 +185,7 @@ static void twolevel_tests(const struct pmode *m, uint64_t home, uint64_t b, uin
     if (m->levels < 3)
         return;                  /* 2-level: the self-reference covers it */
     unsigned es = 8;
-    uint64_t r = space(m);
+    uint64_t r = space(m, b);
     void *s = pte(m, r, b);
     uint64_t T = (uint64_t)(uintptr_t)pt_slot(m, r, b, 1, false) & ~0xfffULL;
     void *cd = pt_slot(m, r, c, 1, true);
@@ -231,8 +234,8 @@ static void cmpxchg_entry(const struct pmode *m, void *slot, uint64_t old, uint6
 static void edit_tests(const struct pmode *m, uint64_t home, uint64_t b)
 {
     const char *n = m->name;
-    uint64_t r = space(m);
     uint64_t va = b + 0x3000;
+    uint64_t r = space(m, va);
     void *s = pte(m, r, va);
     volatile uint32_t *lo = s, *hi = (volatile uint32_t *)s + 1;
     if (m->wide && cpu_has.nx)
