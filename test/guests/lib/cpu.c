@@ -51,6 +51,16 @@ void cpu_detect(void)
         emu_kind = EMU_UNKNOWN;
 }
 
+extern uint32_t mb_magic, mb_info;
+
+uint32_t mb_mem_upper_kb(void)
+{
+    if (mb_magic != 0x2BADB002u || !mb_info)
+        return 0;
+    const volatile uint32_t *mbi = (const volatile uint32_t *)(uintptr_t)mb_info;
+    return (mbi[0] & 1) ? mbi[2] : 0;
+}
+
 enum emu emu_detect(void) { return emu_kind; }
 bool emu_under_hypervisor(void) { return emu_hv; }
 bool emu_bare_qemu(void) { return emu_kind == EMU_QEMU && !emu_hv; }
@@ -67,8 +77,8 @@ void rt_init(void)
     serial_init();
     arch_init();
     cpu_detect();
-    gprintf("# guest: emulator %s%s, nx=%d smep=%d smap=%d pge=%d pse=%d 1g=%d\n",
-            emu_name(), emu_hv ? " under a hypervisor" : "", cpu_has.nx, cpu_has.smep,
+    gprintf("# guest: %u KiB above 1 MiB, emulator %s%s, nx=%d smep=%d smap=%d pge=%d pse=%d 1g=%d\n",
+            mb_mem_upper_kb(), emu_name(), emu_hv ? " under a hypervisor" : "", cpu_has.nx, cpu_has.smep,
             cpu_has.smap, cpu_has.pge, cpu_has.pse, cpu_has.pdpe1gb);
 }
 

@@ -95,6 +95,9 @@ bool emu_bare_bochs(void);
 
 /* Status to port 0xF4 (QEMU isa-debug-exit), "Shutdown" to port 0x8900
  * (Bochs), then cli;hlt forever.  Prints "exit status N" first. */
+/* Memory above 1 MiB (multiboot mem_upper, KiB), 0 when not given. */
+uint32_t mb_mem_upper_kb(void);
+
 void guest_exit(int status) __attribute__((noreturn));
 
 /* ---- exceptions and probes (exc.c, rt32.S/rt64.S) ------------------------ */
