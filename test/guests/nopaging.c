@@ -75,6 +75,24 @@ static void toggles(void)
     }
 }
 
+void realmode_run(void);
+
+/* Protected -> real -> protected, with checks on what real mode did. */
+static void realmode(int round)
+{
+    volatile uint16_t *d = (volatile uint16_t *)0x7800;
+    for (int i = 0; i < 8; i++)
+        d[i] = 0;
+    realmode_run();
+    tap_ok(d[0] == 0x1234, "realmode %d: store through a real-mode segment (ds=0x780)", round);
+    tap_ok(d[1] == 0xbeef, "realmode %d: near call and return on a real-mode stack", round);
+    tap_ok(!(d[2] & 1), "realmode %d: cr0.pe reads 0 (msw %x)", round, d[2]);
+    tap_ok(d[3] == 0x5678, "realmode %d: es=0x700:0x806 is the same linear byte", round);
+    tap_ok(d[4] == 0x0700, "realmode %d: cs=0x700 after the far jump", round);
+    tap_ok(d[5] == 5050, "realmode %d: loop arithmetic (%u)", round, d[5]);
+    tap_ok((read_cr0() & X86_CR0_PE) != 0, "realmode %d: back in protected mode", round);
+}
+
 int guest_main(void)
 {
     if (mb_mem_upper_kb() < (HIGH_MB - 1) * 1024u)
@@ -84,5 +102,7 @@ int guest_main(void)
     sweep();
     no_protection();
     toggles();
+    for (int i = 0; i < 3; i++)
+        realmode(i);
     return tap_done();
 }

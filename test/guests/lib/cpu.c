@@ -53,13 +53,19 @@ void cpu_detect(void)
 
 extern uint32_t mb_magic, mb_info;
 
-uint32_t mb_mem_upper_kb(void)
+static uint32_t mem_upper_kb;
+
+/* Read once at start-up: the loader's info block may sit in memory a test
+ * later overwrites (the real-mode trampoline's low pages). */
+static void mb_read(void)
 {
     if (mb_magic != 0x2BADB002u || !mb_info)
-        return 0;
+        return;
     const volatile uint32_t *mbi = (const volatile uint32_t *)(uintptr_t)mb_info;
-    return (mbi[0] & 1) ? mbi[2] : 0;
+    mem_upper_kb = (mbi[0] & 1) ? mbi[2] : 0;
 }
+
+uint32_t mb_mem_upper_kb(void) { return mem_upper_kb; }
 
 enum emu emu_detect(void) { return emu_kind; }
 bool emu_under_hypervisor(void) { return emu_hv; }
@@ -75,6 +81,7 @@ const char *emu_name(void)
 void rt_init(void)
 {
     serial_init();
+    mb_read();
     arch_init();
     cpu_detect();
     gprintf("# guest: %u KiB above 1 MiB, emulator %s%s, nx=%d smep=%d smap=%d pge=%d pse=%d 1g=%d\n",

@@ -197,7 +197,9 @@ gdt:
     .quad 0x00cf92000000ffff    /* 0x10 kernel data */
     .quad 0x00cffa000000ffff    /* 0x18 user code (DPL 3) */
     .quad 0x00cff2000000ffff    /* 0x20 user data (DPL 3) */
-    .quad 0                     /* 0x28 TSS, filled by rt_init */
+    .quad 0                     /* 0x28 TSS, filled by arch_init */
+    .quad 0x00009a000000ffff    /* 0x30 code16, base 0, limit 64 KiB */
+    .quad 0x000092000000ffff    /* 0x38 data16, base 0, limit 64 KiB */
 gdt_end:
 gdt_desc:
     .word gdt_end - gdt - 1
