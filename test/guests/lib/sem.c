@@ -421,6 +421,36 @@ static void rsvd_tests(const struct pmode *m, uint64_t home, uint64_t b)
     }
 }
 
+/* SMAP with EFLAGS.AC=1 (STAC): supervisor data accesses to user pages are
+ * allowed again; fetches are still SMEP's business. */
+static void smap_ac_tests(const struct pmode *m, uint64_t home, uint64_t b)
+{
+    const char *n = m->name;
+    if (!cpu_has.smap) {
+        tap_skip("no SMAP", "%s smap: stac allows supervisor read of a user page", n);
+        tap_skip("no SMAP", "%s smap: stac allows supervisor write of a user page", n);
+        tap_skip("no SMAP", "%s smap: clac forbids it again", n);
+        return;
+    }
+    uint64_t va = b + 0x4000;
+    uint64_t r = space(m, va);
+    pte_set(m, pte(m, r, va), TARGET_PA | _PAGE_PRESENT | _PAGE_RW | _PAGE_USER);
+    invlpg((ureg_t)va);
+    write_cr4(read_cr4() | X86_CR4_SMAP);
+    stac();
+    unsigned v1 = probe(0, OP_READ, (ureg_t)va);
+    stac();
+    unsigned v2 = probe(0, OP_WRITE, (ureg_t)va);
+    clac();
+    unsigned v3 = probe(0, OP_READ, (ureg_t)va);
+    uint32_t e3 = (uint32_t)exc_last.err;
+    write_cr4(read_cr4() & ~X86_CR4_SMAP);
+    tap_ok(v1 == EXC_NONE, "%s smap: stac allows supervisor read of a user page", n);
+    tap_ok(v2 == EXC_NONE, "%s smap: stac allows supervisor write of a user page", n);
+    tap_ok(v3 == X86_EXC_PF && e3 == PFEC_PRESENT, "%s smap: clac forbids it again", n);
+    leave(m, home, r);
+}
+
 void sem_run(const struct pmode *m, uint64_t home, uint64_t b, uint64_t c)
 {
     mark_fill(96);
@@ -432,4 +462,5 @@ void sem_run(const struct pmode *m, uint64_t home, uint64_t b, uint64_t c)
     edit_tests(m, home, b);
     spaces_tests(m, home, b);
     rsvd_tests(m, home, b);
+    smap_ac_tests(m, home, b);
 }
