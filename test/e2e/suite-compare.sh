@@ -2,7 +2,7 @@
 # suite-compare.sh SUITE EMU [UMBRA_OPTS...]
 #   Run SUITE bare and under Umbra in EMU and compare the TAP result lines.
 #   Prints "guests: SUITE EMU: bare and umbra agree" (exit 0) or
-#   "guests: SUITE EMU: differ at: bare <line> | umbra <line>" (exit 1).
+#   "guests: SUITE EMU: differ: bare: <line> | umbra: <line>" (exit 1).
 #   A "# SKIP emulator bug" directive is dropped before comparing: such a case
 #   is skipped only where the bare emulator breaks the AMD manual, and under
 #   Umbra (whose walker produces the architectural result) it must pass.
@@ -27,6 +27,8 @@ if cmp -s "$b.tap" "$u.tap" && [ -s "$b.tap" ]; then
     echo "guests: $suite $emu: bare and umbra agree"
     exit 0
 fi
-first=$(diff "$b.tap" "$u.tap" | grep -E '^[<>]' | head -n 2 | tr '\n' ' ')
-echo "guests: $suite $emu: differ at: ${first:-no TAP output}"
+d=$(diff "$b.tap" "$u.tap")
+bl=$(printf '%s\n' "$d" | sed -n 's/^< //p' | head -n 1)
+ul=$(printf '%s\n' "$d" | sed -n 's/^> //p' | head -n 1)
+echo "guests: $suite $emu: differ: bare: ${bl:-(none)} | umbra: ${ul:-(none)}"
 exit 1
