@@ -104,5 +104,9 @@ int guest_main(void)
     toggles();
     for (int i = 0; i < 3; i++)
         realmode(i);
+    unsigned v = probe(3, OP_INVLPG, 0x1000);
+    tap_ok(v == X86_EXC_GP && exc_last.err == 0, "nopaging priv: invlpg at cpl3 -> #GP(0)");
+    v = probe(3, OP_CR3, read_cr3());
+    tap_ok(v == X86_EXC_GP && exc_last.err == 0, "nopaging priv: mov to cr3 at cpl3 -> #GP(0)");
     return tap_done();
 }

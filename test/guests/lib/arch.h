@@ -35,5 +35,6 @@ void probe_r0_write(ureg_t va);
 void probe_r0_fetch(ureg_t va);
 extern char probe_r0_read_insn[], probe_r0_write_insn[];
 extern char user_probe[], user_read_insn[], user_write_insn[], user_stack_top[];
+extern char user_invlpg_insn[], user_cr3_insn[];
 
 #endif

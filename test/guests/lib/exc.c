@@ -42,7 +42,7 @@ unsigned probe(int cpl, enum probe_op op, ureg_t va)
     exc_last.vector = EXC_NONE;
     if (gsetjmp(&probe_jb) == 0) {
         armed = true;
-        if (cpl == 3)
+        if (cpl == 3 || op >= OP_INVLPG)
             enter_user((ureg_t)user_probe, (ureg_t)user_stack_top, va, (ureg_t)op);
         if (op == OP_READ)
             probe_value = probe_r0_read(va);
@@ -59,6 +59,10 @@ ureg_t probe_insn(int cpl, enum probe_op op, ureg_t va)
 {
     if (op == OP_FETCH)
         return va;
+    if (op == OP_INVLPG)
+        return (ureg_t)user_invlpg_insn;
+    if (op == OP_CR3)
+        return (ureg_t)user_cr3_insn;
     if (cpl == 3)
         return (ureg_t)(op == OP_READ ? user_read_insn : user_write_insn);
     return (ureg_t)(op == OP_READ ? probe_r0_read_insn : probe_r0_write_insn);

@@ -108,7 +108,8 @@ struct exc_info {
 #define EXC_NONE 0xffu
 extern volatile struct exc_info exc_last;
 
-enum probe_op { OP_READ, OP_WRITE, OP_FETCH };
+/* OP_INVLPG and OP_CR3 (MOV to CR3 of `va`) are privileged: CPL 3 only. */
+enum probe_op { OP_READ, OP_WRITE, OP_FETCH, OP_INVLPG, OP_CR3 };
 /* Perform one access to `va` at CPL 0 or 3 and catch any exception.  A write
  * stores PROBE_FILL; a fetch calls `va`, which must hold 0xC3 (RET).
  * Returns the exception vector, or EXC_NONE; details land in exc_last. */

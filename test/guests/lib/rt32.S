@@ -155,12 +155,16 @@ probe_r0_fetch:
 
 /* CPL 3 probe, in the user-accessible pages: eax = address, ecx = op. */
     .section .user, "ax"
-    .globl user_probe, user_read_insn, user_write_insn
+    .globl user_probe, user_read_insn, user_write_insn, user_invlpg_insn, user_cr3_insn
 user_probe:
     cmp $1, %ecx
     je 1f
     cmp $2, %ecx
     je 2f
+    cmp $3, %ecx
+    je 3f
+    cmp $4, %ecx
+    je 4f
 user_read_insn:
     mov (%eax), %eax
     int $0x80
@@ -169,6 +173,14 @@ user_write_insn:
     movl $0xC3C3C3C3, (%eax)
     int $0x80
 2:  call *%eax
+    int $0x80
+3:
+user_invlpg_insn:
+    invlpg (%eax)
+    int $0x80
+4:
+user_cr3_insn:
+    mov %eax, %cr3
     int $0x80
 
     .section .user_stack, "aw", @nobits

@@ -206,12 +206,16 @@ probe_r0_fetch:
     ret
 
     .section .user, "ax"
-    .globl user_probe, user_read_insn, user_write_insn
+    .globl user_probe, user_read_insn, user_write_insn, user_invlpg_insn, user_cr3_insn
 user_probe:
     cmp $1, %rcx
     je 1f
     cmp $2, %rcx
     je 2f
+    cmp $3, %rcx
+    je 3f
+    cmp $4, %rcx
+    je 4f
 user_read_insn:
     mov (%rax), %eax
     int $0x80
@@ -220,6 +224,14 @@ user_write_insn:
     movl $0xC3C3C3C3, (%rax)
     int $0x80
 2:  call *%rax
+    int $0x80
+3:
+user_invlpg_insn:
+    invlpg (%rax)
+    int $0x80
+4:
+user_cr3_insn:
+    mov %rax, %cr3
     int $0x80
 
     .section .user_stack, "aw", @nobits

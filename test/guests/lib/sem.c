@@ -451,6 +451,22 @@ static void smap_ac_tests(const struct pmode *m, uint64_t home, uint64_t b)
     leave(m, home, r);
 }
 
+/* Privileged paging instructions at CPL 3 raise #GP(0) -- before any
+ * intercept a hypervisor may have on them. */
+static void invlpg_fn(void *va) { invlpg((ureg_t)(uintptr_t)va); }
+
+static void priv_tests(const struct pmode *m, uint64_t b)
+{
+    unsigned v = probe(3, OP_INVLPG, (ureg_t)b);
+    tap_ok(v == X86_EXC_GP && exc_last.err == 0 && exc_last.ip == probe_insn(3, OP_INVLPG, 0),
+           "%s priv: invlpg at cpl3 -> #GP(0)", m->name);
+    v = probe(3, OP_CR3, read_cr3());
+    tap_ok(v == X86_EXC_GP && exc_last.err == 0 && exc_last.ip == probe_insn(3, OP_CR3, 0),
+           "%s priv: mov to cr3 at cpl3 -> #GP(0)", m->name);
+    v = catch_call(invlpg_fn, (void *)(uintptr_t)(b + 0x7000000));     /* never mapped */
+    tap_ok(v == EXC_NONE, "%s priv: invlpg of an unmapped address does not fault", m->name);
+}
+
 void sem_run(const struct pmode *m, uint64_t home, uint64_t b, uint64_t c)
 {
     mark_fill(96);
@@ -463,4 +479,5 @@ void sem_run(const struct pmode *m, uint64_t home, uint64_t b, uint64_t c)
     spaces_tests(m, home, b);
     rsvd_tests(m, home, b);
     smap_ac_tests(m, home, b);
+    priv_tests(m, b);
 }
