@@ -116,10 +116,9 @@ void mx_apply(const struct mx_cfg *c)
 }
 
 static const char opc[] = { 'R', 'W', 'X' };
-static const char *lvl_name(const struct pmode *m, int l)
+static const char *lvl_name(int l)
 {
     static const char *n4[] = { "pte", "pde", "pdpte", "pml4e" };
-    (void)m;
     return n4[l];
 }
 
@@ -169,7 +168,7 @@ static bool run_case(const struct pmode *m, void *slot[4], const uint64_t ent[4]
         bool a = after[l] & _PAGE_ACCESSED, d = after[l] & _PAGE_DIRTY;
         bool want_d = !want && l == leaf && c->op == OP_WRITE;
         if ((!want && has_a && !a) || d != want_d) {
-            gsnprintf(detail, dn, "%s A/D: got A=%d D=%d, want %sD=%d", lvl_name(m, l), a, d,
+            gsnprintf(detail, dn, "%s A/D: got A=%d D=%d, want %sD=%d", lvl_name(l), a, d,
                       want ? "" : "A=1 ", want_d);
             return false;
         }
@@ -204,7 +203,6 @@ void mx_run(const struct pmode *m, uint64_t root, uint64_t va, const struct mx_s
         if (s->vary & (1u << l))
             vl[nvary++] = l;
     unsigned ncombo = 1u << (4 * nvary);
-    unsigned step = m->has_nx ? 1 : 0;
 
     for (unsigned ci = 0; ci < ncfg; ci++) {
         const struct mx_cfg *c = &cfgs[ci];
@@ -214,7 +212,7 @@ void mx_run(const struct pmode *m, uint64_t root, uint64_t va, const struct mx_s
             bool skip_combo = false;
             for (unsigned k = 0; k < nvary; k++) {
                 unsigned bits = (combo >> (4 * (nvary - 1 - k))) & 15;
-                if (!step && (bits & 8))
+                if (!m->has_nx && (bits & 8))
                     skip_combo = true;     /* no NX bit in this mode */
                 ent[vl[k]] = combo_flags(m, bits);
             }
@@ -228,7 +226,7 @@ void mx_run(const struct pmode *m, uint64_t root, uint64_t va, const struct mx_s
             for (unsigned k = 0; k < nvary; k++) {
                 char f[5];
                 mx_flags(f, ent[vl[k]]);
-                p += gsnprintf(p, 24, " %s=%s", lvl_name(m, vl[k]), m->has_nx ? f : (f[3] = 0, f));
+                p += gsnprintf(p, 24, " %s=%s", lvl_name(vl[k]), m->has_nx ? f : (f[3] = 0, f));
             }
             gsnprintf(p, 60, " cpl%d %c wp%d%s%s%s", c->cpl, opc[c->op], c->wp,
                       m->has_nx ? (c->nxe ? " nxe1" : " nxe0") : "", c->smep ? " smep" : "",
