@@ -234,8 +234,7 @@ void mx_run(const struct pmode *m, uint64_t root, uint64_t va, const struct mx_s
             bool skip;
             bool pass = run_case(m, slot, ent, s->leaf, acc, c, detail, sizeof(detail), &skip);
             if (skip)
-                tap_skip("emulator bug: QEMU TCG reports a reserved-bit #PF without the P bit",
-                         "%s", name);
+                tap_skip(SKIP_QEMU_RSVD_P, "%s", name);
             else
                 tap_check(pass, name, detail);
         }

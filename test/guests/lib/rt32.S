@@ -39,29 +39,8 @@ _start:
     hlt
     jmp 2b
 
-/* ---- exception stubs: push a dummy error code where the CPU does not ---- */
-.macro STUB vec, haserr
-    .globl exc_stub_\vec
-exc_stub_\vec:
-    .if \haserr == 0
-    push $0
-    .endif
-    push $\vec
-    jmp exc_common
-.endm
-    STUB 0,0;  STUB 1,0;  STUB 2,0;  STUB 3,0;  STUB 4,0;  STUB 5,0;  STUB 6,0;  STUB 7,0
-    STUB 8,1;  STUB 9,0;  STUB 10,1; STUB 11,1; STUB 12,1; STUB 13,1; STUB 14,1; STUB 15,0
-    STUB 16,0; STUB 17,1; STUB 18,0; STUB 19,0; STUB 20,0; STUB 21,1; STUB 22,0; STUB 23,0
-    STUB 24,0; STUB 25,0; STUB 26,0; STUB 27,0; STUB 28,0; STUB 29,1; STUB 30,1; STUB 31,0
-    STUB 128,0
-
-    .section .rodata
-    .globl exc_stub_table
-exc_stub_table:
-    .irp v,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-    .long exc_stub_\v
-    .endr
-    .section .text
+#define PTR .long
+#include "exc-stubs.inc"
 
 exc_common:
     pusha

@@ -92,8 +92,10 @@ static void global_tests(const struct pmode *m, uint64_t home, uint64_t b)
 {
     const char *n = m->name;
     if (!cpu_has.pge) {
+        tap_skip("no PGE", "%s global: global page readable", n);
         tap_skip("no PGE", "%s global: invlpg flushes a global page", n);
         tap_skip("no PGE", "%s global: cr4.pge toggle flushes global pages", n);
+        tap_skip("no PGE", "%s global: unmapped global page faults after flush", n);
         return;
     }
     uint64_t r = space(m, b + 0x2000);
@@ -412,7 +414,7 @@ static void rsvd_tests(const struct pmode *m, uint64_t home, uint64_t b)
                 ((v == X86_EXC_PF && exc_last.err == (want & ~PFEC_PRESENT)) ||
                  (v == EXC_NONE && m->levels == 3 && t[k].bit >= 52))) {
                 tap_skip(v == EXC_NONE ? "emulator bug: QEMU TCG does not check PAE bits 62:52"
-                                       : "emulator bug: QEMU TCG reports a reserved-bit #PF without the P bit",
+                                       : SKIP_QEMU_RSVD_P,
                          "%s", name);
                 continue;
             }
