@@ -86,6 +86,12 @@ void svm_inject_exc(struct svm_vcpu *v, unsigned vector, bool has_err, uint32_t 
     v->vmcb->ctl.eventinj = e;
 }
 
+void svm_set_guest_cr2(struct svm_vcpu *v, uint64_t cr2)
+{
+    v->vmcb->save.cr2 = cr2;
+    __asm__ volatile("mov %0, %%cr2" :: "r"(cr2) : "memory");
+}
+
 uint64_t svm_guest_cr(struct svm_vcpu *v, unsigned cr)
 {
     if (v->paging->guest_cr)

@@ -364,7 +364,7 @@ static void shadow_pf(struct svm_vcpu *v)
         return;                 /* an event cut short by the fault is re-delivered (exit.c) */
     case SH_REFLECT:
         if (out.vector == X86_EXC_PF) {
-            vm->save.cr2 = out.cr2;
+            svm_set_guest_cr2(v, out.cr2);
             svm_inject_exc(v, X86_EXC_PF, true, out.pfec);
         } else {
             svm_inject_exc(v, out.vector, true, 0);
