@@ -10,21 +10,6 @@
  * CR3 load and mirrored in a per-vCPU shadow PDPT), long-mode guests on
  * 4-level shadows.  Guest superpages are splintered into fl1 shadows: a
  * shadow never uses PS, so every guest 4 KiB frame is checked one by one.
- *
- * A PAE virtual address, as walk() takes it apart:
- *
- *   31 30 29        21 20        12 11          0
- *  +-----+------------+------------+-------------+
- *  | L3  |     L2     |     L1     |   offset    |
- *  +-----+------------+------------+-------------+
- *     |        |            |
- *     |        |            +-> PTE  in the PT   (512 x 8 bytes)  -> 4 KiB frame
- *     |        +--------------> PDE  in the PD   (512 x 8 bytes)  -> PT, or 2 MiB page (PS)
- *     +-----------------------> PDPTE, one of 4, cached at CR3 load -> PD
- *
- * Guest:  CR3 -> PDPT[4] (cached in v->guest_pdpte) -> PD -> PT -> frame
- * Shadow: hw CR3 -> v->pae_l3 (per vCPU, below 4 GiB) -> l2_pae shadow of the
- *         PD -> l1_pae shadow of the PT (or fl1_pae of the 2 MiB page) -> mfn
  */
 #include "private.h"
 
@@ -139,6 +124,22 @@ static inline uint64_t sp_base(gpte_t e, unsigned l)
 }
 
 /* ---- the guest walker ------------------------------------------------------ */
+/*
+ * A PAE virtual address, as walk() takes it apart:
+ *
+ *   31 30 29        21 20        12 11          0
+ *  +-----+------------+------------+-------------+
+ *  | L3  |     L2     |     L1     |   offset    |
+ *  +-----+------------+------------+-------------+
+ *     |        |            |
+ *     |        |            +-> PTE  in the PT   (512 x 8 bytes)  -> 4 KiB frame
+ *     |        +--------------> PDE  in the PD   (512 x 8 bytes)  -> PT, or 2 MiB page (PS)
+ *     +-----------------------> PDPTE, one of 4, cached at CR3 load -> PD
+ *
+ * Guest:  CR3 -> PDPT[4] (cached in v->guest_pdpte) -> PD -> PT -> frame
+ * Shadow: hw CR3 -> v->pae_l3 (per vCPU, below 4 GiB) -> l2_pae shadow of the
+ *         PD -> l1_pae shadow of the PT (or fl1_pae of the 2 MiB page) -> mfn
+ */
 
 struct gwalk {
     gva_t va;
