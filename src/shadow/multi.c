@@ -454,6 +454,22 @@ static inline uint32_t top_shadow(struct shadow_vcpu *v, gva_t va)
 /* ---- events ---------------------------------------------------------------- */
 
 /*
+ * CR0.WP = 0 lets supervisor writes through read-only entries.  A shadow may
+ * grant that directly only where no user access can use it: a 4 KiB leaf with
+ * U = 0 under links that are all writable (so only the leaf's RW changes,
+ * and audit can check it entry by entry).  Other such writes are emulated.
+ */
+static bool wp0_leaf_ok(const struct gwalk *gw)
+{
+    if (gw->leaf != 1 || (gw->e[1] & US))
+        return false;
+    for (unsigned l = 2; l <= GUEST_LEVELS; l++)
+        if (gw->p[l] && !(gw->e[l] & RW))
+            return false;
+    return true;
+}
+
+/*
  * #PF.  Walk the guest; reflect a true guest fault; stop on a refused frame;
  * ask for emulation of writes to shadowed page tables (and of supervisor
  * writes that only CR0.WP = 0 allows, so shadows stay faithful); otherwise
@@ -487,7 +503,7 @@ static enum sh_result SH_NAME(page_fault)(struct shadow_vcpu *v, gva_t va, uint3
         if (!mfn_valid(plat_gfn_to_mfn(_gfn(gw.gfn))))
             return stop(out, "guest maps a frame that is not the guest's (Umbra's or beyond MAXPHYADDR)");
         if (access & PFEC_WRITE) {
-            if (!gw.rw) {            /* allowed only by CR0.WP = 0 */
+            if (!gw.rw && !wp0_leaf_ok(&gw)) {   /* allowed only by CR0.WP = 0 */
                 d->c.fault_emulated_wp0++;
                 return SH_EMULATE;
             }
@@ -528,6 +544,10 @@ static enum sh_result SH_NAME(page_fault)(struct shadow_vcpu *v, gva_t va, uint3
     spte_t *se = &((spte_t *)sh_map(d, si))[idx(va, 1)];
     spte_t want = gw.leaf == 1 ? SH_NAME(l1e_propagate_from_guest)(d, v, gw.e[1])
                                : fl1e_propagate(d, gw.e[gw.leaf], d->pg[si].gfn, idx(va, 1));
+    if (!gw.rw && (access & PFEC_WRITE) && (want & P) && !sh_is_pt(d, gw.gfn)) {
+        want |= _PAGE_RW | _PAGE_DIRTY;      /* WP = 0, supervisor-only leaf */
+        d->c.fault_wp0_mapped++;
+    }
     if (!(want & P))
         return stop(out, GUEST_LEVELS == 2 ? "2-level guest maps a frame above 4 GiB (PSE-36): "
                          "a 2-level shadow cannot name it" : "guest frame cannot be shadowed");

@@ -238,9 +238,18 @@ START_TEST(pae_wp0)
     expect_pf(0x1000, PFEC_USER | PFEC_WRITE, PFEC_PRESENT | PFEC_USER | PFEC_WRITE);
     ck_assert_int_eq(shadow_write_guest(v, 0x1010, &x, 4, PFEC_USER, &f), SH_REFLECT);
     ck_assert_uint_eq(f.pfec, PFEC_PRESENT | PFEC_USER | PFEC_WRITE);
+    /* a supervisor-only read-only page: the shadow grants the write itself */
+    w64(PT0 + 16, 0x302000 | P | A);
+    ck_assert_uint_eq(expect_ok(0x2000, PFEC_WRITE), 0x302000);
+    ck_assert(r64(PT0 + 16) & D);
+    struct ref_result r;
+    ck_assert(ref_hw_walk(v, 0x2000, PFEC_WRITE, false, 0, &r));
+    ck_assert(!ref_hw_walk(v, 0x2000, PFEC_USER, false, 0, &r));
+    expect_pf(0x2000, PFEC_USER, PFEC_PRESENT | PFEC_USER);
     v->guest_cr0 |= X86_CR0_WP;
     ck_assert_int_eq(shadow_update_paging_mode(v), 0);
     expect_pf(0x1000, PFEC_WRITE, PFEC_PRESENT | PFEC_WRITE);
+    expect_pf(0x2000, PFEC_WRITE, PFEC_PRESENT | PFEC_WRITE);
 }
 END_TEST
 
