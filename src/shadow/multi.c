@@ -57,6 +57,9 @@ static const uint8_t ltype[5] = { 0, SH_T_L1_64, SH_T_L2_64, SH_T_L3_64, SH_T_L4
 #define DIR ((gpte_t)_PAGE_DIRTY)
 #define PS  ((gpte_t)_PAGE_PSE)
 #define CACHE ((gpte_t)(_PAGE_PWT | _PAGE_PCD))
+/* Long mode: the protection key of a leaf (bits 62:59, used with CR4.PKE),
+ * copied so the hardware checks PKRU itself. */
+#define PKEY  (GUEST_LEVELS == 4 ? 0x7800000000000000ULL : 0)
 
 static inline unsigned idx(gva_t va, unsigned l)
 {
@@ -329,7 +332,7 @@ static spte_t SH_NAME(l1e_propagate_from_guest)(struct shadow_domain *d, struct 
     if (!(ge & P) || !(ge & ACC) || ((uint64_t)ge & rsvd(v, 1, ge)))
         return 0;
     uint64_t f = _PAGE_PRESENT | _PAGE_ACCESSED
-               | ((uint64_t)ge & (_PAGE_USER | _PAGE_PWT | _PAGE_PCD | _PAGE_PAT | _PAGE_GLOBAL));
+               | ((uint64_t)ge & (_PAGE_USER | _PAGE_PWT | _PAGE_PCD | _PAGE_PAT | _PAGE_GLOBAL | PKEY));
     if ((ge & RW) && (ge & DIR))
         f |= _PAGE_RW | _PAGE_DIRTY;
 #if GUEST_LEVELS > 2
@@ -345,7 +348,7 @@ static spte_t SH_NAME(l1e_propagate_from_guest)(struct shadow_domain *d, struct 
 static spte_t fl1e_propagate(struct shadow_domain *d, gpte_t ge, uint64_t base, unsigned i)
 {
     uint64_t f = _PAGE_PRESENT | _PAGE_ACCESSED | _PAGE_USER | _PAGE_RW | _PAGE_DIRTY
-               | ((uint64_t)ge & (_PAGE_PWT | _PAGE_PCD | _PAGE_GLOBAL))
+               | ((uint64_t)ge & (_PAGE_PWT | _PAGE_PCD | _PAGE_GLOBAL | PKEY))
                | (((uint64_t)ge & _PAGE_PSE_PAT) ? _PAGE_PAT : 0);
     return mk_leaf(d, base + i, f);
 }
