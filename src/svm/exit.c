@@ -15,6 +15,7 @@ typedef void (*exit_fn)(struct svm_vcpu *v);
 
 static uint64_t exit_count[VMEXIT_TABLE_SIZE];
 static uint64_t exit_count_other;
+static uint64_t events_redelivered, events_reexecuted;
 
 /* ---- next RIP ------------------------------------------------------------ */
 
@@ -162,6 +163,8 @@ void svm_print_exit_counts(void)
             ulog("exits: %s=%lu", exit_name(c, nb, sizeof(nb)), exit_count[c]);
     if (exit_count_other)
         ulog("exits: other=%lu", exit_count_other);
+    ulog("events: cut short by an exit: redelivered=%lu, instruction re-executed=%lu",
+         events_redelivered, events_reexecuted);
 }
 
 static void exit_unexpected(struct svm_vcpu *v)
@@ -430,8 +433,12 @@ void svm_handle_exit(struct svm_vcpu *v)
         uint64_t type = ii & (7ULL << 8);
         unsigned vec = ii & 0xff;
         if (type != SVM_EVT_TYPE_SOFT &&
-            !(type == SVM_EVT_TYPE_EXC && (vec == X86_EXC_BP || vec == X86_EXC_OF)))
+            !(type == SVM_EVT_TYPE_EXC && (vec == X86_EXC_BP || vec == X86_EXC_OF))) {
             vm->ctl.eventinj = ii;
+            events_redelivered++;
+        } else {
+            events_reexecuted++;
+        }
     }
 
     if (likely(code < VMEXIT_TABLE_SIZE)) {
