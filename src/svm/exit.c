@@ -194,6 +194,10 @@ static void exit_cpuid(struct svm_vcpu *v)
         cpuid(leaf, sub, r);
         if (leaf == 1)
             r[2] |= 1u << 31;              /* hypervisor present */
+        else if (leaf == 0x80000001)
+            r[2] &= ~(1u << 2);            /* hide SVM */
+        else if (leaf == 0x8000000A)
+            r[0] = r[1] = r[2] = r[3] = 0;
         if (v->paging == &shadow_paging_ops) {
             /* What the shadow MMU does not model: PCID, INVPCID, 5-level paging (CR4 refuses them). */
             if (leaf == 1)
@@ -201,10 +205,6 @@ static void exit_cpuid(struct svm_vcpu *v)
             else if (leaf == 7 && sub == 0)
                 r[1] &= ~(1u << 10), r[2] &= ~(1u << 16);
         }
-        else if (leaf == 0x80000001)
-            r[2] &= ~(1u << 2);            /* hide SVM */
-        else if (leaf == 0x8000000A)
-            r[0] = r[1] = r[2] = r[3] = 0;
     }
     vm->save.rax = r[0];
     v->regs.rbx = r[1];
