@@ -24,7 +24,7 @@ run_session() {   # $1 = server flags, $2 = gdb script
     while [ ! -s "$work/port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
     [ -s "$work/port" ] || fail "server did not start"
     port=$(cat "$work/port")
-    (cd "$work" && ln -sf "$top_srcdir/tools" tools 2>/dev/null
+    (cd "$work" && rm -f tools && ln -s "$top_srcdir/tools" tools
      timeout -s KILL 60 "$GDB" -nx -batch -ex "set remotetimeout 5" \
         -ex "target remote 127.0.0.1:$port" -x "$2") >"$work/out" 2>&1
     grc=$?
