@@ -282,7 +282,7 @@ struct gdb_stub {
     enum gdb_arch arch;               /* the layout GDB was given on this connection */
     bool phys;                        /* monitor phys on: m/M/X are guest-physical */
     bool running;                     /* resumed, no stop reported yet */
-    bool attached;                    /* a debugger has talked to us since the last D/k */
+    bool attached;                    /* a debugger sent a packet since init or the last D/k */
     unsigned g_cpu;                   /* Hg: registers/memory thread */
     unsigned c_cpu;                   /* Hc (legacy step/continue) */
     unsigned stop_cpu;                /* last stopped vCPU */
@@ -319,8 +319,15 @@ void gdb_stub_init(struct gdb_stub *s, const struct gdb_target_ops *ops, void *t
 /* Feed one received byte; handles complete packets.  See enum gdb_action. */
 enum gdb_action gdb_stub_input(struct gdb_stub *s, uint8_t c);
 
-/* The guest stopped: remember why and send the stop reply (T05thread:..;). */
+/* The guest stopped: remember why and send the stop reply (T05thread:..;), or,
+ * if no debugger has sent a packet since init or the last D/k, only remember
+ * it (GDB's '?' will fetch it). */
 void gdb_stub_stopped(struct gdb_stub *s, const struct gdb_stop *why);
+
+/* The caller started the guest without waiting for GDB: a Ctrl-C or a '?' from
+ * a debugger that connects later returns GDB_ACT_INTERRUPT; stop the guest and
+ * call gdb_stub_stopped(), whose reply answers GDB. */
+void gdb_stub_set_running(struct gdb_stub *s);
 
 /* True if the stub planted an int3 at guest-virtual addr.  The target's #BP
  * handler asks this for rip - 1: yes = report a stop at addr (rewinding rip),

@@ -137,7 +137,15 @@ void gdb_stub_stopped(struct gdb_stub *s, const struct gdb_stop *why)
         s->last_stop.cpu = 0;
     s->stop_cpu = s->g_cpu = s->c_cpu = s->last_stop.cpu;
     s->running = false;
-    send_stop(s);
+    /* Nobody asked (no debugger has spoken since the last D/k): keep the
+     * reason for '?', never push an unsolicited packet at a fresh GDB. */
+    if (s->attached)
+        send_stop(s);
+}
+
+void gdb_stub_set_running(struct gdb_stub *s)
+{
+    s->running = true;
 }
 
 /* ---- resume ---------------------------------------------------------------------- */
@@ -502,7 +510,6 @@ static void cmd_q(struct gdb_stub *s, const char *p)
             s->rsp.tx(s->rsp.tx_ctx, (const uint8_t *)"+", 1);
         }
         s->arch = gdb_stub_arch_for(s, s->stop_cpu);
-        s->attached = true;
         snprintf(s->reply, sizeof(s->reply),
                  "PacketSize=%x;qXfer:features:read+;QStartNoAckMode+;vContSupported+",
                  GDB_PACKET_SIZE);
@@ -621,6 +628,7 @@ static enum gdb_action handle(struct gdb_stub *s)
     size_t len = s->rsp.len;
 
     s->packets++;
+    s->attached = true;
     if (s->rsp.overflow) {
         reply_err(s, GDB_EINVAL);
         return GDB_ACT_NONE;

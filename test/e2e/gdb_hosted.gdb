@@ -36,6 +36,10 @@ delete
 echo === setreg\n
 set $eax = 1000
 printf "eax-now=%d\n", $eax
+echo === interrupt\n
+shell (sleep 0.3; kill -INT $PPID) &
+continue
+printf "after-interrupt eip=0x%x\n", $eip
 echo === threads\n
 info threads
 echo === monitor\n
@@ -49,6 +53,8 @@ umbra shadows
 umbra stats
 umbra pool
 umbra audit
+umbra shadow 0x82
+umbra mode
 umbra graph gdb_hosted.png
 echo === done\n
 detach

@@ -16,7 +16,7 @@ fail() { echo "FAIL: $*"; echo "--- gdb output:"; cat "$work/out" 2>/dev/null; e
 command -v "$GDB" >/dev/null 2>&1 || fail "gdb not found ($GDB)"
 [ -x "$server" ] || fail "missing $server"
 
-run_session() {   # $1 = server flags, $2 = gdb script
+run_session() {   # $1 = server flags, $2 = gdb script, $3 = a gdb setting before connecting
     rm -f "$work/port"
     timeout -s KILL 60 "$server" $1 "$work/port" 2>"$work/server.err" &
     spid=$!
@@ -25,7 +25,7 @@ run_session() {   # $1 = server flags, $2 = gdb script
     [ -s "$work/port" ] || fail "server did not start"
     port=$(cat "$work/port")
     (cd "$work" && rm -f tools && ln -s "$top_srcdir/tools" tools
-     timeout -s KILL 60 "$GDB" -nx -batch -ex "set remotetimeout 5" \
+     timeout -s KILL 60 "$GDB" -nx -batch -ex "set remotetimeout 5" -ex "${3:-echo}" \
         -ex "target remote 127.0.0.1:$port" -x "$2") >"$work/out" 2>&1
     grc=$?
     wait $spid
@@ -53,6 +53,8 @@ expect 'at-hbp eip=0x40000c'
 expect 'Hardware watchpoint 3: *(int *)0x401000'
 expect 'after-watch eip=0x40000c mem=3 eax=3'
 expect 'eax-now=1000'
+expect 'Thread 1 received signal SIGINT, Interrupt.'
+expect 'after-interrupt eip=0x4000'
 expect 'Thread 2'
 expect 'vCPU 1, PAE'
 expect 'walk     VA                 guest walk and shadow walk of VA side by side'
@@ -67,13 +69,16 @@ expect 'insns='
 expect 'pool total 64 free 59 shadows 3 metadata 2'
 expect 'audit: 0 errors'
 expect 'umbra: graph: gdb_hosted.png (6 nodes)'
+expect '[  4] shadow 0x8000000000014021 P A NX'
+expect 'gdb layout i386 (override auto), memory virtual'
 expect '=== done'
+grep -q 'naks=0 noack-used=1' "$work/server.err" || fail "session 1 should run in no-ack mode"
 [ -s "$work/gdb_hosted.png" ] || fail "no PNG rendered"
 head -c 8 "$work/gdb_hosted.png" | od -An -c | grep -q 'P   N   G' || fail "not a PNG"
 grep -q 'g_2 -> s_81' "$work/gdb_hosted.dot" || fail "DOT lacks the guest->shadow link"
 echo "session 1 (i386): $(grep -c . "$work/out") lines of gdb output; $(cat "$work/server.err")"
 
-# --- session 2: a long-mode guest, x86-64 layout -----------------------------
+# --- session 2: a long-mode guest, x86-64 layout, GDB kept in ack mode -------
 cat >"$work/lm.gdb" <<'EOG'
 set pagination off
 set confirm off
@@ -85,13 +90,14 @@ printf "rip-after=0x%lx\n", $rip
 monitor walk 0x400000
 kill
 EOG
-run_session "--long" "$work/lm.gdb"
+run_session "--long" "$work/lm.gdb" "set remote noack-packet off"
 expect 'The target architecture is set to "auto" (currently "i386:x86-64")'
 expect 'rip=0x400000 rsi=0x1122334455667788'
 expect '0x401000:	0x0706050403020100	0x0f0e0d0c0b0a0908'
 expect 'rip-after=0x400005'
 expect 'walk 0x400000 cpu 0 paging long'
 expect 'L4  0x4000             0    0x5007             P RW US'
-echo "session 2 (x86-64): ok; $(cat "$work/server.err")"
+grep -q 'naks=0 noack-used=0' "$work/server.err" || fail "NAKs on a clean link, or no-ack mode"
+echo "session 2 (x86-64, acks): ok; $(cat "$work/server.err")"
 echo "PASS: gdb_hosted"
 exit 0

@@ -442,6 +442,30 @@ START_TEST(detach_and_kill)
 }
 END_TEST
 
+START_TEST(no_unsolicited_stop_reply)
+{
+    /* a stop before any debugger spoke is kept for '?', not sent */
+    gdb_stub_stopped(&h->s, &(struct gdb_stop){ .cpu = 1, .signal = GDB_SIGINT });
+    ck_assert_uint_eq(h->outlen, 0);
+    REPLY("?", "T02thread:2;");
+    /* a guest started without GDB: a later '?' or Ctrl-C asks to stop it */
+    setup_pae();
+    gdb_stub_set_running(&h->s);
+    REPLY("qSupported", "PacketSize=1000;qXfer:features:read+;QStartNoAckMode+;vContSupported+");
+    h_cmd(h, "?");
+    ck_assert_int_eq(h->last_action, GDB_ACT_INTERRUPT);
+    ck_assert_int_eq(h_feed(h, "\x03", 1), GDB_ACT_INTERRUPT);
+    gdb_stub_stopped(&h->s, &(struct gdb_stop){ .cpu = 0, .signal = GDB_SIGINT });
+    h_decode(h, 0);
+    ck_assert_str_eq(h->reply, "T02thread:1;");
+    /* after D the debugger is gone: stops are kept quiet again */
+    REPLY("D", "OK");
+    size_t before = h->outlen;
+    gdb_stub_stopped(&h->s, &(struct gdb_stop){ .cpu = 0, .signal = GDB_SIGTRAP });
+    ck_assert_uint_eq(h->outlen, before);
+}
+END_TEST
+
 START_TEST(overlong_packet_gets_error)
 {
     static char big[GDB_PACKET_SIZE + 100];
@@ -615,6 +639,7 @@ int main(void)
     tcase_add_test(tc, interrupt_while_running);
     tcase_add_test(tc, threads);
     tcase_add_test(tc, detach_and_kill);
+    tcase_add_test(tc, no_unsolicited_stop_reply);
     tcase_add_test(tc, overlong_packet_gets_error);
     tcase_add_test(tc, monitor_help_lists_all);
     tcase_add_test(tc, monitor_walk);

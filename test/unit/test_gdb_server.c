@@ -36,7 +36,7 @@ int main(int argc, char **argv)
     enum guest_paging mode = GUEST_PAGING_PAE;
     struct sockaddr_in sa = { .sin_family = AF_INET };
     socklen_t sl = sizeof(sa);
-    int ls, fd, one = 1;
+    int ls, fd, one = 1, noack_used = 0;
     const char *portfile;
     FILE *pf;
 
@@ -85,6 +85,7 @@ int main(int argc, char **argv)
                 break;                      /* GDB hung up */
             for (ssize_t i = 0; i < n; i++) {
                 enum gdb_action a = gdb_stub_input(&stub, buf[i]);
+                noack_used |= stub.rsp.noack;
                 if (a == GDB_ACT_INTERRUPT) {
                     for (unsigned c = 0; c < FAKE_NCPUS; c++)
                         f.run[c] = GDB_RUN_STOP;
@@ -99,8 +100,8 @@ int main(int argc, char **argv)
             gdb_stub_stopped(&stub, &why);
     }
 out:
-    fprintf(stderr, "test_gdb_server: packets=%lu unknown=%lu naks=%lu insns=%llu steps=%llu\n",
-            stub.packets, stub.unknown, stub.rsp.naks_sent,
+    fprintf(stderr, "test_gdb_server: packets=%lu unknown=%lu naks=%lu noack-used=%d insns=%llu steps=%llu\n",
+            stub.packets, stub.unknown, stub.rsp.naks_sent, noack_used,
             (unsigned long long)f.insns, (unsigned long long)f.steps);
     close(fd);
     return 0;
