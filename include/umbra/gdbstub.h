@@ -83,6 +83,8 @@ enum gdb_run {
 struct gdb_stop {
     unsigned cpu;       /* the vCPU that stopped (0-based) */
     int signal;         /* GDB_SIGTRAP, GDB_SIGINT, ... */
+    bool swbreak;       /* stopped at one of the stub's int3 (rip already rewound to it) */
+    bool hwbreak;       /* stopped by a hardware instruction breakpoint (DR6.B0-3) */
     bool watch;         /* a watchpoint fired at watch_addr */
     enum gdb_bp_type watch_type;
     uint64_t watch_addr;
@@ -287,7 +289,7 @@ struct gdb_stub {
     unsigned c_cpu;                   /* Hc (legacy step/continue) */
     unsigned stop_cpu;                /* last stopped vCPU */
     struct gdb_stop last_stop;
-    unsigned thread_iter;             /* qsThreadInfo cursor */
+    bool gdb_swbreak, gdb_hwbreak;    /* GDB understands swbreak/hwbreak stop reasons */
 
     struct gdb_swbp swbp[GDB_MAX_SWBP];
 

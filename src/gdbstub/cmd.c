@@ -125,7 +125,11 @@ static void send_stop(struct gdb_stub *s)
         snprintf(s->reply, sizeof(s->reply), "T%02xthread:%x;%s:%llx;", w->signal & 0xff, w->cpu + 1,
                  wname[w->watch_type], (unsigned long long)w->watch_addr);
     } else {
-        snprintf(s->reply, sizeof(s->reply), "T%02xthread:%x;", w->signal & 0xff, w->cpu + 1);
+        /* With swbreak/hwbreak GDB trusts our pc; without, it would check for a
+         * breakpoint at pc - 1 and might move pc back by one. */
+        snprintf(s->reply, sizeof(s->reply), "T%02xthread:%x;%s", w->signal & 0xff, w->cpu + 1,
+                 w->swbreak && s->gdb_swbreak ? "swbreak:;" :
+                 w->hwbreak && s->gdb_hwbreak ? "hwbreak:;" : "");
     }
     reply(s, s->reply);
 }
@@ -431,6 +435,18 @@ static bool starts(const char *p, const char *prefix)
     return strncmp(p, prefix, strlen(prefix)) == 0;
 }
 
+/* Does the ';'-separated feature list p contain exactly the item f? */
+static bool has_feature(const char *p, const char *f)
+{
+    size_t n = strlen(f);
+    for (const char *q = strchr(p, ':'); q; q = strchr(q, ';')) {
+        q++;
+        if (strncmp(q, f, n) == 0 && (q[n] == ';' || q[n] == '\0'))
+            return true;
+    }
+    return false;
+}
+
 static void cmd_xfer_features(struct gdb_stub *s, const char *p)
 {
     uint64_t off, len;
@@ -510,9 +526,11 @@ static void cmd_q(struct gdb_stub *s, const char *p)
             s->rsp.tx(s->rsp.tx_ctx, (const uint8_t *)"+", 1);
         }
         s->arch = gdb_stub_arch_for(s, s->stop_cpu);
+        s->gdb_swbreak = has_feature(p, "swbreak+");
+        s->gdb_hwbreak = has_feature(p, "hwbreak+");
         snprintf(s->reply, sizeof(s->reply),
-                 "PacketSize=%x;qXfer:features:read+;QStartNoAckMode+;vContSupported+",
-                 GDB_PACKET_SIZE);
+                 "PacketSize=%x;qXfer:features:read+;QStartNoAckMode+;vContSupported+%s%s",
+                 GDB_PACKET_SIZE, s->gdb_swbreak ? ";swbreak+" : "", s->gdb_hwbreak ? ";hwbreak+" : "");
         reply(s, s->reply);
     } else if (starts(p, "qXfer:features:read:")) {
         cmd_xfer_features(s, p + strlen("qXfer:features:read:"));

@@ -23,6 +23,14 @@ printf "step2 eip=0x%x ebx=%d\n", $eip, $ebx
 continue
 printf "bp-again eip=0x%x eax=%d\n", $eip, $eax
 delete
+echo === adjacent\n
+break *0x400006
+break *0x400007
+continue
+printf "adj1 eip=0x%x\n", $eip
+continue
+printf "adj2 eip=0x%x\n", $eip
+delete
 echo === hbreak\n
 hbreak *0x40000c
 continue

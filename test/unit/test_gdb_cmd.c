@@ -18,7 +18,7 @@ static uint8_t phys8(uint64_t pa) { return h->f.mem[pa]; }
 START_TEST(qsupported)
 {
     REPLY("qSupported:multiprocess+;swbreak+;xmlRegisters=i386",
-          "PacketSize=1000;qXfer:features:read+;QStartNoAckMode+;vContSupported+");
+          "PacketSize=1000;qXfer:features:read+;QStartNoAckMode+;vContSupported+;swbreak+");
     REPLY("qAttached", "1");
     REPLY("qOffsets", "");                  /* not offered: GDB uses the ELF */
     REPLY("vMustReplyEmpty", "");
@@ -324,6 +324,26 @@ START_TEST(continue_to_breakpoint_and_step)
     REPLY("c40000c", "<none>");             /* continue at an address */
     ck_assert_uint_eq(h->f.regs[0].rip, 0x40000c);
     REPLY("czz", "E01");                    /* while running */
+}
+END_TEST
+
+START_TEST(swbreak_hwbreak_stop_reasons)
+{
+    REPLY("qSupported:multiprocess+;swbreak+;hwbreak+;fork-events+",
+          "PacketSize=1000;qXfer:features:read+;QStartNoAckMode+;vContSupported+;swbreak+;hwbreak+");
+    REPLY("Z0,400005,1", "OK");
+    REPLY("c", "<none>");
+    ck_assert_str_eq(run_to_stop(), "T05thread:1;swbreak:;");
+    REPLY("z0,400005,1", "OK");
+    REPLY("Z1,40000c,1", "OK");
+    REPLY("c", "<none>");
+    ck_assert_str_eq(run_to_stop(), "T05thread:1;hwbreak:;");
+    REPLY("s", "<none>");
+    ck_assert_str_eq(run_to_stop(), "T05thread:1;");        /* a plain step */
+    /* a GDB that did not offer them gets neither */
+    REPLY("qSupported:swbreak;xswbreak+", "PacketSize=1000;qXfer:features:read+;QStartNoAckMode+;vContSupported+");
+    REPLY("c", "<none>");
+    ck_assert_str_eq(run_to_stop(), "T05thread:1;");
 }
 END_TEST
 
@@ -633,6 +653,7 @@ int main(void)
     tcase_add_test(tc, hw_breakpoints_and_watchpoints);
     tcase_add_test(tc, no_hw_hooks_means_unsupported);
     tcase_add_test(tc, continue_to_breakpoint_and_step);
+    tcase_add_test(tc, swbreak_hwbreak_stop_reasons);
     tcase_add_test(tc, legacy_C_and_S);
     tcase_add_test(tc, vcont);
     tcase_add_test(tc, watchpoint_stop_reply);

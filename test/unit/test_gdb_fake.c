@@ -425,8 +425,10 @@ static bool exec_one(struct fake *f, unsigned cpu, struct gdb_stop *why)
     memset(why, 0, sizeof(*why));
     why->cpu = cpu;
     why->signal = GDB_SIGTRAP;
-    if (!f->fresh[cpu] && hw_hit(f, GDB_BP_HW, pc, 1, &where))
+    if (!f->fresh[cpu] && hw_hit(f, GDB_BP_HW, pc, 1, &where)) {
+        why->hwbreak = true;
         return true;
+    }
     f->fresh[cpu] = false;
     if (f_read_virt(f, cpu, pc, insn, 1) < 0 ||
         ((pc & 0xfff) <= 4091 && f_read_virt(f, cpu, pc, insn, 5) < 0)) {
@@ -436,8 +438,10 @@ static bool exec_one(struct fake *f, unsigned cpu, struct gdb_stop *why)
     f->insns++;
     switch (insn[0]) {
     case 0xcc:
-        if (f->stub && gdb_stub_swbp_at(f->stub, pc))
-            return true;                /* GDB's breakpoint: report at pc */
+        if (f->stub && gdb_stub_swbp_at(f->stub, pc)) {
+            why->swbreak = true;        /* GDB's breakpoint: report at pc */
+            return true;
+        }
         r->rip = pc + 1;
         return true;
     case 0x90: r->rip = pc + 1; return false;
