@@ -442,6 +442,12 @@ int gdb_monitor(const struct gdb_mon_ctx *c, const char *line)
     for (unsigned i = 0; i < ARRAY_SIZE(cmds); i++)
         if (strlen(cmds[i].name) == n && strncmp(cmds[i].name, p, n) == 0)
             return cmds[i].fn(c, p + n);
-    gdb_printf(c->out, "umbra: monitor: unknown command '%.*s' (try: monitor help)\n", (int)n, p);
+    {
+        char word[32];
+        size_t k = n < sizeof(word) - 1 ? n : sizeof(word) - 1;
+        memcpy(word, p, k);
+        word[k] = '\0';
+        gdb_printf(c->out, "umbra: monitor: unknown command '%s' (try: monitor help)\n", word);
+    }
     return -1;
 }
