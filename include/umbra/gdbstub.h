@@ -383,7 +383,9 @@ void gdb_printf(const struct gdb_out *o, const char *fmt, ...) __attribute__((fo
 /* Format the decoded flags of a page-table entry at `level` ("P RW US A D PS G NX"). */
 void gdb_pte_flags(uint64_t e, unsigned level, enum guest_paging mode, char *buf, size_t size);
 
-/* ---- 16550 UART (uart.c, freestanding only: port I/O) ------------------------------ */
+/* ---- 16550 UART (uart.c over pio.c; pio.c is freestanding only) ---------------------- */
+uint8_t gdb_pio_inb(uint16_t port);
+void gdb_pio_outb(uint16_t port, uint8_t v);
 #define GDB_COM1 0x3f8
 #define GDB_COM2 0x2f8
 

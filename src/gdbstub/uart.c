@@ -1,6 +1,7 @@
 /*
  * 16550 UART, polled, for the GDB stub (COM2 by default; COM1 carries the
- * log).  Freestanding only: it uses in/out instructions.  No interrupts: the
+ * log).  The port accesses go through gdb_pio_inb/outb (pio.c in umbra.elf,
+ * a simulated UART in test/unit/test_gdb_uart.c).  No interrupts: the
  * hypervisor polls between exits while the guest runs and spins here while
  * it is stopped, which keeps the stub free of locking and IRQ routing.
  */
@@ -20,17 +21,8 @@
 #define LCR_DLAB 0x80
 #define LCR_8N1  0x03
 
-static inline void outb(uint16_t port, uint8_t v)
-{
-    __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline uint8_t inb(uint16_t port)
-{
-    uint8_t v;
-    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-    return v;
-}
+/* Port I/O lives in pio.c (in/out instructions) so that a hosted test can link
+ * a simulated 16550 instead: the choice is made at link time, not by #ifdef. */
 
 void gdb_uart_init(uint16_t base, unsigned baud)
 {
@@ -38,20 +30,20 @@ void gdb_uart_init(uint16_t base, unsigned baud)
 
     if (div == 0)
         div = 1;
-    outb(base + UART_IER, 0x00);
-    outb(base + UART_LCR, LCR_DLAB);
-    outb(base + UART_DLL, (uint8_t)div);
-    outb(base + UART_DLM, (uint8_t)(div >> 8));
-    outb(base + UART_LCR, LCR_8N1);
-    outb(base + UART_FCR, 0xc7);    /* enable + clear FIFOs, 14-byte trigger */
-    outb(base + UART_MCR, 0x03);    /* DTR, RTS */
+    gdb_pio_outb(base + UART_IER, 0x00);
+    gdb_pio_outb(base + UART_LCR, LCR_DLAB);
+    gdb_pio_outb(base + UART_DLL, (uint8_t)div);
+    gdb_pio_outb(base + UART_DLM, (uint8_t)(div >> 8));
+    gdb_pio_outb(base + UART_LCR, LCR_8N1);
+    gdb_pio_outb(base + UART_FCR, 0xc7);    /* enable + clear FIFOs, 14-byte trigger */
+    gdb_pio_outb(base + UART_MCR, 0x03);    /* DTR, RTS */
 }
 
 bool gdb_uart_getc(uint16_t base, uint8_t *c)
 {
-    if (!(inb(base + UART_LSR) & LSR_DR))
+    if (!(gdb_pio_inb(base + UART_LSR) & LSR_DR))
         return false;
-    *c = inb(base + UART_RBR);
+    *c = gdb_pio_inb(base + UART_RBR);
     return true;
 }
 
@@ -60,9 +52,9 @@ void gdb_uart_tx(void *ctx, const uint8_t *buf, size_t n)
     uint16_t base = (uint16_t)(uintptr_t)ctx;
 
     for (size_t i = 0; i < n; i++) {
-        while (!(inb(base + UART_LSR) & LSR_THRE))
+        while (!(gdb_pio_inb(base + UART_LSR) & LSR_THRE))
             __asm__ volatile("pause");
-        outb(base + UART_THR, buf[i]);
+        gdb_pio_outb(base + UART_THR, buf[i]);
     }
 }
 
