@@ -114,7 +114,9 @@ struct gdb_walk_level {
 struct gdb_walk {
     enum guest_paging mode;
     uint64_t va;
-    unsigned nlevels;                /* entries used in lv[], top level first */
+    unsigned nlevels;                /* entries used in lv[], top level first; the deeper
+                                      * of the two walks (a 2-level guest on PAE shadows
+                                      * has an L3 with only the shadow side valid) */
     struct gdb_walk_level lv[5];
     bool g_ok;                       /* the guest maps va: gpa valid */
     uint64_t gpa;

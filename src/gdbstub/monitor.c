@@ -344,15 +344,43 @@ static int do_blow(const struct gdb_mon_ctx *c, const char *a)
 /* ---- dot ---------------------------------------------------------------------------- */
 #define DOT_MAX_SHADOWS 512
 
-/* Is gfn shadowed by a shadow with index < limit?  (Used to print each guest node once
- * and to draw guest->guest links only to tables Umbra knows.) */
-static bool gfn_seen(const struct gdb_mon_ctx *c, uint64_t gfn, unsigned long limit)
-{
-    struct gdb_shadow_info si;
+/* The guest frames that have shadows, sorted, so that each guest node is drawn
+ * once and guest->guest links are drawn only to tables Umbra shadows, in
+ * O(log n) per entry (a full PAE address space is 512 x 512 entries).  Static:
+ * there is one monitor, and the stub runs with every vCPU stopped. */
+static uint64_t dot_gfn[DOT_MAX_SHADOWS];
+static unsigned long dot_ngfn;
 
-    for (unsigned long j = 0; j < limit && c->ops->mon_shadow(c->t, j, &si) == 0; j++)
-        if (si.gfn == gfn && si.level > 0)
+static void dot_add_gfn(uint64_t g)
+{
+    unsigned long i = dot_ngfn;
+
+    while (i > 0 && dot_gfn[i - 1] > g) {
+        dot_gfn[i] = dot_gfn[i - 1];
+        i--;
+    }
+    if (i > 0 && dot_gfn[i - 1] == g) {       /* duplicate: undo the shift */
+        for (; i < dot_ngfn; i++)
+            dot_gfn[i] = dot_gfn[i + 1];
+        return;
+    }
+    dot_gfn[i] = g;
+    dot_ngfn++;
+}
+
+static bool dot_has_gfn(uint64_t g)
+{
+    unsigned long lo = 0, hi = dot_ngfn;
+
+    while (lo < hi) {
+        unsigned long mid = lo + (hi - lo) / 2;
+        if (dot_gfn[mid] == g)
             return true;
+        if (dot_gfn[mid] < g)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return false;
 }
 
@@ -364,14 +392,16 @@ static int do_dot(const struct gdb_mon_ctx *c, const char *a)
     (void)a;
     if (!c->ops->mon_shadow || !c->ops->mon_shadow_info || !c->ops->mon_shadow_entry)
         return unavailable(c, "dot");
-    for (n = 0; n < DOT_MAX_SHADOWS && c->ops->mon_shadow(c->t, n, &si) == 0; n++)
-        ;
+    dot_ngfn = 0;
     gdb_printf(c->out, "digraph umbra {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n");
     gdb_printf(c->out, "  subgraph cluster_guest {\n    label=\"guest page tables\";\n");
-    for (i = 0; i < n && c->ops->mon_shadow(c->t, i, &si) == 0; i++)
-        if (!gfn_seen(c, si.gfn, i))
-            gdb_printf(c->out, "    g_%llx [label=\"guest gfn 0x%llx\\nL%u\", style=filled, fillcolor=lightblue];\n",
-                       (unsigned long long)si.gfn, (unsigned long long)si.gfn, si.level);
+    for (n = 0; n < DOT_MAX_SHADOWS && c->ops->mon_shadow(c->t, n, &si) == 0; n++) {
+        if (dot_has_gfn(si.gfn))
+            continue;
+        dot_add_gfn(si.gfn);
+        gdb_printf(c->out, "    g_%llx [label=\"guest gfn 0x%llx\\nL%u\", style=filled, fillcolor=lightblue];\n",
+                   (unsigned long long)si.gfn, (unsigned long long)si.gfn, si.level);
+    }
     gdb_printf(c->out, "  }\n  subgraph cluster_shadow {\n    label=\"shadows\";\n");
     for (i = 0; i < n && c->ops->mon_shadow(c->t, i, &si) == 0; i++)
         gdb_printf(c->out, "    s_%llx [label=\"smfn 0x%llx\\n%s\\nref %u%s%s\", style=filled, fillcolor=%s];\n",
@@ -396,12 +426,14 @@ static int do_dot(const struct gdb_mon_ctx *c, const char *a)
             }
             if ((ge & _PAGE_PRESENT) && !(ge & _PAGE_PSE)) {
                 uint64_t gg = (ge & PADDR_MASK_52) >> PAGE_SHIFT;
-                if (gfn_seen(c, gg, n))
+                if (dot_has_gfn(gg))
                     gdb_printf(c->out, "  g_%llx -> g_%llx [label=\"%u\", color=blue];\n",
                                (unsigned long long)si.gfn, (unsigned long long)gg, e);
             }
         }
     }
+    if (n == DOT_MAX_SHADOWS)
+        gdb_printf(c->out, "  // truncated at %d shadows\n", DOT_MAX_SHADOWS);
     gdb_printf(c->out, "}\n");
     return 0;
 }

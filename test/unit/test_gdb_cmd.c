@@ -570,6 +570,36 @@ START_TEST(monitor_dot)
 }
 END_TEST
 
+/* Many shadows, several per guest frame: each guest node once, and a cap. */
+static int many_shadow(void *t, unsigned long idx, struct gdb_shadow_info *si)
+{
+    (void)t;
+    if (idx >= 600)
+        return -GDB_ENOENT;
+    *si = (struct gdb_shadow_info){ .smfn = 0x1000 + idx, .gfn = (idx * 7) % 100, .type = "l1_pae",
+                                    .level = 1, .refcount = 1, .entries = 512 };
+    return 0;
+}
+
+START_TEST(monitor_dot_dedupe_and_cap)
+{
+    static struct gdb_target_ops ops;
+    ops = fake_ops;
+    ops.mon_shadow = many_shadow;
+    h->s.ops = &ops;
+    const char *o = h_monitor(h, "dot");
+    unsigned guests = 0, shadows = 0;
+    for (const char *p = o; (p = strstr(p, "[label=\"guest gfn")); p++)
+        guests++;
+    for (const char *p = o; (p = strstr(p, "[label=\"smfn")); p++)
+        shadows++;
+    ck_assert_uint_eq(guests, 100);
+    ck_assert_uint_eq(shadows, 512);
+    ck_assert_ptr_nonnull(strstr(o, "// truncated at 512 shadows"));
+    ck_assert_ptr_nonnull(strstr(o, "g_63 [label=\"guest gfn 0x63\\nL1\""));
+}
+END_TEST
+
 START_TEST(monitor_without_hooks)
 {
     static const struct gdb_target_ops bare = { .get_regs = NULL };
@@ -666,6 +696,7 @@ int main(void)
     tcase_add_test(tc, monitor_walk);
     tcase_add_test(tc, monitor_shadows_and_audit);
     tcase_add_test(tc, monitor_dot);
+    tcase_add_test(tc, monitor_dot_dedupe_and_cap);
     tcase_add_test(tc, monitor_without_hooks);
     tcase_add_test(tc, monitor_output_split_into_O_packets);
     tcase_add_test(tc, pte_flag_names);

@@ -14,10 +14,10 @@
 struct harness {
     struct fake f;
     struct gdb_stub s;
-    char out[1 << 16];          /* raw bytes the stub sent */
+    char out[1 << 18];          /* raw bytes the stub sent */
     size_t outlen;
     char reply[1 << 14];        /* decoded payload of the last packet */
-    char console[1 << 15];      /* concatenated `O` packet text */
+    char console[1 << 18];      /* concatenated `O` packet text */
     enum gdb_action last_action;
     int bad_frames;             /* replies with a wrong checksum (must stay 0) */
 };
