@@ -1,5 +1,6 @@
-# Driven by gdb_qemu_uart.sh: real GDB over QEMU's COM2 socket to the stub in a
-# bare-metal kernel (16550 driver + stub + fake target, no hypervisor).
+# Driven by gdb_qemu_uart.sh and gdb_bochs_uart.sh: real GDB over the
+# emulator's COM2 socket to the stub in a bare-metal kernel (16550 driver +
+# stub + fake target, no hypervisor).
 set pagination off
 set confirm off
 set width 0
@@ -29,6 +30,6 @@ monitor dot
 source tools/gdb/umbra.py
 umbra shadows
 umbra graph qemu_uart.png
-x/512xw 0x401000
+x/8xw 0x4017e0
 echo === done\n
 kill

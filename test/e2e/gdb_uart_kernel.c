@@ -3,7 +3,8 @@
  * with the real stub over COM2 through src/gdbstub/uart.c and pio.c: the
  * configuration of the hypervisor minus SVM.  Booted by QEMU (-kernel, COM2 on
  * a TCP socket) for test/e2e/gdb_qemu_uart.sh, where the real GDB attaches.
- * Leaves QEMU through isa-debug-exit when GDB detaches or kills.
+ * Leaves the emulator (QEMU isa-debug-exit, Bochs port 0x8900) when GDB
+ * detaches or kills.  Also booted from a GRUB ISO by Bochs (gdb_bochs_uart.sh).
  *
  * Also the C library the stub needs in freestanding form (lib.h), kept minimal
  * and free of 64-bit division so that no libgcc is needed in 32-bit mode.
@@ -14,9 +15,23 @@
 static struct fake f;
 static struct gdb_stub stub;
 
-static void debug_exit(uint8_t v)
+/* Wait until a UART has sent everything (LSR.TEMT): Bochs' file-backed COM1
+ * loses bytes still in flight at shutdown. */
+static void uart_drain(uint16_t base)
 {
+    while (!(gdb_pio_inb(base + 5) & 0x40))
+        ;
+}
+
+/* Leave the emulator: QEMU's isa-debug-exit at 0xf4 (exit status (v << 1) | 1),
+ * else Bochs' shutdown port 0x8900.  Each does nothing in the other emulator. */
+static void emulator_exit(uint8_t v)
+{
+    uart_drain(GDB_COM1);
+    uart_drain(GDB_COM2);
     gdb_pio_outb(0xf4, v);
+    for (const char *p = "Shutdown"; *p; p++)
+        gdb_pio_outb(0x8900, (uint8_t)*p);
 }
 
 static void com1_puts(const char *s)
@@ -44,10 +59,7 @@ void kmain(void)
             gdb_stub_stopped(&stub, &why);
         } else if (a == GDB_ACT_DETACH) {
             com1_puts(f.killed ? "umbra: gdb: killed\n" : "umbra: gdb: detached\n");
-            /* let the last reply leave the UART, then leave QEMU */
-            for (volatile int i = 0; i < 100000; i++)
-                ;
-            debug_exit(0);
+            emulator_exit(0);
         }
         if (stub.running && !f.detached && fake_run(&f, 1000, &why))
             gdb_stub_stopped(&stub, &why);
