@@ -9,17 +9,23 @@
 #include "internal.h"
 #include <umbra/lib.h>
 
-static struct gdb_swbp *find(struct gdb_stub *s, uint64_t addr)
+static int find_idx(const struct gdb_stub *s, uint64_t addr)
 {
     for (unsigned i = 0; i < GDB_MAX_SWBP; i++)
         if (s->swbp[i].used && s->swbp[i].addr == addr)
-            return &s->swbp[i];
-    return NULL;
+            return (int)i;
+    return -1;
+}
+
+static struct gdb_swbp *find(struct gdb_stub *s, uint64_t addr)
+{
+    int i = find_idx(s, addr);
+    return i < 0 ? NULL : &s->swbp[i];
 }
 
 bool gdb_stub_swbp_at(const struct gdb_stub *s, uint64_t addr)
 {
-    return find((struct gdb_stub *)s, addr) != NULL;
+    return find_idx(s, addr) >= 0;
 }
 
 int gdb_swbp_insert(struct gdb_stub *s, uint64_t addr)

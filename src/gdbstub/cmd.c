@@ -523,7 +523,8 @@ static void cmd_q(struct gdb_stub *s, const char *p)
          * guest's mode now (or the monitor override). */
         if (s->rsp.noack) {
             s->rsp.noack = false;
-            s->rsp.tx(s->rsp.tx_ctx, (const uint8_t *)"+", 1);
+            if (s->rsp.tx)
+                s->rsp.tx(s->rsp.tx_ctx, (const uint8_t *)"+", 1);
         }
         s->arch = gdb_stub_arch_for(s, s->stop_cpu);
         s->gdb_swbreak = has_feature(p, "swbreak+");
