@@ -137,10 +137,10 @@ struct gdb_shadow_info {
     unsigned entries;       /* number of entries in the table (512, 1024, 4) */
 };
 
-/* Shadow pool usage. */
+/* Shadow pool usage (shadow_pool_usage() gives the first four). */
 struct gdb_pool_info {
-    unsigned long total, free, shadows, metadata;
-    unsigned long unpins, teardowns;
+    unsigned long total, free, shadows, pinned;   /* frames, frames, live shadows, pinned shadows */
+    unsigned long unpins, teardowns;              /* counters, 0 if unknown */
 };
 
 /* Output sink for monitor text (the stub turns it into `O` packets). */
@@ -202,11 +202,13 @@ struct gdb_target_ops {
 
     /* ---- monitor hooks (all optional) ---- */
     int (*mon_walk)(void *t, unsigned cpu, uint64_t va, struct gdb_walk *w);
-    /* idx-th shadow page (0, 1, ...): 0, or -GDB_ENOENT past the last. */
-    int (*mon_shadow)(void *t, unsigned long idx, struct gdb_shadow_info *si);
-    /* Shadow `smfn`: info, and entry i's shadow value and the guest entry it
-     * mirrors (*gentry may be left 0 for fl1).  -GDB_ENOENT if not a shadow. */
-    int (*mon_shadow_info)(void *t, uint64_t smfn, struct gdb_shadow_info *si);
+    /* Call fn on every live shadow (stop early if fn returns false); 0 or a
+     * negative GDB_E*.  Shaped like shadow_for_each(): the hook converts each
+     * struct shadow_info into a gdb_shadow_info. */
+    int (*mon_shadows)(void *t, bool (*fn)(const struct gdb_shadow_info *si, void *arg), void *arg);
+    /* Entry i of shadow `smfn`: its raw value and the guest entry it mirrors
+     * (*gentry may be left 0 where there is none, e.g. fl1).  The monitor calls
+     * it only for frames mon_shadows() reported, i < si->entries. */
     int (*mon_shadow_entry)(void *t, uint64_t smfn, unsigned i, uint64_t *sentry, uint64_t *gentry);
     int (*mon_pool)(void *t, struct gdb_pool_info *pi);
     /* idx-th counter: name and value; -GDB_ENOENT past the last. */

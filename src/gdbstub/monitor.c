@@ -239,51 +239,79 @@ static void shadow_line(const struct gdb_mon_ctx *c, const struct gdb_shadow_inf
                si->pinned ? " pinned" : "", si->in_use ? " in-use" : "");
 }
 
+struct shadows_walk {
+    const struct gdb_mon_ctx *c;
+    unsigned long n;
+};
+
+static bool print_one(const struct gdb_shadow_info *si, void *arg)
+{
+    struct shadows_walk *w = arg;
+    shadow_line(w->c, si);
+    w->n++;
+    return true;
+}
+
 static int do_shadows(const struct gdb_mon_ctx *c, const char *a)
 {
-    struct gdb_shadow_info si;
-    unsigned long i;
+    struct shadows_walk w = { c, 0 };
 
     (void)a;
-    if (!c->ops->mon_shadow)
+    if (!c->ops->mon_shadows)
         return unavailable(c, "shadows");
-    for (i = 0; c->ops->mon_shadow(c->t, i, &si) == 0; i++)
-        shadow_line(c, &si);
-    gdb_printf(c->out, "shadows: %lu\n", i);
+    if (c->ops->mon_shadows(c->t, print_one, &w) < 0)
+        return unavailable(c, "shadows");
+    gdb_printf(c->out, "shadows: %lu\n", w.n);
     return 0;
+}
+
+struct shadow_find {
+    uint64_t smfn;
+    bool found;
+    struct gdb_shadow_info si;
+};
+
+static bool find_one(const struct gdb_shadow_info *si, void *arg)
+{
+    struct shadow_find *f = arg;
+    if (si->smfn != f->smfn)
+        return true;
+    f->si = *si;
+    f->found = true;
+    return false;
 }
 
 static int do_shadow(const struct gdb_mon_ctx *c, const char *a)
 {
-    struct gdb_shadow_info si;
-    uint64_t smfn, se, ge;
+    struct shadow_find f = { 0 };
+    uint64_t se, ge;
     char sf[48], gf[48];
     unsigned shown = 0;
 
-    if (!parse_num(a, &smfn)) {
+    if (!parse_num(a, &f.smfn)) {
         gdb_printf(c->out, "umbra: monitor: usage: shadow MFN\n");
         return -1;
     }
-    if (!c->ops->mon_shadow_info || !c->ops->mon_shadow_entry)
+    if (!c->ops->mon_shadows || !c->ops->mon_shadow_entry)
         return unavailable(c, "shadow");
-    if (c->ops->mon_shadow_info(c->t, smfn, &si) < 0) {
-        gdb_printf(c->out, "umbra: monitor: 0x%llx is not a shadow\n", (unsigned long long)smfn);
+    if (c->ops->mon_shadows(c->t, find_one, &f) < 0 || !f.found) {
+        gdb_printf(c->out, "umbra: monitor: 0x%llx is not a shadow\n", (unsigned long long)f.smfn);
         return -1;
     }
-    shadow_line(c, &si);
-    for (unsigned i = 0; i < si.entries; i++) {
+    shadow_line(c, &f.si);
+    for (unsigned i = 0; i < f.si.entries; i++) {
         se = ge = 0;
-        if (c->ops->mon_shadow_entry(c->t, smfn, i, &se, &ge) < 0)
+        if (c->ops->mon_shadow_entry(c->t, f.smfn, i, &se, &ge) < 0)
             break;
         if (!se && !ge)
             continue;
-        gdb_pte_flags(se, si.level, GUEST_PAGING_PAE, sf, sizeof(sf));
-        gdb_pte_flags(ge, si.level, GUEST_PAGING_PAE, gf, sizeof(gf));
+        gdb_pte_flags(se, f.si.level, GUEST_PAGING_PAE, sf, sizeof(sf));
+        gdb_pte_flags(ge, f.si.level, GUEST_PAGING_PAE, gf, sizeof(gf));
         gdb_printf(c->out, "[%3u] shadow 0x%016llx %-20s guest 0x%016llx %s\n", i,
                    (unsigned long long)se, sf, (unsigned long long)ge, gf);
         shown++;
     }
-    gdb_printf(c->out, "entries: %u non-empty of %u\n", shown, si.entries);
+    gdb_printf(c->out, "entries: %u non-empty of %u\n", shown, f.si.entries);
     return 0;
 }
 
@@ -297,8 +325,8 @@ static int do_pool(const struct gdb_mon_ctx *c, const char *a)
     memset(&pi, 0, sizeof(pi));
     if (c->ops->mon_pool(c->t, &pi) < 0)
         return unavailable(c, "pool");
-    gdb_printf(c->out, "pool total %lu free %lu shadows %lu metadata %lu\n",
-               pi.total, pi.free, pi.shadows, pi.metadata);
+    gdb_printf(c->out, "pool total %lu free %lu shadows %lu pinned %lu\n",
+               pi.total, pi.free, pi.shadows, pi.pinned);
     gdb_printf(c->out, "pool unpins %lu teardowns %lu\n", pi.unpins, pi.teardowns);
     return 0;
 }
@@ -344,39 +372,43 @@ static int do_blow(const struct gdb_mon_ctx *c, const char *a)
 /* ---- dot ---------------------------------------------------------------------------- */
 #define DOT_MAX_SHADOWS 512
 
-/* The guest frames that have shadows, sorted, so that each guest node is drawn
- * once and guest->guest links are drawn only to tables Umbra shadows, in
- * O(log n) per entry (a full PAE address space is 512 x 512 entries).  Static:
- * there is one monitor, and the stub runs with every vCPU stopped. */
-static uint64_t dot_gfn[DOT_MAX_SHADOWS];
-static unsigned long dot_ngfn;
+/*
+ * A snapshot of the shadows (at most DOT_MAX_SHADOWS) and two sorted keys:
+ * shadow frames, to draw shadow->shadow links only to known shadows, and guest
+ * frames, to draw each guest table once and guest->guest links only to tables
+ * Umbra shadows -- O(log n) per entry, where a PAE address space has 512 x 512.
+ * Static: there is one monitor, and it runs with every vCPU stopped.
+ */
+static struct gdb_shadow_info dot_snap[DOT_MAX_SHADOWS];
+static uint64_t dot_smfn[DOT_MAX_SHADOWS], dot_gfn[DOT_MAX_SHADOWS];
+static unsigned long dot_n, dot_nsmfn, dot_ngfn;
+static bool dot_truncated;
 
-static void dot_add_gfn(uint64_t g)
+/* Insert g into the sorted set a[0..*n) unless present. */
+static void set_add(uint64_t *a, unsigned long *n, uint64_t g)
 {
-    unsigned long i = dot_ngfn;
+    unsigned long i = *n;
 
-    while (i > 0 && dot_gfn[i - 1] > g) {
-        dot_gfn[i] = dot_gfn[i - 1];
+    for (unsigned long k = 0; k < *n; k++)
+        if (a[k] == g)
+            return;
+    while (i > 0 && a[i - 1] > g) {
+        a[i] = a[i - 1];
         i--;
     }
-    if (i > 0 && dot_gfn[i - 1] == g) {       /* duplicate: undo the shift */
-        for (; i < dot_ngfn; i++)
-            dot_gfn[i] = dot_gfn[i + 1];
-        return;
-    }
-    dot_gfn[i] = g;
-    dot_ngfn++;
+    a[i] = g;
+    (*n)++;
 }
 
-static bool dot_has_gfn(uint64_t g)
+static bool set_has(const uint64_t *a, unsigned long n, uint64_t g)
 {
-    unsigned long lo = 0, hi = dot_ngfn;
+    unsigned long lo = 0, hi = n;
 
     while (lo < hi) {
         unsigned long mid = lo + (hi - lo) / 2;
-        if (dot_gfn[mid] == g)
+        if (a[mid] == g)
             return true;
-        if (dot_gfn[mid] < g)
+        if (a[mid] < g)
             lo = mid + 1;
         else
             hi = mid;
@@ -384,55 +416,73 @@ static bool dot_has_gfn(uint64_t g)
     return false;
 }
 
+static bool snap_one(const struct gdb_shadow_info *si, void *arg)
+{
+    (void)arg;
+    if (dot_n == DOT_MAX_SHADOWS) {
+        dot_truncated = true;
+        return false;
+    }
+    dot_snap[dot_n++] = *si;
+    set_add(dot_smfn, &dot_nsmfn, si->smfn);
+    return true;
+}
+
 static int do_dot(const struct gdb_mon_ctx *c, const char *a)
 {
-    struct gdb_shadow_info si, child;
-    unsigned long i, n;
+    unsigned long i;
 
     (void)a;
-    if (!c->ops->mon_shadow || !c->ops->mon_shadow_info || !c->ops->mon_shadow_entry)
+    if (!c->ops->mon_shadows || !c->ops->mon_shadow_entry)
         return unavailable(c, "dot");
-    dot_ngfn = 0;
+    dot_n = dot_nsmfn = dot_ngfn = 0;
+    dot_truncated = false;
+    if (c->ops->mon_shadows(c->t, snap_one, NULL) < 0)
+        return unavailable(c, "dot");
     gdb_printf(c->out, "digraph umbra {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n");
     gdb_printf(c->out, "  subgraph cluster_guest {\n    label=\"guest page tables\";\n");
-    for (n = 0; n < DOT_MAX_SHADOWS && c->ops->mon_shadow(c->t, n, &si) == 0; n++) {
-        if (dot_has_gfn(si.gfn))
+    for (i = 0; i < dot_n; i++) {
+        const struct gdb_shadow_info *si = &dot_snap[i];
+        if (set_has(dot_gfn, dot_ngfn, si->gfn))
             continue;
-        dot_add_gfn(si.gfn);
+        set_add(dot_gfn, &dot_ngfn, si->gfn);
         gdb_printf(c->out, "    g_%llx [label=\"guest gfn 0x%llx\\nL%u\", style=filled, fillcolor=lightblue];\n",
-                   (unsigned long long)si.gfn, (unsigned long long)si.gfn, si.level);
+                   (unsigned long long)si->gfn, (unsigned long long)si->gfn, si->level);
     }
     gdb_printf(c->out, "  }\n  subgraph cluster_shadow {\n    label=\"shadows\";\n");
-    for (i = 0; i < n && c->ops->mon_shadow(c->t, i, &si) == 0; i++)
+    for (i = 0; i < dot_n; i++) {
+        const struct gdb_shadow_info *si = &dot_snap[i];
         gdb_printf(c->out, "    s_%llx [label=\"smfn 0x%llx\\n%s\\nref %u%s%s\", style=filled, fillcolor=%s];\n",
-                   (unsigned long long)si.smfn, (unsigned long long)si.smfn, si.type ? si.type : "?",
-                   si.refcount, si.pinned ? " pinned" : "", si.in_use ? " in-use" : "",
-                   si.in_use ? "orange" : si.pinned ? "gold" : "lightgrey");
+                   (unsigned long long)si->smfn, (unsigned long long)si->smfn, si->type ? si->type : "?",
+                   si->refcount, si->pinned ? " pinned" : "", si->in_use ? " in-use" : "",
+                   si->in_use ? "orange" : si->pinned ? "gold" : "lightgrey");
+    }
     gdb_printf(c->out, "  }\n");
-    for (i = 0; i < n && c->ops->mon_shadow(c->t, i, &si) == 0; i++) {
+    for (i = 0; i < dot_n; i++) {
+        const struct gdb_shadow_info *si = &dot_snap[i];
         gdb_printf(c->out, "  g_%llx -> s_%llx [style=dashed, color=grey];\n",
-                   (unsigned long long)si.gfn, (unsigned long long)si.smfn);
-        if (si.level <= 1)
+                   (unsigned long long)si->gfn, (unsigned long long)si->smfn);
+        if (si->level <= 1)
             continue;
-        for (unsigned e = 0; e < si.entries; e++) {
+        for (unsigned e = 0; e < si->entries; e++) {
             uint64_t se = 0, ge = 0;
-            if (c->ops->mon_shadow_entry(c->t, si.smfn, e, &se, &ge) < 0)
+            if (c->ops->mon_shadow_entry(c->t, si->smfn, e, &se, &ge) < 0)
                 break;
             if ((se & _PAGE_PRESENT) && !(se & _PAGE_PSE)) {
                 uint64_t cm = (se & PADDR_MASK_52) >> PAGE_SHIFT;
-                if (c->ops->mon_shadow_info(c->t, cm, &child) == 0)
+                if (set_has(dot_smfn, dot_nsmfn, cm))
                     gdb_printf(c->out, "  s_%llx -> s_%llx [label=\"%u\"];\n",
-                               (unsigned long long)si.smfn, (unsigned long long)cm, e);
+                               (unsigned long long)si->smfn, (unsigned long long)cm, e);
             }
             if ((ge & _PAGE_PRESENT) && !(ge & _PAGE_PSE)) {
                 uint64_t gg = (ge & PADDR_MASK_52) >> PAGE_SHIFT;
-                if (dot_has_gfn(gg))
+                if (set_has(dot_gfn, dot_ngfn, gg))
                     gdb_printf(c->out, "  g_%llx -> g_%llx [label=\"%u\", color=blue];\n",
-                               (unsigned long long)si.gfn, (unsigned long long)gg, e);
+                               (unsigned long long)si->gfn, (unsigned long long)gg, e);
             }
         }
     }
-    if (n == DOT_MAX_SHADOWS)
+    if (dot_truncated)
         gdb_printf(c->out, "  // truncated at %d shadows\n", DOT_MAX_SHADOWS);
     gdb_printf(c->out, "}\n");
     return 0;

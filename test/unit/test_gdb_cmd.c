@@ -548,7 +548,7 @@ START_TEST(monitor_shadows_and_audit)
     ck_assert_ptr_nonnull(strstr(o, "umbra: audit: smfn 0x82 [4]"));
     ck_assert_ptr_nonnull(strstr(o, "audit: 1 error\n"));
     o = h_monitor(h, "pool");
-    ck_assert_ptr_nonnull(strstr(o, "pool total 64 free 59 shadows 3 metadata 2"));
+    ck_assert_ptr_nonnull(strstr(o, "pool total 64 free 61 shadows 3 pinned 1"));
     ck_assert_ptr_nonnull(strstr(h_monitor(h, "blow"), "blow: all shadows torn down"));
     ck_assert_ptr_nonnull(strstr(h_monitor(h, "shadows"), "shadows: 0"));
     ck_assert_ptr_nonnull(strstr(h_monitor(h, "walk 401000"), "shadow: 0x401000 -> not mapped"));
@@ -571,13 +571,15 @@ START_TEST(monitor_dot)
 END_TEST
 
 /* Many shadows, several per guest frame: each guest node once, and a cap. */
-static int many_shadow(void *t, unsigned long idx, struct gdb_shadow_info *si)
+static int many_shadows(void *t, bool (*fn)(const struct gdb_shadow_info *, void *), void *arg)
 {
     (void)t;
-    if (idx >= 600)
-        return -GDB_ENOENT;
-    *si = (struct gdb_shadow_info){ .smfn = 0x1000 + idx, .gfn = (idx * 7) % 100, .type = "l1_pae",
-                                    .level = 1, .refcount = 1, .entries = 512 };
+    for (unsigned long idx = 0; idx < 600; idx++) {
+        struct gdb_shadow_info si = { .smfn = 0x1000 + idx, .gfn = (idx * 7) % 100, .type = "l1_pae",
+                                      .level = 1, .refcount = 1, .entries = 512 };
+        if (!fn(&si, arg))
+            break;
+    }
     return 0;
 }
 
@@ -585,7 +587,7 @@ START_TEST(monitor_dot_dedupe_and_cap)
 {
     static struct gdb_target_ops ops;
     ops = fake_ops;
-    ops.mon_shadow = many_shadow;
+    ops.mon_shadows = many_shadows;
     h->s.ops = &ops;
     const char *o = h_monitor(h, "dot");
     unsigned guests = 0, shadows = 0;

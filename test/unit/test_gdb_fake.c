@@ -298,12 +298,14 @@ static void fill_info(const struct fake_shadow *fs, unsigned long i, struct gdb_
     si->in_use = i == 0;
 }
 
-static int f_shadow(void *t, unsigned long idx, struct gdb_shadow_info *si)
+static int f_shadows(void *t, bool (*fn)(const struct gdb_shadow_info *, void *), void *arg)
 {
-    const struct fake_shadow *fs = shadow_at(t, idx);
-    if (!fs)
-        return -GDB_ENOENT;
-    fill_info(fs, idx, si);
+    struct gdb_shadow_info si;
+    for (unsigned long i = 0; shadow_at(t, i); i++) {
+        fill_info(shadow_at(t, i), i, &si);
+        if (!fn(&si, arg))
+            break;
+    }
     return 0;
 }
 
@@ -335,8 +337,8 @@ static int f_pool(void *t, struct gdb_pool_info *pi)
     struct fake *f = t;
     pi->total = 64;
     pi->shadows = f->nshadows;
-    pi->metadata = 2;
-    pi->free = pi->total - pi->shadows - pi->metadata;
+    pi->pinned = f->nshadows ? 1 : 0;
+    pi->free = pi->total - pi->shadows;
     return 0;
 }
 
@@ -360,7 +362,8 @@ static long f_audit(void *t, const struct gdb_out *out)
     struct gdb_shadow_info si;
     long errs = 0;
 
-    for (unsigned long i = 0; f_shadow(t, i, &si) == 0; i++) {
+    for (unsigned long i = 0; shadow_at(f, i); i++) {
+        fill_info(shadow_at(f, i), i, &si);
         for (unsigned e = 0; e < si.entries; e++) {
             uint64_t se, ge;
             f_shadow_entry(t, si.smfn, e, &se, &ge);
@@ -376,7 +379,6 @@ static long f_audit(void *t, const struct gdb_out *out)
             }
         }
     }
-    (void)f;
     return errs;
 }
 
@@ -394,7 +396,7 @@ const struct gdb_target_ops fake_ops = {
     .read_phys = f_read_phys, .write_phys = f_write_phys,
     .insert_hw = f_insert_hw, .remove_hw = f_remove_hw,
     .resume = f_resume, .detach = f_detach,
-    .mon_walk = f_walk, .mon_shadow = f_shadow, .mon_shadow_info = f_shadow_info,
+    .mon_walk = f_walk, .mon_shadows = f_shadows,
     .mon_shadow_entry = f_shadow_entry, .mon_pool = f_pool, .mon_stat = f_stat,
     .mon_audit = f_audit, .mon_blow = f_blow,
 };
