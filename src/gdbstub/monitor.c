@@ -212,8 +212,9 @@ static int do_walk(const struct gdb_mon_ctx *c, const char *a)
             snprintf(st, sizeof(st), "0x%llx", (unsigned long long)l->s_table);
             snprintf(si, sizeof(si), "%u", l->s_index);
             snprintf(se, sizeof(se), "0x%llx", (unsigned long long)l->s_entry);
-            /* shadows of 2-level guests are PAE-format: decode NX there */
-            gdb_pte_flags(l->s_entry, l->level, w.mode == GUEST_PAGING_2LEVEL ? GUEST_PAGING_PAE : w.mode,
+            /* Umbra's shadows use the guest's format (2-level on 2-level, PAE on
+             * PAE, 4-level in long mode); paging-off guests run on PAE shadows. */
+            gdb_pte_flags(l->s_entry, l->level, w.mode == GUEST_PAGING_OFF ? GUEST_PAGING_PAE : w.mode,
                           sf, sizeof(sf));
         }
         gdb_printf(c->out, "L%-2u %-18s %-4s %-18s %-22s| %-18s %-4s %-18s %s\n", l->level,
