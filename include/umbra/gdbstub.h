@@ -130,6 +130,7 @@ struct gdb_shadow_info {
     uint64_t smfn;          /* the shadow frame */
     uint64_t gfn;           /* the guest frame it shadows (fl1: first frame of the superpage) */
     const char *type;       /* "l1_pae", "l2_pae", "fl1_pae", "l2_32", ... */
+    unsigned guest_levels;  /* 2, 3, 4 (0: paging-off shadow); 2 = 32-bit entries */
     unsigned level;         /* 1 = leaf table (l1/fl1), 2, 3, 4 */
     unsigned refcount;
     bool pinned;
@@ -206,10 +207,11 @@ struct gdb_target_ops {
      * negative GDB_E*.  Shaped like shadow_for_each(): the hook converts each
      * struct shadow_info into a gdb_shadow_info. */
     int (*mon_shadows)(void *t, bool (*fn)(const struct gdb_shadow_info *si, void *arg), void *arg);
-    /* Entry i of shadow `smfn`: its raw value and the guest entry it mirrors
-     * (*gentry may be left 0 where there is none, e.g. fl1).  The monitor calls
-     * it only for frames mon_shadows() reported, i < si->entries. */
-    int (*mon_shadow_entry)(void *t, uint64_t smfn, unsigned i, uint64_t *sentry, uint64_t *gentry);
+    /* Entry i of the shadow si (as mon_shadows() reported it, i < si->entries):
+     * its raw value and the guest entry it mirrors (*gentry left 0 where there
+     * is none, e.g. fl1).  Given the whole info so no lookup is needed. */
+    int (*mon_shadow_entry)(void *t, const struct gdb_shadow_info *si, unsigned i,
+                            uint64_t *sentry, uint64_t *gentry);
     int (*mon_pool)(void *t, struct gdb_pool_info *pi);
     /* idx-th counter: name and value; -GDB_ENOENT past the last. */
     int (*mon_stat)(void *t, unsigned idx, const char **name, uint64_t *value);

@@ -302,7 +302,7 @@ static int do_shadow(const struct gdb_mon_ctx *c, const char *a)
     shadow_line(c, &f.si);
     for (unsigned i = 0; i < f.si.entries; i++) {
         se = ge = 0;
-        if (c->ops->mon_shadow_entry(c->t, f.smfn, i, &se, &ge) < 0)
+        if (c->ops->mon_shadow_entry(c->t, &f.si, i, &se, &ge) < 0)
             break;
         if (!se && !ge)
             continue;
@@ -467,7 +467,7 @@ static int do_dot(const struct gdb_mon_ctx *c, const char *a)
             continue;
         for (unsigned e = 0; e < si->entries; e++) {
             uint64_t se = 0, ge = 0;
-            if (c->ops->mon_shadow_entry(c->t, si->smfn, e, &se, &ge) < 0)
+            if (c->ops->mon_shadow_entry(c->t, si, e, &se, &ge) < 0)
                 break;
             if ((se & _PAGE_PRESENT) && !(se & _PAGE_PSE)) {
                 uint64_t cm = (se & PADDR_MASK_52) >> PAGE_SHIFT;

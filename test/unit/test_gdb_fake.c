@@ -292,6 +292,7 @@ static void fill_info(const struct fake_shadow *fs, unsigned long i, struct gdb_
     si->gfn = fs->gfn;
     si->type = fs->type;
     si->level = fs->level;
+    si->guest_levels = strcmp(fs->type + strlen(fs->type) - 3, "_64") == 0 ? 4 : 3;
     si->entries = fs->entries;
     si->refcount = 1;
     si->pinned = i == 0;
@@ -320,15 +321,15 @@ static int f_shadow_info(void *t, uint64_t smfn, struct gdb_shadow_info *si)
     return -GDB_ENOENT;
 }
 
-static int f_shadow_entry(void *t, uint64_t smfn, unsigned i, uint64_t *se, uint64_t *ge)
+static int f_shadow_entry(void *t, const struct gdb_shadow_info *si, unsigned i, uint64_t *se, uint64_t *ge)
 {
     struct fake *f = t;
-    struct gdb_shadow_info si;
+    struct gdb_shadow_info known;
 
-    if (f_shadow_info(t, smfn, &si) < 0 || i >= si.entries)
+    if (f_shadow_info(t, si->smfn, &known) < 0 || i >= known.entries)
         return -GDB_ENOENT;
-    *se = rd64(f, smfn * 4096 + i * 8ULL);
-    *ge = rd64(f, si.gfn * 4096 + i * 8ULL);
+    *se = rd64(f, known.smfn * 4096 + i * 8ULL);
+    *ge = rd64(f, known.gfn * 4096 + i * 8ULL);
     return 0;
 }
 
@@ -366,7 +367,7 @@ static long f_audit(void *t, const struct gdb_out *out)
         fill_info(shadow_at(f, i), i, &si);
         for (unsigned e = 0; e < si.entries; e++) {
             uint64_t se, ge;
-            f_shadow_entry(t, si.smfn, e, &se, &ge);
+            f_shadow_entry(t, &si, e, &se, &ge);
             if (!(se & PTE_P))
                 continue;
             bool bad = !(ge & PTE_P) || ((se & PTE_RW) && !(ge & PTE_RW)) ||
