@@ -389,6 +389,24 @@ void gdb_printf(const struct gdb_out *o, const char *fmt, ...) __attribute__((fo
 /* Format the decoded flags of a page-table entry at `level` ("P RW US A D PS G NX"). */
 void gdb_pte_flags(uint64_t e, unsigned level, enum guest_paging mode, char *buf, size_t size);
 
+/* ---- hooks on the shadow MMU (shadow_hooks.c; needs src/shadow) -------------------- */
+/* mon_walk: the guest walk and the shadow walk of va (shadow_walk_va()). */
+int gdb_shadow_walk(struct shadow_vcpu *v, uint64_t va, struct gdb_walk *w);
+/* mon_shadows: every live shadow (shadow_for_each()). */
+int gdb_shadow_list(struct shadow_domain *d, bool (*fn)(const struct gdb_shadow_info *, void *), void *arg);
+/* mon_shadow_entry: entry i of a shadow and the guest entry it mirrors. */
+int gdb_shadow_entry(const struct gdb_shadow_info *si, unsigned i, uint64_t *sentry, uint64_t *gentry);
+/* mon_pool (shadow_pool_usage()). */
+int gdb_shadow_pool(struct shadow_domain *d, struct gdb_pool_info *pi);
+/* read_virt/write_virt: debugger access by guest-virtual address, no rights
+ * check, no A/D; one page at most.  A write into a guest page table goes
+ * through shadow_write_guest() (shadows revalidated) and is refused
+ * (-GDB_EPERM) if the guest's own tables forbid it. */
+int gdb_shadow_read_virt(struct shadow_vcpu *v, uint64_t va, void *buf, size_t len);
+int gdb_shadow_write_virt(struct shadow_vcpu *v, uint64_t va, const void *buf, size_t len);
+/* True if guest frame gfn is shadowed as a page table. */
+bool gdb_shadow_is_table(struct shadow_domain *d, uint64_t gfn);
+
 /* ---- 16550 UART (uart.c over pio.c; pio.c is freestanding only) ---------------------- */
 uint8_t gdb_pio_inb(uint16_t port);
 void gdb_pio_outb(uint16_t port, uint8_t v);
