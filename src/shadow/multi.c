@@ -309,6 +309,16 @@ static enum sh_result SH_NAME(translate)(struct shadow_vcpu *v, gva_t va, uint32
 
 /* ---- propagation: guest entry -> shadow entry (I1, I2) ---------------------- */
 
+/*
+ * Fault injection, for proving the guest suites notice a broken shadow: the
+ * mutant build (umbra-mutant-dbit.elf, test/e2e/mutant-dbit.sh) maps writable
+ * leaves writable before the guest's D bit is set, so the CPU never faults on
+ * the first write and the guest's D bit is never set.  Never on in umbra.elf.
+ */
+#ifndef SHADOW_MUTANT_NO_DIRTY
+#define SHADOW_MUTANT_NO_DIRTY 0
+#endif
+
 /* A leaf shadow entry for guest frame gfn with flags f, or 0 if refused (I2). */
 static spte_t mk_leaf(struct shadow_domain *d, uint64_t gfn, uint64_t f)
 {
@@ -333,7 +343,7 @@ static spte_t SH_NAME(l1e_propagate_from_guest)(struct shadow_domain *d, struct 
         return 0;
     uint64_t f = _PAGE_PRESENT | _PAGE_ACCESSED
                | ((uint64_t)ge & (_PAGE_USER | _PAGE_PWT | _PAGE_PCD | _PAGE_PAT | _PAGE_GLOBAL | PKEY));
-    if ((ge & RW) && (ge & DIR))
+    if ((ge & RW) && (SHADOW_MUTANT_NO_DIRTY || (ge & DIR)))
         f |= _PAGE_RW | _PAGE_DIRTY;
 #if GUEST_LEVELS > 2
     if (nxe(v) && ((uint64_t)ge & _PAGE_NX))
