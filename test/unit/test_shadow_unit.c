@@ -619,6 +619,32 @@ START_TEST(pae_destroy_subtree)
 }
 END_TEST
 
+/*
+ * A full teardown (monitor blow, or prealloc when unpinning is not enough)
+ * leaves the running address space usable: its accesses refault and are
+ * fixed, and the audit stays clean.  The per-vCPU PDPT must survive it: the
+ * hardware loads the PDPTEs from it, and nothing refills them on a #PF.
+ */
+START_TEST(pae_blow_in_use)
+{
+    pae_guest(0);
+    w64(PT0 + 8, 0x301000 | P | RW);
+    w64(PD3, 0x400000 | P | RW | US | A | D | PS);   /* 2 MiB page at 3 GiB */
+    ck_assert_uint_eq(expect_ok(0x1000, PFEC_WRITE), 0x301000);
+    ck_assert_uint_eq(expect_ok(0xc0000000 + 0x234, 0), 0x400234);
+    uint64_t *l3 = plat_map_mfn(v->pae_l3);
+    uint64_t before[4] = { l3[0], l3[1], l3[2], l3[3] };
+    shadow_blow_tables(dom);
+    for (int i = 0; i < 4; i++)
+        ck_assert_msg(l3[i] == before[i], "PDPT slot %d %#llx, was %#llx", i,
+                      (unsigned long long)l3[i], (unsigned long long)before[i]);
+    ck_assert_uint_eq(shadow_audit(dom), 0);
+    ck_assert_uint_eq(expect_ok(0x1000, PFEC_WRITE), 0x301000);
+    ck_assert_uint_eq(expect_ok(0xc0000000 + 0x234, PFEC_USER), 0x400234);
+    ck_assert_uint_eq(shadow_audit(dom), 0);
+}
+END_TEST
+
 /* ---- 2-level ---------------------------------------------------------------- */
 
 START_TEST(l2_basic_and_pse)
@@ -780,6 +806,7 @@ static Suite *suite(void)
     tcase_add_test(t, pae_cross_page_access);
     tcase_add_test(t, pae_two_vcpus);
     tcase_add_test(t, pae_destroy_subtree);
+    tcase_add_test(t, pae_blow_in_use);
     tcase_add_test(t, pae_invlpg);
     suite_add_tcase(s, t);
     t = tcase_create("other_modes");
