@@ -10,6 +10,7 @@
 #include <umbra/svm.h>
 #include <umbra/x86.h>
 #include <umbra/platform.h>
+#include <umbra/loader.h>
 
 typedef void (*exit_fn)(struct svm_vcpu *v);
 
@@ -183,6 +184,9 @@ static void exit_ioio(struct svm_vcpu *v)
     unsigned port = info >> IOIO_PORT_SHIFT;
     unsigned size = (info >> IOIO_SZ_SHIFT) & 7;
 
+    if (guest_hooks && guest_hooks->ioio && !(info & (IOIO_STR | IOIO_REP)) &&
+        guest_hooks->ioio(v, port, size, info & IOIO_IN))
+        return;
     if (info & (IOIO_STR | IOIO_REP)) {
         exit_unexpected(v);
         return;
