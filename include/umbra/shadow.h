@@ -44,6 +44,9 @@ struct shadow_vcpu {
     /* Private to src/shadow (top-level shadows, per-vCPU PDPT, ...). */
     mfn_t toplevel[4];
     mfn_t pae_l3;                 /* per-vCPU shadow PDPT (below 4 GiB) */
+    uint64_t mode_key;            /* guest CR0/CR4/EFER bits the shadows depend on */
+    uint64_t last_pt_write;       /* gfn of the last emulated page-table write */
+    uint32_t pt_write_run;        /* consecutive emulated writes to it */
 };
 
 /* Result of a shadow fault, an emulated access or a CR3 load. */
@@ -72,16 +75,35 @@ struct shadow_domain *shadow_domain_init(mfn_t pool_base, unsigned long frames);
 /* Reset v to a paging-off guest (CR0 = ET, CR4 = 0, EFER = 0) on domain d. */
 int shadow_vcpu_init(struct shadow_vcpu *v, struct shadow_domain *d);
 
-/* CR0/CR4/EFER changed: pick the mode, recompute hw_*, rebuild the top level. */
+/*
+ * CR0/CR4/EFER changed: pick the mode, recompute hw_*, rebuild the top level.
+ * Also sets/clears EFER.LMA in v->guest_efer (LME && PG).  A change of any
+ * bit the shadows depend on (PG, WP, PAE, PSE, PGE, LME, NXE, SMEP, SMAP,
+ * PKE) drops every shadow.  Returns 0, 1 if the guest must get #GP(0)
+ * instead (PAE paging enabled over PDPTEs with reserved bits; the SVM layer
+ * restores the old guest value and calls again), -1 if the guest must be
+ * stopped (shadow pool exhausted).
+ */
 int shadow_update_paging_mode(struct shadow_vcpu *v);
 
 /*
  * guest_cr3 changed.  Finds or makes the pinned top-level shadow.  PAE: loads
- * the four guest PDPTEs now; reserved bits give SH_REFLECT with #GP(0).
+ * the four guest PDPTEs now; reserved bits give SH_REFLECT with #GP(0), and
+ * then nothing changed: the SVM layer restores the old guest_cr3.  Always
+ * requests a whole-ASID flush (v->tlb_flush): the CR3 that VMRUN loads does
+ * not flush the guest's TLB on SVM, but the guest's MOV CR3 must.
  */
 enum sh_result shadow_update_cr3(struct shadow_vcpu *v, struct sh_fault *out);
 
-/* #PF intercept: va = CR2 (EXITINFO2), pfec = EXITINFO1. */
+/*
+ * #PF intercept: va = CR2 (EXITINFO2), pfec = EXITINFO1, plus SH_PFEC_AC if
+ * the guest's RFLAGS.AC = 1 or SH_PFEC_NOAC if it is 0 (with neither, SMAP is
+ * left to the hardware, and a supervisor access SMAP refuses may set guest
+ * A/D before it faults).  SH_EMULATE: the
+ * instruction writes a shadowed guest page table, or is a supervisor write
+ * the guest allows only because its CR0.WP = 0; the emulator performs the
+ * write with shadow_write_guest().
+ */
 enum sh_result shadow_page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
                                  struct sh_fault *out);
 
@@ -90,21 +112,89 @@ void shadow_invlpg(struct shadow_vcpu *v, gva_t va);
 
 /*
  * Guest-memory access at guest-virtual va through the guest's own tables,
- * checked with access rights pfec (PFEC_WRITE/USER/INSN), setting A/D as the
- * CPU would.  Writes that touch shadowed page tables revalidate every shadow
+ * checked with access rights pfec (PFEC_WRITE/USER/INSN, plus SH_PFEC_AC when
+ * the guest runs with EFLAGS.AC = 1, which exempts supervisor data accesses
+ * from SMAP), setting A/D as the CPU would.  Writes that touch shadowed page tables revalidate every shadow
  * of that frame.  SH_REFLECT gives the fault the CPU would have raised.
  * Used by the instruction emulator and the GDB stub.
  */
+#define SH_PFEC_AC   (1u << 31)   /* pfec flag: EFLAGS.AC = 1 (SMAP exempt) */
+#define SH_PFEC_NOAC (1u << 30)   /* pfec flag for shadow_page_fault: EFLAGS.AC = 0 */
 enum sh_result shadow_read_guest(struct shadow_vcpu *v, gva_t va, void *dst,
                                  unsigned len, uint32_t pfec, struct sh_fault *out);
 enum sh_result shadow_write_guest(struct shadow_vcpu *v, gva_t va, const void *src,
                                   unsigned len, uint32_t pfec, struct sh_fault *out);
 
+/*
+ * LOCK CMPXCHG / XCHG / locked read-modify-write for the emulator: at va
+ * (len 1, 2, 4 or 8, checked as a write with pfec), if the guest memory
+ * equals *expected write *src atomically and set *done; else copy the
+ * current value to *expected and clear *done.  A write that lands in a
+ * shadowed page table revalidates it like shadow_write_guest().  An access
+ * that crosses a page is done without atomicity (a split lock).
+ */
+enum sh_result shadow_cmpxchg_guest(struct shadow_vcpu *v, gva_t va, void *expected,
+                                    const void *src, unsigned len, uint32_t pfec,
+                                    bool *done, struct sh_fault *out);
+
 /* Translate va with no side effects (GDB stub, monitor walk). false if not mapped. */
 bool shadow_gva_to_gpa(struct shadow_vcpu *v, gva_t va, gpa_t *gpa);
 
+/*
+ * Read-only walk of one va for the monitor / GDB stub: the guest entry and the
+ * shadow entry at every level, top (index 0) to leaf.  No A/D is set, nothing
+ * is allocated.  Returns the number of levels filled.
+ */
+struct shadow_walk_level {
+    unsigned level;          /* 4..1 (paging off: 3..1 of the identity shadow) */
+    bool g_valid;            /* guest entry read (false past a guest fault / paging off) */
+    gpa_t g_addr;            /* guest-physical address of the guest entry */
+    uint64_t g_entry;
+    bool s_valid;            /* shadow entry read (false past a missing shadow) */
+    mfn_t s_mfn;             /* shadow table holding the entry */
+    uint64_t s_entry;
+};
+struct shadow_walk_info {
+    unsigned nlevels;
+    struct shadow_walk_level lv[4];
+    bool g_ok;               /* guest translation exists (for a read at CPL 0) */
+    gpa_t gpa;               /* guest-physical result if g_ok */
+    uint32_t g_pfec;         /* else the fault a supervisor read would raise */
+};
+unsigned shadow_walk_va(struct shadow_vcpu *v, gva_t va, struct shadow_walk_info *wi);
+
+/* One shadow, as shadow_for_each() reports it. */
+struct shadow_info {
+    const char *type;        /* e.g. "l1_pae", "fl1_64", "l2_32", "phys_l1" */
+    unsigned guest_levels;   /* 2, 3, 4; 0 for paging-off shadows */
+    unsigned level;          /* 1..4 */
+    gfn_t gfn;               /* guest frame (fl1: first frame of the superpage) */
+    mfn_t smfn;              /* the shadow page */
+    unsigned refcount;
+    bool pinned;
+    unsigned in_use;         /* vCPU top-level slots holding it */
+};
+/* Call fn on every live shadow, in pool order; stops early if fn returns false. */
+void shadow_for_each(struct shadow_domain *d,
+                     bool (*fn)(const struct shadow_info *si, void *arg), void *arg);
+
+/* Pool occupancy: total frames, free frames, live shadows, pinned shadows. */
+void shadow_pool_usage(struct shadow_domain *d, unsigned long *total, unsigned long *nfree,
+                       unsigned long *live, unsigned long *pinned);
+
+/* Drop every shadow not in use and empty the in-use top levels (monitor, tests). */
+void shadow_blow_tables(struct shadow_domain *d);
+
 /* Check every shadow against the guest tables and refcounts; returns the number of errors (each logged). */
 unsigned long shadow_audit(struct shadow_domain *d);
+
+/*
+ * Audit level (Xen's SHADOW_AUDIT, at run time): 0 = on demand only (the
+ * default), 1 = shadow_audit() after every fault, CR3 load, INVLPG, mode
+ * change and guest write (slow: debugging and tests).  Errors are logged and
+ * counted (audit_errors).
+ */
+void shadow_set_audit(struct shadow_domain *d, unsigned level);
 
 /* Print the shadow counters as "umbra: shadow: NAME=VALUE" lines through plat_log. */
 void shadow_print_stats(struct shadow_domain *d);

@@ -237,6 +237,7 @@ struct guest_regs {
 };
 
 struct paging_ops;
+struct shadow_vcpu;
 
 struct svm_vcpu {
     struct guest_regs regs;       /* saved/restored by svm_vmrun() */
@@ -244,6 +245,7 @@ struct svm_vcpu {
     paddr_t vmcb_pa;
     const struct paging_ops *paging;
     uint64_t guest_efer;          /* EFER as the guest sees it (no SVME) */
+    struct shadow_vcpu *sh;       /* paging=shadow: the shadow MMU's view of this vCPU */
     uint32_t svm_features;        /* CPUID 0x8000000A EDX */
     unsigned long full_flushes;   /* TLB_CONTROL = 1 requests */
     bool stop;                    /* leave the run loop */
@@ -262,7 +264,13 @@ extern unsigned (*svm_insn_len)(struct svm_vcpu *v, uint64_t exitcode);
 /* Advance guest RIP past the intercepted instruction (nRIP when the CPU has NRIPS). */
 void svm_skip_insn(struct svm_vcpu *v);
 
-/* Queue an exception for the next VMRUN (err used when has_err). */
+/*
+ * Queue an exception for the next VMRUN (err used when has_err).  If an event
+ * whose delivery the exit cut short is queued for re-delivery, the two are
+ * combined as the CPU does: #DF for a contributory or page fault on a
+ * contributory/page fault, a triple fault (the guest is stopped) on #DF;
+ * otherwise the new exception replaces it.
+ */
 void svm_inject_exc(struct svm_vcpu *v, unsigned vector, bool has_err, uint32_t err);
 
 /* Stop the guest: leave the run loop and report `reason` with `status`. */
@@ -272,9 +280,10 @@ void svm_stop(struct svm_vcpu *v, const char *reason, unsigned status);
 void svm_dump_guest(struct svm_vcpu *v, const char *why);
 
 /*
- * Per-paging-mode hooks (src/svm/paging.c chooses one): npt today; the
- * shadow MMU plugs in here.  init sets up the VMCB for the mode (intercepts,
- * nested or shadow CR3) and returns 0, or -1 after logging why.
+ * Per-paging-mode hooks (src/svm/paging.c chooses one): npt (nested paging)
+ * or shadow (src/svm/shadow_paging.c on the shadow MMU).  init sets up the
+ * VMCB for the mode (intercepts, nested or shadow CR3) and returns 0, or -1
+ * after logging why.
  */
 struct paging_ops {
     const char *name;
@@ -286,7 +295,12 @@ struct paging_ops {
     void (*invlpg)(struct svm_vcpu *v);                   /* INVLPG intercept */
     void (*npf)(struct svm_vcpu *v);                      /* nested page fault */
     uint64_t (*efer_read)(struct svm_vcpu *v);            /* guest RDMSR EFER */
-    void (*efer_write)(struct svm_vcpu *v, uint64_t val); /* guest WRMSR EFER (checked valid) */
+    /* Guest WRMSR EFER (reserved bits already checked): 0 done, -1 it injected a fault or stopped the guest. */
+    int (*efer_write)(struct svm_vcpu *v, uint64_t val);
+    /* NULL, or CR0/3/4 as the guest sees them (else the VMCB's are the guest's). */
+    uint64_t (*guest_cr)(struct svm_vcpu *v, unsigned cr);
+    /* NULL, or print the mode's own end-of-run lines (counters). */
+    void (*report)(struct svm_vcpu *v);
 };
 
 /* ---- SVM core entry points (src/svm) ------------------------------------ */
@@ -295,6 +309,9 @@ struct paging_ops {
 int svm_init(uint32_t *features);
 /* Paging ops for the option value. */
 const struct paging_ops *paging_select(int paging_kind);
+extern const struct paging_ops shadow_paging_ops;   /* src/svm/shadow_paging.c */
+/* CR0/3/4 as the guest sees them, through v->paging->guest_cr when the mode has one. */
+uint64_t svm_guest_cr(struct svm_vcpu *v, unsigned cr);
 /*
  * Nested paging identity-maps guest-physical [0, top) minus Umbra's reserve,
  * top = the end of RAM rounded up to 1 GiB, at least 4 GiB (MMIO lives

@@ -56,12 +56,43 @@ void svm_skip_insn(struct svm_vcpu *v)
     vm->ctl.int_shadow = 0;
 }
 
+/* Exception classes for the double-fault rules (APM vol. 2, 8.2.9). */
+static bool contributory(unsigned vec)
+{
+    return vec == X86_EXC_DE || vec == X86_EXC_TS || vec == X86_EXC_NP || vec == X86_EXC_SS ||
+           vec == X86_EXC_GP;
+}
+
 void svm_inject_exc(struct svm_vcpu *v, unsigned vector, bool has_err, uint32_t err)
 {
+    uint64_t first = v->vmcb->ctl.eventinj;
+    if ((first & SVM_EVT_VALID) && (first & (7ULL << 8)) == SVM_EVT_TYPE_EXC) {
+        /* The new exception arose while delivering `first` (re-queued from EXITINTINFO). */
+        unsigned f = first & 0xff;
+        if (f == X86_EXC_DF) {
+            svm_dump_guest(v, "guest triple fault (fault while delivering #DF)");
+            svm_stop(v, "triple-fault", UMBRA_STATUS_TRIPLE_FAULT);
+            return;
+        }
+        if ((f == X86_EXC_PF && (vector == X86_EXC_PF || contributory(vector))) ||
+            (contributory(f) && contributory(vector))) {
+            vector = X86_EXC_DF;
+            has_err = true;
+            err = 0;
+        }
+    }
     uint64_t e = SVM_EVT_VALID | SVM_EVT_TYPE_EXC | (vector & 0xff);
     if (has_err)
         e |= SVM_EVT_ERR_VALID | ((uint64_t)err << 32);
     v->vmcb->ctl.eventinj = e;
+}
+
+uint64_t svm_guest_cr(struct svm_vcpu *v, unsigned cr)
+{
+    if (v->paging->guest_cr)
+        return v->paging->guest_cr(v, cr);
+    const struct vmcb_save *s = &v->vmcb->save;
+    return cr == 0 ? s->cr0 : cr == 3 ? s->cr3 : cr == 4 ? s->cr4 : 0;
 }
 
 /* ---- diagnostics --------------------------------------------------------- */
@@ -86,6 +117,7 @@ static const char *exit_name(uint64_t code, char *buf, size_t len)
     case VMEXIT_NPF: return "npf";
     case VMEXIT_INTR: return "intr";
     case VMEXIT_NMI: return "nmi";
+    case VMEXIT_TASK_SWITCH: return "task-switch";
     }
     if (code < VMEXIT_CR0_READ + 16)
         snprintf(buf, len, "cr%u-read", (unsigned)code);
@@ -110,8 +142,11 @@ void svm_dump_guest(struct svm_vcpu *v, const char *why)
          vm->save.rflags, vm->save.cs.sel, vm->save.cpl);
     ulog("  rax=%08lx rbx=%08lx rcx=%08lx rdx=%08lx", vm->save.rax, r->rbx, r->rcx, r->rdx);
     ulog("  rsi=%08lx rdi=%08lx rbp=%08lx r8=%lx r9=%lx", r->rsi, r->rdi, r->rbp, r->r8, r->r9);
-    ulog("  cr0=%08lx cr2=%08lx cr3=%08lx cr4=%08lx efer=%lx", vm->save.cr0, vm->save.cr2,
-         vm->save.cr3, vm->save.cr4, v->paging->efer_read(v));
+    ulog("  cr0=%08lx cr2=%08lx cr3=%08lx cr4=%08lx efer=%lx", svm_guest_cr(v, 0), vm->save.cr2,
+         svm_guest_cr(v, 3), svm_guest_cr(v, 4), v->paging->efer_read(v));
+    if (v->paging->guest_cr)
+        ulog("  hardware: cr0=%08lx cr3=%08lx cr4=%08lx efer=%lx", vm->save.cr0, vm->save.cr3,
+             vm->save.cr4, vm->save.efer);
 }
 
 void svm_print_exit_counts(void)
@@ -230,7 +265,8 @@ static void exit_msr(struct svm_vcpu *v)
                 svm_inject_exc(v, X86_EXC_GP, true, 0);
                 return;
             }
-            v->paging->efer_write(v, val);
+            if (v->paging->efer_write(v, val) < 0)
+                return;                    /* a fault was injected or the guest stopped */
         } else {
             val = v->paging->efer_read(v);
         }
@@ -280,6 +316,22 @@ static void exit_vmmcall(struct svm_vcpu *v)
         break;
     }
     vm->save.rax = ret;
+}
+
+/*
+ * A hardware task switch (intercepted under shadow paging: it would load CR3
+ * from the TSS behind the shadow's back).  Not emulated yet: stop cleanly.
+ */
+static void exit_task_switch(struct svm_vcpu *v)
+{
+    struct vmcb *vm = v->vmcb;
+    uint64_t i2 = vm->ctl.exitinfo2;
+    ulog("task switch to TSS selector %#x (%s) is not emulated under paging=%s",
+         (unsigned)(vm->ctl.exitinfo1 & 0xffff),
+         (i2 & (1ULL << 36)) ? "IRET" : (i2 & (1ULL << 38)) ? "JMP" : "CALL or gate",
+         v->paging->name);
+    svm_dump_guest(v, "task switch");
+    svm_stop(v, "task-switch", UMBRA_STATUS_ERROR);
 }
 
 static void exit_shutdown(struct svm_vcpu *v)
@@ -349,6 +401,7 @@ static const exit_fn exit_table[VMEXIT_TABLE_SIZE] = {
     [VMEXIT_IOIO] = exit_ioio,
     [VMEXIT_MSR] = exit_msr,
     [VMEXIT_SHUTDOWN] = exit_shutdown,
+    [VMEXIT_TASK_SWITCH] = exit_task_switch,
     [VMEXIT_VMRUN] = exit_svm_insn,
     [VMEXIT_VMMCALL] = exit_vmmcall,
     [VMEXIT_VMLOAD] = exit_svm_insn,
@@ -364,9 +417,20 @@ void svm_handle_exit(struct svm_vcpu *v)
     struct vmcb *vm = v->vmcb;
     uint64_t code = vm->ctl.exitcode;
 
-    /* An event cut short by the exit is delivered again on the next VMRUN. */
-    if (vm->ctl.exitintinfo & SVM_EVT_VALID)
-        vm->ctl.eventinj = vm->ctl.exitintinfo;
+    /*
+     * An event cut short by the exit is delivered again on the next VMRUN --
+     * except INT n, INT3 and INTO: RIP still points at the instruction, which
+     * simply runs again (re-injecting would return past it twice over
+     * without NRIPS).
+     */
+    uint64_t ii = vm->ctl.exitintinfo;
+    if (unlikely(ii & SVM_EVT_VALID)) {
+        uint64_t type = ii & (7ULL << 8);
+        unsigned vec = ii & 0xff;
+        if (type != SVM_EVT_TYPE_SOFT &&
+            !(type == SVM_EVT_TYPE_EXC && (vec == X86_EXC_BP || vec == X86_EXC_OF)))
+            vm->ctl.eventinj = ii;
+    }
 
     if (likely(code < VMEXIT_TABLE_SIZE)) {
         exit_count[code]++;

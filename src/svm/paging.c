@@ -6,16 +6,9 @@
  *   npt     nested paging: an identity map of guest-physical memory minus
  *           Umbra's reserve; the guest's own CR0/CR3/CR4/EFER run in the
  *           VMCB untouched (only EFER.SVME is forced on and hidden).
- *   shadow  the shadow MMU (src/shadow, include/umbra/shadow.h): not linked
- *           in yet; selecting it stops the run with a clear message.  Its
- *           ops will: init = set the CR0/3/4 read+write, #PF and INVLPG
- *           intercepts and shadow_vcpu_init() on the pool main reserved
- *           (umbra_layout.shadow_pool); cr_write/page_fault/invlpg = call
- *           shadow_update_paging_mode/update_cr3/page_fault/invlpg (the CR
- *           intercepts carry no register number without decode assists, so
- *           they need the src/x86 decoder); cr_read = return v->guest_*;
- *           pre_vmrun = copy hw_cr0/3/4/efer into the VMCB and turn
- *           tlb_flush into svm_flush_guest_tlb().
+ *   shadow  the shadow MMU (src/shadow via src/svm/shadow_paging.c): the
+ *           hardware runs shadow page tables built from the guest's; CR
+ *           accesses, #PF, INVLPG, EFER and task switches are intercepted.
  */
 #include <umbra/kern.h>
 #include <umbra/lib.h>
@@ -117,12 +110,13 @@ static uint64_t npt_efer_read(struct svm_vcpu *v)
     return v->vmcb->save.efer & ~EFER_SVME;       /* LMA as the hardware keeps it */
 }
 
-static void npt_efer_write(struct svm_vcpu *v, uint64_t val)
+static int npt_efer_write(struct svm_vcpu *v, uint64_t val)
 {
     /* LMA is the CPU's: keep the current one. */
     uint64_t lma = v->vmcb->save.efer & EFER_LMA;
     v->vmcb->save.efer = (val & ~EFER_LMA) | lma | EFER_SVME;
     v->guest_efer = val;
+    return 0;
 }
 
 static const struct paging_ops npt_ops = {
@@ -133,23 +127,7 @@ static const struct paging_ops npt_ops = {
     .efer_write = npt_efer_write,
 };
 
-/* ---- shadow paging (not linked in yet) ---------------------------------- */
-
-static int shadow_init_stub(struct svm_vcpu *v)
-{
-    (void)v;
-    ulog("paging=shadow: shadow MMU not linked in yet");
-    return -1;
-}
-
-static const struct paging_ops shadow_ops = {
-    .name = "shadow",
-    .init = shadow_init_stub,
-    .efer_read = npt_efer_read,
-    .efer_write = npt_efer_write,
-};
-
 const struct paging_ops *paging_select(int kind)
 {
-    return kind == PAGING_SHADOW ? &shadow_ops : &npt_ops;
+    return kind == PAGING_SHADOW ? &shadow_paging_ops : &npt_ops;
 }

@@ -159,15 +159,14 @@ void svm_stop(struct svm_vcpu *v, const char *reason, unsigned status)
     v->stop_status = status;
 }
 
-/* The guest's paging mode as the hardware runs it (NPT: the guest's own CRs). */
+/* The guest's paging mode from its own CR0/CR4/EFER (under shadow paging, not the hardware's). */
 static const char *guest_paging_name(struct svm_vcpu *v)
 {
-    const struct vmcb_save *s = &v->vmcb->save;
-    if (!(s->cr0 & X86_CR0_PG))
+    if (!(svm_guest_cr(v, 0) & X86_CR0_PG))
         return "off";
-    if (s->efer & EFER_LMA)
+    if (v->paging->efer_read(v) & EFER_LMA)
         return "long mode (4-level)";
-    return (s->cr4 & X86_CR4_PAE) ? "PAE" : "2-level";
+    return (svm_guest_cr(v, 4) & X86_CR4_PAE) ? "PAE" : "2-level";
 }
 
 unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
@@ -183,8 +182,11 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
         struct vmcb *vm = v->vmcb;
         void (*pre_vmrun)(struct svm_vcpu *) = v->paging->pre_vmrun;
         while (!v->stop) {
-            if (pre_vmrun)
+            if (pre_vmrun) {
                 pre_vmrun(v);
+                if (unlikely(v->stop))
+                    break;
+            }
             if (vm->ctl.tlb_control)
                 v->full_flushes++;
             svm_vmrun(v);
@@ -195,8 +197,10 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
     }
     ulog("exit reason=%s status=%u", v->stop_reason, v->stop_status);
     ulog("guest paging at exit: %s (cr0=%#lx cr4=%#lx efer=%#lx)", guest_paging_name(v),
-         v->vmcb->save.cr0, v->vmcb->save.cr4, v->paging->efer_read(v));
+         svm_guest_cr(v, 0), svm_guest_cr(v, 4), v->paging->efer_read(v));
     svm_print_exit_counts();
     ulog("tlb: full flushes=%lu", v->full_flushes);
+    if (v->paging->report)
+        v->paging->report(v);
     return v->stop_status;
 }

@@ -1,0 +1,109 @@
+/*
+ * shadow_audit(): check the whole domain.  Per shadow, the mode that owns its
+ * type checks every entry against the guest (I1, I2) and tallies the child
+ * references it holds; here the tallies, pins and vCPU slots are compared
+ * with the refcounts (I3), and the hash, LRU and free list with the page
+ * records (I5).  Reads only; every error is logged as
+ * "shadow: audit: ..." and counted.
+ */
+#include "private.h"
+
+#define ERR(...) do { errs++; plat_log("shadow: audit: " __VA_ARGS__); } while (0)
+
+unsigned long shadow_audit(struct shadow_domain *d)
+{
+    unsigned long errs = 0, nlive = 0, nfree = 0, npinned = 0, nhashed = 0;
+    uint32_t *seen = d->audit_refs;
+
+    d->c.audits++;
+    memset(seen, 0, d->frames * sizeof(uint32_t));
+    for (uint32_t i = d->first; i < d->frames; i++) {
+        struct sh_page *sp = &d->pg[i];
+        if (sp->type == SH_T_FREE) {
+            nfree++;
+            continue;
+        }
+        if (sp->type == SH_T_META || sp->type == SH_T_NONE || sp->type >= SH_T_MAX) {
+            ERR("frame %u has bad type %u", i, sp->type);
+            continue;
+        }
+        if (sp->type != SH_T_PDPT) {
+            nlive++;
+            if (sh_lookup(d, sp->gfn, sp->type) != i)
+                ERR("%s gfn=%#llx not found in the hash", sh_role[sp->type].name,
+                    (unsigned long long)sp->gfn);
+        }
+        errs += sh_mode_of_type(sp->type)->audit(d, i, seen);
+        if (sp->pinned) {
+            seen[i]++;
+            npinned++;
+        }
+    }
+    /* vCPU references: top-level slots and the vCPU's own PDPT. */
+    for (unsigned k = 0; k < d->nvcpus; k++) {
+        struct shadow_vcpu *v = d->vcpu[k];
+        uint32_t p = sh_mfn_idx(d, mfn_x(v->pae_l3));
+        if (p == SH_NIL || d->pg[p].type != SH_T_PDPT)
+            ERR("vcpu %u: PDPT is not a live pdpt frame", k);
+        else
+            seen[p]++;
+        const uint64_t *l3 = plat_map_mfn(v->pae_l3);
+        for (unsigned s = 0; s < 4; s++) {
+            if (!mfn_valid(v->toplevel[s]))
+                continue;
+            uint32_t t = sh_mfn_idx(d, mfn_x(v->toplevel[s]));
+            if (t == SH_NIL) {
+                ERR("vcpu %u: top slot %u is not a shadow", k, s);
+                continue;
+            }
+            seen[t]++;
+            bool pdpt_mode = v->paging == GUEST_PAGING_PAE || v->paging == GUEST_PAGING_OFF;
+            if (pdpt_mode && (l3[s] >> PAGE_SHIFT) != mfn_x(v->toplevel[s]))
+                ERR("vcpu %u: PDPT[%u]=%#llx does not link top slot %u", k, s,
+                    (unsigned long long)l3[s], s);
+        }
+    }
+    for (uint32_t i = d->first; i < d->frames; i++) {
+        struct sh_page *sp = &d->pg[i];
+        if (sp->type == SH_T_FREE || sp->type == SH_T_META)
+            continue;
+        if (seen[i] != sp->refs)
+            ERR("%s gfn=%#llx refs=%u, found %u references", sh_role[sp->type].name,
+                (unsigned long long)sp->gfn, sp->refs, seen[i]);
+        if (sp->refs == 0)
+            ERR("%s gfn=%#llx is alive with no reference", sh_role[sp->type].name,
+                (unsigned long long)sp->gfn);
+        unsigned inuse = 0;
+        for (unsigned k = 0; k < d->nvcpus; k++)
+            for (unsigned s = 0; s < 4; s++)
+                inuse += mfn_eq(d->vcpu[k]->toplevel[s], sh_idx_mfn(d, i));
+        if (inuse != sp->inuse)
+            ERR("%s gfn=%#llx in_use=%u, vCPU slots %u", sh_role[sp->type].name,
+                (unsigned long long)sp->gfn, sp->inuse, inuse);
+    }
+    for (uint32_t b = 0; b < d->nbuckets; b++)
+        for (uint32_t i = d->bucket[b]; i != SH_NIL; i = d->pg[i].hnext) {
+            nhashed++;
+            if (i >= d->frames || d->pg[i].type == SH_T_FREE || nhashed > d->frames) {
+                ERR("hash bucket %u holds a dead frame %u", b, i);
+                break;
+            }
+        }
+    unsigned long lru = 0;
+    for (uint32_t i = d->lru_head; i != SH_NIL && lru <= d->frames; i = d->pg[i].lnext) {
+        lru++;
+        if (!d->pg[i].pinned)
+            ERR("LRU holds unpinned frame %u", i);
+    }
+    unsigned long fl = 0;
+    for (uint32_t i = d->free_head; i != SH_NIL && fl <= d->frames; i = d->pg[i].hnext)
+        fl++;
+    if (nlive != d->live || nhashed != d->live)
+        ERR("live count %u, frames %lu, hashed %lu", d->live, nlive, nhashed);
+    if (npinned != d->npinned || lru != d->npinned)
+        ERR("pinned count %u, frames %lu, LRU %lu", d->npinned, npinned, lru);
+    if (nfree != d->nfree || fl != d->nfree)
+        ERR("free count %u, frames %lu, list %lu", d->nfree, nfree, fl);
+    d->c.audit_errors += errs;
+    return errs;
+}

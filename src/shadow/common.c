@@ -1,0 +1,365 @@
+/*
+ * Mode-independent entry points: vCPU setup, the choice of paging mode and
+ * hardware control registers, dispatch to the current mode, guest memory
+ * access for the emulator and the GDB stub, page-table write revalidation,
+ * and the counters.
+ */
+#include "private.h"
+
+void shadow_set_audit(struct shadow_domain *d, unsigned level)
+{
+    d->audit_level = level;
+}
+
+/* Audit after an event when asked to (shadow_set_audit). */
+static inline void audit_after(struct shadow_domain *d)
+{
+    if (unlikely(d->audit_level))
+        shadow_audit(d);
+}
+
+/* The guest control bits every shadow depends on (see shadow.h). */
+static uint64_t mode_key(const struct shadow_vcpu *v)
+{
+    return (v->guest_cr0 & (X86_CR0_PG | X86_CR0_WP))
+         | (v->guest_cr4 & (X86_CR4_PAE | X86_CR4_PSE | X86_CR4_PGE | X86_CR4_SMEP
+                            | X86_CR4_SMAP | X86_CR4_PKE))
+         | ((v->guest_efer & (EFER_LME | EFER_NXE)) << 32);
+}
+
+static const struct shadow_mode *pick_mode(const struct shadow_vcpu *v)
+{
+    if (!(v->guest_cr0 & X86_CR0_PG))
+        return &sh_mode_phys;
+    if (v->guest_efer & EFER_LME)
+        return &sh_mode_g4;
+    if (v->guest_cr4 & X86_CR4_PAE)
+        return &sh_mode_g3;
+    return &sh_mode_g2;
+}
+
+/*
+ * What the hardware runs the guest with.  PG always (paging-off guests run
+ * on the identity shadow); WP always, so supervisor writes to write-protected
+ * page tables and to not-yet-dirty pages fault (a guest with WP = 0 gets the
+ * writes it may do emulated); PAE/LME/LMA as the shadow format needs; PSE
+ * never (shadows never use superpages); PGE, SMEP, SMAP, PKE as the guest
+ * set them when the CPU has them and paging is on; NXE as the guest set it;
+ * SVME because VMRUN requires it in the guest's EFER.
+ */
+static void compute_hw(struct shadow_vcpu *v)
+{
+    const struct plat_cpu_features *f = plat_cpu_features();
+    uint64_t pass = X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE | X86_CR4_MCE
+                  | X86_CR4_PCE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT | X86_CR4_UMIP
+                  | X86_CR4_FSGSBASE | X86_CR4_OSXSAVE;
+    if (v->paging != GUEST_PAGING_OFF)
+        pass |= (f->pge ? X86_CR4_PGE : 0) | (f->smep ? X86_CR4_SMEP : 0)
+              | (f->smap ? X86_CR4_SMAP : 0) | (f->pku ? X86_CR4_PKE : 0);
+    v->hw_cr0 = v->guest_cr0 | X86_CR0_PG | X86_CR0_WP;
+    v->hw_cr4 = (v->guest_cr4 & pass) | (v->paging == GUEST_PAGING_2LEVEL ? 0 : X86_CR4_PAE);
+    v->hw_efer = (v->guest_efer & ~(uint64_t)(EFER_LME | EFER_LMA | EFER_NXE)) | EFER_SVME
+               | (f->nx ? (v->guest_efer & EFER_NXE) : 0)
+               | (v->paging == GUEST_PAGING_LONG ? EFER_LME | EFER_LMA : 0);
+}
+
+int shadow_vcpu_init(struct shadow_vcpu *v, struct shadow_domain *d)
+{
+    memset(v, 0, sizeof(*v));
+    for (unsigned i = 0; i < 4; i++)
+        v->toplevel[i] = INVALID_MFN;
+    v->pae_l3 = INVALID_MFN;
+    if (!d || d->nvcpus >= SH_MAX_VCPUS || sh_prealloc(d, SH_PREALLOC + 1))
+        return -1;
+    v->d = d;
+    uint32_t p = sh_make(d, d->nvcpus, SH_T_PDPT);
+    sh_get(d, p);                   /* the vCPU's, for its whole life */
+    v->pae_l3 = sh_idx_mfn(d, p);
+    d->vcpu[d->nvcpus++] = v;
+    v->guest_cr0 = X86_CR0_ET;
+    v->mode_key = ~0ULL;
+    return shadow_update_paging_mode(v) == 0 ? 0 : -1;
+}
+
+/* Check the PDPTEs a switch into PAE paging would load, without side effects. */
+static bool pae_pdptes_ok(struct shadow_vcpu *v)
+{
+    gpa_t a = v->guest_cr3 & 0xffffffe0ULL;
+    const char *p = sh_map_gfn(_gfn(a >> PAGE_SHIFT));
+    if (!p)
+        return true;                /* update_cr3 stops the guest instead */
+    const uint64_t *pe = (const uint64_t *)(p + (a & (PAGE_SIZE - 1)));
+    uint64_t bad = PDPTE_RSVD_LOW | sh_rsvd_addr(62) | _PAGE_NX;
+    for (unsigned i = 0; i < 4; i++)
+        if ((pe[i] & _PAGE_PRESENT) && (pe[i] & bad))
+            return false;
+    return true;
+}
+
+int shadow_update_paging_mode(struct shadow_vcpu *v)
+{
+    struct shadow_domain *d = v->d;
+    if ((v->guest_cr0 & X86_CR0_PG) && (v->guest_efer & EFER_LME))
+        v->guest_efer |= EFER_LMA;
+    else
+        v->guest_efer &= ~(uint64_t)EFER_LMA;
+    const struct shadow_mode *m = pick_mode(v);
+    uint64_t key = mode_key(v);
+    if (key == v->mode_key && m == v->mode) {
+        compute_hw(v);
+        return 0;
+    }
+    if (m == &sh_mode_g3 && !pae_pdptes_ok(v))
+        return 1;
+    /*
+     * Drop this vCPU's shadows: every propagated entry depends on the key.
+     * Shadows other vCPUs run on stay (the vCPUs of one guest are assumed to
+     * agree on these bits once booted); everything else not in use goes.
+     */
+    d->c.mode_changes++;
+    for (unsigned i = 0; i < 4; i++)
+        sh_set_top(v, i, SH_NIL);
+    memset(plat_map_mfn(v->pae_l3), 0, 32);
+    sh_unpin_unused(d);
+    v->mode = m;
+    v->paging = m->paging;
+    v->mode_key = key;
+    compute_hw(v);
+    struct sh_fault f;
+    if (sh_prealloc(d, SH_PREALLOC))
+        return -1;
+    enum sh_result r = m->update_cr3(v, &f);
+    audit_after(d);
+    if (r == SH_STOP)
+        plat_log("shadow: mode %s: cannot load CR3 %#llx: %s", m->name,
+                 (unsigned long long)v->guest_cr3, f.why);
+    v->tlb_flush = true;
+    return r == SH_FIXED ? 0 : r == SH_REFLECT ? 1 : -1;
+}
+
+enum sh_result shadow_update_cr3(struct shadow_vcpu *v, struct sh_fault *out)
+{
+    struct shadow_domain *d = v->d;
+    d->c.cr3_loads++;
+    if (sh_prealloc(d, SH_PREALLOC)) {
+        out->vector = 0;
+        out->why = "shadow pool exhausted";
+        return SH_STOP;
+    }
+    enum sh_result r = v->mode->update_cr3(v, out);
+    if (r == SH_REFLECT)
+        d->c.cr3_gp++;
+    audit_after(d);
+    return r;
+}
+
+enum sh_result shadow_page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
+                                 struct sh_fault *out)
+{
+    struct shadow_domain *d = v->d;
+    d->c.faults++;
+    enum sh_result r = v->mode->page_fault(v, va, pfec, out);
+    switch (r) {
+    case SH_FIXED: d->c.fault_fixed++; v->pt_write_run = 0; break;
+    case SH_REFLECT: d->c.fault_reflected++; break;
+    case SH_STOP: d->c.fault_stopped++; break;
+    case SH_EMULATE: break;     /* counted by cause in the mode */
+    }
+    audit_after(d);
+    return r;
+}
+
+void shadow_invlpg(struct shadow_vcpu *v, gva_t va)
+{
+    v->d->c.invlpg++;
+    v->mode->invlpg(v, va);
+    audit_after(v->d);
+}
+
+bool shadow_gva_to_gpa(struct shadow_vcpu *v, gva_t va, gpa_t *gpa)
+{
+    struct sh_fault f;
+    return v->mode->translate(v, va, SH_PFEC_AC, false, gpa, &f) == SH_FIXED;
+}
+
+unsigned shadow_walk_va(struct shadow_vcpu *v, gva_t va, struct shadow_walk_info *wi)
+{
+    memset(wi, 0, sizeof(*wi));
+    v->mode->walk_info(v, va, wi);
+    return wi->nlevels;
+}
+
+/*
+ * validate_guest_pt_write: the guest (through shadow_write_guest) changed
+ * bytes [off, off+len) of frame gfn; recompute the touched entries in every
+ * shadow of that frame.  The list is taken first; a shadow that died because
+ * an earlier one dropped its last reference is skipped (nothing allocates
+ * here, so a freed index cannot be reused meanwhile).
+ */
+void sh_validate_pt_write(struct shadow_vcpu *v, uint64_t gfn, unsigned off, unsigned len)
+{
+    struct shadow_domain *d = v->d;
+    uint32_t s[8];
+    uint8_t t[8];
+    unsigned n = sh_pt_shadows(d, gfn, s);
+    d->c.pt_writes++;
+    for (unsigned k = 0; k < n; k++)
+        t[k] = d->pg[s[k]].type;
+    for (unsigned k = 0; k < n; k++)
+        if (d->pg[s[k]].type == t[k] && d->pg[s[k]].gfn == gfn)
+            sh_mode_of_type(t[k])->validate(v, s[k], off, len);
+    if (v->last_pt_write != gfn) {
+        v->last_pt_write = gfn;
+        v->pt_write_run = 0;
+    }
+    if (++v->pt_write_run >= SH_UNSHADOW_RUN) {
+        v->pt_write_run = 0;
+        sh_unshadow(d, gfn);
+    }
+}
+
+/*
+ * Guest-virtual access for the emulator and the GDB stub.  Every page is
+ * translated (and checked) before any byte moves, as an instruction faults
+ * before it writes; then A/D are set and the data copied.  Writes into
+ * shadowed page tables revalidate the touched entries.
+ */
+static enum sh_result guest_access(struct shadow_vcpu *v, gva_t va, void *buf, unsigned len,
+                                   uint32_t pfec, struct sh_fault *out, bool write)
+{
+    struct shadow_domain *d = v->d;
+    uint32_t access = (pfec & (PFEC_USER | PFEC_INSN | SH_PFEC_AC)) | (write ? PFEC_WRITE : 0);
+    gpa_t gpa;
+    for (unsigned done = 0; done < len;) {
+        gva_t a = va + done;
+        unsigned n = PAGE_SIZE - (a & (PAGE_SIZE - 1));
+        if (n > len - done)
+            n = len - done;
+        enum sh_result r = v->mode->translate(v, a, access, false, &gpa, out);
+        if (r != SH_FIXED) {
+            d->c.guest_access_faults++;
+            return r;
+        }
+        if (!sh_map_gfn(_gfn(gpa >> PAGE_SHIFT))) {
+            out->vector = 0;
+            out->why = "guest access to a frame that is not guest RAM";
+            return SH_STOP;
+        }
+        done += n;
+    }
+    for (unsigned done = 0; done < len;) {
+        gva_t a = va + done;
+        unsigned n = PAGE_SIZE - (a & (PAGE_SIZE - 1));
+        if (n > len - done)
+            n = len - done;
+        enum sh_result r = v->mode->translate(v, a, access, true, &gpa, out);
+        if (r != SH_FIXED)
+            return r;
+        uint64_t gfn = gpa >> PAGE_SHIFT;
+        char *p = (char *)sh_map_gfn(_gfn(gfn)) + (gpa & (PAGE_SIZE - 1));
+        if (write) {
+            memcpy(p, (const char *)buf + done, n);
+            if (sh_is_pt(d, gfn))
+                sh_validate_pt_write(v, gfn, gpa & (PAGE_SIZE - 1), n);
+        } else {
+            memcpy((char *)buf + done, p, n);
+        }
+        done += n;
+    }
+    return SH_FIXED;
+}
+
+enum sh_result shadow_read_guest(struct shadow_vcpu *v, gva_t va, void *dst,
+                                 unsigned len, uint32_t pfec, struct sh_fault *out)
+{
+    v->d->c.guest_reads++;
+    return guest_access(v, va, dst, len, pfec & ~PFEC_WRITE, out, false);
+}
+
+enum sh_result shadow_write_guest(struct shadow_vcpu *v, gva_t va, const void *src,
+                                  unsigned len, uint32_t pfec, struct sh_fault *out)
+{
+    v->d->c.guest_writes++;
+    enum sh_result r = guest_access(v, va, (void *)src, len, pfec, out, true);
+    audit_after(v->d);
+    return r;
+}
+
+enum sh_result shadow_cmpxchg_guest(struct shadow_vcpu *v, gva_t va, void *expected,
+                                    const void *src, unsigned len, uint32_t pfec,
+                                    bool *done, struct sh_fault *out)
+{
+    struct shadow_domain *d = v->d;
+    uint32_t access = (pfec & (PFEC_USER | SH_PFEC_AC)) | PFEC_WRITE;
+    gpa_t gpa;
+    *done = false;
+    if ((len != 1 && len != 2 && len != 4 && len != 8)
+        || ((va & (PAGE_SIZE - 1)) + len > PAGE_SIZE)) {
+        /* split lock (or odd size): compare and write, not atomically */
+        uint64_t cur = 0;
+        if (len > sizeof(cur)) {
+            out->vector = 0;
+            out->why = "cmpxchg wider than 8 bytes";
+            return SH_STOP;
+        }
+        enum sh_result r = guest_access(v, va, &cur, len, access & ~PFEC_WRITE, out, false);
+        if (r != SH_FIXED)
+            return r;
+        if (memcmp(&cur, expected, len)) {
+            memcpy(expected, &cur, len);
+            return SH_FIXED;
+        }
+        r = guest_access(v, va, (void *)src, len, access, out, true);
+        *done = r == SH_FIXED;
+        return r;
+    }
+    enum sh_result r = v->mode->translate(v, va, access, false, &gpa, out);
+    if (r != SH_FIXED)
+        return r;
+    uint64_t gfn = gpa >> PAGE_SHIFT;
+    char *p = sh_map_gfn(_gfn(gfn));
+    if (!p) {
+        out->vector = 0;
+        out->why = "guest access to a frame that is not guest RAM";
+        return SH_STOP;
+    }
+    p += gpa & (PAGE_SIZE - 1);
+    /* A/D first, as the CPU does for a locked write even if it compares unequal. */
+    r = v->mode->translate(v, va, access, true, &gpa, out);
+    if (r != SH_FIXED)
+        return r;
+    d->c.guest_writes++;
+    switch (len) {
+    case 1: *done = __atomic_compare_exchange_n((uint8_t *)p, (uint8_t *)expected,
+                                                *(const uint8_t *)src, false,
+                                                __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); break;
+    case 2: *done = __atomic_compare_exchange_n((uint16_t *)p, (uint16_t *)expected,
+                                                *(const uint16_t *)src, false,
+                                                __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); break;
+    case 4: *done = __atomic_compare_exchange_n((uint32_t *)p, (uint32_t *)expected,
+                                                *(const uint32_t *)src, false,
+                                                __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); break;
+    default: *done = __atomic_compare_exchange_n((uint64_t *)p, (uint64_t *)expected,
+                                                 *(const uint64_t *)src, false,
+                                                 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); break;
+    }
+    if (*done && sh_is_pt(d, gfn))
+        sh_validate_pt_write(v, gfn, gpa & (PAGE_SIZE - 1), len);
+    return SH_FIXED;
+}
+
+void shadow_print_stats(struct shadow_domain *d)
+{
+#define SH_PRINT(n) plat_log("shadow: " #n "=%llu", (unsigned long long)d->c.n);
+    SH_COUNTERS(SH_PRINT)
+#undef SH_PRINT
+    for (unsigned t = SH_T_L1_32; t <= SH_T_PHYS_L2; t++) {
+        plat_log("shadow: made_%s=%llu", sh_role[t].name, (unsigned long long)d->c.made[t]);
+        plat_log("shadow: destroyed_%s=%llu", sh_role[t].name,
+                 (unsigned long long)d->c.destroyed[t]);
+    }
+    plat_log("shadow: pool_frames=%lu", (unsigned long)d->frames);
+    plat_log("shadow: pool_free=%lu", (unsigned long)d->nfree);
+    plat_log("shadow: live=%lu", (unsigned long)d->live);
+    plat_log("shadow: pinned=%lu", (unsigned long)d->npinned);
+}

@@ -1,0 +1,2 @@
+#define GUEST_LEVELS 2
+#include "multi.c"

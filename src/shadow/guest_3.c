@@ -1,0 +1,2 @@
+#define GUEST_LEVELS 3
+#include "multi.c"

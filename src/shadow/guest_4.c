@@ -1,0 +1,2 @@
+#define GUEST_LEVELS 4
+#include "multi.c"

@@ -1,0 +1,161 @@
+/*
+ * Part of the multi.c template (included by it, once per guest level): the
+ * audit of one shadow page and the read-only walk for the monitor.  Both
+ * only read.
+ */
+
+/* A vCPU whose control registers give the meaning of this mode's entries. */
+static struct shadow_vcpu *mode_vcpu(struct shadow_domain *d)
+{
+    for (unsigned i = 0; i < d->nvcpus; i++)
+        if (d->vcpu[i]->mode == &SH_XCAT3(sh_mode_g, GUEST_LEVELS, ))
+            return d->vcpu[i];
+    return d->nvcpus ? d->vcpu[0] : NULL;
+}
+
+#define AUDIT_ERR(fmt, ...)                                                         \
+    do {                                                                            \
+        errs++;                                                                     \
+        plat_log("shadow: audit: %s gfn=%#llx smfn=%#llx [%u]: " fmt,               \
+                 sh_role[sp->type].name, (unsigned long long)sp->gfn,               \
+                 (unsigned long long)mfn_x(sh_idx_mfn(d, si)), k, ##__VA_ARGS__);   \
+    } while (0)
+
+/*
+ * Check every present entry of shadow si against the guest (I1, I2) and
+ * count the child references it holds into refs_seen[] (for I3).
+ */
+static unsigned long SH_NAME(audit)(struct shadow_domain *d, uint32_t si, uint32_t *refs_seen)
+{
+    struct sh_page *sp = &d->pg[si];
+    const struct sh_role *ro = &sh_role[sp->type];
+    struct shadow_vcpu *v = mode_vcpu(d);
+    spte_t *s = sh_map(d, si);
+    gpte_t *g = ro->fl1 ? NULL : sh_map_gfn(_gfn(sp->gfn));
+    unsigned long errs = 0;
+    unsigned k = 0;
+
+    if (!v)
+        return 0;
+    if (!ro->fl1 && !g) {
+        AUDIT_ERR("shadowed guest table is not guest RAM");
+        return errs;
+    }
+    for (k = 0; k < NENT; k++) {
+        spte_t se = s[k];
+        if (!(se & P))
+            continue;
+        if (ro->fl1 && ro->level == 2) {       /* fl2: links to the fl1 of each 2 MiB */
+            uint32_t ci = sh_mfn_idx(d, saddr(se));
+            if (ci == SH_NIL || d->pg[ci].type != FL1 || d->pg[ci].gfn != sp->gfn + k * NENT) {
+                AUDIT_ERR("fl2 entry does not link the fl1 of gfn %#llx",
+                          (unsigned long long)(sp->gfn + k * NENT));
+                continue;
+            }
+            refs_seen[ci]++;
+            continue;
+        }
+        if (ro->fl1) {
+            mfn_t m = plat_gfn_to_mfn(_gfn(sp->gfn + k));
+            if (!mfn_valid(m) || saddr(se) != mfn_x(m))
+                AUDIT_ERR("fl1 entry maps %#llx, not p2m(gfn %#llx)",
+                          (unsigned long long)saddr(se), (unsigned long long)(sp->gfn + k));
+            if ((se & RW) && sh_is_pt(d, sp->gfn + k))
+                AUDIT_ERR("fl1 entry maps a shadowed page table writable");
+            continue;
+        }
+        gpte_t ge = g[k];
+        if (!(ge & P) || !(ge & ACC) || ((uint64_t)ge & rsvd(v, ro->level, ge))) {
+            AUDIT_ERR("present, guest entry %#llx is not (P/A/reserved)", (unsigned long long)ge);
+            continue;
+        }
+        if ((se & US) && !(ge & US))
+            AUDIT_ERR("user beyond the guest");
+        if ((se & RW) && !(ge & RW))
+            AUDIT_ERR("writable beyond the guest");
+#if GUEST_LEVELS > 2
+        if (nxe(v) && ((uint64_t)ge & _PAGE_NX) && !((uint64_t)se & _PAGE_NX))
+            AUDIT_ERR("executable beyond the guest");
+#endif
+        if (ro->level == 1) {
+            mfn_t m = plat_gfn_to_mfn(_gfn(egfn(ge)));
+            if (!mfn_valid(m) || saddr(se) != mfn_x(m))
+                AUDIT_ERR("maps %#llx, guest says gfn %#llx", (unsigned long long)saddr(se),
+                          (unsigned long long)egfn(ge));
+            if ((se & RW) && !(ge & DIR))
+                AUDIT_ERR("writable while guest D is clear");
+            if ((se & RW) && sh_is_pt(d, egfn(ge)))
+                AUDIT_ERR("maps a shadowed page table writable");
+            continue;
+        }
+        uint32_t ci = sh_mfn_idx(d, saddr(se));
+        if (ci == SH_NIL) {
+            AUDIT_ERR("links to %#llx, not a shadow", (unsigned long long)saddr(se));
+            continue;
+        }
+        refs_seen[ci]++;
+        uint64_t cg;
+        enum sh_type ct = child_of(v, ge, ro->level, &cg);
+        if (d->pg[ci].type != ct || d->pg[ci].gfn != cg)
+            AUDIT_ERR("links to %s gfn=%#llx, guest says %s gfn=%#llx",
+                      sh_role[d->pg[ci].type].name, (unsigned long long)d->pg[ci].gfn,
+                      sh_role[ct].name, (unsigned long long)cg);
+        if (superpage(v, ro->level, ge) && (se & RW) && !(ge & DIR))
+            AUDIT_ERR("superpage writable while guest D is clear");
+    }
+    return errs;
+}
+#undef AUDIT_ERR
+
+/* shadow_walk_va for this mode: guest entries, then shadow entries, per level. */
+static void SH_NAME(walk_info)(struct shadow_vcpu *v, gva_t va, struct shadow_walk_info *wi)
+{
+    struct shadow_domain *d = v->d;
+    struct gwalk gw;
+    struct sh_fault f;
+#if GUEST_LEVELS < 4
+    va &= 0xffffffffULL;
+#endif
+    memset(&gw, 0, sizeof(gw));
+    gw.last = GUEST_LEVELS + 1;
+    enum sh_result r = SH_NAME(walk)(v, va, SH_PFEC_AC, &gw, &f);
+    wi->nlevels = GUEST_LEVELS;
+    wi->g_ok = r == SH_FIXED;
+    wi->gpa = wi->g_ok ? (gw.gfn << PAGE_SHIFT) | (va & (PAGE_SIZE - 1)) : 0;
+    wi->g_pfec = r == SH_REFLECT ? f.pfec : 0;
+    for (unsigned l = GUEST_LEVELS; l >= 1; l--) {
+        struct shadow_walk_level *lv = &wi->lv[GUEST_LEVELS - l];
+        memset(lv, 0, sizeof(*lv));
+        lv->level = l;
+        if (l >= gw.last) {
+            lv->g_valid = true;
+            lv->g_entry = gw.e[l];
+#if GUEST_LEVELS == 3
+            if (l == 3)
+                lv->g_addr = (v->guest_cr3 & 0xffffffe0ULL) + ((va >> 30) & 3) * 8;
+            else
+#endif
+            lv->g_addr = (gw.t[l] << PAGE_SHIFT) + idx(va, l) * sizeof(gpte_t);
+        }
+    }
+    /* shadow side */
+#if GUEST_LEVELS == 3
+    {
+        struct shadow_walk_level *lv = &wi->lv[0];
+        lv->s_valid = true;
+        lv->s_mfn = v->pae_l3;
+        lv->s_entry = ((uint64_t *)plat_map_mfn(v->pae_l3))[(va >> 30) & 3];
+    }
+#endif
+    uint32_t si = top_shadow(v, va);
+    for (unsigned l = TOPS; si != SH_NIL && l >= 1; l--) {
+        struct shadow_walk_level *lv = &wi->lv[GUEST_LEVELS - l];
+        spte_t se = ((spte_t *)sh_map(d, si))[idx(va, l)];
+        lv->s_valid = true;
+        lv->s_mfn = sh_idx_mfn(d, si);
+        lv->s_entry = se;
+        if (l == 1 || !(se & P))
+            break;
+        si = sh_mfn_idx(d, saddr(se));
+    }
+}

@@ -1,0 +1,477 @@
+/*
+ * The shadow pool: domain setup, frame allocation, the (gfn, type) hash,
+ * refcounts, the pin LRU, prealloc-driven unpinning and teardown, and the
+ * write-protection of frames that become shadowed page tables.
+ *
+ * Mode independent: entry widths come from sh_role[], everything that reads
+ * entries of a shadow goes through the mode that owns its type.
+ */
+#include "private.h"
+
+const struct sh_role sh_role[SH_T_MAX] = {
+    [SH_T_NONE]    = { "none",    0, 0, false, false, true },
+    [SH_T_L1_32]   = { "l1_32",   2, 1, false, true,  false },
+    [SH_T_FL1_32]  = { "fl1_32",  2, 1, true,  false, false },
+    [SH_T_L2_32]   = { "l2_32",   2, 2, false, true,  false },
+    [SH_T_L1_PAE]  = { "l1_pae",  3, 1, false, true,  true },
+    [SH_T_FL1_PAE] = { "fl1_pae", 3, 1, true,  false, true },
+    [SH_T_L2_PAE]  = { "l2_pae",  3, 2, false, true,  true },
+    [SH_T_L1_64]   = { "l1_64",   4, 1, false, true,  true },
+    [SH_T_FL1_64]  = { "fl1_64",  4, 1, true,  false, true },
+    [SH_T_L2_64]   = { "l2_64",   4, 2, false, true,  true },
+    [SH_T_L3_64]   = { "l3_64",   4, 3, false, true,  true },
+    [SH_T_L4_64]   = { "l4_64",   4, 4, false, true,  true },
+    [SH_T_FL2_64]  = { "fl2_64",  4, 2, true,  false, true },
+    [SH_T_PHYS_L1] = { "phys_l1", 0, 1, false, false, true },
+    [SH_T_PHYS_L2] = { "phys_l2", 0, 2, false, false, true },
+    [SH_T_PDPT]    = { "pdpt",    0, 3, false, false, true },
+    [SH_T_FREE]    = { "free",    0, 0, false, false, true },
+    [SH_T_META]    = { "meta",    0, 0, false, false, true },
+};
+
+const struct shadow_mode *sh_mode_of_type(enum sh_type t)
+{
+    switch (sh_role[t].guest_levels) {
+    case 2: return &sh_mode_g2;
+    case 3: return &sh_mode_g3;
+    case 4: return &sh_mode_g4;
+    default: return &sh_mode_phys;
+    }
+}
+
+static inline uint32_t hash_gfn(const struct shadow_domain *d, uint64_t gfn)
+{
+    uint64_t h = gfn * 0x9e3779b97f4a7c15ULL;
+    return (uint32_t)(h >> 32) & (d->nbuckets - 1);
+}
+
+/*
+ * Carve the domain, the page records and the buckets from the start of the
+ * pool; the rest becomes the free list.  The metadata frames must be
+ * contiguous in the platform's mapping (checked).
+ */
+struct shadow_domain *shadow_domain_init(mfn_t pool_base, unsigned long frames)
+{
+    if (frames < 32 || frames > 0x40000000UL || mfn_x(pool_base) + frames > (1ULL << 20))
+        return NULL;    /* below 4 GiB, and big enough for a guest */
+    uint32_t nb = 1;
+    while (nb < frames / 2)
+        nb <<= 1;
+    size_t bytes = ALIGN_UP(sizeof(struct shadow_domain), 64)
+                 + ALIGN_UP(frames * sizeof(struct sh_page), 64)
+                 + ALIGN_UP(nb * sizeof(uint32_t), 64) + frames * sizeof(uint32_t);
+    unsigned long meta = (bytes + PAGE_SIZE - 1) >> PAGE_SHIFT;
+    if (meta + 16 > frames)
+        return NULL;
+    char *p0 = plat_map_mfn(pool_base);
+    if (!p0)
+        return NULL;
+    for (unsigned long i = 1; i < meta; i++)
+        if (plat_map_mfn(_mfn(mfn_x(pool_base) + i)) != p0 + i * PAGE_SIZE)
+            return NULL;
+    memset(p0, 0, meta * PAGE_SIZE);
+
+    struct shadow_domain *d = (struct shadow_domain *)p0;
+    char *p = p0 + ALIGN_UP(sizeof(*d), 64);
+    d->base = pool_base;
+    d->frames = (uint32_t)frames;
+    d->first = (uint32_t)meta;
+    d->pg = (struct sh_page *)p;
+    p += ALIGN_UP(frames * sizeof(struct sh_page), 64);
+    d->bucket = (uint32_t *)p;
+    d->nbuckets = nb;
+    p += ALIGN_UP(nb * sizeof(uint32_t), 64);
+    d->audit_refs = (uint32_t *)p;
+    for (uint32_t i = 0; i < nb; i++)
+        d->bucket[i] = SH_NIL;
+    d->lru_head = d->lru_tail = SH_NIL;
+    d->free_head = SH_NIL;
+    for (uint32_t i = 0; i < frames; i++) {
+        struct sh_page *sp = &d->pg[i];
+        sp->lprev = sp->lnext = SH_NIL;
+        sp->gfn = INVALID_GFN_RAW;
+        if (i < meta) {
+            sp->type = SH_T_META;
+            sp->hnext = SH_NIL;
+            continue;
+        }
+        sp->type = SH_T_FREE;
+    }
+    for (uint32_t i = (uint32_t)frames; i-- > meta;) {
+        d->pg[i].hnext = d->free_head;
+        d->free_head = i;
+        d->nfree++;
+    }
+    return d;
+}
+
+uint32_t sh_mfn_idx(const struct shadow_domain *d, uint64_t mfn)
+{
+    uint64_t i = mfn - mfn_x(d->base);
+    if (mfn < mfn_x(d->base) || i >= d->frames)
+        return SH_NIL;
+    uint8_t t = d->pg[i].type;
+    return (t == SH_T_FREE || t == SH_T_META) ? SH_NIL : (uint32_t)i;
+}
+
+uint32_t sh_lookup(struct shadow_domain *d, uint64_t gfn, enum sh_type t)
+{
+    for (uint32_t i = d->bucket[hash_gfn(d, gfn)]; i != SH_NIL; i = d->pg[i].hnext)
+        if (d->pg[i].gfn == gfn && d->pg[i].type == t)
+            return i;
+    return SH_NIL;
+}
+
+unsigned sh_pt_types(struct shadow_domain *d, uint64_t gfn)
+{
+    unsigned m = 0;
+    for (uint32_t i = d->bucket[hash_gfn(d, gfn)]; i != SH_NIL; i = d->pg[i].hnext)
+        if (d->pg[i].gfn == gfn && sh_role[d->pg[i].type].pt)
+            m |= 1u << d->pg[i].type;
+    return m;
+}
+
+unsigned sh_pt_shadows(struct shadow_domain *d, uint64_t gfn, uint32_t out[8])
+{
+    unsigned n = 0;
+    for (uint32_t i = d->bucket[hash_gfn(d, gfn)]; i != SH_NIL && n < 8; i = d->pg[i].hnext)
+        if (d->pg[i].gfn == gfn && sh_role[d->pg[i].type].pt)
+            out[n++] = i;
+    return n;
+}
+
+void sh_flush_all(struct shadow_domain *d)
+{
+    d->c.tlb_flush_requests++;
+    d->tlb_dirty = false;
+    for (unsigned i = 0; i < d->nvcpus; i++)
+        d->vcpu[i]->tlb_flush = true;
+}
+
+/*
+ * gfn just became a shadowed page table: no shadow leaf may map it writable
+ * any more (so guest writes to it trap and get emulated), and no TLB entry
+ * either.  tlb_dirty is set wherever a translation leaves the shadows without
+ * a flush (a destroyed shadow, a changed link, a revalidated leaf) and
+ * cleared by every whole flush, so a flush is needed here only if it is set
+ * or rights were removed.  A bounded search:
+ * every leaf shadow in the pool (no reverse map); counted as wp_scans and
+ * wp_scan_entries.  Paging-off identity shadows are not searched: they exist
+ * only while no vCPU has paging on, and a mode change drops all shadows.
+ */
+static void remove_write_access(struct shadow_domain *d, uint64_t gfn)
+{
+    mfn_t m = plat_gfn_to_mfn(_gfn(gfn));
+    if (!mfn_valid(m))
+        return;
+    uint64_t want = mfn_x(m);
+    unsigned long removed = 0;
+    d->c.wp_scans++;
+    for (uint32_t i = d->first; i < d->frames; i++) {
+        uint8_t t = d->pg[i].type;
+        if (sh_role[t].level != 1 || !sh_role[t].guest_levels)
+            continue;
+        if (sh_role[t].fl1 && (want - d->pg[i].gfn) >= (sh_role[t].wide ? 512 : 1024))
+            continue;   /* an fl1 maps one contiguous superpage only */
+        if (sh_role[t].wide) {
+            uint64_t *e = sh_map(d, i);
+            for (unsigned k = 0; k < 512; k++)
+                if ((e[k] & (_PAGE_PRESENT | _PAGE_RW)) == (_PAGE_PRESENT | _PAGE_RW)
+                    && ((e[k] & PADDR_MASK_52) >> PAGE_SHIFT) == want) {
+                    e[k] &= ~(uint64_t)_PAGE_RW;
+                    removed++;
+                }
+            d->c.wp_scan_entries += 512;
+        } else {
+            uint32_t *e = sh_map(d, i);
+            for (unsigned k = 0; k < 1024; k++)
+                if ((e[k] & (_PAGE_PRESENT | _PAGE_RW)) == (_PAGE_PRESENT | _PAGE_RW)
+                    && (e[k] >> PAGE_SHIFT) == want) {
+                    e[k] &= ~(uint32_t)_PAGE_RW;
+                    removed++;
+                }
+            d->c.wp_scan_entries += 1024;
+        }
+    }
+    d->c.wp_removed += removed;
+    /* We took rights away behind the guest's back; and a writable translation
+     * that left the shadows without a flush (tlb_dirty) may still be cached:
+     * a write through it would reach the page table unseen. */
+    if (removed || d->tlb_dirty)
+        sh_flush_all(d);
+}
+
+uint32_t sh_make(struct shadow_domain *d, uint64_t gfn, enum sh_type t)
+{
+    uint32_t i = d->free_head;
+    if (i == SH_NIL)
+        return SH_NIL;       /* broken I6: callers treat as pool exhausted */
+    bool first_pt = sh_role[t].pt && !sh_is_pt(d, gfn);
+    struct sh_page *sp = &d->pg[i];
+    d->free_head = sp->hnext;
+    d->nfree--;
+    memset(sh_map(d, i), 0, PAGE_SIZE);
+    sp->gfn = gfn;
+    sp->type = (uint8_t)t;
+    sp->refs = 0;
+    sp->pinned = 0;
+    sp->inuse = 0;
+    sp->lprev = sp->lnext = SH_NIL;
+    if (t != SH_T_PDPT) {
+        uint32_t b = hash_gfn(d, gfn);
+        sp->hnext = d->bucket[b];
+        d->bucket[b] = i;
+        d->live++;
+    } else {
+        sp->hnext = SH_NIL;
+    }
+    d->c.made[t]++;
+    if (first_pt)
+        remove_write_access(d, gfn);
+    return i;
+}
+
+static void lru_unlink(struct shadow_domain *d, uint32_t i)
+{
+    struct sh_page *sp = &d->pg[i];
+    if (sp->lprev != SH_NIL) d->pg[sp->lprev].lnext = sp->lnext; else d->lru_head = sp->lnext;
+    if (sp->lnext != SH_NIL) d->pg[sp->lnext].lprev = sp->lprev; else d->lru_tail = sp->lprev;
+    sp->lprev = sp->lnext = SH_NIL;
+}
+
+static void lru_push(struct shadow_domain *d, uint32_t i)
+{
+    struct sh_page *sp = &d->pg[i];
+    sp->lprev = SH_NIL;
+    sp->lnext = d->lru_head;
+    if (d->lru_head != SH_NIL) d->pg[d->lru_head].lprev = i; else d->lru_tail = i;
+    d->lru_head = i;
+}
+
+/* Destroy a shadow whose refcount reached zero (I4). */
+static void destroy(struct shadow_domain *d, uint32_t i)
+{
+    struct sh_page *sp = &d->pg[i];
+    enum sh_type t = sp->type;
+    sh_mode_of_type(t)->destroy(d, i);     /* drops the children */
+    d->tlb_dirty = true;                   /* its translations may be cached */
+    if (t != SH_T_PDPT) {
+        uint32_t *pp = &d->bucket[hash_gfn(d, sp->gfn)];
+        while (*pp != i)
+            pp = &d->pg[*pp].hnext;
+        *pp = sp->hnext;
+        d->live--;
+    }
+    d->c.destroyed[t]++;
+    sp->type = SH_T_FREE;
+    sp->gfn = INVALID_GFN_RAW;
+    sp->hnext = d->free_head;
+    d->free_head = i;
+    d->nfree++;
+}
+
+void sh_put(struct shadow_domain *d, uint32_t i)
+{
+    struct sh_page *sp = &d->pg[i];
+    if (--sp->refs == 0)
+        destroy(d, i);
+}
+
+void sh_pin(struct shadow_domain *d, uint32_t i)
+{
+    struct sh_page *sp = &d->pg[i];
+    if (sp->pinned) {
+        if (d->lru_head != i) {
+            lru_unlink(d, i);
+            lru_push(d, i);
+        }
+        return;
+    }
+    sp->pinned = 1;
+    sp->refs++;
+    d->npinned++;
+    lru_push(d, i);
+}
+
+void sh_unpin(struct shadow_domain *d, uint32_t i)
+{
+    struct sh_page *sp = &d->pg[i];
+    if (!sp->pinned)
+        return;
+    lru_unlink(d, i);
+    sp->pinned = 0;
+    d->npinned--;
+    d->c.unpins++;
+    sh_put(d, i);
+}
+
+void sh_set_top(struct shadow_vcpu *v, unsigned slot, uint32_t idx)
+{
+    struct shadow_domain *d = v->d;
+    uint32_t old = sh_mfn_idx(d, mfn_x(v->toplevel[slot]));
+    if (old == idx)
+        return;
+    if (idx != SH_NIL) {
+        sh_get(d, idx);
+        d->pg[idx].inuse++;
+        v->toplevel[slot] = sh_idx_mfn(d, idx);
+    } else {
+        v->toplevel[slot] = INVALID_MFN;
+    }
+    if (old != SH_NIL) {
+        d->pg[old].inuse--;
+        sh_put(d, old);
+    }
+}
+
+/*
+ * Unpin every pinned shadow that no vCPU runs on.  Pinned shadows are top
+ * levels (l2_32, l2_pae, l4_64), which are never another shadow's child, so
+ * unpinning one never frees the next one on the list.
+ */
+void sh_unpin_unused(struct shadow_domain *d)
+{
+    uint32_t i = d->lru_tail;
+    while (i != SH_NIL) {
+        uint32_t prev = d->pg[i].lprev;
+        if (!d->pg[i].inuse)
+            sh_unpin(d, i);     /* prev is pinned, so it survives i's subtree */
+        i = prev;
+    }
+}
+
+/*
+ * Empty the in-use top levels (their subtrees die by refcount) after
+ * unpinning everything not in use.  Afterwards only the vCPUs' top levels
+ * and per-vCPU PDPTs remain; the guests refault what they touch.
+ */
+void sh_teardown(struct shadow_domain *d)
+{
+    d->c.teardowns++;
+    sh_unpin_unused(d);
+    for (uint32_t i = d->first; i < d->frames; i++) {
+        struct sh_page *sp = &d->pg[i];
+        if (sp->inuse && sp->type != SH_T_FREE && sh_role[sp->type].level > 1) {
+            sp->refs++;     /* hold it while its children go */
+            sh_mode_of_type(sp->type)->destroy(d, i);
+            memset(sh_map(d, i), 0, PAGE_SIZE);
+            sp->refs--;
+        }
+    }
+    sh_flush_all(d);
+}
+
+void shadow_blow_tables(struct shadow_domain *d)
+{
+    sh_teardown(d);
+}
+
+/*
+ * Make n frames free.  First unpin least-recently-used top-level shadows
+ * that no vCPU is running on (their subtrees die by refcount); if still
+ * short, tear down everything but what is in use.  Callers invoke it before
+ * any step that may allocate, so nothing fails half-way (I6).
+ */
+int sh_prealloc(struct shadow_domain *d, unsigned n)
+{
+    if (d->nfree >= n)
+        return 0;
+    uint32_t i = d->lru_tail;
+    while (i != SH_NIL && d->nfree < n) {
+        uint32_t prev = d->pg[i].lprev;
+        if (!d->pg[i].inuse)
+            sh_unpin(d, i);     /* prev is pinned, so it survives i's subtree */
+        i = prev;
+    }
+    if (d->nfree >= n)
+        return 0;
+    sh_teardown(d);
+    if (d->nfree >= n)
+        return 0;
+    d->c.prealloc_fail++;
+    return -1;
+}
+
+/*
+ * The frame gfn looks like it is no longer a page table (written again and
+ * again with no fault in between: being zeroed or reused as data, the
+ * fork/exit pattern).  Make its page-table shadows that no vCPU runs on die:
+ * unpin them and clear every shadow entry linking to them (a search over the
+ * pool: there are no up-pointers).  Clearing links only takes away what the
+ * guest still has, so a later access refaults and reshadows (I1 holds); the
+ * cached translations are still the guest's, so no flush is needed (but
+ * tlb_dirty is set).  Nothing allocates (I6).
+ */
+void sh_unshadow(struct shadow_domain *d, uint64_t gfn)
+{
+    uint32_t s[8], n = 0, all[8];
+    unsigned na = sh_pt_shadows(d, gfn, all);
+    for (unsigned k = 0; k < na; k++)
+        if (!d->pg[all[k]].inuse)
+            s[n++] = all[k];
+    if (!n)
+        return;
+    d->c.unshadows++;
+    for (unsigned k = 0; k < n; k++)
+        d->pg[s[k]].refs++;             /* hold them while unlinking */
+    for (unsigned k = 0; k < n; k++)
+        sh_unpin(d, s[k]);
+    for (uint32_t i = d->first; i < d->frames; i++) {
+        uint8_t t = d->pg[i].type;
+        if (sh_role[t].level < 2 || !sh_role[t].guest_levels || sh_role[t].fl1)
+            continue;
+        unsigned nent = sh_role[t].wide ? 512 : 1024;
+        for (unsigned e = 0; e < nent; e++) {
+            uint64_t v;
+            if (sh_role[t].wide)
+                v = ((uint64_t *)sh_map(d, i))[e];
+            else
+                v = ((uint32_t *)sh_map(d, i))[e];
+            if (!(v & _PAGE_PRESENT))
+                continue;
+            uint64_t m = ((sh_role[t].wide ? v & PADDR_MASK_52 : v & PTE32_ADDR_MASK) >> PAGE_SHIFT);
+            for (unsigned k = 0; k < n; k++)
+                if (m == mfn_x(sh_idx_mfn(d, s[k]))) {
+                    if (sh_role[t].wide)
+                        ((uint64_t *)sh_map(d, i))[e] = 0;
+                    else
+                        ((uint32_t *)sh_map(d, i))[e] = 0;
+                    d->c.unshadow_links++;
+                    sh_put(d, s[k]);    /* never the last: we hold one */
+                }
+        }
+    }
+    for (unsigned k = 0; k < n; k++)
+        sh_put(d, s[k]);   /* destroy() flushes if splinter links go (see invlpg) */
+}
+
+void shadow_pool_usage(struct shadow_domain *d, unsigned long *total, unsigned long *nfree,
+                       unsigned long *live, unsigned long *pinned)
+{
+    if (total) *total = d->frames;
+    if (nfree) *nfree = d->nfree;
+    if (live) *live = d->live;
+    if (pinned) *pinned = d->npinned;
+}
+
+void shadow_for_each(struct shadow_domain *d,
+                     bool (*fn)(const struct shadow_info *si, void *arg), void *arg)
+{
+    for (uint32_t i = d->first; i < d->frames; i++) {
+        struct sh_page *sp = &d->pg[i];
+        if (sp->type == SH_T_FREE || sp->type == SH_T_META)
+            continue;
+        struct shadow_info si = {
+            .type = sh_role[sp->type].name,
+            .guest_levels = sh_role[sp->type].guest_levels,
+            .level = sh_role[sp->type].level,
+            .gfn = _gfn(sp->gfn),
+            .smfn = sh_idx_mfn(d, i),
+            .refcount = sp->refs,
+            .pinned = sp->pinned,
+            .in_use = sp->inuse,
+        };
+        if (!fn(&si, arg))
+            return;
+    }
+}

@@ -1,0 +1,201 @@
+/*
+ * Private interface of the shadow MMU (src/shadow/).  See docs/shadow.md.
+ *
+ * Everything here lives inside the pool given to shadow_domain_init(): the
+ * domain, one `struct sh_page` per pool frame, the hash buckets.  No malloc.
+ *
+ * Invariants kept by every function of src/shadow/:
+ *   I1  a present shadow entry never grants more than the guest entry it was
+ *       propagated from (present only if guest P and A and no reserved bit;
+ *       RW only if guest RW (and D for a leaf) and the target is not a
+ *       shadowed page table; U only if guest U; NX if guest NX);
+ *   I2  a present leaf shadow entry maps p2m(guest frame), never a frame
+ *       plat_gfn_to_mfn() refuses;
+ *   I3  refs(shadow) = present shadow entries pointing at it
+ *                     + 1 if pinned + one per vCPU top-level slot holding it;
+ *   I4  at refs == 0 a shadow is destroyed and drops its children;
+ *   I5  a shadow is in the hash iff it is allocated (per-vCPU PDPTs excepted);
+ *   I6  nothing allocates unless sh_prealloc() made room first.
+ */
+#ifndef UMBRA_SHADOW_PRIVATE_H
+#define UMBRA_SHADOW_PRIVATE_H
+
+#include <umbra/types.h>
+#include <umbra/x86.h>
+#include <umbra/lib.h>
+#include <umbra/platform.h>
+#include <umbra/shadow.h>
+
+#define SH_NIL          0xffffffffu
+#define SH_MAX_VCPUS    8
+#define SH_PREALLOC     5      /* frames any single fault / CR3 load may need */
+#define SH_UNSHADOW_RUN 16     /* emulated writes in a row to one frame: unshadow it */
+
+/*
+ * Shadow types: the "role" of a shadow page (KVM's word).  A shadow is
+ * identified by (guest frame, type); sh_type_info[] spells each type out as
+ * its role fields.  fl1 types splinter a guest superpage into 4 KiB entries
+ * (keyed by the first guest frame they map); fl2_64 splinters a 1 GiB page
+ * into links to 512 fl1_64 (keyed by its first guest frame); phys types form the identity shadow of a
+ * paging-off guest (keyed by the first guest frame they cover).
+ */
+enum sh_type {
+    SH_T_NONE = 0,
+    SH_T_L1_32, SH_T_FL1_32, SH_T_L2_32,            /* 2-level guest, 2-level shadow */
+    SH_T_L1_PAE, SH_T_FL1_PAE, SH_T_L2_PAE,         /* PAE guest, PAE shadow */
+    SH_T_L1_64, SH_T_FL1_64, SH_T_L2_64, SH_T_L3_64, SH_T_L4_64,  /* long mode */
+    SH_T_FL2_64,                                    /* 1 GiB page -> 512 fl1_64 */
+    SH_T_PHYS_L1, SH_T_PHYS_L2,                     /* paging off, PAE identity */
+    SH_T_PDPT,        /* a vCPU's 32-byte shadow PDPT frame (not hashed) */
+    SH_T_FREE,        /* on the free list */
+    SH_T_META,        /* holds the domain / metadata */
+    SH_T_MAX
+};
+
+struct sh_role {
+    const char *name;
+    uint8_t guest_levels;  /* 2, 3, 4; 0 = paging off / not a shadow */
+    uint8_t level;         /* 1 = leaf table ... 4 */
+    bool fl1;              /* splinters a guest superpage (fl1, or fl2 for 1 GiB) */
+    bool pt;               /* shadows a guest page table (write-protected) */
+    bool wide;             /* 64-bit entries (512 per page), else 32-bit (1024) */
+};
+extern const struct sh_role sh_role[SH_T_MAX];
+
+/* Per pool frame (Xen's page_info for shadow pages): 24 bytes. */
+struct sh_page {
+    uint64_t gfn;          /* guest frame shadowed (key with type) */
+    uint32_t hnext;        /* hash chain / free list */
+    uint32_t lprev, lnext; /* pin LRU list (head = most recently used) */
+    uint32_t refs;         /* I3 */
+    uint8_t type;          /* enum sh_type */
+    uint8_t pinned;
+    uint8_t inuse;         /* vCPU top-level slots holding it */
+    uint8_t pad;
+};
+
+/* Counters: one X-macro list so printing never forgets one. */
+#define SH_COUNTERS(X) \
+    X(faults) X(fault_fixed) X(fault_reflected) X(fault_emulated_pt) \
+    X(fault_emulated_wp0) X(fault_stopped) X(fault_spurious) \
+    X(fault_reflected_hw) X(fault_rsvd) X(ad_set) X(ad_retries) \
+    X(cr3_loads) X(cr3_hits) X(cr3_misses) X(cr3_gp) \
+    X(invlpg) X(invlpg_dropped) X(prefetch_entries) \
+    X(unpins) X(teardowns) X(prealloc_fail) X(mode_changes) \
+    X(wp_scans) X(wp_scan_entries) X(wp_removed) X(tlb_flush_requests) \
+    X(pt_writes) X(pt_entries_validated) X(guest_reads) X(guest_writes) \
+    X(guest_access_faults) X(unshadows) X(unshadow_links) X(audits) X(audit_errors)
+
+struct sh_counters {
+#define SH_CFIELD(n) uint64_t n;
+    SH_COUNTERS(SH_CFIELD)
+#undef SH_CFIELD
+    uint64_t made[SH_T_MAX];
+    uint64_t destroyed[SH_T_MAX];
+};
+
+struct shadow_domain {
+    mfn_t base;                 /* first pool frame */
+    uint32_t frames;            /* pool frames (incl. metadata) */
+    uint32_t first;             /* first frame usable for shadows */
+    struct sh_page *pg;         /* [frames] */
+    uint32_t *bucket;           /* [nbuckets] hash heads */
+    uint32_t nbuckets;          /* power of two */
+    uint32_t *audit_refs;       /* [frames] scratch for shadow_audit() */
+    uint32_t free_head, nfree;
+    uint32_t lru_head, lru_tail, npinned;
+    uint32_t live;              /* allocated shadows (hashed) */
+    bool tlb_dirty;             /* a translation left the shadows unflushed (see pool.c) */
+    unsigned audit_level;       /* shadow_set_audit() */
+    struct shadow_vcpu *vcpu[SH_MAX_VCPUS];
+    unsigned nvcpus;
+    struct sh_counters c;
+};
+
+/*
+ * Per-guest-mode dispatch (multi.c compiled per level, and phys.c).
+ * translate(): walk va for `access` (PFEC_WRITE/USER/INSN); with set_ad set
+ * A/D as the CPU would.  Returns SH_FIXED with *gpa, SH_REFLECT with *out, or
+ * SH_STOP.
+ */
+struct shadow_mode {
+    const char *name;
+    enum guest_paging paging;
+    unsigned guest_levels;
+    enum sh_result (*page_fault)(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
+                                 struct sh_fault *out);
+    enum sh_result (*update_cr3)(struct shadow_vcpu *v, struct sh_fault *out);
+    void (*invlpg)(struct shadow_vcpu *v, gva_t va);
+    enum sh_result (*translate)(struct shadow_vcpu *v, gva_t va, uint32_t access,
+                                bool set_ad, gpa_t *gpa, struct sh_fault *out);
+    void (*walk_info)(struct shadow_vcpu *v, gva_t va, struct shadow_walk_info *wi);
+    /* Per shadow page of this mode's types: */
+    void (*validate)(struct shadow_vcpu *v, uint32_t idx, unsigned off, unsigned len);
+    void (*destroy)(struct shadow_domain *d, uint32_t idx);
+    unsigned long (*audit)(struct shadow_domain *d, uint32_t idx, uint32_t *refs_seen);
+};
+
+extern const struct shadow_mode sh_mode_g2, sh_mode_g3, sh_mode_g4, sh_mode_phys;
+
+/* ---- common.c: pool, hash, refcounts, pins ---- */
+static inline mfn_t sh_idx_mfn(const struct shadow_domain *d, uint32_t idx)
+{
+    return _mfn(mfn_x(d->base) + idx);
+}
+/* Pool index of a shadow frame, or SH_NIL if mfn is not a live shadow. */
+uint32_t sh_mfn_idx(const struct shadow_domain *d, uint64_t mfn);
+static inline void *sh_map(const struct shadow_domain *d, uint32_t idx)
+{
+    return plat_map_mfn(sh_idx_mfn(d, idx));
+}
+/* Guest frame to pointer, NULL if the p2m refuses it or it has no memory. */
+static inline void *sh_map_gfn(gfn_t g)
+{
+    mfn_t m = plat_gfn_to_mfn(g);
+    return mfn_valid(m) ? plat_map_mfn(m) : NULL;
+}
+
+uint32_t sh_lookup(struct shadow_domain *d, uint64_t gfn, enum sh_type t);
+/* Allocate a zeroed shadow (gfn, t), refs 0, hashed; sh_prealloc() first (I6).
+ * Write-protects gfn everywhere if it becomes a page-table shadow. */
+uint32_t sh_make(struct shadow_domain *d, uint64_t gfn, enum sh_type t);
+static inline void sh_get(struct shadow_domain *d, uint32_t idx) { d->pg[idx].refs++; }
+void sh_put(struct shadow_domain *d, uint32_t idx);
+void sh_pin(struct shadow_domain *d, uint32_t idx);    /* pin or move to LRU head */
+void sh_unpin(struct shadow_domain *d, uint32_t idx);
+/* 0 if n frames are free (unpinning / tearing down as needed), else -1. */
+int sh_prealloc(struct shadow_domain *d, unsigned n);
+/* Unpin every pinned shadow no vCPU runs on (their subtrees die by refcount). */
+void sh_unpin_unused(struct shadow_domain *d);
+/* Unpin everything not in use and empty the in-use top levels. */
+void sh_teardown(struct shadow_domain *d);
+/* Bitmask (1 << type) of the page-table types shadowing gfn. */
+unsigned sh_pt_types(struct shadow_domain *d, uint64_t gfn);
+static inline bool sh_is_pt(struct shadow_domain *d, uint64_t gfn)
+{
+    return sh_pt_types(d, gfn) != 0;
+}
+/* Up to 8 shadow indices of gfn that are page-table shadows; returns count. */
+unsigned sh_pt_shadows(struct shadow_domain *d, uint64_t gfn, uint32_t out[8]);
+/* Replace vCPU top-level slot i by idx (SH_NIL to clear), moving the ref. */
+void sh_set_top(struct shadow_vcpu *v, unsigned i, uint32_t idx);
+void sh_flush_all(struct shadow_domain *d);  /* tlb_flush on every vCPU */
+const struct shadow_mode *sh_mode_of_type(enum sh_type t);
+/* Make the page-table shadows of gfn that no vCPU runs on die (unlink, unpin). */
+void sh_unshadow(struct shadow_domain *d, uint64_t gfn);
+/* Revalidate every shadow of gfn after the guest wrote [off, off+len). */
+void sh_validate_pt_write(struct shadow_vcpu *v, uint64_t gfn, unsigned off, unsigned len);
+
+/* Reserved address bits [63 or 51 .. maxphyaddr] of a PAE/long entry. */
+static inline uint64_t sh_rsvd_addr(unsigned top_bit)
+{
+    unsigned m = plat_cpu_features()->maxphyaddr;
+    if (m > top_bit)
+        return 0;
+    return ((top_bit == 63 ? ~0ULL : ((1ULL << (top_bit + 1)) - 1)) >> m) << m;
+}
+
+#define SH_CAT3(a, b, c) a##b##c
+#define SH_XCAT3(a, b, c) SH_CAT3(a, b, c)
+
+#endif

@@ -1,0 +1,178 @@
+/*
+ * The x86 emulator on an SVM guest under shadow paging (see emu.h).
+ *
+ * Neither Bochs nor QEMU TCG gives decode assists, so every CR access and
+ * INVLPG intercept, and every write to a write-protected guest page table,
+ * is decoded (and for the latter emulated) from the bytes at guest CS:RIP.
+ * The bytes, the operands and the written data all go through the guest's
+ * own page tables via the shadow MMU, which checks rights as the CPU would
+ * and revalidates the shadows of any page table a write lands in.
+ *
+ * Invariant: guest state changes only in svm_emu_commit() and
+ * svm_inject_fault(); a failed decode or emulation leaves the guest as it was
+ * at the exit (the emulator itself never writes c->regs on failure, except
+ * for completed REP iterations, which svm_emu_commit() keeps).
+ */
+#include <umbra/kern.h>
+#include <umbra/lib.h>
+#include <umbra/shadow.h>
+#include <umbra/x86.h>
+#include "emu.h"
+
+static inline struct svm_emu *emu_of(struct x86_emu_ctxt *c)
+{
+    return (struct svm_emu *)c;
+}
+
+/* The shadow MMU's AC flag for an access: SMAP exempts supervisor data accesses when RFLAGS.AC = 1. */
+static inline uint32_t ac_flag(const struct svm_emu *e)
+{
+    return (e->r.rflags & X86_RFLAGS_AC) ? SH_PFEC_AC : 0;
+}
+
+/* A shadow result as an emulator callback result. */
+static int from_shadow(struct svm_emu *e, enum sh_result r, const struct sh_fault *sf,
+                       struct x86_fault *f)
+{
+    switch (r) {
+    case SH_FIXED:
+        return X86EMU_OK;
+    case SH_REFLECT:
+        f->vector = sf->vector;
+        f->has_error = true;
+        f->error_code = sf->vector == X86_EXC_PF ? sf->pfec : 0;
+        f->cr2 = sf->cr2;
+        return X86EMU_FAULT;
+    default:
+        e->stop_why = sf->why ? sf->why : "shadow refused the access";
+        return X86EMU_UNHANDLED;
+    }
+}
+
+static int cb_read(struct x86_emu_ctxt *c, uint64_t la, void *dst, unsigned len, uint32_t pfec,
+                   struct x86_fault *f)
+{
+    struct svm_emu *e = emu_of(c);
+    struct sh_fault sf = { 0 };
+    return from_shadow(e, shadow_read_guest(e->v->sh, la, dst, len, pfec | ac_flag(e), &sf), &sf, f);
+}
+
+static int cb_write(struct x86_emu_ctxt *c, uint64_t la, const void *src, unsigned len,
+                    uint32_t pfec, struct x86_fault *f)
+{
+    struct svm_emu *e = emu_of(c);
+    struct sh_fault sf = { 0 };
+    return from_shadow(e, shadow_write_guest(e->v->sh, la, src, len, pfec | ac_flag(e), &sf), &sf, f);
+}
+
+/*
+ * Locked updates.  The shadow does 1..8 bytes atomically; CMPXCHG16B's 16
+ * bytes are compared and written without atomicity, which is exact for
+ * Umbra's one vCPU.
+ */
+static int cb_cmpxchg(struct x86_emu_ctxt *c, uint64_t la, void *old, const void *new,
+                      unsigned len, uint32_t pfec, struct x86_fault *f)
+{
+    struct svm_emu *e = emu_of(c);
+    struct sh_fault sf = { 0 };
+    if (len > 8) {
+        uint8_t cur[16];
+        int rc = cb_read(c, la, cur, len, pfec & ~PFEC_WRITE, f);
+        if (rc)
+            return rc;
+        if (memcmp(cur, old, len)) {
+            /* The CPU writes back the old value on a failed locked compare: keep the W check. */
+            rc = cb_write(c, la, cur, len, pfec | PFEC_WRITE, f);
+            if (rc == X86EMU_OK)
+                memcpy(old, cur, len);
+            return rc;
+        }
+        return cb_write(c, la, new, len, pfec | PFEC_WRITE, f);
+    }
+    bool done;
+    return from_shadow(e, shadow_cmpxchg_guest(e->v->sh, la, old, new, len,
+                                               pfec | ac_flag(e), &done, &sf), &sf, f);
+}
+
+static const struct x86_emu_ops shadow_emu_ops = {
+    .read = cb_read,
+    .write = cb_write,
+    .cmpxchg = cb_cmpxchg,
+};
+
+void svm_emu_begin(struct svm_emu *e, struct svm_vcpu *v)
+{
+    const struct vmcb_save *s = &v->vmcb->save;
+    const struct guest_regs *g = &v->regs;
+    struct x86_regs *r = &e->r;
+
+    e->v = v;
+    e->stop_why = NULL;
+    r->gpr[X86_RAX] = s->rax;  r->gpr[X86_RCX] = g->rcx;  r->gpr[X86_RDX] = g->rdx;
+    r->gpr[X86_RBX] = g->rbx;  r->gpr[X86_RSP] = s->rsp;  r->gpr[X86_RBP] = g->rbp;
+    r->gpr[X86_RSI] = g->rsi;  r->gpr[X86_RDI] = g->rdi;
+    r->gpr[X86_R8] = g->r8;    r->gpr[X86_R9] = g->r9;    r->gpr[X86_R10] = g->r10;
+    r->gpr[X86_R11] = g->r11;  r->gpr[X86_R12] = g->r12;  r->gpr[X86_R13] = g->r13;
+    r->gpr[X86_R14] = g->r14;  r->gpr[X86_R15] = g->r15;
+    r->rip = s->rip;
+    r->rflags = s->rflags;
+    /* The VMCB keeps ES, CS, SS, DS, FS, GS in hardware order, as x86_regs does. */
+    const struct vmcb_seg *vs = &s->es;
+    for (unsigned i = 0; i < X86_NR_SEGS; i++)
+        r->seg[i] = (struct x86_seg){ vs[i].sel, vs[i].attrib, vs[i].limit, vs[i].base };
+    r->cpl = s->cpl;
+
+    e->c.ops = &shadow_emu_ops;
+    e->c.opaque = v->sh;
+    e->c.regs = r;
+    e->c.insn_avail = 0;
+    e->c.mode = x86_cpu_mode_of(svm_guest_cr(v, 0), v->paging->efer_read(v), s->rflags,
+                                s->cs.attrib);
+}
+
+void svm_emu_commit(struct svm_emu *e)
+{
+    struct vmcb_save *s = &e->v->vmcb->save;
+    struct guest_regs *g = &e->v->regs;
+    const struct x86_regs *r = &e->r;
+
+    s->rax = r->gpr[X86_RAX];  g->rcx = r->gpr[X86_RCX];  g->rdx = r->gpr[X86_RDX];
+    g->rbx = r->gpr[X86_RBX];  s->rsp = r->gpr[X86_RSP];  g->rbp = r->gpr[X86_RBP];
+    g->rsi = r->gpr[X86_RSI];  g->rdi = r->gpr[X86_RDI];
+    g->r8 = r->gpr[X86_R8];    g->r9 = r->gpr[X86_R9];    g->r10 = r->gpr[X86_R10];
+    g->r11 = r->gpr[X86_R11];  g->r12 = r->gpr[X86_R12];  g->r13 = r->gpr[X86_R13];
+    g->r14 = r->gpr[X86_R14];  g->r15 = r->gpr[X86_R15];
+    if (s->rip != r->rip)
+        e->v->vmcb->ctl.int_shadow = 0;   /* the instruction completed: its MOV SS / STI shadow is over */
+    s->rip = r->rip;
+    s->rflags = r->rflags;
+}
+
+void svm_inject_fault(struct svm_vcpu *v, const struct x86_fault *f)
+{
+    if (f->vector == X86_EXC_PF)
+        v->vmcb->save.cr2 = f->cr2;
+    svm_inject_exc(v, f->vector, f->has_error, f->error_code);
+}
+
+void svm_emu_fail(struct svm_emu *e, int rc, const char *what)
+{
+    struct svm_vcpu *v = e->v;
+    if (rc == X86EMU_FAULT) {
+        svm_inject_fault(v, &e->c.fault);
+        return;
+    }
+    /* Show the bytes the decoder saw (read without A/D side effects being a concern: the guest stops). */
+    uint8_t b[X86_MAX_INSN_LEN] = { 0 };
+    struct sh_fault sf;
+    uint64_t la = e->c.mode == X86_MODE_LONG64 ? e->r.rip
+                : (e->r.seg[X86_SEG_CS].base + e->r.rip) & 0xffffffffu;
+    bool have = shadow_read_guest(v->sh, la, b, 8, PFEC_INSN | SH_PFEC_AC, &sf) == SH_FIXED;
+    ulog("%s: cannot %s the instruction at %#lx (mode %u)%s%s", v->paging->name, what, la,
+         (unsigned)e->c.mode, e->stop_why ? ": " : "", e->stop_why ? e->stop_why : "");
+    if (have)
+        ulog("  bytes %02x %02x %02x %02x %02x %02x %02x %02x", b[0], b[1], b[2], b[3], b[4],
+             b[5], b[6], b[7]);
+    svm_dump_guest(v, e->stop_why ? "shadow refused an access" : "unhandled instruction");
+    svm_stop(v, e->stop_why ? "shadow" : "unhandled-insn", UMBRA_STATUS_ERROR);
+}

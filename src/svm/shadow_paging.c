@@ -1,0 +1,433 @@
+/*
+ * paging=shadow: the SVM side of the shadow MMU (include/umbra/shadow.h).
+ *
+ * The hardware runs the guest on shadow page tables (hw_cr0/3/4/efer); the
+ * guest's own CR0/CR3/CR4/EFER live in struct shadow_vcpu and are what it
+ * reads back.  Intercepted: CR0/CR3/CR4 reads and writes (MOV CRn, CLTS,
+ * LMSW, SMSW), EFER through the MSR map, #PF, INVLPG, task switches.
+ * Without decode assists every CR and INVLPG intercept is decoded from the
+ * bytes at guest CS:RIP (src/x86 via emu.c).
+ *
+ * Invariants kept here:
+ *   - before every VMRUN the VMCB holds hw_cr0/3/4/efer of the shadow vCPU,
+ *     and a pending tlb_flush has become TLB_CONTROL = 1 (QEMU TCG has no
+ *     flush-by-ASID, and 1 is valid everywhere);
+ *   - a guest CR/EFER write the shadow refuses (SH_REFLECT / return 1)
+ *     leaves the guest value as it was and injects #GP(0);
+ *   - nothing the guest writes is ever dropped: what cannot be emulated
+ *     stops the guest with a diagnostic.
+ * The #PF path (the hot one) does no logging and no decoding unless the
+ * shadow asks for emulation.
+ */
+#include <umbra/kern.h>
+#include <umbra/lib.h>
+#include <umbra/svm.h>
+#include <umbra/shadow.h>
+#include <umbra/platform.h>
+#include <umbra/x86.h>
+#include "emu.h"
+
+static struct shadow_domain *sh_dom;
+static struct shadow_vcpu sh_vcpu0;
+static uint64_t cr4_allowed;        /* CR4 bits this CPU lets the guest set */
+
+#define INTERCEPT_CR(n)       (1u << (n))
+#define INTERCEPT_CR_WRITE(n) (1u << (16 + (n)))
+
+/* CR4 bits the guest may set: what the shadow handles and the CPU has (never PCIDE, LA57). */
+static uint64_t compute_cr4_allowed(void)
+{
+    const struct plat_cpu_features *f = plat_cpu_features();
+    uint32_t r[4];
+    uint64_t ok = X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE | X86_CR4_PSE
+                | X86_CR4_PAE | X86_CR4_MCE | X86_CR4_PCE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
+    cpuid(0, 0, r);
+    unsigned max_std = r[0];
+    cpuid(1, 0, r);
+    if (r[2] & (1u << 26))
+        ok |= X86_CR4_OSXSAVE;
+    if (max_std >= 7) {
+        cpuid(7, 0, r);
+        if (r[1] & 1u)
+            ok |= X86_CR4_FSGSBASE;
+        if (r[2] & (1u << 2))
+            ok |= X86_CR4_UMIP;
+    }
+    ok |= (f->pge ? X86_CR4_PGE : 0) | (f->smep ? X86_CR4_SMEP : 0)
+        | (f->smap ? X86_CR4_SMAP : 0) | (f->pku ? X86_CR4_PKE : 0);
+    return ok;
+}
+
+static int shadow_init(struct svm_vcpu *v)
+{
+    struct vmcb *vm = v->vmcb;
+    unsigned long frames = umbra_layout.shadow_pool_frames;
+
+    sh_dom = shadow_domain_init(_mfn(umbra_layout.shadow_pool >> PAGE_SHIFT), frames);
+    if (!sh_dom) {
+        ulog("paging=shadow: shadow_pool=%luK is too small (or not below 4 GiB)", frames * 4);
+        return -1;
+    }
+    if (shadow_vcpu_init(&sh_vcpu0, sh_dom) < 0) {
+        ulog("paging=shadow: cannot set up the vCPU in a %lu-frame pool", frames);
+        return -1;
+    }
+    struct shadow_vcpu *s = &sh_vcpu0;
+    v->sh = s;
+    /* The guest starts in the state vmcb_init() gave it (multiboot: PE, paging off). */
+    s->guest_cr0 = vm->save.cr0 | X86_CR0_ET;
+    s->guest_cr3 = vm->save.cr3;
+    s->guest_cr4 = vm->save.cr4;
+    s->guest_efer = v->guest_efer;
+    if (shadow_update_paging_mode(s) != 0) {
+        ulog("paging=shadow: cannot build the initial (paging-off) shadow");
+        return -1;
+    }
+    cr4_allowed = compute_cr4_allowed();
+    vm->ctl.intercept_cr = INTERCEPT_CR(0) | INTERCEPT_CR(3) | INTERCEPT_CR(4) |
+                           INTERCEPT_CR_WRITE(0) | INTERCEPT_CR_WRITE(3) | INTERCEPT_CR_WRITE(4);
+    vm->ctl.intercept_exc |= 1u << X86_EXC_PF;
+    vm->ctl.intercept_misc1 |= INTERCEPT1_INVLPG | INTERCEPT1_TASKSW;
+    vm->ctl.np_enable = 0;
+    ulog("paging=shadow: pool [%#lx, %#lx), %lu frames", umbra_layout.shadow_pool,
+         umbra_layout.shadow_pool + (frames << PAGE_SHIFT), frames);
+#ifdef UMBRA_AUDIT_EXITS
+    ulog("paging=shadow: debug build: shadow_audit() after every exit");
+#endif
+    return 0;
+}
+
+#ifdef UMBRA_AUDIT_EXITS
+/* Debug build: the whole shadow state checked against the guest after every exit. */
+static void audit_exit(struct svm_vcpu *v)
+{
+    static unsigned long audits;
+    unsigned long errs = shadow_audit(sh_dom);
+    audits++;
+    if (errs) {
+        ulog("shadow: audit %lu found %lu error(s) after the last exit", audits, errs);
+        svm_dump_guest(v, "shadow audit failed");
+        svm_stop(v, "audit", UMBRA_STATUS_ERROR);
+    }
+}
+#endif
+
+static void shadow_pre_vmrun(struct svm_vcpu *v)
+{
+    struct shadow_vcpu *s = v->sh;
+    struct vmcb *vm = v->vmcb;
+#ifdef UMBRA_AUDIT_EXITS
+    audit_exit(v);
+#endif
+    vm->save.cr0 = s->hw_cr0;
+    vm->save.cr3 = s->hw_cr3;
+    vm->save.cr4 = s->hw_cr4;
+    vm->save.efer = s->hw_efer;
+    if (s->tlb_flush) {
+        s->tlb_flush = false;
+        vm->ctl.tlb_control = 1;
+    }
+}
+
+static void gp0(struct svm_vcpu *v)
+{
+    svm_inject_exc(v, X86_EXC_GP, true, 0);
+}
+
+static void pool_exhausted(struct svm_vcpu *v, const char *what)
+{
+    ulog("shadow: pool exhausted on %s (shadow_pool=%luK)", what,
+         umbra_layout.shadow_pool_frames * 4);
+    svm_dump_guest(v, "shadow pool exhausted");
+    svm_stop(v, "shadow", UMBRA_STATUS_ERROR);
+}
+
+/*
+ * A new guest CR0/CR4/EFER is in s->guest_*: let the shadow pick the mode.
+ * On a refusal (PAE paging over bad PDPTEs) the old values come back and
+ * the guest gets #GP(0).  Returns true if the write took effect.
+ */
+static bool mode_change(struct svm_vcpu *v, uint64_t old_cr0, uint64_t old_cr4, uint64_t old_efer,
+                        const char *what)
+{
+    struct shadow_vcpu *s = v->sh;
+    int r = shadow_update_paging_mode(s);
+    if (r == 1) {
+        s->guest_cr0 = old_cr0;
+        s->guest_cr4 = old_cr4;
+        s->guest_efer = old_efer;
+        r = shadow_update_paging_mode(s);
+        if (r == 0) {
+            gp0(v);
+            return false;
+        }
+    }
+    if (r != 0) {
+        pool_exhausted(v, what);
+        return false;
+    }
+    v->guest_efer = s->guest_efer;
+    return true;
+}
+
+/* MOV to CR0, CLTS, LMSW: the checks MOV CR0 makes (#GP(0)), then the mode change. */
+static bool set_cr0(struct svm_vcpu *v, struct svm_emu *e, uint64_t val)
+{
+    struct shadow_vcpu *s = v->sh;
+    uint64_t old = s->guest_cr0;
+    if (val >> 32)
+        goto gp;
+    val |= X86_CR0_ET;
+    if ((val & X86_CR0_PG) && !(val & X86_CR0_PE))
+        goto gp;
+    if ((val & X86_CR0_NW) && !(val & X86_CR0_CD))
+        goto gp;
+    if (!(old & X86_CR0_PG) && (val & X86_CR0_PG) && (s->guest_efer & EFER_LME) &&
+        !(s->guest_cr4 & X86_CR4_PAE))
+        goto gp;
+    if ((old & X86_CR0_PG) && !(val & X86_CR0_PG) && e->c.mode == X86_MODE_LONG64)
+        goto gp;
+    s->guest_cr0 = val;
+    return mode_change(v, old, s->guest_cr4, s->guest_efer, "CR0 write");
+gp:
+    gp0(v);
+    return false;
+}
+
+static bool set_cr4(struct svm_vcpu *v, uint64_t val)
+{
+    struct shadow_vcpu *s = v->sh;
+    uint64_t old = s->guest_cr4;
+    if ((val & ~cr4_allowed) || ((s->guest_efer & EFER_LMA) && !(val & X86_CR4_PAE))) {
+        gp0(v);
+        return false;
+    }
+    s->guest_cr4 = val;
+    return mode_change(v, s->guest_cr0, old, s->guest_efer, "CR4 write");
+}
+
+static bool set_cr3(struct svm_vcpu *v, uint64_t val)
+{
+    struct shadow_vcpu *s = v->sh;
+    struct sh_fault f = { 0 };
+    uint64_t old = s->guest_cr3;
+    if ((s->guest_efer & EFER_LMA) && (val >> plat_cpu_features()->maxphyaddr)) {
+        gp0(v);
+        return false;
+    }
+    s->guest_cr3 = val;
+    switch (shadow_update_cr3(s, &f)) {
+    case SH_FIXED:
+        return true;
+    case SH_REFLECT:
+        s->guest_cr3 = old;
+        svm_inject_exc(v, f.vector, f.vector == X86_EXC_GP || f.vector == X86_EXC_PF,
+                       f.vector == X86_EXC_PF ? f.pfec : 0);
+        return false;
+    default:
+        ulog("shadow: CR3 load %#lx refused: %s", val, f.why ? f.why : "?");
+        svm_dump_guest(v, "CR3 load refused");
+        svm_stop(v, "shadow", UMBRA_STATUS_ERROR);
+        return false;
+    }
+}
+
+static uint64_t shadow_guest_cr(struct svm_vcpu *v, unsigned cr)
+{
+    struct shadow_vcpu *s = v->sh;
+    return cr == 0 ? s->guest_cr0 : cr == 3 ? s->guest_cr3 : cr == 4 ? s->guest_cr4 : 0;
+}
+
+/* CR0/CR3/CR4 read intercept: MOV from CRn or SMSW, answered with the guest's value. */
+static void shadow_cr_read(struct svm_vcpu *v, unsigned cr)
+{
+    struct svm_emu e;
+    struct x86_sysop op;
+    (void)cr;
+    svm_emu_begin(&e, v);
+    int rc = x86_decode_sys(&e.c, &op);
+    if (rc == X86EMU_OK) {
+        uint64_t val;
+        if (op.op == X86_OP_MOV_FROM_CR && (op.cr == 0 || op.cr == 3 || op.cr == 4))
+            val = shadow_guest_cr(v, op.cr);
+        else if (op.op == X86_OP_SMSW)
+            val = v->sh->guest_cr0;
+        else {
+            svm_emu_fail(&e, X86EMU_UNHANDLED, "complete a CR read with");
+            return;
+        }
+        rc = x86_finish_sys(&e.c, &op, val);
+    }
+    if (rc != X86EMU_OK) {
+        svm_emu_fail(&e, rc, "decode CR read");
+        return;
+    }
+    svm_emu_commit(&e);
+}
+
+/* CR0/CR3/CR4 write intercept: MOV to CRn, CLTS, LMSW. */
+static void shadow_cr_write(struct svm_vcpu *v, unsigned cr)
+{
+    struct shadow_vcpu *s = v->sh;
+    struct svm_emu e;
+    struct x86_sysop op;
+    bool ok;
+    (void)cr;
+    svm_emu_begin(&e, v);
+    int rc = x86_decode_sys(&e.c, &op);
+    if (rc != X86EMU_OK) {
+        svm_emu_fail(&e, rc, "decode CR write");
+        return;
+    }
+    switch (op.op) {
+    case X86_OP_MOV_TO_CR:
+        if (op.cr == 0)
+            ok = set_cr0(v, &e, op.value);
+        else if (op.cr == 3)
+            ok = set_cr3(v, op.value);
+        else if (op.cr == 4)
+            ok = set_cr4(v, op.value);
+        else {
+            svm_emu_fail(&e, X86EMU_UNHANDLED, "complete a CR write with");
+            return;
+        }
+        break;
+    case X86_OP_CLTS:
+        ok = set_cr0(v, &e, s->guest_cr0 & ~X86_CR0_TS);
+        break;
+    case X86_OP_LMSW:
+        /* LMSW writes PE MP EM TS; it can set PE but never clear it. */
+        ok = set_cr0(v, &e, (s->guest_cr0 & ~0xeULL) | (op.value & 0xf));
+        break;
+    default:
+        svm_emu_fail(&e, X86EMU_UNHANDLED, "complete a CR write with");
+        return;
+    }
+    if (!ok)
+        return;                 /* #GP(0) injected or the guest stopped: RIP stays */
+    x86_finish_sys(&e.c, &op, 0);
+    svm_emu_commit(&e);
+}
+
+static void shadow_invlpg_exit(struct svm_vcpu *v)
+{
+    struct svm_emu e;
+    struct x86_sysop op;
+    svm_emu_begin(&e, v);
+    int rc = x86_decode_sys(&e.c, &op);
+    if (rc == X86EMU_OK && op.op != X86_OP_INVLPG)
+        rc = X86EMU_UNHANDLED;
+    if (rc != X86EMU_OK) {
+        svm_emu_fail(&e, rc, "decode INVLPG");
+        return;
+    }
+    shadow_invlpg(v->sh, op.la);
+    x86_finish_sys(&e.c, &op, 0);
+    svm_emu_commit(&e);
+}
+
+/*
+ * SH_EMULATE: the faulting instruction writes a write-protected guest page
+ * table (or relies on CR0.WP = 0).  Emulate it through the shadow, which
+ * revalidates what it writes.
+ */
+static void emulate_write(struct svm_vcpu *v)
+{
+    struct svm_emu e;
+    svm_emu_begin(&e, v);
+    int rc = x86_emulate(&e.c);
+    if (rc == X86EMU_UNHANDLED) {
+        /* Registers untouched; nothing written.  Never drop the write: stop. */
+        svm_emu_fail(&e, rc, "emulate");
+        return;
+    }
+    svm_emu_commit(&e);         /* also keeps completed REP iterations after a fault */
+    if (rc == X86EMU_FAULT) {
+        svm_inject_fault(v, &e.c.fault);
+        return;
+    }
+    if (e.r.rflags & X86_RFLAGS_TF) {
+        v->vmcb->save.dr6 |= 1u << 14;      /* BS: the single-step trap the CPU would raise */
+        svm_inject_exc(v, X86_EXC_DB, false, 0);
+    }
+}
+
+static void shadow_pf(struct svm_vcpu *v)
+{
+    struct vmcb *vm = v->vmcb;
+    struct sh_fault out;
+    uint32_t pfec = (uint32_t)vm->ctl.exitinfo1 |
+                    ((vm->save.rflags & X86_RFLAGS_AC) ? SH_PFEC_AC : SH_PFEC_NOAC);
+
+    switch (shadow_page_fault(v->sh, vm->ctl.exitinfo2, pfec, &out)) {
+    case SH_FIXED:
+        return;                 /* an event cut short by the fault is re-delivered (exit.c) */
+    case SH_REFLECT:
+        if (out.vector == X86_EXC_PF) {
+            vm->save.cr2 = out.cr2;
+            svm_inject_exc(v, X86_EXC_PF, true, out.pfec);
+        } else {
+            svm_inject_exc(v, out.vector, true, 0);
+        }
+        return;
+    case SH_EMULATE:
+        if (vm->ctl.exitintinfo & SVM_EVT_VALID) {
+            /* A write the shadow must emulate, made by event delivery (a push to a page table). */
+            ulog("shadow: emulation needed while delivering event %#lx at va %#lx",
+                 vm->ctl.exitintinfo, vm->ctl.exitinfo2);
+            svm_dump_guest(v, "cannot emulate event delivery");
+            svm_stop(v, "shadow", UMBRA_STATUS_ERROR);
+            return;
+        }
+        emulate_write(v);
+        return;
+    case SH_STOP:
+        ulog("shadow: stopping the guest at va %#lx: %s", vm->ctl.exitinfo2,
+             out.why ? out.why : "?");
+        svm_dump_guest(v, "shadow refused a fault");
+        svm_stop(v, "shadow", UMBRA_STATUS_ERROR);
+        return;
+    }
+}
+
+static uint64_t shadow_efer_read(struct svm_vcpu *v)
+{
+    return v->sh ? v->sh->guest_efer : v->guest_efer;
+}
+
+static int shadow_efer_write(struct svm_vcpu *v, uint64_t val)
+{
+    struct shadow_vcpu *s = v->sh;
+    uint64_t old = s->guest_efer;
+    /* LME may not change while paging is on; LMA is the CPU's. */
+    if ((s->guest_cr0 & X86_CR0_PG) && ((val ^ old) & EFER_LME)) {
+        gp0(v);
+        return -1;
+    }
+    s->guest_efer = (val & ~(uint64_t)EFER_LMA) | (old & EFER_LMA);
+    return mode_change(v, s->guest_cr0, s->guest_cr4, old, "EFER write") ? 0 : -1;
+}
+
+static void shadow_report(struct svm_vcpu *v)
+{
+    static const char *const names[] = { "off", "2-level", "PAE", "long mode (4-level)" };
+    if (!v->sh)
+        return;
+    ulog("shadow: guest paging mode %s; hardware cr0=%#lx cr3=%#lx cr4=%#lx efer=%#lx",
+         names[v->sh->paging & 3], v->sh->hw_cr0, v->sh->hw_cr3, v->sh->hw_cr4, v->sh->hw_efer);
+    shadow_print_stats(sh_dom);
+}
+
+const struct paging_ops shadow_paging_ops = {
+    .name = "shadow",
+    .init = shadow_init,
+    .pre_vmrun = shadow_pre_vmrun,
+    .cr_read = shadow_cr_read,
+    .cr_write = shadow_cr_write,
+    .page_fault = shadow_pf,
+    .invlpg = shadow_invlpg_exit,
+    .efer_read = shadow_efer_read,
+    .efer_write = shadow_efer_write,
+    .guest_cr = shadow_guest_cr,
+    .report = shadow_report,
+};

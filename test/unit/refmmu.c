@@ -1,0 +1,350 @@
+/*
+ * Reference page walker (AMD APM vol. 2 ch. 5, cross-checked with the Intel
+ * SDM vol. 3 ch. 4 where AMD is silent).  Written for clarity, not speed:
+ * it is the oracle the shadow MMU is judged against.
+ *
+ * Virtual address split per mode:
+ *
+ *   2-level   31      22 21      12 11        0
+ *             |  PD idx |  PT idx  |  offset   |        (PSE: 4 MiB page = bits 21:0)
+ *   PAE       31 30 29    21 20    12 11      0
+ *             |PDP| PD idx | PT idx  | offset  |        (PS: 2 MiB page)
+ *   long      47    39 38   30 29    21 20    12 11    0
+ *             | PML4 | PDP   |  PD   |  PT   | offset|  (1 GiB / 2 MiB pages)
+ *
+ * Rules implemented (APM 5.3-5.6, 5.7 for reserved bits):
+ *   - U/S and R/W are ANDed over all levels, NX is ORed (only with
+ *     EFER.NXE; bit 63 is reserved otherwise).  Legacy-PAE PDPTEs carry no
+ *     U/S, R/W, A or NX: those bits are reserved there.
+ *   - Supervisor writes ignore R/W unless CR0.WP; SMEP forbids supervisor
+ *     fetches from user pages; SMAP forbids supervisor data accesses to user
+ *     pages unless RFLAGS.AC (explicit accesses only).
+ *   - Protection keys: long mode, CR4.PKE, user pages, data accesses.
+ *   - Reserved bits: physical-address bits at and above MAXPHYADDR (up to 51
+ *     in long mode, up to 62 in legacy PAE), bit 63 without NXE, PS in a
+ *     PML4E, bit 8 in a PML4E (AMD), PS in a PDPTE without 1 GiB pages, the
+ *     low address bits of a superpage above PAT (20:13, 29:13), and in a
+ *     2-level 4 MiB PDE bit 21 and the PSE-36/40 bits above MAXPHYADDR.
+ *     2-level 4 KiB entries have none.  A reserved bit in a present entry
+ *     gives #PF with P=1, RSV=1 whatever the rights.
+ *   - Error code: P (protection / reserved, not not-present), W/R, U/S,
+ *     RSV, I/D on fetches when SMEP is on or (CR4.PAE and EFER.NXE), PK.
+ *   - A/D bits are set only when the access completes (A in every entry
+ *     used, D in the leaf on a write), never on a faulting access.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <umbra/x86.h>
+#include <umbra/platform.h>
+#include "refmmu.h"
+#include "sim_platform.h"
+
+#define BITS(hi, lo) ((~0ULL >> (63 - (hi))) & ~((1ULL << (lo)) - 1))
+
+enum guest_paging ref_mode(uint64_t cr0, uint64_t cr4, uint64_t efer)
+{
+    if (!(cr0 & X86_CR0_PG))
+        return GUEST_PAGING_OFF;
+    if (efer & EFER_LMA)
+        return GUEST_PAGING_LONG;
+    if (cr4 & X86_CR4_PAE)
+        return GUEST_PAGING_PAE;
+    return GUEST_PAGING_2LEVEL;
+}
+
+static unsigned maxphy(void)
+{
+    unsigned m = plat_cpu_features()->maxphyaddr;
+    return m > 52 ? 52 : m;
+}
+
+uint64_t ref_pdpte_rsvd(unsigned maxphyaddr)
+{
+    return BITS(63, maxphyaddr) | PDPTE_RSVD_LOW;
+}
+
+/* Physical address of a table entry -> pointer, or NULL (unbacked). */
+static void *entry_ptr(const struct ref_paging *p, uint64_t pa, unsigned size)
+{
+    if (p->host_phys)
+        return sim_phys(pa);
+    mfn_t m = plat_gfn_to_mfn(_gfn(pa >> PAGE_SHIFT));
+    if (!mfn_valid(m) || !plat_gfn_is_ram(_gfn(pa >> PAGE_SHIFT)))
+        return NULL;
+    (void)size;
+    return sim_phys((mfn_x(m) << PAGE_SHIFT) | (pa & (PAGE_SIZE - 1)));
+}
+
+bool ref_load_pdptes(uint64_t cr3, uint64_t out[4])
+{
+    struct ref_paging p = { .host_phys = false };
+    bool good = true;
+    for (int i = 0; i < 4; i++) {
+        uint64_t *e = entry_ptr(&p, (cr3 & 0xffffffe0ULL) + 8 * i, 8);
+        out[i] = e ? *e : 0;
+        if ((out[i] & _PAGE_PRESENT) && (out[i] & ref_pdpte_rsvd(maxphy())))
+            good = false;
+    }
+    return good;
+}
+
+/* Reserved-bit mask of an entry at `level` in `mode` (leaf: PS set). */
+static uint64_t rsvd_mask(const struct ref_paging *p, enum guest_paging mode,
+                          int level, bool leaf)
+{
+    unsigned m = maxphy();
+    const struct plat_cpu_features *f = plat_cpu_features();
+    uint64_t nx = (p->efer & EFER_NXE) ? 0 : _PAGE_NX;
+
+    if (mode == GUEST_PAGING_2LEVEL) {
+        if (level == 2 && leaf) {
+            unsigned m2 = f->pse36 ? (m < 40 ? m : 40) : 32;
+            uint64_t r = 1ULL << 21;
+            if (m2 < 40)
+                r |= BITS(20, 13 + (m2 - 32));
+            return r;
+        }
+        return 0;
+    }
+    uint64_t high = mode == GUEST_PAGING_LONG ? (m < 52 ? BITS(51, m) : 0) : BITS(62, m);
+    switch (level) {
+    case 4:
+        return high | nx | _PAGE_PSE | (1ULL << 8);
+    case 3:
+        if (mode == GUEST_PAGING_PAE)
+            return ref_pdpte_rsvd(m);
+        return high | nx | (leaf ? BITS(29, 13) : 0);
+    case 2:
+        return high | nx | (leaf ? BITS(20, 13) : 0);
+    default:
+        return high | nx;
+    }
+}
+
+static uint32_t access_bits(uint32_t access)
+{
+    return access & (PFEC_WRITE | PFEC_USER | PFEC_INSN);
+}
+
+static void fault(const struct ref_paging *p, struct ref_result *r, uint32_t access,
+                  uint32_t extra)
+{
+    r->ok = false;
+    r->vector = X86_EXC_PF;
+    r->pfec = extra | (access & (PFEC_WRITE | PFEC_USER));
+    if ((access & PFEC_INSN) &&
+        ((p->cr4 & X86_CR4_SMEP) || ((p->cr4 & X86_CR4_PAE) && (p->efer & EFER_NXE))))
+        r->pfec |= PFEC_INSN;
+}
+
+bool ref_rights_allow(const struct ref_paging *p, bool user, bool write, bool nx,
+                      uint32_t access, bool ac)
+{
+    bool is_user = access & PFEC_USER, is_write = access & PFEC_WRITE;
+    bool fetch = access & PFEC_INSN;
+    if (fetch && nx)
+        return false;
+    if (is_user)
+        return user && (write || !is_write);
+    if (is_write && !write && (p->cr0 & X86_CR0_WP))
+        return false;
+    if (fetch && user && (p->cr4 & X86_CR4_SMEP))
+        return false;
+    if (!fetch && user && (p->cr4 & X86_CR4_SMAP) && !ac)
+        return false;
+    return true;
+}
+
+bool ref_walk(const struct ref_paging *p, gva_t va, uint32_t access, bool ac,
+              unsigned flags, struct ref_result *r)
+{
+    enum guest_paging mode = ref_mode(p->cr0, p->cr4, p->efer);
+    uint64_t *eptr[5] = { 0 };
+    unsigned esize = mode == GUEST_PAGING_2LEVEL ? 4 : 8;
+    uint64_t table;
+    int level;
+
+    memset(r, 0, sizeof(*r));
+    access = access_bits(access);
+
+    if (mode == GUEST_PAGING_OFF) {
+        r->ok = r->mapped = r->user = r->write = true;
+        r->pa = va & 0xffffffffULL;
+        r->page_size = PAGE_SIZE;
+        return true;
+    }
+    if (mode == GUEST_PAGING_LONG) {
+        r->levels = 4;
+        if ((uint64_t)((int64_t)(va << 16) >> 16) != va) {
+            r->vector = X86_EXC_GP;
+            return false;
+        }
+        table = p->cr3 & BITS(maxphy() - 1, 12);
+    } else {
+        va &= 0xffffffffULL;
+        r->levels = mode == GUEST_PAGING_PAE ? 3 : 2;
+        table = mode == GUEST_PAGING_PAE ? (p->cr3 & 0xffffffe0ULL) : (p->cr3 & PTE32_ADDR_MASK);
+    }
+
+    bool user = true, write = true, nx = false;
+    uint64_t e = 0;
+    for (level = r->levels; level >= 1; level--) {
+        unsigned shift = mode == GUEST_PAGING_2LEVEL ? 12 + 10 * (level - 1) : 12 + 9 * (level - 1);
+        unsigned idx_mask = mode == GUEST_PAGING_2LEVEL ? 1023 : (mode == GUEST_PAGING_PAE && level == 3 ? 3 : 511);
+        uint64_t epa = table + ((va >> shift) & idx_mask) * esize;
+        bool cached_pdpte = mode == GUEST_PAGING_PAE && level == 3 && p->pdpte;
+
+        if (cached_pdpte) {
+            e = p->pdpte[(va >> 30) & 3];
+            epa = 0;
+        } else {
+            void *ptr = entry_ptr(p, epa, esize);
+            if (!ptr) {
+                r->table_unbacked = true;
+                e = 0;
+            } else {
+                eptr[level] = ptr;
+                e = esize == 4 ? *(uint32_t *)ptr : *(uint64_t *)ptr;
+            }
+        }
+        r->entry[level] = e;
+        r->entry_pa[level] = epa;
+        r->leaf_level = level;
+
+        if (!(e & _PAGE_PRESENT)) {
+            fault(p, r, access, 0);
+            return false;
+        }
+        bool leaf = level == 1;
+        if (level == 2 && (e & _PAGE_PSE) &&
+            (mode != GUEST_PAGING_2LEVEL || (p->cr4 & X86_CR4_PSE)))
+            leaf = true;
+        if (level == 3 && mode == GUEST_PAGING_LONG && (e & _PAGE_PSE)) {
+            if (!plat_cpu_features()->pdpe1gb) {
+                fault(p, r, access, PFEC_PRESENT | PFEC_RSVD);
+                return false;
+            }
+            leaf = true;
+        }
+        if (e & rsvd_mask(p, mode, level, leaf)) {
+            if (mode == GUEST_PAGING_PAE && level == 3 && !cached_pdpte) {
+                /* A bad PDPTE fails the CR3 load (#GP), never the walk. */
+                r->vector = X86_EXC_GP;
+                return false;
+            }
+            fault(p, r, access, PFEC_PRESENT | PFEC_RSVD);
+            return false;
+        }
+        if (!(mode == GUEST_PAGING_PAE && level == 3)) {
+            user = user && (e & _PAGE_USER);
+            write = write && (e & _PAGE_RW);
+            if (mode != GUEST_PAGING_2LEVEL && (p->efer & EFER_NXE) && (e & _PAGE_NX))
+                nx = true;
+        }
+        if (leaf)
+            break;
+        table = mode == GUEST_PAGING_2LEVEL ? (e & PTE32_ADDR_MASK) : (e & PADDR_MASK_52);
+    }
+
+    /* Translation found. */
+    r->mapped = true;
+    r->user = user;
+    r->write = write;
+    r->nx = nx;
+    if (mode == GUEST_PAGING_2LEVEL) {
+        if (level == 2) {
+            r->page_size = 4ULL << 20;
+            r->pa = (e & 0xffc00000ULL) | (((e >> 13) & 0xff) << 32) | (va & 0x3fffff);
+        } else {
+            r->page_size = PAGE_SIZE;
+            r->pa = (e & PTE32_ADDR_MASK) | (va & 0xfff);
+        }
+    } else {
+        r->page_size = 1ULL << (12 + 9 * (level - 1));
+        r->pa = (e & PADDR_MASK_52 & ~(r->page_size - 1)) | (va & (r->page_size - 1));
+    }
+
+    /* Access rights. */
+    bool is_user = access & PFEC_USER, is_write = access & PFEC_WRITE;
+    bool fetch = access & PFEC_INSN;
+    bool bad = !ref_rights_allow(p, user, write, nx, access, ac);
+    uint32_t pk = 0;
+    if (mode == GUEST_PAGING_LONG && (p->cr4 & X86_CR4_PKE) && user && !fetch) {
+        unsigned key = (e >> 59) & 15;
+        bool ad = (p->pkru >> (2 * key)) & 1, wd = (p->pkru >> (2 * key + 1)) & 1;
+        if (ad || (wd && is_write && (is_user || (p->cr0 & X86_CR0_WP))))
+            pk = PFEC_PK;
+    }
+    if (bad || pk) {
+        fault(p, r, access, PFEC_PRESENT | pk);
+        return false;
+    }
+
+    r->ok = true;
+    if (!(flags & REF_NO_SIDE_EFFECTS)) {
+        for (int l = r->levels; l >= level; l--) {
+            if (!eptr[l] || (mode == GUEST_PAGING_PAE && l == 3))
+                continue;   /* legacy-PAE PDPTEs have no A bit */
+            uint64_t set = _PAGE_ACCESSED;
+            if (l == level && is_write)
+                set |= _PAGE_DIRTY;
+            if (esize == 4)
+                *(uint32_t *)eptr[l] |= (uint32_t)set;
+            else
+                *(uint64_t *)eptr[l] |= set;
+            r->entry[l] |= set;
+        }
+    }
+    return true;
+}
+
+struct ref_paging ref_guest_paging(const struct shadow_vcpu *v)
+{
+    return (struct ref_paging){
+        .cr0 = v->guest_cr0, .cr3 = v->guest_cr3, .cr4 = v->guest_cr4,
+        .efer = v->guest_efer, .pdpte = v->guest_pdpte, .host_phys = false,
+    };
+}
+
+struct ref_paging ref_hw_paging(const struct shadow_vcpu *v)
+{
+    return (struct ref_paging){
+        .cr0 = v->hw_cr0, .cr3 = v->hw_cr3, .cr4 = v->hw_cr4,
+        .efer = v->hw_efer, .pdpte = NULL, .host_phys = true,
+    };
+}
+
+bool ref_guest_walk(const struct shadow_vcpu *v, gva_t va, uint32_t access, bool ac,
+                    unsigned flags, struct ref_result *r)
+{
+    struct ref_paging p = ref_guest_paging(v);
+    return ref_walk(&p, va, access, ac, flags, r);
+}
+
+bool ref_hw_walk(const struct shadow_vcpu *v, gva_t va, uint32_t access, bool ac,
+                 unsigned flags, struct ref_result *r)
+{
+    struct ref_paging p = ref_hw_paging(v);
+    return ref_walk(&p, va, access, ac, flags, r);
+}
+
+void ref_format(const struct ref_result *r, char *buf, size_t size)
+{
+    int n;
+    if (r->ok || r->mapped)
+        n = snprintf(buf, size, "%s pa=%#llx %s%s%s%s", r->ok ? "ok" : "denied",
+                     (unsigned long long)r->pa,
+                     r->page_size == PAGE_SIZE ? "4K" : r->page_size == (2ULL << 20) ? "2M" :
+                     r->page_size == (4ULL << 20) ? "4M" : "1G",
+                     r->user ? " U" : " S", r->write ? " W" : " R", r->nx ? " NX" : " X");
+    else
+        n = snprintf(buf, size, "no translation");
+    if (!r->ok && n > 0 && (size_t)n < size) {
+        if (r->vector == X86_EXC_PF)
+            snprintf(buf + n, size - n, " #PF pfec=%#x level %d entry %#llx", r->pfec,
+                     r->leaf_level, (unsigned long long)r->entry[r->leaf_level]);
+        else
+            snprintf(buf + n, size - n, " #GP");
+    }
+}

@@ -1,0 +1,128 @@
+/*
+ * The randomised guest world of test_shadow_random: random address spaces
+ * (guestpt.c) in simulated memory, a vCPU driven through the shadow API, and
+ * the checks against the reference MMU.  The rules asserted are spelled out
+ * at the top of test_shadow_random.c.
+ */
+#ifndef UMBRA_TEST_SHADOW_WORLD_H
+#define UMBRA_TEST_SHADOW_WORLD_H
+
+#include <umbra/types.h>
+#include <umbra/shadow.h>
+
+enum gap { GAP_EMUL_MMIO, GAP_PSE36_HI, GAP_STOP_RIGHTS, GAP_INVLPG_SP, NGAPS };
+extern const char *const gap_name[NGAPS];
+
+struct world_stats {
+    unsigned long seeds, steps, accesses, completed, reflected, emulated, fixed_faults;
+    unsigned long stops, pt_writes, invlpgs, cr3_loads, cr3_gp, mode_switches, mode_gp;
+    unsigned long audits, checks, failed, tlb_hits, tlb_flushes;
+    unsigned long unpins, teardowns;   /* the shadow's reclaim counters, summed */
+    unsigned long gaps[NGAPS];   /* known shadow gaps tolerated (see tolerate()) */
+};
+
+/*
+ * Run one seed: guest mode seed % 4, `iters` random operations.  pool = 0
+ * picks a pool size from the seed.  Aborts the Check test (after printing
+ * seed, mode, operation log and the shadow's log) on the first violation.
+ */
+void world_run(uint64_t seed, unsigned long iters, unsigned long pool,
+               struct world_stats *st);
+
+/* Run `n` phases, one per mode in seq[], `iters` operations each. */
+void world_run_sequence(uint64_t seed, const enum guest_paging *seq, unsigned n,
+                        unsigned long iters, unsigned long pool, struct world_stats *st);
+
+/* Smallest pool (frames) shadow_domain_init() accepts. */
+unsigned long world_min_pool(void);
+
+/* One summary line per test on stderr; mode -1: "all". */
+void world_print_stats(int mode, const struct world_stats *st);
+
+/* ---- internal to shadow_world.c / shadow_ops.c ---------------------------- */
+
+#define RAM_BYTES    (16u << 20)
+#define TABLE_FIRST  0x100u
+#define TABLE_FRAMES 0x300u
+#define DATA_FIRST   0x400u
+#define DATA_END     0x1000u
+#define NAS          4
+#define NCLUSTER     5
+#define MAX_SAMPLES  600
+#define MAX_RETRIES  6
+#define AUDIT_EVERY  8
+#define LOG_KEEP     40
+
+#include "refmmu.h"
+#include "guestpt.h"
+
+#define TLB_N 256
+
+/* One entry of the hardware TLB model (hwtlb.c). */
+struct tlbe {
+    bool valid, dirty;
+    gva_t va;                   /* 4 KiB page */
+    uint64_t hpa;               /* host frame (shadow translation) */
+    bool hu, hw, hnx;           /* rights the shadow gave */
+    bool gu, gw, gnx;           /* rights the guest gave when it was filled */
+    uint64_t gpa, gbase, gsize; /* the guest's frame and page (superpage) then */
+    unsigned long epoch, step;
+};
+
+struct world {
+    uint64_t seed, rng;
+    enum guest_paging mode;
+    struct shadow_domain *d;
+    struct shadow_vcpu v;
+    struct gpt_alloc alloc;
+    uint64_t phase_first;             /* first table frame of this mode's world */
+    struct gpt_space as[NAS];
+    int nas, cur;
+    bool stopped;                     /* the last access ended in SH_STOP */
+    bool ac_unstated;                 /* a fault of it went without SH_PFEC_(NO)AC */
+    struct tlbe tlb[TLB_N];           /* hardware TLB model */
+    unsigned long guest_epoch;        /* guest full TLB flushes so far */
+    uint64_t last_pt;                 /* last page-table entry written (gpa) */
+    uint64_t cr0, cr4, efer;          /* the controls of this mode's world */
+    gva_t dm_base;
+    uint64_t dm_pt[2];                /* the direct map's own page tables */
+    gva_t sample[MAX_SAMPLES];
+    int nsample;
+    char log[LOG_KEEP][220];
+    unsigned long nlog, step;
+    struct world_stats *st;
+};
+
+extern const char *const mode_name[];
+#include <setjmp.h>
+extern jmp_buf *survey_jmp;   /* set: wfail() reports and jumps here */
+uint64_t rnd(struct world *w);
+uint64_t rn(struct world *w, uint64_t n);
+bool pct(struct world *w, unsigned p);
+void oplog(struct world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void wfail(struct world *w, const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 2, 3)));
+const char *acc_name(uint32_t acc);
+const char *fmt_walk(const struct ref_result *r, char *buf);
+void check_allowed(struct world *w, gva_t va, uint32_t acc, bool ac,
+                   const struct ref_result *h, const char *when);
+void check_va(struct world *w, gva_t va, const char *when);
+void audit(struct world *w, const char *when);
+bool tolerate(struct world *w, enum gap k);
+bool guest_frame_is_table(struct world *w, uint64_t gpa);
+bool do_access(struct world *w, gva_t va, uint32_t acc, bool ac, const void *data,
+               unsigned len, const char *what);
+uint64_t rnd_data_frame(struct world *w);
+void tlb_attach(struct world *w);
+void tlb_flush_all(struct world *w);
+void tlb_sync(struct world *w);
+void tlb_drop_va(struct world *w, gva_t va);
+void tlb_fill(struct world *w, gva_t va, uint32_t acc, const struct ref_result *h);
+bool tlb_hit(struct world *w, gva_t va, uint32_t acc, bool ac, uint64_t *hpa);
+void tlb_check_guest_invlpg(struct world *w, gva_t va);
+void tlb_check_write_protect(struct world *w);
+uint64_t rnd_rsvd_bit(struct world *w, bool superpage);
+void build_world(struct world *w);
+void pick_controls(struct world *w, uint64_t *cr0, uint64_t *cr4, uint64_t *efer);
+
+#endif
