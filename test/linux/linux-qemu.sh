@@ -76,6 +76,14 @@ for mode in $MODES; do
 done
 unset IFS
 
+# A reset ends the run too: init exits at once, the kernel panics and
+# (panic=-1) restarts the machine through the FADT reset register or 0x64.
+run GUEST_ARGS="$GUEST_ARGS rdinit=/bin/false" TIMEOUT=120 "$RUN" qemu umbra "$LX/bzImage" paging=npt
+expect_rc 1
+expect 'Kernel panic - not syncing: Attempted to kill init'
+expect '^umbra: linux: guest reset the machine \((port 0xcf9 <- 0x[0-9a-f]+|keyboard controller 0x64 <- 0xfe)\)$'
+expect '^umbra: exit reason=reboot status=0$'
+
 # The loader's refusals (each stops before the guest runs: status 0x7F = QEMU 255).
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/lx-bad.XXXXXX")
 head -c 1000000 "$LX/bzImage" > "$tmp/truncated"
