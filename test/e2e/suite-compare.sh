@@ -1,7 +1,8 @@
 #!/bin/sh
 # suite-compare.sh SUITE EMU [UMBRA_OPTS...]
 #   Run SUITE bare and under Umbra in EMU and compare the TAP result lines.
-#   Prints "guests: SUITE EMU: bare and umbra agree" (exit 0) or
+#   Prints the two runs' summary lines (suite-run.sh), then
+#   "guests: SUITE EMU: bare and umbra agree" (exit 0) or
 #   "guests: SUITE EMU: differ: bare: <line> | umbra: <line>" (exit 1).
 #   A "# SKIP emulator bug" directive is dropped before comparing: such a case
 #   is skipped only where the bare emulator breaks the AMD manual, and under
@@ -13,14 +14,15 @@ shift 2
 here=$(cd "$(dirname "$0")" && pwd)
 : "${top_builddir:=$(pwd)}"
 export top_builddir
-sh "$here/suite-run.sh" "$suite" "$emu" bare >/dev/null
-sh "$here/suite-run.sh" "$suite" "$emu" umbra "$@" >/dev/null
+sh "$here/suite-run.sh" "$suite" "$emu" bare
+sh "$here/suite-run.sh" "$suite" "$emu" umbra "$@"
+logdir=${GUEST_LOGDIR:-$top_builddir/test/guests}
 norm() {
     tr -d '\r' <"$1" | grep -E '^(ok|not ok) [0-9]+|^1\.\.[0-9]+$' |
         sed 's/ # SKIP emulator bug.*$//'
 }
-b=$top_builddir/test/guests/$suite-$emu-bare.log
-u=$top_builddir/test/guests/$suite-$emu-umbra.log
+b=$logdir/$suite-$emu-bare.log
+u=$logdir/$suite-$emu-umbra.log
 norm "$b" >"$b.tap"
 norm "$u" >"$u.tap"
 if cmp -s "$b.tap" "$u.tap" && [ -s "$b.tap" ]; then

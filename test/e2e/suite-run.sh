@@ -8,9 +8,10 @@
 #   M = 0, the plan is complete and the guest reported "exit status 0".
 #   Uses test/e2e/run-guest.sh (the SVM core's runner) when it exists, else
 #   the bare runner guest-bare.sh (bare mode only).  The full output is kept
-#   in $top_builddir/test/guests/SUITE-EMU-MODE.log.
+#   in $top_builddir/test/guests/SUITE-EMU-MODE.log (or $GUEST_LOGDIR/...).
 # Env: top_srcdir, top_builddir (default: from this script's place / cwd),
-#   TIMEOUT (default 120 for qemu, 900 for bochs), QEMU, BOCHS, GUEST_ARGS.
+#   TIMEOUT (default 120 for qemu, 900 for bochs), QEMU, BOCHS, GUEST_ARGS,
+#   GUEST_LOGDIR (where the logs go; lets two runs of one suite proceed in parallel).
 set -u
 [ $# -ge 3 ] || { echo "usage: $0 SUITE EMU MODE [UMBRA_OPTS...]" >&2; exit 2; }
 suite=$1 emu=$2 mode=$3
@@ -25,7 +26,9 @@ export TIMEOUT
 export QEMU BOCHS
 
 elf=$top_builddir/test/guests/$suite.elf
-log=$top_builddir/test/guests/$suite-$emu-$mode.log
+logdir=${GUEST_LOGDIR:-$top_builddir/test/guests}
+mkdir -p "$logdir"
+log=$logdir/$suite-$emu-$mode.log
 summary() { echo "guests: $suite $emu $mode: $1"; }
 [ -f "$elf" ] || { summary "0 passed, 1 failed (no $elf)"; exit 1; }
 tool=$QEMU; [ "$emu" = bochs ] && tool=$BOCHS
