@@ -14,7 +14,7 @@
 . "${top_srcdir:-$(dirname "$0")/../..}/test/e2e/lib.sh"
 LX="$top_builddir/test/linux/out"
 sh "$top_srcdir/test/linux/build.sh" "$LX" || { echo "FAIL: could not build the Linux guest"; exit 1; }
-MODES=${LINUX_UMBRA_MODES:-paging=npt|paging=shadow|paging=shadow shadow_pool=2M;pti=on}
+MODES=${LINUX_UMBRA_MODES:-paging=npt|paging=shadow|paging=shadow shadow_pool=256K;pti=on}
 export MEM=256 QEMU_CPU=${QEMU_CPU:-EPYC} TIMEOUT=${LINUX_TIMEOUT:-400}
 export GUEST_MODULES="$LX/initrd.gz"
 # panic=-1: a panicking kernel resets at once (Umbra stops on the reset) instead of spinning until the timeout.
