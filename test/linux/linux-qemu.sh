@@ -36,6 +36,7 @@ run "$RUN" qemu bare "$LX/bzImage"
 expect_rc 0
 expect '^linux-test: done$'
 expect '^\[ *[0-9.]+\] reboot: Power down'
+expect '^init: cpu flags: pae nx hypervisor svm $'
 report bare "$t0"
 bare=$(markers)
 [ "$(printf '%s\n' "$bare" | wc -l)" -ge 10 ] || bad "bare run printed fewer than 10 marker lines"
@@ -55,6 +56,9 @@ for mode in $MODES; do
     expect '^umbra: linux: guest entered ACPI sleep type [0-9] \(PM1a_CNT 0x604\): power off$'
     expect '^umbra: exit reason=poweroff status=0$'
     expect '^umbra: guest paging at exit: PAE '
+    # CPUID under Umbra: the hypervisor bit, and no SVM (bare QEMU shows svm).
+    expect '^init: cpu flags: .*hypervisor'
+    expect_not '^init: cpu flags: .*svm'
     case "$opts" in *paging=shadow*)
         expect '^umbra: shadow: faults=[1-9][0-9]*$'
         expect '^umbra: shadow: made_l1_pae=[1-9][0-9]*$'
