@@ -1,5 +1,5 @@
 #!/bin/sh
-# The Linux guest in Bochs (make check-bochs only: a boot takes minutes):
+# The Linux guest in Bochs (make check-linux-bochs; see README.md: stalls today):
 # bare (GRUB linux/initrd) and under Umbra with LINUX_BOCHS_MODES
 # ('|'-separated Umbra option sets, default nested and shadow paging), the
 # same assertions as linux-qemu.sh: the final marker, identical marker lines,
