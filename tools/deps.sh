@@ -22,3 +22,19 @@ if [ -n "$missing" ]; then
 else
     echo "deps: all packages present"
 fi
+# The Linux guest test (test/linux/) fetches Debian's i386 kernel and
+# busybox-static with `apt-get download` at test time: it needs the i386
+# architecture in dpkg and its package lists.  Both steps are idempotent.
+if ! dpkg --print-foreign-architectures | grep -qx i386; then
+    echo "deps: adding the i386 architecture"
+    $SUDO dpkg --add-architecture i386
+fi
+if ! apt-cache show busybox-static:i386 linux-image-686-pae:i386 >/dev/null 2>&1; then
+    # A mirror in mid-sync can fail one index (e.g. the security suite) while
+    # the main suite is fine: judge by what we need, not by apt-get's status.
+    $SUDO apt-get update -q || echo "deps: apt-get update reported errors"
+    apt-cache show busybox-static:i386 linux-image-686-pae:i386 >/dev/null || {
+        echo "deps: no i386 package lists (busybox-static:i386, linux-image-686-pae:i386)" >&2
+        exit 1
+    }
+fi

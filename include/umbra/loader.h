@@ -37,9 +37,35 @@ int loader_stage(struct frame_alloc *fa, const struct mb2_info *mb, struct guest
 
 /*
  * Load the staged kernel into guest RAM per guest_mmap, lay out the
- * multiboot v1 info and modules after it, fill gb->entry/info.
+ * multiboot v1 info and modules after it, fill gb->entry/info.  A Linux
+ * bzImage goes to the Linux boot-protocol loader instead (src/svm/linux.c).
  * 0, or -1 after "umbra: loader: ..." was logged.
  */
 int loader_load(struct guest_boot *gb);
+
+/* Log "umbra: loader: ..." and return -1. */
+int loader_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* 0 if [lo, hi) is guest RAM below 4 GiB outside Umbra's reserve, else -1 after logging `what`. */
+int loader_check_dest(uint64_t lo, uint64_t hi, const char *what);
+
+/*
+ * What a guest kind other than multiboot v1 changes in the SVM core (set by
+ * its loader; NULL = plain multiboot v1).
+ *   entry: called once the VMCB holds the multiboot v1 entry state, to turn
+ *          it into the guest kind's (registers, GDT).
+ *   ioio:  an intercepted port access that is not one of Umbra's own ports
+ *          (see svm_intercept_port); returns true if it handled it (and
+ *          advanced or stopped the guest), false for the default handling.
+ */
+struct svm_vcpu;
+struct guest_hooks {
+    void (*entry)(struct svm_vcpu *v);
+    bool (*ioio)(struct svm_vcpu *v, unsigned port, unsigned size, bool in);
+};
+extern const struct guest_hooks *guest_hooks;
+
+/* Intercept the guest's accesses to `port` from the next VMRUN on (src/svm/svm.c). */
+void svm_intercept_port(unsigned port);
 
 #endif

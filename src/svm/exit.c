@@ -10,6 +10,7 @@
 #include <umbra/svm.h>
 #include <umbra/x86.h>
 #include <umbra/platform.h>
+#include <umbra/loader.h>
 
 typedef void (*exit_fn)(struct svm_vcpu *v);
 
@@ -234,6 +235,9 @@ static void exit_ioio(struct svm_vcpu *v)
     unsigned port = info >> IOIO_PORT_SHIFT;
     unsigned size = (info >> IOIO_SZ_SHIFT) & 7;
 
+    if (guest_hooks && guest_hooks->ioio && !(info & (IOIO_STR | IOIO_REP)) &&
+        guest_hooks->ioio(v, port, size, info & IOIO_IN))
+        return;
     if (info & (IOIO_STR | IOIO_REP)) {
         exit_unexpected(v);
         return;
@@ -439,6 +443,16 @@ void svm_handle_exit(struct svm_vcpu *v)
     if (unlikely(ii & SVM_EVT_VALID)) {
         uint64_t type = ii & (7ULL << 8);
         unsigned vec = ii & 0xff;
+        /*
+         * QEMU TCG reports an external interrupt cut short by an intercept
+         * (e.g. a #PF on the IDT under shadow paging) as an *exception* of
+         * its vector; VMRUN then refuses to inject an exception >= 32
+         * (VMEXIT_INVALID).  No exception has such a vector: it is an INTR.
+         */
+        if (type == SVM_EVT_TYPE_EXC && vec >= 32) {
+            type = SVM_EVT_TYPE_INTR;
+            ii = (ii & ~((7ULL << 8) | SVM_EVT_ERR_VALID | (0xffffffffULL << 32))) | type;
+        }
         if (type != SVM_EVT_TYPE_SOFT &&
             !(type == SVM_EVT_TYPE_EXC && (vec == X86_EXC_BP || vec == X86_EXC_OF))) {
             vm->ctl.eventinj = ii;
@@ -456,7 +470,8 @@ void svm_handle_exit(struct svm_vcpu *v)
         }
     } else {
         exit_count_other++;
-        if (code == VMEXIT_INVALID) {
+        /* QEMU TCG writes the 32-bit -1 (0x00000000ffffffff). */
+        if (code == VMEXIT_INVALID || code == 0xffffffffULL) {
             svm_dump_guest(v, "VMRUN refused the guest state (VMEXIT_INVALID)");
             svm_stop(v, "invalid-state", UMBRA_STATUS_ERROR);
             return;

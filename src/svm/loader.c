@@ -14,6 +14,7 @@
 #include <umbra/loader.h>
 #include <umbra/lib.h>
 #include <umbra/svm.h>
+#include <umbra/linux.h>
 
 struct mem_range guest_mmap[MB_MAX_MMAP];
 unsigned guest_mmap_n;
@@ -29,8 +30,9 @@ struct elf32_phdr {
 };
 #define PT_LOAD 1
 
-static int loader_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int loader_error(const char *fmt, ...)
+const struct guest_hooks *guest_hooks;
+
+int loader_error(const char *fmt, ...)
 {
     char msg[160];
     va_list ap;
@@ -61,7 +63,7 @@ int loader_stage(struct frame_alloc *fa, const struct mb2_info *mb, struct guest
 }
 
 /* [lo, hi) must be guest RAM: not Umbra's, not a hole, below 4 GiB. */
-static int check_dest(uint64_t lo, uint64_t hi, const char *what)
+int loader_check_dest(uint64_t lo, uint64_t hi, const char *what)
 {
     if (hi < lo || hi > (1ULL << 32))
         return loader_error("%s [%#lx, %#lx) is outside 32-bit memory", what, lo, hi);
@@ -102,7 +104,7 @@ static int load_aout(const uint8_t *img, uint64_t size, const struct mb1_header 
     uint64_t bss_end = h->bss_end_addr ? h->bss_end_addr : end;
     if (bss_end < end)
         return loader_error("a.out kludge: bss_end_addr below the loaded image");
-    if (check_dest(h->load_addr, bss_end, "kernel image") < 0)
+    if (loader_check_dest(h->load_addr, bss_end, "kernel image") < 0)
         return -1;
     memcpy(phys_to_virt(h->load_addr), img + foff, len);
     memset(phys_to_virt(end), 0, bss_end - end);
@@ -139,7 +141,7 @@ static int load_elf(const uint8_t *img, uint64_t size, struct guest_boot *gb)
                     return loader_error("segment %u truncated (ends at %lu, file has %lu bytes)", i,
                                         (unsigned long)((uint64_t)ph->offset + ph->filesz),
                                         (unsigned long)size);
-                if (check_dest(ph->paddr, (uint64_t)ph->paddr + ph->memsz, "segment") < 0)
+                if (loader_check_dest(ph->paddr, (uint64_t)ph->paddr + ph->memsz, "segment") < 0)
                     return -1;
                 if (ph->paddr < lo) lo = ph->paddr;
                 if ((uint64_t)ph->paddr + ph->memsz > hi) hi = (uint64_t)ph->paddr + ph->memsz;
@@ -180,6 +182,8 @@ int loader_load(struct guest_boot *gb)
 {
     const uint8_t *img = phys_to_virt(gb->mod[0].pa);
     uint64_t size = gb->mod[0].size;
+    if (linux_is_bzimage(img, size))
+        return linux_load(gb);
     const struct mb1_header *h = find_header(img, size);
     if (!h)
         return loader_error("guest module '%s' is not a multiboot v1 kernel (no header in its first 8 KiB)",
@@ -204,7 +208,7 @@ int loader_load(struct guest_boot *gb)
     uint32_t mod_end = ALIGN_UP(cur + strings_need, PAGE_SIZE);
     for (unsigned i = 1; i < gb->nmod; i++)
         mod_end = ALIGN_UP(mod_end + (uint32_t)gb->mod[i].size, PAGE_SIZE);
-    if (check_dest(start, mod_end, "boot information and modules") < 0)
+    if (loader_check_dest(start, mod_end, "boot information and modules") < 0)
         return -1;
 
     struct mb1_info *info = phys_to_virt(info_pa);

@@ -8,6 +8,7 @@
 #include <umbra/svm.h>
 #include <umbra/x86.h>
 #include <umbra/mb.h>
+#include <umbra/loader.h>
 
 static uint8_t host_save_area[4096] __attribute__((aligned(4096)));
 static uint8_t *iopm, *msrpm;
@@ -49,6 +50,11 @@ int svm_init(uint32_t *features)
 static void iopm_set(unsigned port)
 {
     iopm[port / 8] |= (uint8_t)(1u << (port % 8));
+}
+
+void svm_intercept_port(unsigned port)
+{
+    iopm_set(port);
 }
 
 /* Intercept reads and writes of one MSR (MSRPM: 2 bits per MSR, three 2 KiB ranges). */
@@ -137,6 +143,8 @@ static void vmcb_init(struct svm_vcpu *v, uint32_t entry, uint32_t info)
     vm->save.g_pat = 0x0007040600070406ULL;   /* the power-on PAT */
     memset(&v->regs, 0, sizeof(v->regs));
     v->regs.rbx = info;
+    if (guest_hooks && guest_hooks->entry)
+        guest_hooks->entry(v);
 }
 
 void svm_flush_guest_tlb(struct svm_vcpu *v)

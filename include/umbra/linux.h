@@ -1,0 +1,53 @@
+/*
+ * The Linux boot-protocol loader (src/svm/linux.c): a bzImage as the guest
+ * module is loaded by the 32-bit boot protocol (Documentation/x86/boot.rst)
+ * and entered in flat protected mode with ESI = boot_params; the second
+ * module, if any, is its initrd.  It also gives the guest its platform end:
+ * ACPI S5 (from the FADT's PM1a/PM1b control ports), a reset through 0xCF9
+ * or the keyboard controller, end the run with Umbra's summary.
+ */
+#ifndef UMBRA_LINUX_H
+#define UMBRA_LINUX_H
+
+#include <umbra/loader.h>
+
+/* True if the image carries the boot-protocol signature "HdrS" at 0x202. */
+bool linux_is_bzimage(const uint8_t *img, uint64_t size);
+
+/*
+ * Load the staged bzImage gb->mod[0] (and initrd gb->mod[1]) into guest RAM
+ * per guest_mmap; fill gb->entry/info (info = boot_params), install the
+ * Linux guest hooks and intercept the power ports.  0, or -1 after
+ * "umbra: loader: ..." was logged (old protocol, truncated image, no room).
+ */
+int linux_load(struct guest_boot *gb);
+
+/* Boot-protocol fields (offsets in the zero page / the image). */
+#define LX_SETUP_SECTS   0x1f1
+#define LX_SYSSIZE       0x1f4
+#define LX_BOOT_FLAG     0x1fe
+#define LX_JUMP          0x200
+#define LX_HEADER        0x202
+#define LX_VERSION       0x206
+#define LX_TYPE_OF_LOADER 0x210
+#define LX_LOADFLAGS     0x211
+#define LX_CODE32_START  0x214
+#define LX_RAMDISK_IMAGE 0x218
+#define LX_RAMDISK_SIZE  0x21c
+#define LX_CMD_LINE_PTR  0x228
+#define LX_INITRD_ADDR_MAX 0x22c
+#define LX_KERNEL_ALIGNMENT 0x230
+#define LX_RELOCATABLE   0x234
+#define LX_CMDLINE_SIZE  0x238
+#define LX_PREF_ADDRESS  0x258
+#define LX_INIT_SIZE     0x260
+#define LX_ALT_MEM_K     0x1e0
+#define LX_E820_ENTRIES  0x1e8
+#define LX_E820_TABLE    0x2d0
+#define LX_E820_MAX      128
+
+#define LX_LOADED_HIGH   0x01
+#define LX_KEEP_SEGMENTS 0x40
+#define LX_CAN_USE_HEAP  0x80
+
+#endif

@@ -1,0 +1,105 @@
+#!/bin/sh
+# A real Linux guest (Debian's i386 686-pae kernel, busybox initramfs running
+# test/linux/init.sh) booted BARE in QEMU TCG (-kernel/-initrd) and UNDER
+# UMBRA (GRUB ISO, the bzImage as Umbra's guest module, the initramfs as the
+# second), once per entry of LINUX_UMBRA_MODES: '|'-separated entries of the
+# form "UMBRA_OPTS[;EXTRA KERNEL ARGS]".  The default covers nested paging,
+# shadow paging, shadow paging with a small pool and with the kernel's page
+# table isolation forced on (pti=on: a CR3 switch on every kernel entry/exit).
+# Asserts: the final marker, identical "linux-test:" lines bare and under
+# Umbra, Umbra ending on the guest's ACPI power-off, the loader's refusals.
+# Prints boot times (wall and the kernel's last timestamp) and Umbra's exit
+# counters for the report.  Fetching the packages needs the i386 lists
+# (tools/deps.sh); without them this test fails, it does not skip.
+. "${top_srcdir:-$(dirname "$0")/../..}/test/e2e/lib.sh"
+LX="$top_builddir/test/linux/out"
+sh "$top_srcdir/test/linux/build.sh" "$LX" || { echo "FAIL: could not build the Linux guest"; exit 1; }
+MODES=${LINUX_UMBRA_MODES:-paging=npt|paging=shadow|paging=shadow shadow_pool=256K;pti=on}
+export MEM=256 QEMU_CPU=${QEMU_CPU:-EPYC} TIMEOUT=${LINUX_TIMEOUT:-400}
+export GUEST_MODULES="$LX/initrd.gz"
+# panic=-1: a panicking kernel resets at once (Umbra stops on the reset) instead of spinning until the timeout.
+export GUEST_ARGS="console=ttyS0 panic=-1"
+
+markers() { printf '%s\n' "$out" | grep '^linux-test: '; }
+now() { date +%s.%N; }
+# report LABEL START: wall time, the kernel's last timestamp, Umbra's counters.
+report() {
+    wall=$(awk -v a="$(now)" -v b="$2" 'BEGIN { printf "%.1f", a - b }')
+    kt=$(printf '%s\n' "$out" | sed -n 's/^\[ *\([0-9.]*\)\] reboot: Power down.*/\1/p' | tail -n 1)
+    echo "# $1: wall ${wall}s, guest power-off at ${kt:-?}s kernel time"
+    printf '%s\n' "$out" | grep -E '^umbra: (exits|tlb|exit reason)|^umbra: shadow: [a-z_0-9]+=[1-9]|^init: ' |
+        sed "s/^/# $1: /"
+}
+
+t0=$(now)
+run "$RUN" qemu bare "$LX/bzImage"
+expect_rc 0
+expect '^linux-test: done$'
+expect '^\[ *[0-9.]+\] reboot: Power down'
+expect '^init: cpu flags: pae nx hypervisor svm $'
+report bare "$t0"
+bare=$(markers)
+[ "$(printf '%s\n' "$bare" | wc -l)" -ge 10 ] || bad "bare run printed fewer than 10 marker lines"
+
+IFS='|'
+for mode in $MODES; do
+    unset IFS
+    opts=${mode%%;*}
+    kargs=""
+    [ "$opts" = "$mode" ] || kargs=${mode#*;}
+    t0=$(now)
+    # shellcheck disable=SC2086
+    run GUEST_ARGS="$GUEST_ARGS $kargs" "$RUN" qemu umbra "$LX/bzImage" $opts
+    expect_rc 1
+    expect '^umbra: loader: Linux boot protocol 2\.[0-9]+, kernel [0-9]+ bytes at 0x1000000 .*initrd [0-9]+ bytes'
+    expect '^linux-test: done$'
+    expect '^umbra: linux: guest entered ACPI sleep type [0-9] \(PM1a_CNT 0x604\): power off$'
+    expect '^umbra: exit reason=poweroff status=0$'
+    expect '^umbra: guest paging at exit: PAE '
+    # CPUID under Umbra: the hypervisor bit, and no SVM (bare QEMU shows svm).
+    expect '^init: cpu flags: .*hypervisor'
+    expect_not '^init: cpu flags: .*svm'
+    case "$opts" in *paging=shadow*)
+        expect '^umbra: shadow: faults=[1-9][0-9]*$'
+        expect '^umbra: shadow: made_l1_pae=[1-9][0-9]*$'
+        expect '^umbra: shadow: audit_errors=0$' ;;
+    esac
+    case "$kargs" in *pti=on*)
+        expect '^\[ *[0-9.]+\] Kernel/User page tables isolation: enabled$' ;;
+    esac
+    report "umbra $mode" "$t0"
+    if [ "$(markers)" = "$bare" ]; then
+        echo "ok: marker lines identical bare and under Umbra ($mode)"
+    else
+        bad "marker lines differ from the bare run ($mode)"
+        printf '%s\n' "$bare" > "${TMPDIR:-/tmp}/lx-bare.$$"
+        markers | diff "${TMPDIR:-/tmp}/lx-bare.$$" - | sed 's/^/    diff: /'
+        rm -f "${TMPDIR:-/tmp}/lx-bare.$$"
+    fi
+    IFS='|'
+done
+unset IFS
+
+# A reset ends the run too: with no init in the initramfs the kernel looks
+# for a root device, panics and (panic=-1) restarts the machine through the
+# FADT reset register or the keyboard controller.
+run GUEST_ARGS="$GUEST_ARGS rdinit=/no-such-init" TIMEOUT=120 "$RUN" qemu umbra "$LX/bzImage" paging=npt
+expect_rc 1
+expect 'Kernel panic - not syncing: '
+expect '^umbra: linux: guest reset the machine \((port 0xcf9 <- 0x[0-9a-f]+|keyboard controller 0x64 <- 0xfe)\)$'
+expect '^umbra: exit reason=reboot status=0$'
+
+# The loader's refusals (each stops before the guest runs: status 0x7F = QEMU 255).
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/lx-bad.XXXXXX")
+head -c 1000000 "$LX/bzImage" > "$tmp/truncated"
+run GUEST_MODULES= TIMEOUT=60 "$RUN" qemu umbra "$tmp/truncated"
+expect_rc 255
+expect '^umbra: loader: Linux image truncated: 1000000 bytes, setup [0-9]+ \+ kernel [0-9]+ expected$'
+# Boot protocol 2.05 (version word at 0x206).
+cp "$LX/bzImage" "$tmp/old"
+printf '\005\002' | dd of="$tmp/old" bs=1 seek=518 conv=notrunc 2>/dev/null
+run GUEST_MODULES= TIMEOUT=60 "$RUN" qemu umbra "$tmp/old"
+expect_rc 255
+expect '^umbra: loader: Linux boot protocol 2\.05 is older than 2\.06$'
+rm -rf "$tmp"
+finish
