@@ -10,7 +10,10 @@
  * Pure C: compiled unchanged into the freestanding hypervisor and into the
  * hosted Check tests.  Implementation: src/x86/decode.c (lengths, operands,
  * effective addresses), src/x86/emulate.c (the write-side instructions),
- * src/x86/seg.c (segmentation, register file helpers), src/x86/alu.c (flags).
+ * src/x86/string.c (STOS/MOVS), src/x86/seg.c (segmentation, register file
+ * helpers), src/x86/alu.c (flags), src/x86/sys.c (intercept helpers).
+ * Tests: test/unit/test_x86_*.c (tables, objdump as a length oracle, the
+ * host CPU as an oracle for flags and whole instructions, a fuzzer).
  *
  * Contracts the shadow/SVM side relies on:
  *  - A write that crosses a page boundary is passed to the write (or

@@ -10,21 +10,6 @@
  * CR3 load and mirrored in a per-vCPU shadow PDPT), long-mode guests on
  * 4-level shadows.  Guest superpages are splintered into fl1 shadows: a
  * shadow never uses PS, so every guest 4 KiB frame is checked one by one.
- *
- * A PAE virtual address, as walk() takes it apart:
- *
- *   31 30 29        21 20        12 11          0
- *  +-----+------------+------------+-------------+
- *  | L3  |     L2     |     L1     |   offset    |
- *  +-----+------------+------------+-------------+
- *     |        |            |
- *     |        |            +-> PTE  in the PT   (512 x 8 bytes)  -> 4 KiB frame
- *     |        +--------------> PDE  in the PD   (512 x 8 bytes)  -> PT, or 2 MiB page (PS)
- *     +-----------------------> PDPTE, one of 4, cached at CR3 load -> PD
- *
- * Guest:  CR3 -> PDPT[4] (cached in v->guest_pdpte) -> PD -> PT -> frame
- * Shadow: hw CR3 -> v->pae_l3 (per vCPU, below 4 GiB) -> l2_pae shadow of the
- *         PD -> l1_pae shadow of the PT (or fl1_pae of the 2 MiB page) -> mfn
  */
 #include "private.h"
 
@@ -72,6 +57,9 @@ static const uint8_t ltype[5] = { 0, SH_T_L1_64, SH_T_L2_64, SH_T_L3_64, SH_T_L4
 #define DIR ((gpte_t)_PAGE_DIRTY)
 #define PS  ((gpte_t)_PAGE_PSE)
 #define CACHE ((gpte_t)(_PAGE_PWT | _PAGE_PCD))
+/* Long mode: the protection key of a leaf (bits 62:59, used with CR4.PKE),
+ * copied so the hardware checks PKRU itself. */
+#define PKEY  (GUEST_LEVELS == 4 ? 0x7800000000000000ULL : 0)
 
 static inline unsigned idx(gva_t va, unsigned l)
 {
@@ -139,6 +127,22 @@ static inline uint64_t sp_base(gpte_t e, unsigned l)
 }
 
 /* ---- the guest walker ------------------------------------------------------ */
+/*
+ * A PAE virtual address, as walk() takes it apart:
+ *
+ *   31 30 29        21 20        12 11          0
+ *  +-----+------------+------------+-------------+
+ *  | L3  |     L2     |     L1     |   offset    |
+ *  +-----+------------+------------+-------------+
+ *     |        |            |
+ *     |        |            +-> PTE  in the PT   (512 x 8 bytes)  -> 4 KiB frame
+ *     |        +--------------> PDE  in the PD   (512 x 8 bytes)  -> PT, or 2 MiB page (PS)
+ *     +-----------------------> PDPTE, one of 4, cached at CR3 load -> PD
+ *
+ * Guest:  CR3 -> PDPT[4] (cached in v->guest_pdpte) -> PD -> PT -> frame
+ * Shadow: hw CR3 -> v->pae_l3 (per vCPU, below 4 GiB) -> l2_pae shadow of the
+ *         PD -> l1_pae shadow of the PT (or fl1_pae of the 2 MiB page) -> mfn
+ */
 
 struct gwalk {
     gva_t va;
@@ -328,7 +332,7 @@ static spte_t SH_NAME(l1e_propagate_from_guest)(struct shadow_domain *d, struct 
     if (!(ge & P) || !(ge & ACC) || ((uint64_t)ge & rsvd(v, 1, ge)))
         return 0;
     uint64_t f = _PAGE_PRESENT | _PAGE_ACCESSED
-               | ((uint64_t)ge & (_PAGE_USER | _PAGE_PWT | _PAGE_PCD | _PAGE_PAT | _PAGE_GLOBAL));
+               | ((uint64_t)ge & (_PAGE_USER | _PAGE_PWT | _PAGE_PCD | _PAGE_PAT | _PAGE_GLOBAL | PKEY));
     if ((ge & RW) && (ge & DIR))
         f |= _PAGE_RW | _PAGE_DIRTY;
 #if GUEST_LEVELS > 2
@@ -344,7 +348,7 @@ static spte_t SH_NAME(l1e_propagate_from_guest)(struct shadow_domain *d, struct 
 static spte_t fl1e_propagate(struct shadow_domain *d, gpte_t ge, uint64_t base, unsigned i)
 {
     uint64_t f = _PAGE_PRESENT | _PAGE_ACCESSED | _PAGE_USER | _PAGE_RW | _PAGE_DIRTY
-               | ((uint64_t)ge & (_PAGE_PWT | _PAGE_PCD | _PAGE_GLOBAL))
+               | ((uint64_t)ge & (_PAGE_PWT | _PAGE_PCD | _PAGE_GLOBAL | PKEY))
                | (((uint64_t)ge & _PAGE_PSE_PAT) ? _PAGE_PAT : 0);
     return mk_leaf(d, base + i, f);
 }
@@ -453,6 +457,22 @@ static inline uint32_t top_shadow(struct shadow_vcpu *v, gva_t va)
 /* ---- events ---------------------------------------------------------------- */
 
 /*
+ * CR0.WP = 0 lets supervisor writes through read-only entries.  A shadow may
+ * grant that directly only where no user access can use it: a 4 KiB leaf with
+ * U = 0 under links that are all writable (so only the leaf's RW changes,
+ * and audit can check it entry by entry).  Other such writes are emulated.
+ */
+static bool wp0_leaf_ok(const struct gwalk *gw)
+{
+    if (gw->leaf != 1 || (gw->e[1] & US))
+        return false;
+    for (unsigned l = 2; l <= GUEST_LEVELS; l++)
+        if (gw->p[l] && !(gw->e[l] & RW))
+            return false;
+    return true;
+}
+
+/*
  * #PF.  Walk the guest; reflect a true guest fault; stop on a refused frame;
  * ask for emulation of writes to shadowed page tables (and of supervisor
  * writes that only CR0.WP = 0 allows, so shadows stay faithful); otherwise
@@ -486,7 +506,7 @@ static enum sh_result SH_NAME(page_fault)(struct shadow_vcpu *v, gva_t va, uint3
         if (!mfn_valid(plat_gfn_to_mfn(_gfn(gw.gfn))))
             return stop(out, "guest maps a frame that is not the guest's (Umbra's or beyond MAXPHYADDR)");
         if (access & PFEC_WRITE) {
-            if (!gw.rw) {            /* allowed only by CR0.WP = 0 */
+            if (!gw.rw && !wp0_leaf_ok(&gw)) {   /* allowed only by CR0.WP = 0 */
                 d->c.fault_emulated_wp0++;
                 return SH_EMULATE;
             }
@@ -527,6 +547,10 @@ static enum sh_result SH_NAME(page_fault)(struct shadow_vcpu *v, gva_t va, uint3
     spte_t *se = &((spte_t *)sh_map(d, si))[idx(va, 1)];
     spte_t want = gw.leaf == 1 ? SH_NAME(l1e_propagate_from_guest)(d, v, gw.e[1])
                                : fl1e_propagate(d, gw.e[gw.leaf], d->pg[si].gfn, idx(va, 1));
+    if (!gw.rw && (access & PFEC_WRITE) && (want & P) && !sh_is_pt(d, gw.gfn)) {
+        want |= _PAGE_RW | _PAGE_DIRTY;      /* WP = 0, supervisor-only leaf */
+        d->c.fault_wp0_mapped++;
+    }
     if (!(want & P))
         return stop(out, GUEST_LEVELS == 2 ? "2-level guest maps a frame above 4 GiB (PSE-36): "
                          "a 2-level shadow cannot name it" : "guest frame cannot be shadowed");

@@ -71,7 +71,8 @@ static unsigned long SH_NAME(audit)(struct shadow_domain *d, uint32_t si, uint32
         }
         if ((se & US) && !(ge & US))
             AUDIT_ERR("user beyond the guest");
-        if ((se & RW) && !(ge & RW))
+        if ((se & RW) && !(ge & RW)
+            && !(ro->level == 1 && !(ge & US) && !(v->guest_cr0 & X86_CR0_WP)))
             AUDIT_ERR("writable beyond the guest");
 #if GUEST_LEVELS > 2
         if (nxe(v) && ((uint64_t)ge & _PAGE_NX) && !((uint64_t)se & _PAGE_NX))

@@ -7,8 +7,9 @@
  * Invariants kept by every function of src/shadow/:
  *   I1  a present shadow entry never grants more than the guest entry it was
  *       propagated from (present only if guest P and A and no reserved bit;
- *       RW only if guest RW (and D for a leaf) and the target is not a
- *       shadowed page table; U only if guest U; NX if guest NX);
+ *       RW only if guest RW (or CR0.WP = 0 and a supervisor leaf) and, for a
+ *       leaf, D and the target is not a shadowed page table; U only if guest
+ *       U; NX if guest NX);
  *   I2  a present leaf shadow entry maps p2m(guest frame), never a frame
  *       plat_gfn_to_mfn() refuses;
  *   I3  refs(shadow) = present shadow entries pointing at it
@@ -77,7 +78,7 @@ struct sh_page {
 /* Counters: one X-macro list so printing never forgets one. */
 #define SH_COUNTERS(X) \
     X(faults) X(fault_fixed) X(fault_reflected) X(fault_emulated_pt) \
-    X(fault_emulated_wp0) X(fault_stopped) X(fault_spurious) \
+    X(fault_emulated_wp0) X(fault_wp0_mapped) X(fault_stopped) X(fault_spurious) \
     X(fault_reflected_hw) X(fault_rsvd) X(ad_set) X(ad_retries) \
     X(cr3_loads) X(cr3_hits) X(cr3_misses) X(cr3_gp) \
     X(invlpg) X(invlpg_dropped) X(prefetch_entries) \

@@ -414,7 +414,9 @@ enum x86_decode_result x86_decode(const uint8_t *bytes, unsigned avail, enum x86
         case 0x66: in->prefixes |= X86_PFX_OPSZ; break;
         case 0x67: in->prefixes |= X86_PFX_ADSZ; break;
         default: {
-            /* 26 2E 36 3E 64 65; in 64-bit mode ES/CS/SS/DS overrides are ignored */
+            /* 26 2E 36 3E 64 65; in 64-bit mode ES/CS/SS/DS overrides are
+             * ignored.  With several overrides the last one counts (the
+             * manuals leave that combination undefined). */
             uint8_t s = b >= 0x64 ? (b - 0x64 + X86_SEG_FS) : ((b >> 3) & 3);
             if (m64 && s < X86_SEG_FS)
                 break;

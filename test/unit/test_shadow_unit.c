@@ -238,9 +238,18 @@ START_TEST(pae_wp0)
     expect_pf(0x1000, PFEC_USER | PFEC_WRITE, PFEC_PRESENT | PFEC_USER | PFEC_WRITE);
     ck_assert_int_eq(shadow_write_guest(v, 0x1010, &x, 4, PFEC_USER, &f), SH_REFLECT);
     ck_assert_uint_eq(f.pfec, PFEC_PRESENT | PFEC_USER | PFEC_WRITE);
+    /* a supervisor-only read-only page: the shadow grants the write itself */
+    w64(PT0 + 16, 0x302000 | P | A);
+    ck_assert_uint_eq(expect_ok(0x2000, PFEC_WRITE), 0x302000);
+    ck_assert(r64(PT0 + 16) & D);
+    struct ref_result r;
+    ck_assert(ref_hw_walk(v, 0x2000, PFEC_WRITE, false, 0, &r));
+    ck_assert(!ref_hw_walk(v, 0x2000, PFEC_USER, false, 0, &r));
+    expect_pf(0x2000, PFEC_USER, PFEC_PRESENT | PFEC_USER);
     v->guest_cr0 |= X86_CR0_WP;
     ck_assert_int_eq(shadow_update_paging_mode(v), 0);
     expect_pf(0x1000, PFEC_WRITE, PFEC_PRESENT | PFEC_WRITE);
+    expect_pf(0x2000, PFEC_WRITE, PFEC_PRESENT | PFEC_WRITE);
 }
 END_TEST
 
@@ -693,6 +702,31 @@ START_TEST(long_1g_pages)
 }
 END_TEST
 
+/* PKU: the leaf's protection key reaches the shadow; a PK fault is the guest's. */
+START_TEST(long_pkeys)
+{
+    struct sh_fault f;
+    w64(0x10000, 0x11000 | P | RW | US);
+    w64(0x11000, 0x12000 | P | RW | US);
+    w64(0x12000, 0x13000 | P | RW | US);
+    w64(0x12000 + 8, 0x400000 | P | RW | US | PS | (5ULL << 59));   /* 2 MiB, key 5 */
+    w64(0x13000 + 8, 0x222000 | P | RW | US | (3ULL << 59));        /* key 3 */
+    ck_assert_int_eq(set_regs(CR0_ON, X86_CR4_PAE | X86_CR4_PKE, EFER_LME, 0x10000), 0);
+    ck_assert(v->hw_cr4 & X86_CR4_PKE);
+    ck_assert_uint_eq(expect_ok(0x1000, PFEC_USER), 0x222000);
+    struct shadow_walk_info wi;
+    shadow_walk_va(v, 0x1000, &wi);
+    ck_assert_uint_eq((wi.lv[3].s_entry >> 59) & 0xf, 3);
+    ck_assert_uint_eq(expect_ok(0x234000, PFEC_USER), 0x434000);
+    shadow_walk_va(v, 0x234000, &wi);
+    ck_assert_uint_eq((wi.lv[3].s_entry >> 59) & 0xf, 5);
+    /* the hardware reports a PK fault on a present, correct entry: reflected as is */
+    ck_assert_int_eq(shadow_page_fault(v, 0x1000, PFEC_PRESENT | PFEC_USER | PFEC_PK, &f),
+                     SH_REFLECT);
+    ck_assert_uint_eq(f.pfec, PFEC_PRESENT | PFEC_USER | PFEC_PK);
+}
+END_TEST
+
 /* ---- physical mode and mode changes ---------------------------------------- */
 
 START_TEST(phys_mode)
@@ -753,6 +787,7 @@ static Suite *suite(void)
     tcase_add_test(t, l2_basic_and_pse);
     tcase_add_test(t, long_basic);
     tcase_add_test(t, long_1g_pages);
+    tcase_add_test(t, long_pkeys);
     tcase_add_test(t, phys_mode);
     tcase_add_test(t, mode_change_gp_on_bad_pdpte);
     suite_add_tcase(s, t);

@@ -98,7 +98,7 @@ START_TEST(alu_vs_host)
     unsigned checked = 0;
     for (unsigned op = ALU_ADD; op <= ALU_NEG; op++)
         for (unsigned si = 0; si < 4; si++)
-            for (unsigned i = 0; i < 20000; i++) {
+            for (unsigned i = 0; i < 8000; i++) {
                 unsigned size = sizes[si];
                 uint64_t a = operand(), b = operand();
                 uint64_t fin = X86_RFLAGS_FIXED | (rnd64() & X86_STATUS_FLAGS);

@@ -148,6 +148,7 @@ static void check_mode(enum x86_cpu_mode mode, const char *march)
 {
     struct result r = run_mode(mode, march, 40000);
     ck_assert_uint_ge(r.accepted, 30000);
+    ck_assert_msg(r.compared > 0, "objdump (GNU binutils) gave no disassembly: is it installed?");
     ck_assert_uint_eq(r.compared, r.accepted);
     ck_assert_uint_eq(r.mismatches, 0);
 }

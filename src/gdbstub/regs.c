@@ -1,0 +1,180 @@
+/*
+ * Register layouts and target descriptions, one table per architecture.
+ *
+ * GDB numbers registers in the order of the target description, and `g`/`G`
+ * carry them in that order, so one table drives the XML, g/G and p/P alike.
+ * The core features follow GDB's own 32bit-core.xml / 64bit-core.xml (GDB's
+ * i386 backend checks them by name): GPRs, eflags, selectors, then the x87
+ * registers, which Umbra does not track (they read as zero).  A third feature,
+ * org.umbra.x86.sys, adds what a hypervisor developer wants next to them: the
+ * guest's control registers, EFER and the segment bases.
+ */
+#include <umbra/gdbstub.h>
+#include <umbra/lib.h>
+
+#define F(x) ((int)offsetof(struct gdb_regs, x))
+#define FEAT_CORE 0
+#define FEAT_SYS  1
+
+#define X87_REGS \
+    { "st0", 80, "i387_ext", "float", FEAT_CORE, -1 }, \
+    { "st1", 80, "i387_ext", "float", FEAT_CORE, -1 }, \
+    { "st2", 80, "i387_ext", "float", FEAT_CORE, -1 }, \
+    { "st3", 80, "i387_ext", "float", FEAT_CORE, -1 }, \
+    { "st4", 80, "i387_ext", "float", FEAT_CORE, -1 }, \
+    { "st5", 80, "i387_ext", "float", FEAT_CORE, -1 }, \
+    { "st6", 80, "i387_ext", "float", FEAT_CORE, -1 }, \
+    { "st7", 80, "i387_ext", "float", FEAT_CORE, -1 }, \
+    { "fctrl", 32, "int32", "float", FEAT_CORE, -1 }, \
+    { "fstat", 32, "int32", "float", FEAT_CORE, -1 }, \
+    { "ftag", 32, "int32", "float", FEAT_CORE, -1 }, \
+    { "fiseg", 32, "int32", "float", FEAT_CORE, -1 }, \
+    { "fioff", 32, "int32", "float", FEAT_CORE, -1 }, \
+    { "foseg", 32, "int32", "float", FEAT_CORE, -1 }, \
+    { "fooff", 32, "int32", "float", FEAT_CORE, -1 }, \
+    { "fop", 32, "int32", "float", FEAT_CORE, -1 }
+
+#define SYS_REGS \
+    { "cr0", 64, "int64", "system", FEAT_SYS, F(cr0) }, \
+    { "cr2", 64, "int64", "system", FEAT_SYS, F(cr2) }, \
+    { "cr3", 64, "int64", "system", FEAT_SYS, F(cr3) }, \
+    { "cr4", 64, "int64", "system", FEAT_SYS, F(cr4) }, \
+    { "efer", 64, "int64", "system", FEAT_SYS, F(efer) }, \
+    { "cs_base", 64, "int64", "system", FEAT_SYS, F(cs_base) }, \
+    { "ss_base", 64, "int64", "system", FEAT_SYS, F(ss_base) }, \
+    { "ds_base", 64, "int64", "system", FEAT_SYS, F(ds_base) }, \
+    { "es_base", 64, "int64", "system", FEAT_SYS, F(es_base) }, \
+    { "fs_base", 64, "int64", "system", FEAT_SYS, F(fs_base) }, \
+    { "gs_base", 64, "int64", "system", FEAT_SYS, F(gs_base) }
+
+static const struct gdb_reg_desc i386_regs[] = {
+    { "eax", 32, "int32", "general", FEAT_CORE, F(rax) },
+    { "ecx", 32, "int32", "general", FEAT_CORE, F(rcx) },
+    { "edx", 32, "int32", "general", FEAT_CORE, F(rdx) },
+    { "ebx", 32, "int32", "general", FEAT_CORE, F(rbx) },
+    { "esp", 32, "data_ptr", "general", FEAT_CORE, F(rsp) },
+    { "ebp", 32, "data_ptr", "general", FEAT_CORE, F(rbp) },
+    { "esi", 32, "int32", "general", FEAT_CORE, F(rsi) },
+    { "edi", 32, "int32", "general", FEAT_CORE, F(rdi) },
+    { "eip", 32, "code_ptr", "general", FEAT_CORE, F(rip) },
+    { "eflags", 32, "int32", "general", FEAT_CORE, F(rflags) },
+    { "cs", 32, "int32", "general", FEAT_CORE, F(cs) },
+    { "ss", 32, "int32", "general", FEAT_CORE, F(ss) },
+    { "ds", 32, "int32", "general", FEAT_CORE, F(ds) },
+    { "es", 32, "int32", "general", FEAT_CORE, F(es) },
+    { "fs", 32, "int32", "general", FEAT_CORE, F(fs) },
+    { "gs", 32, "int32", "general", FEAT_CORE, F(gs) },
+    X87_REGS,
+    SYS_REGS,
+};
+
+static const struct gdb_reg_desc amd64_regs[] = {
+    { "rax", 64, "int64", "general", FEAT_CORE, F(rax) },
+    { "rbx", 64, "int64", "general", FEAT_CORE, F(rbx) },
+    { "rcx", 64, "int64", "general", FEAT_CORE, F(rcx) },
+    { "rdx", 64, "int64", "general", FEAT_CORE, F(rdx) },
+    { "rsi", 64, "int64", "general", FEAT_CORE, F(rsi) },
+    { "rdi", 64, "int64", "general", FEAT_CORE, F(rdi) },
+    { "rbp", 64, "data_ptr", "general", FEAT_CORE, F(rbp) },
+    { "rsp", 64, "data_ptr", "general", FEAT_CORE, F(rsp) },
+    { "r8", 64, "int64", "general", FEAT_CORE, F(r8) },
+    { "r9", 64, "int64", "general", FEAT_CORE, F(r9) },
+    { "r10", 64, "int64", "general", FEAT_CORE, F(r10) },
+    { "r11", 64, "int64", "general", FEAT_CORE, F(r11) },
+    { "r12", 64, "int64", "general", FEAT_CORE, F(r12) },
+    { "r13", 64, "int64", "general", FEAT_CORE, F(r13) },
+    { "r14", 64, "int64", "general", FEAT_CORE, F(r14) },
+    { "r15", 64, "int64", "general", FEAT_CORE, F(r15) },
+    { "rip", 64, "code_ptr", "general", FEAT_CORE, F(rip) },
+    { "eflags", 32, "int32", "general", FEAT_CORE, F(rflags) },
+    { "cs", 32, "int32", "general", FEAT_CORE, F(cs) },
+    { "ss", 32, "int32", "general", FEAT_CORE, F(ss) },
+    { "ds", 32, "int32", "general", FEAT_CORE, F(ds) },
+    { "es", 32, "int32", "general", FEAT_CORE, F(es) },
+    { "fs", 32, "int32", "general", FEAT_CORE, F(fs) },
+    { "gs", 32, "int32", "general", FEAT_CORE, F(gs) },
+    X87_REGS,
+    SYS_REGS,
+};
+
+static const struct gdb_layout layouts[] = {
+    { "i386", { "org.gnu.gdb.i386.core", "org.umbra.x86.sys", NULL, NULL },
+      i386_regs, ARRAY_SIZE(i386_regs), 8 },
+    { "i386:x86-64", { "org.gnu.gdb.i386.core", "org.umbra.x86.sys", NULL, NULL },
+      amd64_regs, ARRAY_SIZE(amd64_regs), 16 },
+};
+
+const struct gdb_layout *gdb_layout(enum gdb_arch arch)
+{
+    return arch == GDB_ARCH_AMD64 ? &layouts[1] : &layouts[0];
+}
+
+unsigned gdb_reg_size(const struct gdb_layout *l, unsigned n)
+{
+    return n < l->nregs ? l->regs[n].bits / 8 : 0;
+}
+
+unsigned gdb_reg_get(const struct gdb_layout *l, unsigned n, const struct gdb_regs *r, uint8_t *out)
+{
+    unsigned size = gdb_reg_size(l, n);
+    uint64_t v;
+
+    if (!size)
+        return 0;
+    memset(out, 0, size);
+    if (l->regs[n].field < 0)
+        return size;
+    memcpy(&v, (const char *)r + l->regs[n].field, sizeof(v));
+    for (unsigned i = 0; i < size && i < 8; i++)
+        out[i] = (uint8_t)(v >> (8 * i));
+    return size;
+}
+
+/* Invariant: a 32-bit register write replaces the low half and keeps the high
+ * half, as a legacy-mode guest cannot see it anyway. */
+bool gdb_reg_set(const struct gdb_layout *l, unsigned n, struct gdb_regs *r, const uint8_t *in, size_t size)
+{
+    uint64_t v;
+
+    if (n >= l->nregs || size != gdb_reg_size(l, n))
+        return false;
+    if (l->regs[n].field < 0)
+        return true;                /* x87 state is not tracked: ignore */
+    memcpy(&v, (const char *)r + l->regs[n].field, sizeof(v));
+    for (unsigned i = 0; i < size && i < 8; i++) {
+        v &= ~(0xffULL << (8 * i));
+        v |= (uint64_t)in[i] << (8 * i);
+    }
+    memcpy((char *)r + l->regs[n].field, &v, sizeof(v));
+    return true;
+}
+
+size_t gdb_target_xml(const struct gdb_layout *l, char *buf, size_t size)
+{
+    size_t n = 0;
+    int k;
+
+#define EMIT(...) do { \
+        k = snprintf(buf + n, size - n, __VA_ARGS__); \
+        if (k < 0 || (size_t)k >= size - n) return 0; \
+        n += (size_t)k; \
+    } while (0)
+
+    EMIT("<?xml version=\"1.0\"?>\n<!DOCTYPE target SYSTEM \"gdb-target.dtd\">\n"
+         "<target version=\"1.0\">\n<architecture>%s</architecture>\n", l->arch_name);
+    for (unsigned f = 0; f < ARRAY_SIZE(l->features) && l->features[f]; f++) {
+        EMIT("<feature name=\"%s\">\n", l->features[f]);
+        for (unsigned i = 0; i < l->nregs; i++) {
+            const struct gdb_reg_desc *d = &l->regs[i];
+            if (d->feature != f)
+                continue;
+            EMIT("  <reg name=\"%s\" bitsize=\"%u\" type=\"%s\" regnum=\"%u\"%s%s%s/>\n",
+                 d->name, d->bits, d->type, i,
+                 d->group ? " group=\"" : "", d->group ? d->group : "", d->group ? "\"" : "");
+        }
+        EMIT("</feature>\n");
+    }
+    EMIT("</target>\n");
+#undef EMIT
+    return n;
+}

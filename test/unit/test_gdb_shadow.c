@@ -1,0 +1,165 @@
+/*
+ * src/gdbstub/shadow_hooks.c against the real shadow MMU on the simulated
+ * platform: a guest address space per mode (2-level, PAE, long), a fault
+ * that builds the shadows, then the monitor commands and the debugger's
+ * memory access through the hooks.  Needs src/shadow (libshadow.a) and the
+ * simulator of test/unit.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <umbra/gdbstub.h>
+#include <umbra/x86.h>
+#include "sim_platform.h"
+#include "guestpt.h"
+
+static struct shadow_vcpu V;
+static struct shadow_domain *D;
+static struct gpt_space AS;
+static struct gpt_alloc A;
+static char outbuf[1 << 16];
+static size_t outlen;
+
+static void out_write(void *ctx, const char *s, size_t n)
+{
+    (void)ctx;
+    if (outlen + n < sizeof(outbuf)) {
+        memcpy(outbuf + outlen, s, n);
+        outlen += n;
+        outbuf[outlen] = '\0';
+    }
+}
+
+static int h_walk(void *t, unsigned cpu, uint64_t va, struct gdb_walk *w) { (void)t; (void)cpu; return gdb_shadow_walk(&V, va, w); }
+static int h_list(void *t, bool (*fn)(const struct gdb_shadow_info *, void *), void *arg) { (void)t; return gdb_shadow_list(D, fn, arg); }
+static int h_entry(void *t, const struct gdb_shadow_info *si, unsigned i, uint64_t *se, uint64_t *ge) { (void)t; return gdb_shadow_entry(si, i, se, ge); }
+static int h_pool(void *t, struct gdb_pool_info *pi) { (void)t; return gdb_shadow_pool(D, pi); }
+static enum guest_paging h_mode(void *t, unsigned cpu) { (void)t; (void)cpu; return V.paging; }
+
+static const struct gdb_target_ops ops = {
+    .paging_mode = h_mode, .mon_walk = h_walk, .mon_shadows = h_list,
+    .mon_shadow_entry = h_entry, .mon_pool = h_pool,
+};
+
+static const char *mon(const char *line)
+{
+    struct gdb_out o = { out_write, NULL };
+    struct gdb_mon_ctx c = { NULL, &ops, NULL, 0, &o };
+    outlen = 0;
+    outbuf[0] = '\0';
+    gdb_monitor(&c, line);
+    return outbuf;
+}
+
+static void build(enum guest_paging mode)
+{
+    struct sh_fault f;
+
+    sim_init(16u << 20, 512);
+    D = shadow_domain_init(sim_pool_base(), sim_pool_frames());
+    ck_assert_ptr_nonnull(D);
+    ck_assert_int_eq(shadow_vcpu_init(&V, D), 0);
+    gpt_alloc_init(&A, 0x100, 0x100);
+    gpt_init(&AS, mode, &A, 0);
+    gpt_map(&AS, &A, 0x400000, 0x200000, 1, _PAGE_PRESENT | _PAGE_RW, _PAGE_PRESENT | _PAGE_RW);
+    gpt_map(&AS, &A, 0x401000, 0x201000, 1, _PAGE_PRESENT, _PAGE_PRESENT | _PAGE_RW);
+    /* the leaf table itself, mapped writable at 0x402000 */
+    uint64_t pte = gpt_entry_addr(&AS, 0x400000, 1);
+    gpt_map(&AS, &A, 0x402000, pte & ~0xfffULL, 1, _PAGE_PRESENT | _PAGE_RW, _PAGE_PRESENT | _PAGE_RW);
+    sim_guest_write(0x200000, 0x1122334455667788ULL, 8);
+    sim_guest_write(0x201000, 0xaabbccddULL, 4);
+
+    V.guest_cr0 = X86_CR0_PE | X86_CR0_PG | X86_CR0_ET;
+    V.guest_cr4 = mode == GUEST_PAGING_2LEVEL ? 0 : X86_CR4_PAE;
+    V.guest_efer = mode == GUEST_PAGING_LONG ? EFER_LME : 0;
+    ck_assert_int_eq(shadow_update_paging_mode(&V), 0);
+    ck_assert_int_eq(V.paging, mode);
+    V.guest_cr3 = AS.cr3;
+    ck_assert_int_eq(shadow_update_cr3(&V, &f), SH_FIXED);
+    ck_assert_int_eq(shadow_page_fault(&V, 0x400000, 0, &f), SH_FIXED);
+    ck_assert_int_eq(shadow_page_fault(&V, 0x402000, 0, &f), SH_FIXED);
+}
+
+static void check_mode(enum guest_paging mode, unsigned levels, const char *l1type)
+{
+    struct gdb_walk w;
+    uint8_t b[8];
+    char want[64];
+
+    build(mode);
+    ck_assert_int_eq(gdb_shadow_walk(&V, 0x400010, &w), 0);
+    ck_assert_uint_eq(w.nlevels, levels);
+    ck_assert(w.g_ok && w.s_ok);
+    ck_assert_uint_eq(w.gpa, 0x200010);
+    ck_assert_uint_eq(w.hpa, 0x200010);
+    ck_assert_uint_eq(w.lv[levels - 1].g_index, 0);
+    ck_assert_uint_eq(w.lv[levels - 1].s_index, 0);
+
+    const char *o = mon("walk 0x400010");
+    ck_assert_ptr_nonnull(strstr(o, "guest:  0x400010 -> gpa 0x200010"));
+    ck_assert_ptr_nonnull(strstr(o, "shadow: 0x400010 -> hpa 0x200010"));
+    o = mon("walk 0x403000");
+    ck_assert_ptr_nonnull(strstr(o, "guest:  0x403000 -> not mapped"));
+    o = mon("shadows");
+    ck_assert_ptr_nonnull(strstr(o, l1type));
+
+    /* the l1 shadow's entry 0 mirrors the guest PTE of 0x400000 */
+    struct gdb_shadow_info si;
+    const char *p = strstr(o, l1type);
+    const char *sm = p;
+    while (sm > o && sm[-1] != '\n')
+        sm--;
+    ck_assert(sscanf(sm, "smfn 0x%llx", (unsigned long long *)&si.smfn) == 1);
+    snprintf(want, sizeof(want), "shadow 0x%llx", (unsigned long long)si.smfn);
+    o = mon(want);
+    ck_assert_ptr_nonnull(strstr(o, "[  0] shadow "));
+    ck_assert_ptr_nonnull(strstr(o, "guest 0x0000000000200"));
+
+    o = mon("dot");
+    ck_assert_ptr_nonnull(strstr(o, "digraph umbra"));
+    ck_assert_ptr_nonnull(strstr(o, " -> s_"));
+    o = mon("pool");
+    ck_assert_ptr_nonnull(strstr(o, "pool total 512"));
+
+    /* debugger memory */
+    ck_assert_int_eq(gdb_shadow_read_virt(&V, 0x400000, b, 8), 0);
+    ck_assert_uint_eq(b[0], 0x88);
+    ck_assert_int_eq(gdb_shadow_read_virt(&V, 0x403000, b, 1), -GDB_EIO);
+    ck_assert_int_eq(gdb_shadow_write_virt(&V, 0x401000, "\xcc", 1), 0);   /* read-only page */
+    ck_assert_uint_eq(sim_guest_read(0x201000, 1), 0xcc);
+    /* a write into the guest's leaf table: the shadow must follow */
+    ck_assert(gdb_shadow_is_table(D, gpt_entry_addr(&AS, 0x400000, 1) >> 12));
+    uint64_t zero = 0;
+    ck_assert_int_eq(gdb_shadow_write_virt(&V, 0x402000, &zero, mode == GUEST_PAGING_2LEVEL ? 4 : 8), 0);
+    ck_assert_int_eq(gdb_shadow_walk(&V, 0x400000, &w), 0);
+    ck_assert(!w.g_ok);
+    ck_assert(!w.s_ok);
+    ck_assert_uint_eq(shadow_audit(D), 0);
+    sim_fini();
+}
+
+START_TEST(two_level) { check_mode(GUEST_PAGING_2LEVEL, 2, "l1_32"); }
+END_TEST
+START_TEST(pae) { check_mode(GUEST_PAGING_PAE, 3, "l1_pae"); }
+END_TEST
+START_TEST(long_mode) { check_mode(GUEST_PAGING_LONG, 4, "l1_64"); }
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("gdb_shadow");
+    TCase *tc = tcase_create("hooks");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_test(tc, two_level);
+    tcase_add_test(tc, pae);
+    tcase_add_test(tc, long_mode);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
