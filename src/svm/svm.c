@@ -8,6 +8,7 @@
 #include <umbra/svm.h>
 #include <umbra/x86.h>
 #include <umbra/mb.h>
+#include "gdbtarget.h"
 
 static uint8_t host_save_area[4096] __attribute__((aligned(4096)));
 static uint8_t *iopm, *msrpm;
@@ -51,6 +52,14 @@ static void iopm_set(unsigned port)
     iopm[port / 8] |= (uint8_t)(1u << (port % 8));
 }
 
+void svm_iopm_intercept(unsigned port, bool on)
+{
+    if (on)
+        iopm_set(port);
+    else
+        iopm[port / 8] &= (uint8_t)~(1u << (port % 8));
+}
+
 /* Intercept reads and writes of one MSR (MSRPM: 2 bits per MSR, three 2 KiB ranges). */
 static void msrpm_set(uint32_t msr)
 {
@@ -83,9 +92,9 @@ int svm_vcpu_alloc(struct svm_vcpu *v, struct frame_alloc *fa)
     memset(msrpm, 0, 2 * PAGE_SIZE);
     iopm_set(PORT_DEBUG_EXIT);
     iopm_set(PORT_BOCHS_SHUTDOWN);
-    if (umbra_opts.gdb == GDB_COM2)
-        for (unsigned p = 0x2f8; p < 0x300; p++)
-            iopm_set(p);
+    if (umbra_opts.gdb != GDB_NONE)           /* the GDB stub's UART is Umbra's */
+        for (unsigned p = 0; p < 8; p++)
+            iopm_set((umbra_opts.gdb == GDB_COM2 ? 0x2f8 : 0x3f8) + p);
     msrpm_set(MSR_EFER);
     msrpm_set(MSR_VM_CR);
     msrpm_set(MSR_VM_HSAVE_PA);
@@ -172,6 +181,7 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
         svm_stop(v, "error", UMBRA_STATUS_ERROR);
     } else {
         struct vmcb *vm = v->vmcb;
+        svm_gdb_start(v);
         void (*pre_vmrun)(struct svm_vcpu *) = v->paging->pre_vmrun;
         while (!v->stop) {
             if (pre_vmrun) {
@@ -181,12 +191,17 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
             }
             if (vm->ctl.tlb_control)
                 v->full_flushes++;
+            if (unlikely(svm_gdb_on))
+                svm_gdb_before_vmrun(v);
             svm_vmrun(v);
             vm->ctl.tlb_control = 0;
             vm->ctl.eventinj = 0;
             svm_handle_exit(v);
+            if (unlikely(svm_gdb_on))
+                svm_gdb_after_exit(v);
         }
     }
+    svm_gdb_end(v);
     ulog("exit reason=%s status=%u", v->stop_reason, v->stop_status);
     ulog("guest paging at exit: %s (cr0=%#lx cr4=%#lx efer=%#lx)", guest_paging_name(v),
          svm_guest_cr(v, 0), svm_guest_cr(v, 4), v->paging->efer_read(v));
