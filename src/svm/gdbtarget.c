@@ -7,8 +7,8 @@
  * How each debug event reaches GDB:
  *   - software breakpoint: the stub writes int3; the #BP intercept asks
  *     gdb_stub_swbp_at() and either stops (rip at the int3) or reflects #BP;
- *   - single-step: RFLAGS.TF plus the VMCB interrupt shadow (no interrupt is
- *     taken before the one instruction); the #DB intercept (DR6.BS) ends it,
+ *   - single-step: RFLAGS.TF, with interrupts held off (t_resume()); the
+ *     #DB intercept ends it,
  *     or, when Umbra itself completed the instruction (an intercepted or
  *     emulated one), the first exit with a new RIP;
  *   - hardware breakpoints/watchpoints: DR0-3 + the VMCB's DR7; while GDB owns
@@ -314,31 +314,62 @@ void svm_gdb_exit_swint(struct svm_vcpu *v)
     vm->ctl.eventinj = SVM_EVT_VALID | SVM_EVT_TYPE_SOFT | b[1];
 }
 
+/* Report a hit of hardware slot i. */
+static void hw_stop(unsigned i)
+{
+    const struct hw_slot *s = &g.hw[i];
+    struct gdb_stop why = { .signal = GDB_SIGTRAP };
+    if (s->type == GDB_BP_HW) {
+        why.hwbreak = true;
+    } else {
+        why.watch = true;
+        why.watch_type = s->type;
+        why.watch_addr = s->addr;
+    }
+    record_stop(&why);
+}
+
+/*
+ * #DB: GDB's step (DR6.BS), one of GDB's slots (DR6.B0-3), or the guest's
+ * own (reflected).  Bochs commits DR6 only when it delivers the #DB, after
+ * the intercept, so the VMCB's DR6 may carry no cause: then the cause is
+ * inferred -- a step in progress, an instruction slot at RIP, else a data
+ * slot (the guest's own DR7 is not live while GDB owns the registers, so
+ * without TF only GDB's slots can raise it).
+ */
 void svm_gdb_exit_db(struct svm_vcpu *v)
 {
     struct vmcb *vm = v->vmcb;
     uint64_t dr6 = vm->save.dr6;
+    uint64_t la = vm->save.cs.base + vm->save.rip;
 
     if (g.stepping && (dr6 & DR6_BS)) {
         vm->save.dr6 = dr6 & ~DR6_BS;
         record_stop(&(struct gdb_stop){ .signal = GDB_SIGTRAP });
         return;
     }
-    for (unsigned i = 0; i < 4; i++) {
-        const struct hw_slot *s = &g.hw[i];
-        if (!s->used || !(dr6 & (1ULL << i)))
-            continue;
-        vm->save.dr6 = dr6 & ~DR6_HITS;
-        struct gdb_stop why = { .signal = GDB_SIGTRAP };
-        if (s->type == GDB_BP_HW) {
-            why.hwbreak = true;
-        } else {
-            why.watch = true;
-            why.watch_type = s->type;
-            why.watch_addr = s->addr;
+    for (unsigned i = 0; i < 4; i++)
+        if (g.hw[i].used && (dr6 & (1ULL << i))) {
+            vm->save.dr6 = dr6 & ~DR6_HITS;
+            hw_stop(i);
+            return;
         }
-        record_stop(&why);
-        return;
+    if (!(dr6 & (DR6_BS | DR6_HITS))) {
+        if (g.stepping) {
+            record_stop(&(struct gdb_stop){ .signal = GDB_SIGTRAP });
+            return;
+        }
+        for (unsigned i = 0; i < 4; i++)
+            if (g.hw[i].used && g.hw[i].type == GDB_BP_HW && g.hw[i].addr == la) {
+                hw_stop(i);
+                return;
+            }
+        if (!(vm->save.rflags & X86_RFLAGS_TF))
+            for (unsigned i = 0; i < 4; i++)
+                if (g.hw[i].used && g.hw[i].type != GDB_BP_HW) {
+                    hw_stop(i);
+                    return;
+                }
     }
     svm_inject_exc(v, X86_EXC_DB, false, 0);     /* the guest's own #DB */
 }
@@ -604,11 +635,12 @@ static void t_resume(void *t, const enum gdb_run *run)
     if (run[0] != GDB_RUN_STEP || g.stepping)
         return;
     /*
-     * No interrupt may come before the stepped instruction: V_INTR_MASKING
-     * = 1 hands INTR masking to the host's IF, which is clear in Umbra, so
-     * physical interrupts stay pending (and cause no INTR exit) until the
-     * step ends.  The interrupt shadow alone is not enough: QEMU TCG takes
-     * the INTR intercept at VMRUN regardless.
+     * No interrupt may come before the stepped instruction.  Two locks,
+     * because each emulator honours only one: the interrupt shadow (Bochs,
+     * hardware) and V_INTR_MASKING = 1, which hands INTR masking to the
+     * host's IF, clear in Umbra (QEMU TCG takes the INTR intercept at VMRUN
+     * despite the shadow; Bochs ignores the masking for the intercept).
+     * After the instruction the single-step trap outranks the interrupt.
      */
     if (g.window)
         window(v, false);
@@ -616,6 +648,7 @@ static void t_resume(void *t, const enum gdb_run *run)
     g.step_rip = vm->save.rip;
     g.guest_tf = vm->save.rflags & X86_RFLAGS_TF;
     vm->save.rflags |= X86_RFLAGS_TF;
+    vm->ctl.int_shadow |= 1;
     vm->ctl.vintr |= VINTR_MASKING;
 }
 
