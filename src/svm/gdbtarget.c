@@ -8,22 +8,21 @@
  *   - software breakpoint: the stub writes int3; the #BP intercept asks
  *     gdb_stub_swbp_at() and either stops (rip at the int3) or reflects #BP;
  *   - single-step: RFLAGS.TF, with interrupts held off (t_resume()); the
- *     #DB intercept ends it,
- *     or, when Umbra itself completed the instruction (an intercepted or
- *     emulated one), the first exit with a new RIP;
+ *     #DB intercept ends it, or, when Umbra itself completed the instruction
+ *     (an intercepted or emulated one), the first exit with a new RIP;
  *   - hardware breakpoints/watchpoints: DR0-3 + the VMCB's DR7; while GDB owns
  *     a slot the guest's own DR0-3/DR7 are kept here and its MOV DR accesses
  *     are intercepted and served from them;
  *   - Ctrl-C: the UART is polled after every exit.  So that a guest spinning
  *     with interrupts on still exits, physical INTR is intercepted
  *     (V_INTR_MASKING = 0: the exit comes when the guest would take the
- *     interrupt).  The handler lets the interrupt through by dropping the INTR
- *     intercept for one delivery and arming a virtual-interrupt window
- *     (V_IRQ + VINTR intercept), which exits as soon as the guest can take
- *     interrupts again (after its handler's IRET); the INTR intercept then
- *     comes back.  Physical interrupts outrank virtual ones, so the real one
- *     is always delivered first.  A guest spinning with interrupts off does
- *     not exit: it cannot be interrupted.
+ *     interrupt); the exit opens a one-delivery window (window()) and the
+ *     next exit closes it.  A guest spinning with interrupts off does not
+ *     exit: it cannot be interrupted.
+ *   - QEMU TCG differs from the hardware in three ways handled here: INT3 is
+ *     reported as INT n, DR0-3 are armed only by a MOV to DR7, a pending
+ *     V_IRQ is dropped when a physical interrupt is delivered; Bochs commits
+ *     DR6 after the #DB intercept (see each handler).
  * Invariants: TF belongs to GDB only between resume(STEP) and the stop that
  * ends the step (end_step() restores the guest's bit); every stop is
  * reported once, with the guest state as the guest would see it.
@@ -193,10 +192,14 @@ void svm_gdb_exit_dr(struct svm_vcpu *v)
     unsigned code = (unsigned)vm->ctl.exitcode, n = code & 0xf;
     bool write = code >= 0x30;
     bool long64 = (vm->save.efer & EFER_LMA) && (vm->save.cs.attrib & (1u << 9));
-    uint8_t b[15];
+    uint64_t la = vm->save.cs.base + vm->save.rip;
+    size_t n_read = PAGE_SIZE - (la & (PAGE_SIZE - 1));   /* the read may not cross a page */
+    uint8_t b[8] = { 0 };
     unsigned i = 0, rex = 0;
 
-    if (!v->sh || gdb_shadow_read_virt(v->sh, vm->save.cs.base + vm->save.rip, b, 8) < 0) {
+    if (n_read > sizeof(b))
+        n_read = sizeof(b);
+    if (!v->sh || gdb_shadow_read_virt(v->sh, la, b, n_read) < 0) {
         svm_dump_guest(v, "gdb: cannot read a MOV DR instruction");
         svm_stop(v, "unexpected", UMBRA_STATUS_ERROR);
         return;
@@ -206,7 +209,8 @@ void svm_gdb_exit_dr(struct svm_vcpu *v)
         i++;
     if (long64 && (b[i] & 0xf0) == 0x40)
         rex = b[i++];
-    if (b[i] != 0x0f || (b[i + 1] != 0x21 && b[i + 1] != 0x23) || (b[i + 2] & 0xc0) != 0xc0) {
+    if (i + 3 > n_read || b[i] != 0x0f || (b[i + 1] != 0x21 && b[i + 1] != 0x23) ||
+        (b[i + 2] & 0xc0) != 0xc0) {
         svm_dump_guest(v, "gdb: unexpected debug-register access");
         svm_stop(v, "unexpected", UMBRA_STATUS_ERROR);
         return;

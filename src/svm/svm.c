@@ -92,7 +92,8 @@ int svm_vcpu_alloc(struct svm_vcpu *v, struct frame_alloc *fa)
     memset(msrpm, 0, 2 * PAGE_SIZE);
     iopm_set(PORT_DEBUG_EXIT);
     iopm_set(PORT_BOCHS_SHUTDOWN);
-    if (umbra_opts.gdb != GDB_NONE)           /* the GDB stub's UART is Umbra's */
+    if (umbra_opts.gdb == GDB_COM2 ||         /* the GDB stub's UART is Umbra's */
+        (umbra_opts.gdb == GDB_COM1 && umbra_opts.console != CONSOLE_COM1))
         for (unsigned p = 0; p < 8; p++)
             iopm_set((umbra_opts.gdb == GDB_COM2 ? 0x2f8 : 0x3f8) + p);
     msrpm_set(MSR_EFER);
