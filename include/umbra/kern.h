@@ -20,7 +20,7 @@ struct umbra_opts {
     uint64_t shadow_pool;        /* shadow_pool=SIZE in bytes (default 8M) */
     enum gdb_port gdb;           /* gdb=com1|com2|none (default none) */
     bool gdb_wait;               /* gdb_wait */
-    enum paging_kind paging;     /* paging=shadow|npt (default npt) */
+    enum paging_kind paging;     /* paging=shadow|npt (default shadow) */
 };
 
 #define OPTS_DEFAULT_SHADOW_POOL (8ULL << 20)

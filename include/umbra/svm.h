@@ -273,6 +273,15 @@ void svm_skip_insn(struct svm_vcpu *v);
  */
 void svm_inject_exc(struct svm_vcpu *v, unsigned vector, bool has_err, uint32_t err);
 
+/*
+ * Set the guest's CR2 (before injecting a #PF).  Writes the VMCB field and
+ * the CPU's CR2: Bochs 2.7's VMRUN reads the VMCB's CR2 but never loads it,
+ * so the guest runs with whatever CR2 the CPU holds; on hardware and QEMU
+ * VMRUN loads the VMCB value and the extra write is harmless (Umbra keeps
+ * no CR2 of its own).
+ */
+void svm_set_guest_cr2(struct svm_vcpu *v, uint64_t cr2);
+
 /* Stop the guest: leave the run loop and report `reason` with `status`. */
 void svm_stop(struct svm_vcpu *v, const char *reason, unsigned status);
 

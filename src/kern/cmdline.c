@@ -13,7 +13,7 @@ void opts_default(struct umbra_opts *o)
     o->shadow_pool = OPTS_DEFAULT_SHADOW_POOL;
     o->gdb = GDB_NONE;
     o->gdb_wait = false;
-    o->paging = PAGING_NPT;
+    o->paging = PAGING_SHADOW;
 }
 
 int parse_size(const char *s, size_t len, uint64_t *out)

@@ -26,6 +26,16 @@ paddr_t kva_to_pa(const void *p)
     return (paddr_t)((uintptr_t)p - (uintptr_t)__kernel_start) + umbra_layout.image_lo;
 }
 
+/* True if some word of the command line starts with `prefix`. */
+static bool cmdline_has(const char *cl, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    for (const char *p = cl; *p; p++)
+        if ((p == cl || p[-1] == ' ') && !strncmp(p, prefix, n))
+            return true;
+    return false;
+}
+
 static void __attribute__((noreturn)) fail_stop(void)
 {
     ulog("exit reason=error status=%u", UMBRA_STATUS_ERROR);
@@ -113,6 +123,18 @@ void kmain(uint32_t magic, uint32_t info_pa, uint32_t load_base)
     } else {
         unsigned long n = (unsigned long)(umbra_opts.shadow_pool >> PAGE_SHIFT);
         umbra_layout.shadow_pool = frame_alloc_n(&frames, n);
+        /*
+         * The default pool (not a size the command line asked for) shrinks
+         * in 256 KiB steps to what the RAM region holding the image has
+         * left: under UEFI firmware that region can be only a few MiB.
+         */
+        unsigned long want = n;
+        while (!umbra_layout.shadow_pool && !cmdline_has(cmdline, "shadow_pool=") && n > 64) {
+            n -= 64;
+            umbra_layout.shadow_pool = frame_alloc_n(&frames, n);
+        }
+        if (umbra_layout.shadow_pool && n != want)
+            ulog("shadow pool: the default %luK does not fit below the image: %luK", want * 4, n * 4);
         if (!umbra_layout.shadow_pool) {
             ulog("no room for shadow_pool=%luK below the image", (unsigned long)(umbra_opts.shadow_pool >> 10));
             fail_stop();

@@ -151,7 +151,7 @@ void svm_emu_commit(struct svm_emu *e)
 void svm_inject_fault(struct svm_vcpu *v, const struct x86_fault *f)
 {
     if (f->vector == X86_EXC_PF)
-        v->vmcb->save.cr2 = f->cr2;
+        svm_set_guest_cr2(v, f->cr2);
     svm_inject_exc(v, f->vector, f->has_error, f->error_code);
 }
 

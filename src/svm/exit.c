@@ -16,6 +16,7 @@ typedef void (*exit_fn)(struct svm_vcpu *v);
 
 static uint64_t exit_count[VMEXIT_TABLE_SIZE];
 static uint64_t exit_count_other;
+static uint64_t events_redelivered, events_reexecuted;
 
 /* ---- next RIP ------------------------------------------------------------ */
 
@@ -85,6 +86,12 @@ void svm_inject_exc(struct svm_vcpu *v, unsigned vector, bool has_err, uint32_t 
     if (has_err)
         e |= SVM_EVT_ERR_VALID | ((uint64_t)err << 32);
     v->vmcb->ctl.eventinj = e;
+}
+
+void svm_set_guest_cr2(struct svm_vcpu *v, uint64_t cr2)
+{
+    v->vmcb->save.cr2 = cr2;
+    __asm__ volatile("mov %0, %%cr2" :: "r"(cr2) : "memory");
 }
 
 uint64_t svm_guest_cr(struct svm_vcpu *v, unsigned cr)
@@ -159,6 +166,8 @@ void svm_print_exit_counts(void)
             ulog("exits: %s=%lu", exit_name(c, nb, sizeof(nb)), exit_count[c]);
     if (exit_count_other)
         ulog("exits: other=%lu", exit_count_other);
+    ulog("events: cut short by an exit: redelivered=%lu, instruction re-executed=%lu",
+         events_redelivered, events_reexecuted);
 }
 
 bool svm_exit_stat(unsigned idx, char *buf, size_t len, uint64_t *count)
@@ -204,6 +213,13 @@ static void exit_cpuid(struct svm_vcpu *v)
             r[2] &= ~(1u << 2);            /* hide SVM */
         else if (leaf == 0x8000000A)
             r[0] = r[1] = r[2] = r[3] = 0;
+        if (v->paging == &shadow_paging_ops) {
+            /* What the shadow MMU does not model: PCID, INVPCID, 5-level paging (CR4 refuses them). */
+            if (leaf == 1)
+                r[2] &= ~(1u << 17);
+            else if (leaf == 7 && sub == 0)
+                r[1] &= ~(1u << 10), r[2] &= ~(1u << 16);
+        }
     }
     vm->save.rax = r[0];
     v->regs.rbx = r[1];
@@ -449,8 +465,12 @@ void svm_handle_exit(struct svm_vcpu *v)
         uint64_t type = ii & (7ULL << 8);
         unsigned vec = ii & 0xff;
         if (type != SVM_EVT_TYPE_SOFT &&
-            !(type == SVM_EVT_TYPE_EXC && (vec == X86_EXC_BP || vec == X86_EXC_OF)))
+            !(type == SVM_EVT_TYPE_EXC && (vec == X86_EXC_BP || vec == X86_EXC_OF))) {
             vm->ctl.eventinj = ii;
+            events_redelivered++;
+        } else {
+            events_reexecuted++;
+        }
     }
 
     if (likely(code < VMEXIT_TABLE_SIZE)) {

@@ -30,6 +30,8 @@
 static struct shadow_domain *sh_dom;
 static struct shadow_vcpu sh_vcpu0;
 static uint64_t cr4_allowed;        /* CR4 bits this CPU lets the guest set */
+static uint64_t unhandled_rip = ~0ULL;   /* RIP of the last write the emulator could not do */
+static unsigned long unhandled_retries;  /* ... after which the shadows were blown for a native retry */
 
 #define INTERCEPT_CR(n)       (1u << (n))
 #define INTERCEPT_CR_WRITE(n) (1u << (16 + (n)))
@@ -337,10 +339,25 @@ static void emulate_write(struct svm_vcpu *v)
     svm_emu_begin(&e, v);
     int rc = x86_emulate(&e.c);
     if (rc == X86EMU_UNHANDLED) {
-        /* Registers untouched; nothing written.  Never drop the write: stop. */
+        /*
+         * Registers untouched, nothing written.  Never drop the write: drop
+         * the shadows instead (every page-table shadow no vCPU runs on
+         * dies, so the target frame is plain memory again) and let the
+         * guest retry natively; the frame is reshadowed from its new
+         * contents when it is next used as a table.  If the same
+         * instruction comes back (the target is an in-use top level, or
+         * the retry needs the frame as a table), stop with a diagnostic.
+         */
+        if (!e.stop_why && e.r.rip != unhandled_rip) {
+            unhandled_rip = e.r.rip;
+            unhandled_retries++;
+            shadow_blow_tables(sh_dom);
+            return;
+        }
         svm_emu_fail(&e, rc, "emulate");
         return;
     }
+    unhandled_rip = ~0ULL;
     svm_emu_commit(&e);         /* also keeps completed REP iterations after a fault */
     if (rc == X86EMU_FAULT) {
         svm_inject_fault(v, &e.c.fault);
@@ -364,7 +381,7 @@ static void shadow_pf(struct svm_vcpu *v)
         return;                 /* an event cut short by the fault is re-delivered (exit.c) */
     case SH_REFLECT:
         if (out.vector == X86_EXC_PF) {
-            vm->save.cr2 = out.cr2;
+            svm_set_guest_cr2(v, out.cr2);
             svm_inject_exc(v, X86_EXC_PF, true, out.pfec);
         } else {
             svm_inject_exc(v, out.vector, true, 0);
@@ -415,6 +432,8 @@ static void shadow_report(struct svm_vcpu *v)
         return;
     ulog("shadow: guest paging mode %s; hardware cr0=%#lx cr3=%#lx cr4=%#lx efer=%#lx",
          names[v->sh->paging & 3], v->sh->hw_cr0, v->sh->hw_cr3, v->sh->hw_cr4, v->sh->hw_efer);
+    ulog("shadow: unemulated writes retried natively after blowing the shadows=%lu",
+         unhandled_retries);
     shadow_print_stats(sh_dom);
 }
 

@@ -1,7 +1,8 @@
 #!/bin/sh
-# The PAE demo guest under Umbra in Bochs (SeaBIOS): the ryzen model (NRIPS:
-# next RIP from the VMCB) and phenom_8650_toliman (no NRIPS: fixed
-# instruction lengths), compared with the guest run bare in Bochs.
+# The PAE demo guest under Umbra in Bochs (SeaBIOS), compared with the guest
+# run bare in Bochs: the ryzen model (NRIPS: next RIP from the VMCB) under
+# shadow paging (the default), and phenom_8650_toliman (no NRIPS: fixed
+# instruction lengths) under paging=npt.
 . "${top_srcdir:-$(dirname "$0")/../..}/test/e2e/lib.sh"
 
 run BOCHS_CPU=ryzen "$RUN" bochs bare "$DEMO"
@@ -12,23 +13,26 @@ bare_tap=$(tap)
 run BOCHS_CPU=ryzen "$RUN" bochs umbra "$DEMO"
 expect_rc 1
 expect '^umbra: svm: revision 1, 32768 ASIDs, NP=1 NRIPS=1'
-expect 'paging=npt, nRIP from VMCB \(NRIPS\)$'
+expect 'paging=shadow, nRIP from VMCB \(NRIPS\)$'
 expect '^demo: guest paging mode: PAE'
 expect '^umbra: exit reason=port-f4 status=0$'
 expect '^umbra: exits: cpuid=2$'
 expect '^umbra: exits: msr=3$'
 expect '^umbra: exits: hlt=[1-9][0-9]*$'
+expect '^umbra: exits: cr3-write=[1-9][0-9]*$'
+expect '^umbra: exits: exception-14=[1-9][0-9]*$'
 expect '^ok 10 - PIT timer interrupts reach the guest in HLT$'
 expect '^umbra: guest paging at exit: PAE \(cr0=0x80000011 cr4=0x20 efer=0\)$'
 expect '^umbra: exits: vmrun=1$'
 expect '^# cpuid: SVM hidden$'
 expect '^# wrmsr EFER reserved bit: #GP\(0\)$'
+expect_shadow_pae
 expect_not '^not ok'
-if [ "$(tap)" = "$bare_tap" ]; then echo "ok: TAP identical bare and under Umbra (ryzen)"; else bad "TAP differs (ryzen)"; fi
+if [ "$(tap)" = "$bare_tap" ]; then echo "ok: TAP identical bare and under Umbra (ryzen, shadow)"; else bad "TAP differs (ryzen, shadow)"; fi
 
 # ignore_bad_msrs=0: Bochs raises #GP for VM_CR, which it does not implement;
 # rdmsr_safe() must survive it.
-run BOCHS_CPU="phenom_8650_toliman, ignore_bad_msrs=0" GUEST_ARGS=hypercall "$RUN" bochs umbra "$DEMO"
+run BOCHS_CPU="phenom_8650_toliman, ignore_bad_msrs=0" GUEST_ARGS=hypercall "$RUN" bochs umbra "$DEMO" paging=npt
 expect_rc 7
 expect '^umbra: svm: VM_CR not readable, assuming SVM is enabled$'
 expect 'NP=1 NRIPS=0'
@@ -37,5 +41,5 @@ expect '^umbra: guest: hello from the demo guest$'
 expect '^umbra: exit reason=hypercall status=3$'
 expect '^umbra: exits: cpuid=2$'
 expect '^umbra: exits: vmmcall=2$'
-if [ "$(tap)" = "$bare_tap" ]; then echo "ok: TAP identical bare and under Umbra (phenom)"; else bad "TAP differs (phenom)"; fi
+if [ "$(tap)" = "$bare_tap" ]; then echo "ok: TAP identical bare and under Umbra (phenom, npt)"; else bad "TAP differs (phenom, npt)"; fi
 finish

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Umbra refuses clearly and ends the run (status 127 -> QEMU exit 255):
-# unknown or bad options, a CPU without SVM, without nested paging, the
-# shadow mode not linked in yet, and malformed guest modules.
+# unknown or bad options, a CPU without SVM, without nested paging (for
+# paging=npt), a shadow pool too small to run a guest, malformed guest modules.
 . "${top_srcdir:-$(dirname "$0")/../..}/test/e2e/lib.sh"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/core-errors.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -21,15 +21,16 @@ expect_rc 255
 expect '^umbra: svm: not available: CPUID 8000_0001 ECX\[2\] \(SVM\) is clear'
 expect '^umbra: exit reason=error status=127$'
 
-run QEMU_CPU=qemu64 "$RUN" qemu umbra "$DEMO"
+run QEMU_CPU=qemu64 "$RUN" qemu umbra "$DEMO" paging=npt
 expect_rc 255
 expect '^umbra: paging=npt: this CPU has no nested paging'
 expect '^umbra: exit reason=error status=127$'
 
-run "$RUN" qemu umbra "$DEMO" paging=shadow
+run "$RUN" qemu umbra "$DEMO" shadow_pool=8K
 expect_rc 255
-expect '^umbra: paging=shadow: shadow MMU not linked in yet$'
+expect '^umbra: paging=shadow: shadow_pool=8K is too small \(or not below 4 GiB\)$'
 expect '^umbra: exit reason=error status=127$'
+expect_not '^demo:'
 
 # Not a kernel at all.
 printf 'this is not a kernel\n' > "$tmp/text.elf"

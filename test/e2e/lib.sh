@@ -44,6 +44,22 @@ expect_rc() {
     if [ "$rc" -eq "$1" ]; then echo "ok: exit status $1"; else bad "exit status $rc, expected $1"; fi
 }
 
+# expect_counter NAME: the "umbra: shadow: NAME=N" line of the last output has N > 0.
+expect_counter() {
+    expect "^umbra: shadow: $1=[1-9][0-9]*\$"
+}
+
+# expect_shadow_pae: the shadow counters of a PAE guest that ran on its own shadowed tables.
+expect_shadow_pae() {
+    expect '^umbra: shadow: guest paging mode PAE; hardware cr0=0x8001[0-9a-f]{4} cr3=0x[0-9a-f]+ cr4=0x[0-9a-f]*[2367abef]0 efer=0x1000$'
+    for c in faults fault_fixed ad_set cr3_loads cr3_misses mode_changes made_l1_pae made_l2_pae \
+             made_fl1_pae made_phys_l1 live pinned; do
+        expect_counter $c
+    done
+    expect '^umbra: shadow: fault_stopped=0$'
+    expect '^umbra: shadow: audit_errors=0$'
+}
+
 # tap: the TAP lines of the last output.
 tap() { printf '%s\n' "$out" | grep -E '^(ok|not ok|1\.\.)'; }
 

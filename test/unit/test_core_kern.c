@@ -217,16 +217,16 @@ START_TEST(opts_defaults_and_values)
     ck_assert_int_eq(opts_parse(&o, "", err, sizeof(err)), 0);
     ck_assert_int_eq(o.console, CONSOLE_COM1);
     ck_assert_uint_eq(o.shadow_pool, 8u << 20);
-    ck_assert_int_eq(o.paging, PAGING_NPT);
+    ck_assert_int_eq(o.paging, PAGING_SHADOW);
     ck_assert_int_eq(o.gdb, GDB_NONE);
     ck_assert(!o.gdb_wait);
-    ck_assert_int_eq(opts_parse(&o, "/boot/umbra.elf  console=e9 shadow_pool=512K gdb=com2 gdb_wait paging=shadow",
+    ck_assert_int_eq(opts_parse(&o, "/boot/umbra.elf  console=e9 shadow_pool=512K gdb=com2 gdb_wait paging=npt",
                                 err, sizeof(err)), 0);
     ck_assert_int_eq(o.console, CONSOLE_E9);
     ck_assert_uint_eq(o.shadow_pool, 512u << 10);
     ck_assert_int_eq(o.gdb, GDB_COM2);
     ck_assert(o.gdb_wait);
-    ck_assert_int_eq(o.paging, PAGING_SHADOW);
+    ck_assert_int_eq(o.paging, PAGING_NPT);
     ck_assert_int_eq(opts_parse(&o, "console=none shadow_pool=4M", err, sizeof(err)), 0);
     ck_assert_int_eq(o.console, CONSOLE_NONE);
     ck_assert_uint_eq(o.shadow_pool, 4u << 20);

@@ -12,6 +12,9 @@
  *   touch-above    read the first byte above the RAM the memory info gives
  *                  (Umbra's reserve under Umbra: a nested page fault)
  *   hypercall      print through Umbra's HC_PRINT and exit via HC_EXIT (status 3)
+ *   pt-setcc       write a live page table with SETcc, an instruction Umbra's
+ *                  emulator does not know (it must neither drop nor misplace
+ *                  the write), then use the table
  */
 #include <stdint.h>
 #include <stdbool.h>
@@ -263,6 +266,15 @@ void demo_main(uint32_t magic, uint32_t info)
             putc_(*(const char *)mods[4 * i]);
             puts_("'\n");
         }
+    }
+    if (has_word(cmd, "pt-setcc")) {
+        /* Byte 2 of pt3[1] (not present) becomes 1: the entry reads 0x10000. */
+        volatile uint8_t *b = (volatile uint8_t *)&pt3[1] + 2;
+        __asm__ volatile("cmp %%eax, %%eax; sete %0" : "=m"(*b) :: "eax", "cc", "memory");
+        puts_(pt3[1] == 0x10000u ? "demo: setcc wrote the page table\n" : "demo: setcc lost\n");
+        alias[9] = 0xABCD0003u;
+        puts_(data_page[9] == 0xABCD0003u ? "demo: table still maps the alias\n"
+                                          : "demo: alias broken after setcc\n");
     }
     if (has_word(cmd, "touch-above")) {
         uint32_t above = 0x100000u + mbi[2] * 1024u;
