@@ -14,6 +14,7 @@ continue
 printf "at-break eip=0x%x tick=0x%x cr0=0x%x cr3=0x%x\n", $eip, &gdb_tick, $cr0, $cr3
 stepi
 printf "after-stepi eip=0x%x\n", $eip
+printf "step-offset=%d\n", $eip - (unsigned)&gdb_tick
 delete
 printf "alias-read=0x%x\n", *(unsigned *)0x80000000
 printf "data-page-pa=0x%x\n", data_page_pa

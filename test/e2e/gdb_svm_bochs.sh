@@ -69,7 +69,7 @@ expect "start eip=$entry cr0=0x11 cr3=0x0"
 expect "at-hbreak eip=$mark mark=$mark"
 expect "at-break eip=$tick tick=$tick cr0=0x80000011 cr3=$pdpt_pa"
 expect_re "^after-stepi eip=0x[0-9a-f]+$"
-grep -q "^after-stepi eip=$tick\$" "$work/out" && fail "stepi did not move eip"
+expect_re "^step-offset=([1-9]|1[0-5])$"
 expect "alias-read=0x1234abcd"
 expect "received signal SIGINT"
 dfr=$(printf '%x' $((dpa >> 12)))
