@@ -839,6 +839,13 @@ void svm_gdb_start(struct svm_vcpu *v)
         return;
     }
     uart = umbra_opts.gdb == GDB_COM1 ? GDB_COM1 : GDB_COM2;
+    /* An absent UART reads 0xFF everywhere: its LSR would say "data ready"
+     * forever and the poll would never return.  The scratch register tells. */
+    gdb_pio_outb(uart + 7, 0x5a);
+    if (gdb_pio_inb(uart + 7) != 0x5a || gdb_pio_inb(uart + 5) == 0xff) {
+        ulog("gdb: no UART at %s (%#x); no GDB stub", name, uart);
+        return;
+    }
     gdb_uart_init(uart, 115200);
     gdb_stub_init(&stub, &svm_gdb_ops, v, gdb_uart_tx, (void *)(uintptr_t)uart);
     vm->ctl.intercept_exc |= (1u << X86_EXC_DB) | (1u << X86_EXC_BP);

@@ -6,7 +6,8 @@
 # reads and writes memory by virtual address through the guest's PAE tables
 # (VA 0x80000000 != its frame), runs to a watchpoint, interrupts the spinning
 # guest with Ctrl-C, shows the guest and shadow walk of an address, draws the
-# shadow graph, and lets the guest end.  Exit 0 pass, 1 fail.
+# shadow graph, and lets the guest end.  Then the demo guest runs with the
+# stub on and no debugger, and with no COM2 at all.  Exit 0 pass, 1 fail.
 . "$(dirname "$0")/gdb_svm_lib.sh"
 QEMU=${QEMU:-qemu-system-x86_64}
 work=$(mktemp -d "${TMPDIR:-/tmp}/gdb_svm_qemu.XXXXXX")
@@ -91,6 +92,20 @@ grep -q "^ *$g0 \[label=\"guest gfn" "$work/svm.dot" || fail "guest top-level pd
 s0=$(sed -n "s/^ *$g0 -> \(s_[0-9a-f]*\) .*/\1/p" "$work/svm.dot" | head -n 1)
 [ -n "$s0" ] || fail "pd0 has no shadow edge in the DOT text"
 grep -qE "^ *$s0 \[label=\"smfn [^\"]*l2_pae[^\"]*in-use" "$work/svm.dot" || fail "pd0's shadow $s0 is not an in-use l2_pae node"
+# No debugger: the PAE demo guest runs to the end with the stub on (INTR
+# intercepted, interrupt windows), and without a COM2 the stub stays off.
+demo=$top_builddir/test/guests/demo/demo.elf
+out=$(QEMU_ARGS="-serial null" TIMEOUT=60 sh "$srcdir_abs/test/e2e/run-guest.sh" qemu umbra "$demo" gdb=com2)
+rc=$?
+[ $rc -eq 1 ] || fail "demo with gdb=com2 and no debugger: exit status $rc"
+printf '%s\n' "$out" | grep -q '^not ok' && fail "demo with gdb=com2: a test failed"
+printf '%s\n' "$out" | grep -q '^ok 10 ' || fail "demo with gdb=com2: no ok 10"
+printf '%s\n' "$out" | grep -qE '^umbra: gdb: 0 packets, 0 stops, 0 Ctrl-C, [1-9][0-9]* interrupt windows' ||
+    fail "demo with gdb=com2: no interrupt window"
+out=$(TIMEOUT=60 sh "$srcdir_abs/test/e2e/run-guest.sh" qemu umbra "$demo" gdb=com2)
+rc=$?
+[ $rc -eq 1 ] || fail "demo with gdb=com2 and no COM2: exit status $rc"
+printf '%s\n' "$out" | grep -q '^umbra: gdb: no UART at COM2' || fail "no COM2 not reported"
 pk=$(grep -c . "$work/out")
 echo "PASS: gdb_svm_qemu ($pk lines of gdb output, session $((t1 - t0)) s)"
 grep -E '^umbra: (gdb|exits):' "$work/com1.out" | tr -d '\r'
