@@ -1,6 +1,8 @@
 # Driven by gdb_svm_qemu.sh: real GDB on Umbra's COM2 stub, the guest
 # (gdb_svm_guest.elf) under paging=shadow, stopped before its first
 # instruction (gdb_wait).  The script prints tagged lines the shell checks.
+# It ends with a detach: gdb_svm_attach.gdb
+# attaches again to the running guest and lets it finish.
 set pagination off
 set confirm off
 set width 0
@@ -35,6 +37,6 @@ umbra graph svm.png
 monitor pool
 monitor audit
 monitor stats
-set {unsigned}0x80000004 = 0x600DF00D
-continue
-echo === done\n
+umbra shadows
+echo === detach\n
+detach

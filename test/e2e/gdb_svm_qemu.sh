@@ -6,7 +6,8 @@
 # reads and writes memory by virtual address through the guest's PAE tables
 # (VA 0x80000000 != its frame), runs to a watchpoint, interrupts the spinning
 # guest with Ctrl-C, shows the guest and shadow walk of an address, draws the
-# shadow graph, and lets the guest end.  Then the demo guest runs with the
+# shadow graph and detaches; a second GDB attaches
+# to the running guest and lets it end.  Then the demo guest runs with the
 # stub on and no debugger, and with no COM2 at all.  Exit 0 pass, 1 fail.
 . "$(dirname "$0")/gdb_svm_lib.sh"
 QEMU=${QEMU:-qemu-system-x86_64}
@@ -46,6 +47,11 @@ t0=$(date +%s)
  timeout -s KILL 90 "$GDB" -nx -batch -ex "set remotetimeout 30" -ex "symbol-file $GUEST" \
     -ex "target remote 127.0.0.1:$port" -x "$srcdir_abs/test/e2e/gdb_svm.gdb") >"$work/out" 2>&1
 grc=$?
+[ $grc -eq 0 ] || fail "gdb exit status $grc"
+grep -q "=== detach" "$work/out" || fail "the first session did not reach its detach"
+(cd "$work" && timeout -s KILL 60 "$GDB" -nx -batch -ex "set remotetimeout 30" -ex "symbol-file $GUEST" \
+    -ex "target remote 127.0.0.1:$port" -x "$srcdir_abs/test/e2e/gdb_svm_attach.gdb") >>"$work/out" 2>&1
+grc=$?
 wait $qpid
 qrc=$?
 qpid=
@@ -78,6 +84,9 @@ expect "umbra: graph: svm.png"
 expect_re "^exits_intr=[1-9]"
 expect_re "^exits_(exception-3|swint)=[1-9]"   # int3: #BP on hardware and Bochs, INT n in QEMU TCG
 expect "audit: 0 errors"
+expect_re "^attach-eip=0x[0-9a-f]+ cr0=0x80000011$"
+[ "$(grep -c 'audit: 0 errors' "$work/out")" -eq 2 ] || fail "the audit after the reattach did not pass"
+expect_com1 "umbra: gdb: GDB detached, guest running"
 expect_re "exited (normally|with code 00)"
 expect "=== done"
 expect_com1 "gdbguest: mailbox 0x600df00d seen"
