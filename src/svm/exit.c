@@ -132,6 +132,8 @@ static const char *exit_name(uint64_t code, char *buf, size_t len)
         snprintf(buf, len, "cr%u-read", (unsigned)code);
     else if (code >= VMEXIT_CR0_WRITE && code < VMEXIT_CR0_WRITE + 16)
         snprintf(buf, len, "cr%u-write", (unsigned)(code - VMEXIT_CR0_WRITE));
+    else if (code >= 0x20 && code < 0x40)
+        snprintf(buf, len, "dr%u-%s", (unsigned)(code & 15), code < 0x30 ? "read" : "write");
     else if (code >= VMEXIT_EXC_BASE && code < VMEXIT_EXC_BASE + 32)
         snprintf(buf, len, "exception-%u", (unsigned)(code - VMEXIT_EXC_BASE));
     else

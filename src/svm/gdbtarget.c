@@ -35,6 +35,7 @@
 #include <umbra/platform.h>
 #include <umbra/gdbstub.h>
 #include "gdbtarget.h"
+#include "emu.h"
 
 #define DR6_BS          (1ULL << 14)
 #define DR6_HITS        0xfULL
@@ -171,65 +172,43 @@ static int t_remove_hw(void *t, enum gdb_bp_type type, uint64_t addr, unsigned k
     return -GDB_ENOENT;
 }
 
-/* GPR n in the encoding's order (rax rcx rdx rbx rsp rbp rsi rdi r8..r15). */
-static uint64_t *gpr(struct svm_vcpu *v, unsigned n)
-{
-    struct guest_regs *r = &v->regs;
-    uint64_t *map[16] = { &v->vmcb->save.rax, &r->rcx, &r->rdx, &r->rbx, &v->vmcb->save.rsp, &r->rbp,
-                          &r->rsi, &r->rdi, &r->r8, &r->r9, &r->r10, &r->r11, &r->r12, &r->r13,
-                          &r->r14, &r->r15 };
-    return map[n & 15];
-}
-
 /*
- * MOV to/from DRn while GDB owns the debug registers (exit codes 0x20+n
- * read, 0x30+n write): served from the guest's copies.  The instruction is
- * 0F 21/23 /r with mod = 11, after optional prefixes (REX in long mode).
+ * MOV to/from DRn while GDB owns the debug registers: decoded by src/x86
+ * (as the CR intercepts are) and served from the guest's copies.
  */
 void svm_gdb_exit_dr(struct svm_vcpu *v)
 {
     struct vmcb *vm = v->vmcb;
-    unsigned code = (unsigned)vm->ctl.exitcode, n = code & 0xf;
-    bool write = code >= 0x30;
-    bool long64 = (vm->save.efer & EFER_LMA) && (vm->save.cs.attrib & (1u << 9));
-    uint64_t la = vm->save.cs.base + vm->save.rip;
-    size_t n_read = PAGE_SIZE - (la & (PAGE_SIZE - 1));   /* the read may not cross a page */
-    uint8_t b[8] = { 0 };
-    unsigned i = 0, rex = 0;
+    struct svm_emu e;
+    struct x86_sysop op;
+    uint64_t val = 0;
 
-    if (n_read > sizeof(b))
-        n_read = sizeof(b);
-    if (!v->sh || gdb_shadow_read_virt(v->sh, la, b, n_read) < 0) {
-        svm_dump_guest(v, "gdb: cannot read a MOV DR instruction");
-        svm_stop(v, "unexpected", UMBRA_STATUS_ERROR);
+    svm_emu_begin(&e, v);
+    int rc = x86_decode_sys(&e.c, &op);
+    if (rc == X86EMU_OK && op.op != X86_OP_MOV_FROM_DR && op.op != X86_OP_MOV_TO_DR)
+        rc = X86EMU_UNHANDLED;
+    if (rc != X86EMU_OK) {
+        svm_emu_fail(&e, rc, "decode MOV DR");
         return;
     }
-    while (i < 4 && (b[i] == 0x66 || b[i] == 0x67 || b[i] == 0x2e || b[i] == 0x3e || b[i] == 0x26 ||
-                     b[i] == 0x36 || b[i] == 0x64 || b[i] == 0x65))
-        i++;
-    if (long64 && (b[i] & 0xf0) == 0x40)
-        rex = b[i++];
-    if (i + 3 > n_read || b[i] != 0x0f || (b[i + 1] != 0x21 && b[i + 1] != 0x23) ||
-        (b[i + 2] & 0xc0) != 0xc0) {
-        svm_dump_guest(v, "gdb: unexpected debug-register access");
-        svm_stop(v, "unexpected", UMBRA_STATUS_ERROR);
-        return;
-    }
-    uint64_t *reg = gpr(v, (b[i + 2] & 7) | ((rex & 1) << 3));
+    unsigned n = op.cr;
     if ((n == 4 || n == 5) && !(svm_guest_cr(v, 4) & X86_CR4_DE))
-        n += 2;
+        n += 2;                                  /* DR4/DR5 alias DR6/DR7 */
     if (n == 4 || n == 5 || n > 7) {
         svm_inject_exc(v, X86_EXC_UD, false, 0);
         return;
     }
-    uint64_t mask = long64 ? ~0ULL : 0xffffffffULL;
     uint64_t *slot = n < 4 ? &g.guest_dr[n] : n == 6 ? &vm->save.dr6 : &g.guest_dr7;
-    if (write)
-        *slot = *reg & mask;
+    if (op.op == X86_OP_MOV_TO_DR)
+        *slot = op.value;
     else
-        *reg = long64 ? *slot : (*slot & mask);
-    vm->save.rip += i + 3;
-    vm->ctl.int_shadow = 0;
+        val = *slot;
+    rc = x86_finish_sys(&e.c, &op, val);
+    if (rc != X86EMU_OK) {
+        svm_emu_fail(&e, rc, "complete MOV DR");
+        return;
+    }
+    svm_emu_commit(&e);
 }
 
 /* ---- stops and single-step ------------------------------------------------------ */

@@ -27,6 +27,8 @@ monitor phys off
 watch counter
 continue
 printf "after-watch counter=%u\n", counter
+continue
+printf "after-watch counter=%u guest-dr7=0x%x\n", counter, dr7_seen
 delete
 shell (sleep 1; kill -INT $PPID) &
 continue

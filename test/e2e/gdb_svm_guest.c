@@ -6,7 +6,7 @@
  * interrupts on and spins calling gdb_tick() until GDB writes MAILBOX_MAGIC
  * into alias[1] (by virtual address).  It then prints what it saw on COM1
  * and leaves the emulator (port 0xF4 for QEMU, 0x8900 for Bochs).
- * Symbols (gdb_tick, gdb_mark, counter, alias_va) are what the GDB script
+ * Symbols (gdb_tick, gdb_mark, counter, dr7_seen, alias_va) are what the GDB script
  * uses; built -O1 so they stay where the script expects them.
  */
 #include <stdint.h>
@@ -55,8 +55,14 @@ struct idt_gate { uint16_t off_lo, sel; uint8_t zero, type; uint16_t off_hi; };
 static struct idt_gate idt[0x21];
 extern char timer_stub[];
 
+volatile uint32_t dr7_seen;       /* what MOV from DR7 gave the guest (its own 0x400 even
+                                   * while GDB's watchpoint is armed) */
+
 void __attribute__((noinline)) gdb_tick(void)
 {
+    uint32_t d;
+    __asm__ volatile("mov %%dr7, %0" : "=r"(d));
+    dr7_seen = d;
     counter++;
 }
 

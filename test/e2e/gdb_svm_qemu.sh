@@ -75,6 +75,10 @@ expect "phys-read=0x5a5a1234"
 expect "Old value = 0"
 expect "New value = 1"
 expect "after-watch counter=1"
+expect "New value = 2"
+# The second call read DR7 while GDB's watchpoint was armed: intercepted, the guest's own value.
+expect_re "^after-watch counter=2 guest-dr7=0x400$"
+expect_re "^exits_dr7-read=[1-9]"
 expect "received signal SIGINT"
 expect_re "^after-interrupt eip=0x"
 # monitor walk: the guest L1 entry and the shadow L1 entry both map the data page's frame.
