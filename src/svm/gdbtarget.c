@@ -645,141 +645,19 @@ static void t_detach(void *t, bool kill)
     g.killed = kill;
 }
 
-/* ---- monitor hooks ------------------------------------------------------------- */
-
-static int t_mon_walk(void *t, unsigned cpu, uint64_t va, struct gdb_walk *w)
+/* The stub's own figures for `monitor stats` (gdbmon.c). */
+bool svm_gdb_own_stat(unsigned idx, const char **name, uint64_t *value)
 {
-    struct svm_vcpu *v = t;
-    (void)cpu;
-    return v->sh ? gdb_shadow_walk(v->sh, va, w) : -GDB_ENOSYS;
-}
-
-static int t_mon_shadows(void *t, bool (*fn)(const struct gdb_shadow_info *, void *), void *arg)
-{
-    struct svm_vcpu *v = t;
-    return v->sh ? gdb_shadow_list(v->sh->d, fn, arg) : -GDB_ENOSYS;
-}
-
-static int t_mon_shadow_entry(void *t, const struct gdb_shadow_info *si, unsigned i,
-                              uint64_t *sentry, uint64_t *gentry)
-{
-    (void)t;
-    return gdb_shadow_entry(si, i, sentry, gentry);
-}
-
-/*
- * The shadow counters are private to src/shadow; shadow_print_stats() logs
- * them as "shadow: NAME=VALUE" through plat_log.  The monitor captures that
- * output into a table (on idx 0 of each `stats` run) and serves it, then
- * appends Umbra's exits per reason and the stub's own figures.
- */
-#define STAT_MAX 96
-static struct { char name[40]; uint64_t value; } stat_tab[STAT_MAX];
-static unsigned stat_n;
-
-static void stat_line(const char *line, void *ctx)
-{
-    (void)ctx;
-    const char *p = line, *eq;
-    if (strncmp(p, "shadow: ", 8) == 0)
-        p += 8;
-    eq = strchr(p, '=');
-    if (!eq || stat_n == STAT_MAX || (size_t)(eq - p) >= sizeof(stat_tab[0].name))
-        return;
-    uint64_t val = 0;
-    for (const char *d = eq + 1; *d >= '0' && *d <= '9'; d++)
-        val = val * 10 + (uint64_t)(*d - '0');
-    memcpy(stat_tab[stat_n].name, p, (size_t)(eq - p));
-    stat_tab[stat_n].name[eq - p] = 0;
-    stat_tab[stat_n].value = val;
-    stat_n++;
-}
-
-static void capture_stats(struct svm_vcpu *v)
-{
-    stat_n = 0;
-    if (!v->sh)
-        return;
-    plat_log_sink = stat_line;
-    shadow_print_stats(v->sh->d);
-    plat_log_sink = NULL;
-}
-
-static int t_mon_stat(void *t, unsigned idx, const char **name, uint64_t *value)
-{
-    struct svm_vcpu *v = t;
-    static char nb[48];
-    if (idx == 0)
-        capture_stats(v);
-    if (idx < stat_n) {
-        *name = stat_tab[idx].name;
-        *value = stat_tab[idx].value;
-        return 0;
-    }
-    idx -= stat_n;
     const struct { const char *n; uint64_t v; } own[] = {
         { "gdb_packets", stub.packets }, { "gdb_stops", g.stops }, { "gdb_interrupts", g.interrupts },
-        { "gdb_intr_windows", g.intr_windows }, { "tlb_full_flushes", v->full_flushes },
+        { "gdb_intr_windows", g.intr_windows },
     };
-    if (idx < ARRAY_SIZE(own)) {
-        *name = own[idx].n;
-        *value = own[idx].v;
-        return 0;
-    }
-    idx -= ARRAY_SIZE(own);
-    char en[24];
-    if (!svm_exit_stat(idx, en, sizeof(en), value))
-        return -GDB_ENOENT;
-    snprintf(nb, sizeof(nb), "exits_%s", en);
-    *name = nb;
-    return 0;
-}
-
-static uint64_t stat_value(const char *name)
-{
-    for (unsigned i = 0; i < stat_n; i++)
-        if (strcmp(stat_tab[i].name, name) == 0)
-            return stat_tab[i].value;
-    return 0;
-}
-
-static int t_mon_pool(void *t, struct gdb_pool_info *pi)
-{
-    struct svm_vcpu *v = t;
-    if (!v->sh)
-        return -GDB_ENOSYS;
-    gdb_shadow_pool(v->sh->d, pi);
-    capture_stats(v);
-    pi->unpins = stat_value("unpins");
-    pi->teardowns = stat_value("teardowns");
-    return 0;
-}
-
-static void audit_line(const char *line, void *ctx)
-{
-    gdb_printf(ctx, "%s\n", line);
-}
-
-static long t_mon_audit(void *t, const struct gdb_out *out)
-{
-    struct svm_vcpu *v = t;
-    if (!v->sh)
-        return -GDB_ENOSYS;
-    plat_log_sink = audit_line;
-    plat_log_sink_ctx = (void *)out;
-    long errs = (long)shadow_audit(v->sh->d);
-    plat_log_sink = NULL;
-    return errs;
-}
-
-static int t_mon_blow(void *t)
-{
-    struct svm_vcpu *v = t;
-    if (!v->sh)
-        return -GDB_ENOSYS;
-    shadow_blow_tables(v->sh->d);
-    v->sh->tlb_flush = true;
-    return 0;
+    _Static_assert(ARRAY_SIZE(own) == SVM_GDB_OWN_STATS, "SVM_GDB_OWN_STATS");
+    if (idx >= ARRAY_SIZE(own))
+        return false;
+    *name = own[idx].n;
+    *value = own[idx].v;
+    return true;
 }
 
 static const struct gdb_target_ops svm_gdb_ops = {
@@ -795,13 +673,13 @@ static const struct gdb_target_ops svm_gdb_ops = {
     .remove_hw = t_remove_hw,
     .resume = t_resume,
     .detach = t_detach,
-    .mon_walk = t_mon_walk,
-    .mon_shadows = t_mon_shadows,
-    .mon_shadow_entry = t_mon_shadow_entry,
-    .mon_pool = t_mon_pool,
-    .mon_stat = t_mon_stat,
-    .mon_audit = t_mon_audit,
-    .mon_blow = t_mon_blow,
+    .mon_walk = svm_mon_walk,
+    .mon_shadows = svm_mon_shadows,
+    .mon_shadow_entry = svm_mon_shadow_entry,
+    .mon_pool = svm_mon_pool,
+    .mon_stat = svm_mon_stat,
+    .mon_audit = svm_mon_audit,
+    .mon_blow = svm_mon_blow,
 };
 
 /* ---- start and end ------------------------------------------------------------- */

@@ -11,6 +11,7 @@
 #define UMBRA_SVM_GDBTARGET_H
 
 #include <umbra/svm.h>
+#include <umbra/gdbstub.h>
 
 extern bool svm_gdb_on;
 
@@ -42,6 +43,19 @@ bool svm_gdb_ioio(struct svm_vcpu *v, unsigned port, uint32_t info);
 
 /* From svm.c: set or clear the IOPM intercept of one port. */
 void svm_iopm_intercept(unsigned port, bool on);
+
+/* Monitor hooks (gdbmon.c), as struct gdb_target_ops describes them; t is the svm_vcpu. */
+int svm_mon_walk(void *t, unsigned cpu, uint64_t va, struct gdb_walk *w);
+int svm_mon_shadows(void *t, bool (*fn)(const struct gdb_shadow_info *, void *), void *arg);
+int svm_mon_shadow_entry(void *t, const struct gdb_shadow_info *si, unsigned i,
+                         uint64_t *sentry, uint64_t *gentry);
+int svm_mon_pool(void *t, struct gdb_pool_info *pi);
+int svm_mon_stat(void *t, unsigned idx, const char **name, uint64_t *value);
+long svm_mon_audit(void *t, const struct gdb_out *out);
+int svm_mon_blow(void *t);
+/* gdbtarget.c: idx-th of the stub's own counters (SVM_GDB_OWN_STATS of them); false past the last. */
+#define SVM_GDB_OWN_STATS 4
+bool svm_gdb_own_stat(unsigned idx, const char **name, uint64_t *value);
 
 /* From exit.c: idx-th exit reason with a non-zero count (name into buf); false past the last. */
 bool svm_exit_stat(unsigned idx, char *buf, size_t len, uint64_t *count);
