@@ -237,6 +237,8 @@ static bool set_cr3(struct svm_vcpu *v, uint64_t val)
 static uint64_t shadow_guest_cr(struct svm_vcpu *v, unsigned cr)
 {
     struct shadow_vcpu *s = v->sh;
+    if (!s)             /* init failed: the guest never ran, the VMCB holds its start state */
+        return cr == 0 ? v->vmcb->save.cr0 : cr == 3 ? v->vmcb->save.cr3 : cr == 4 ? v->vmcb->save.cr4 : 0;
     return cr == 0 ? s->guest_cr0 : cr == 3 ? s->guest_cr3 : cr == 4 ? s->guest_cr4 : 0;
 }
 
