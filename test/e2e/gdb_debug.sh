@@ -21,23 +21,7 @@ if [ "${USE_BOCHS:-}" = 1 ]; then
     BOCHS=${BOCHS_BIN:-bochs}
     work=$(mktemp -d "${TMPDIR:-/tmp}/umbra-debug.XXXXXX")
     trap 'rm -rf "$work"' EXIT
-    cat >"$work/bochsrc" <<EOB
-megs: 128
-cpu: model=ryzen, count=1, ips=50000000, reset_on_triple_fault=0
-romimage: file=/usr/share/bochs/BIOS-bochs-latest
-vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest
-ata0-master: type=cdrom, path=$iso, status=inserted
-boot: cdrom
-display_library: term
-com1: enabled=1, mode=file, dev=$work/com1.out
-com2: enabled=1, mode=socket-server, dev=localhost:$port
-clock: sync=none, time0=local
-log: $work/bochs.log
-panic: action=fatal
-error: action=report
-info: action=report
-debug: action=ignore
-EOB
+    bochsrc "$work/bochsrc" "$iso" "$port" "$work/com1.out" "$work/bochs.log"
     echo c >"$work/cont.rc"
     echo "umbra debug: Bochs waits for GDB to connect before it boots; COM1 follows."
     : >"$work/com1.out"

@@ -20,23 +20,7 @@ make_iso "$work/umbra.iso" || fail "mkiso"
 started=
 for try in 1 2 3; do
     port=$(free_port)
-    cat >"$work/bochsrc" <<EOB
-megs: 128
-cpu: model=ryzen, count=1, ips=50000000, reset_on_triple_fault=0
-romimage: file=/usr/share/bochs/BIOS-bochs-latest
-vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest
-ata0-master: type=cdrom, path=umbra.iso, status=inserted
-boot: cdrom
-display_library: term
-com1: enabled=1, mode=file, dev=com1.out
-com2: enabled=1, mode=socket-server, dev=localhost:$port
-clock: sync=none, time0=local
-log: bochs.log
-panic: action=fatal
-error: action=report
-info: action=report
-debug: action=ignore
-EOB
+    bochsrc "$work/bochsrc" umbra.iso "$port" com1.out bochs.log
     echo c >"$work/cont.rc"
     : >"$work/bochs.out"
     (cd "$work" && exec timeout -s KILL 180 "$BOCHS" -q -f bochsrc -rc cont.rc </dev/null >bochs.out 2>&1) &
@@ -61,9 +45,6 @@ bpid=
 t1=$(date +%s)
 [ $grc -eq 0 ] || fail "gdb exit status $grc"
 
-expect() { grep -qF -- "$1" "$work/out" || fail "missing in gdb output: $1"; }
-expect_re() { grep -qE -- "$1" "$work/out" || fail "no gdb output line matches /$1/"; }
-expect_com1() { tr -d '\r' < "$work/com1.out" | grep -qE -- "$1" || fail "no COM1 line matches /$1/"; }
 entry=$(sym _start); mark=$(sym gdb_mark); tick=$(sym gdb_tick); pdpt_pa=$(sym pdpt); dpa=$(sym data_page)
 expect "start eip=$entry cr0=0x11 cr3=0x0"
 expect "at-hbreak eip=$mark mark=$mark"

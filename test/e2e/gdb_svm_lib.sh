@@ -32,3 +32,30 @@ sym() {
 gdb_attach_args() {
     echo "-ex 'set remotetimeout 30' -ex 'symbol-file $GUEST' -ex 'target remote 127.0.0.1:$1' -ex 'source $srcdir_abs/tools/gdb/umbra.py'"
 }
+
+# bochsrc FILE ISO PORT COM1FILE LOGFILE: Bochs (ryzen, SVM) booting ISO, COM1 to a file,
+# COM2 a socket server on PORT (Bochs blocks at start until a client connects).
+bochsrc() {
+    cat >"$1" <<EOB
+megs: 128
+cpu: model=ryzen, count=1, ips=50000000, reset_on_triple_fault=0
+romimage: file=/usr/share/bochs/BIOS-bochs-latest
+vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest
+ata0-master: type=cdrom, path=$2, status=inserted
+boot: cdrom
+display_library: term
+com1: enabled=1, mode=file, dev=$4
+com2: enabled=1, mode=socket-server, dev=localhost:$3
+clock: sync=none, time0=local
+log: $5
+panic: action=fatal
+error: action=report
+info: action=report
+debug: action=ignore
+EOB
+}
+
+# Checks on the session's output ($work/out) and COM1 ($work/com1.out); fail() is the caller's.
+expect() { grep -qF -- "$1" "$work/out" || fail "missing in gdb output: $1"; }
+expect_re() { grep -qE -- "$1" "$work/out" || fail "no gdb output line matches /$1/"; }
+expect_com1() { tr -d '\r' < "$work/com1.out" | grep -qE -- "$1" || fail "no COM1 line matches /$1/"; }

@@ -59,9 +59,6 @@ t1=$(date +%s)
 [ $grc -eq 0 ] || fail "gdb exit status $grc"
 [ $qrc -eq 1 ] || fail "QEMU exit status $qrc (want 1: the guest's port 0xF4 status 0)"
 
-expect() { grep -qF -- "$1" "$work/out" || fail "missing in gdb output: $1"; }
-expect_re() { grep -qE -- "$1" "$work/out" || fail "no gdb output line matches /$1/"; }
-expect_com1() { tr -d '\r' < "$work/com1.out" | grep -qE -- "$1" || fail "no COM1 line matches /$1/"; }
 entry=$(sym _start); mark=$(sym gdb_mark); tick=$(sym gdb_tick); pdpt_pa=$(sym pdpt)
 dpa=$(sym data_page)
 expect "start eip=$entry cr0=0x11 cr3=0x0"
