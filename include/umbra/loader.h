@@ -55,7 +55,7 @@ int loader_check_dest(uint64_t lo, uint64_t hi, const char *what);
  *   entry: called once the VMCB holds the multiboot v1 entry state, to turn
  *          it into the guest kind's (registers, GDT).
  *   ioio:  an intercepted port access that is not one of Umbra's own ports
- *          (see svm_intercept_port); returns true if it handled it (and
+ *          (see svm_iopm_intercept in svm.h); returns true if it handled it (and
  *          advanced or stopped the guest), false for the default handling.
  */
 struct svm_vcpu;
@@ -64,8 +64,5 @@ struct guest_hooks {
     bool (*ioio)(struct svm_vcpu *v, unsigned port, unsigned size, bool in);
 };
 extern const struct guest_hooks *guest_hooks;
-
-/* Intercept the guest's accesses to `port` from the next VMRUN on (src/svm/svm.c). */
-void svm_intercept_port(unsigned port);
 
 #endif

@@ -337,6 +337,9 @@ void svm_handle_exit(struct svm_vcpu *v);
 void svm_print_exit_counts(void);
 /* Ask for a full guest TLB flush (TLB_CONTROL = 1) at the next VMRUN. */
 void svm_flush_guest_tlb(struct svm_vcpu *v);
+
+/* Set (on) or clear the IOPM intercept of one guest I/O port, from the next VMRUN on. */
+void svm_iopm_intercept(unsigned port, bool on);
 /* Give v its VMCB, IOPM and MSRPM from the reserve (before sealing). 0 or -1 (logged). */
 struct frame_alloc;
 int svm_vcpu_alloc(struct svm_vcpu *v, struct frame_alloc *fa);

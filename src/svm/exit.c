@@ -11,6 +11,7 @@
 #include <umbra/x86.h>
 #include <umbra/platform.h>
 #include <umbra/loader.h>
+#include "gdbtarget.h"
 
 typedef void (*exit_fn)(struct svm_vcpu *v);
 
@@ -125,11 +126,15 @@ static const char *exit_name(uint64_t code, char *buf, size_t len)
     case VMEXIT_INTR: return "intr";
     case VMEXIT_NMI: return "nmi";
     case VMEXIT_TASK_SWITCH: return "task-switch";
+    case VMEXIT_VINTR: return "vintr";
+    case 0x75: return "swint";
     }
     if (code < VMEXIT_CR0_READ + 16)
         snprintf(buf, len, "cr%u-read", (unsigned)code);
     else if (code >= VMEXIT_CR0_WRITE && code < VMEXIT_CR0_WRITE + 16)
         snprintf(buf, len, "cr%u-write", (unsigned)(code - VMEXIT_CR0_WRITE));
+    else if (code >= 0x20 && code < 0x40)
+        snprintf(buf, len, "dr%u-%s", (unsigned)(code & 15), code < 0x30 ? "read" : "write");
     else if (code >= VMEXIT_EXC_BASE && code < VMEXIT_EXC_BASE + 32)
         snprintf(buf, len, "exception-%u", (unsigned)(code - VMEXIT_EXC_BASE));
     else
@@ -166,6 +171,18 @@ void svm_print_exit_counts(void)
         ulog("exits: other=%lu", exit_count_other);
     ulog("events: cut short by an exit: redelivered=%lu, instruction re-executed=%lu",
          events_redelivered, events_reexecuted);
+}
+
+bool svm_exit_stat(unsigned idx, char *buf, size_t len, uint64_t *count)
+{
+    char nb[24];
+    for (unsigned c = 0; c < VMEXIT_TABLE_SIZE; c++)
+        if (exit_count[c] && idx-- == 0) {
+            snprintf(buf, len, "%s", exit_name(c, nb, sizeof(nb)));
+            *count = exit_count[c];
+            return true;
+        }
+    return false;
 }
 
 static void exit_unexpected(struct svm_vcpu *v)
@@ -235,6 +252,8 @@ static void exit_ioio(struct svm_vcpu *v)
     unsigned port = info >> IOIO_PORT_SHIFT;
     unsigned size = (info >> IOIO_SZ_SHIFT) & 7;
 
+    if (unlikely(svm_gdb_on) && svm_gdb_ioio(v, port, info))
+        return;                                   /* a PIC port the GDB stub watches */
     if (guest_hooks && guest_hooks->ioio && !(info & (IOIO_STR | IOIO_REP)) &&
         guest_hooks->ioio(v, port, size, info & IOIO_IN))
         return;
@@ -410,6 +429,14 @@ static const exit_fn exit_table[VMEXIT_TABLE_SIZE] = {
     [VMEXIT_CR3_WRITE] = exit_cr_write,
     [VMEXIT_CR4_WRITE] = exit_cr_write,
     [VMEXIT_EXC_BASE + X86_EXC_PF] = exit_pf,
+    /* gdb=com1|com2 only (gdbtarget.c sets these intercepts) */
+    [VMEXIT_EXC_BASE + X86_EXC_DB] = svm_gdb_exit_db,
+    [VMEXIT_EXC_BASE + X86_EXC_BP] = svm_gdb_exit_bp,
+    [VMEXIT_INTR] = svm_gdb_exit_intr,
+    [0x75] = svm_gdb_exit_swint,              /* INT n */
+    [VMEXIT_VINTR] = svm_gdb_exit_vintr,
+    [0x20 ... 0x27] = svm_gdb_exit_dr,        /* DR0-7 reads */
+    [0x30 ... 0x37] = svm_gdb_exit_dr,        /* DR0-7 writes */
     [VMEXIT_CPUID] = exit_cpuid,
     [VMEXIT_HLT] = exit_hlt,
     [VMEXIT_INVLPG] = exit_invlpg,

@@ -188,11 +188,11 @@ static void find_power_ports(void)
     }
     for (unsigned i = 0; i < 2; i++)
         if (lx.pm1_cnt[i]) {
-            svm_intercept_port(lx.pm1_cnt[i]);
-            svm_intercept_port(lx.pm1_cnt[i] + 1u);
+            svm_iopm_intercept(lx.pm1_cnt[i], true);
+            svm_iopm_intercept(lx.pm1_cnt[i] + 1u, true);
         }
-    svm_intercept_port(PORT_RESET_CTL);
-    svm_intercept_port(PORT_KBC_CMD);
+    svm_iopm_intercept(PORT_RESET_CTL, true);
+    svm_iopm_intercept(PORT_KBC_CMD, true);
 }
 
 /* ---- run time: the intercepted power ports ------------------------------- */

@@ -6,6 +6,7 @@
 #include <umbra/kern.h>
 #include <umbra/lib.h>
 #include <umbra/loader.h>
+#include "gdbtarget.h"
 
 #define GUEST_ASID 1
 
@@ -71,6 +72,9 @@ const struct plat_cpu_features *plat_cpu_features(void)
     return &f;
 }
 
+void (*plat_log_sink)(const char *line, void *ctx);
+void *plat_log_sink_ctx;
+
 void plat_log(const char *fmt, ...)
 {
     char line[200];
@@ -78,5 +82,8 @@ void plat_log(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
-    ulog("%s", line);
+    if (plat_log_sink)
+        plat_log_sink(line, plat_log_sink_ctx);   /* the GDB monitor collects audit/stats lines */
+    else
+        ulog("%s", line);
 }

@@ -9,6 +9,7 @@
 #include <umbra/x86.h>
 #include <umbra/mb.h>
 #include <umbra/loader.h>
+#include "gdbtarget.h"
 
 static uint8_t host_save_area[4096] __attribute__((aligned(4096)));
 static uint8_t *iopm, *msrpm;
@@ -52,9 +53,12 @@ static void iopm_set(unsigned port)
     iopm[port / 8] |= (uint8_t)(1u << (port % 8));
 }
 
-void svm_intercept_port(unsigned port)
+void svm_iopm_intercept(unsigned port, bool on)
 {
-    iopm_set(port);
+    if (on)
+        iopm_set(port);
+    else
+        iopm[port / 8] &= (uint8_t)~(1u << (port % 8));
 }
 
 /* Intercept reads and writes of one MSR (MSRPM: 2 bits per MSR, three 2 KiB ranges). */
@@ -89,9 +93,10 @@ int svm_vcpu_alloc(struct svm_vcpu *v, struct frame_alloc *fa)
     memset(msrpm, 0, 2 * PAGE_SIZE);
     iopm_set(PORT_DEBUG_EXIT);
     iopm_set(PORT_BOCHS_SHUTDOWN);
-    if (umbra_opts.gdb == GDB_COM2)
-        for (unsigned p = 0x2f8; p < 0x300; p++)
-            iopm_set(p);
+    if (umbra_opts.gdb == GDB_COM2 ||         /* the GDB stub's UART is Umbra's */
+        (umbra_opts.gdb == GDB_COM1 && umbra_opts.console != CONSOLE_COM1))
+        for (unsigned p = 0; p < 8; p++)
+            iopm_set((umbra_opts.gdb == GDB_COM2 ? 0x2f8 : 0x3f8) + p);
     msrpm_set(MSR_EFER);
     msrpm_set(MSR_VM_CR);
     msrpm_set(MSR_VM_HSAVE_PA);
@@ -180,6 +185,7 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
         svm_stop(v, "error", UMBRA_STATUS_ERROR);
     } else {
         struct vmcb *vm = v->vmcb;
+        svm_gdb_start(v);
         void (*pre_vmrun)(struct svm_vcpu *) = v->paging->pre_vmrun;
         while (!v->stop) {
             if (pre_vmrun) {
@@ -189,12 +195,17 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
             }
             if (vm->ctl.tlb_control)
                 v->full_flushes++;
+            if (unlikely(svm_gdb_on))
+                svm_gdb_before_vmrun(v);
             svm_vmrun(v);
             vm->ctl.tlb_control = 0;
             vm->ctl.eventinj = 0;
             svm_handle_exit(v);
+            if (unlikely(svm_gdb_on))
+                svm_gdb_after_exit(v);
         }
     }
+    svm_gdb_end(v);
     ulog("exit reason=%s status=%u", v->stop_reason, v->stop_status);
     ulog("guest paging at exit: %s (cr0=%#lx cr4=%#lx efer=%#lx)", guest_paging_name(v),
          svm_guest_cr(v, 0), svm_guest_cr(v, 4), v->paging->efer_read(v));

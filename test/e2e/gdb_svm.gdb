@@ -1,0 +1,44 @@
+# Driven by gdb_svm_qemu.sh: real GDB on Umbra's COM2 stub, the guest
+# (gdb_svm_guest.elf) under paging=shadow, stopped before its first
+# instruction (gdb_wait).  The script prints tagged lines the shell checks.
+# It ends with a detach: gdb_svm_attach.gdb
+# attaches again to the running guest and lets it finish.
+set pagination off
+set confirm off
+set width 0
+printf "start eip=0x%x cr0=0x%x cr3=0x%x\n", $eip, $cr0, $cr3
+hbreak gdb_mark
+continue
+printf "at-hbreak eip=0x%x mark=0x%x\n", $eip, &gdb_mark
+delete
+break gdb_tick
+continue
+printf "at-break eip=0x%x tick=0x%x cr0=0x%x cr3=0x%x\n", $eip, &gdb_tick, $cr0, $cr3
+stepi
+printf "after-stepi eip=0x%x\n", $eip
+printf "step-offset=%d\n", $eip - (unsigned)&gdb_tick
+delete
+printf "alias-read=0x%x\n", *(unsigned *)0x80000000
+printf "data-page-pa=0x%x\n", data_page_pa
+set {unsigned}0x80000008 = 0x5a5a1234
+monitor phys on
+printf "phys-read=0x%x\n", *(unsigned *)(data_page_pa + 8)
+monitor phys off
+watch counter
+continue
+printf "after-watch counter=%u\n", counter
+continue
+printf "after-watch counter=%u guest-dr7=0x%x\n", counter, dr7_seen
+delete
+shell (sleep 1; kill -INT $PPID) &
+continue
+printf "after-interrupt eip=0x%x\n", $eip
+monitor walk 0x80000004
+source tools/gdb/umbra.py
+umbra graph svm.png
+monitor pool
+monitor audit
+monitor stats
+umbra shadows
+echo === detach\n
+detach

@@ -1,0 +1,25 @@
+# Driven by gdb_svm_bochs.sh: the shorter session of gdb_svm.gdb in Bochs.
+set pagination off
+set confirm off
+set width 0
+printf "start eip=0x%x cr0=0x%x cr3=0x%x\n", $eip, $cr0, $cr3
+hbreak gdb_mark
+continue
+printf "at-hbreak eip=0x%x mark=0x%x\n", $eip, &gdb_mark
+delete
+break gdb_tick
+continue
+printf "at-break eip=0x%x tick=0x%x cr0=0x%x cr3=0x%x\n", $eip, &gdb_tick, $cr0, $cr3
+stepi
+printf "after-stepi eip=0x%x\n", $eip
+printf "step-offset=%d\n", $eip - (unsigned)&gdb_tick
+delete
+printf "alias-read=0x%x\n", *(unsigned *)0x80000000
+shell (sleep 2; kill -INT $PPID) &
+continue
+printf "after-interrupt eip=0x%x\n", $eip
+monitor walk 0x80000004
+monitor stats
+set {unsigned}0x80000004 = 0x600DF00D
+continue
+echo === done\n

@@ -1,0 +1,122 @@
+#!/bin/sh
+# Real GDB debugs a PAE guest under Umbra in QEMU: Umbra (paging=shadow
+# gdb=com2 gdb_wait) stops before the guest's first instruction and serves
+# GDB on COM2 (a TCP socket, nodelay).  The session (gdb_svm.gdb) reads the
+# i386 registers, stops at a hardware and a software breakpoint, single-steps,
+# reads and writes memory by virtual address through the guest's PAE tables
+# (VA 0x80000000 != its frame), runs to a watchpoint, interrupts the spinning
+# guest with Ctrl-C, shows the guest and shadow walk of an address, draws the
+# shadow graph and detaches; a second GDB attaches
+# to the running guest and lets it end.  Then the demo guest runs with the
+# stub on and no debugger, and with no COM2 at all.  Exit 0 pass, 1 fail.
+. "$(dirname "$0")/gdb_svm_lib.sh"
+QEMU=${QEMU:-qemu-system-x86_64}
+work=$(mktemp -d "${TMPDIR:-/tmp}/gdb_svm_qemu.XXXXXX")
+qpid=
+cleanup() { [ -n "$qpid" ] && kill -9 "$qpid" 2>/dev/null; [ -n "${KEEP:-}" ] && cp -r "$work" "$KEEP"; rm -rf "$work"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; echo "--- gdb:"; cat "$work/out" 2>/dev/null; echo "--- COM1:";
+         tr -d '\r' < "$work/com1.out" 2>/dev/null; echo "--- qemu:"; cat "$work/qemu.err" 2>/dev/null; exit 1; }
+
+command -v "$GDB" >/dev/null 2>&1 || fail "gdb not found ($GDB)"
+command -v "$QEMU" >/dev/null 2>&1 || fail "qemu not found ($QEMU)"
+for f in "$GUEST" "$UMBRA_ELF"; do [ -f "$f" ] || fail "missing $f (run make)"; done
+make_iso "$work/umbra.iso" || fail "mkiso"
+
+started=
+for try in 1 2 3 4 5; do
+    port=$(free_port)
+    : >"$work/com1.out"
+    timeout -s KILL 120 "$QEMU" -cpu EPYC -m 128 -display none -no-reboot -cdrom "$work/umbra.iso" \
+        -serial "file:$work/com1.out" -serial "tcp:127.0.0.1:$port,server,nowait,nodelay=on" \
+        -device isa-debug-exit,iobase=0xf4,iosize=0x04 2>"$work/qemu.err" &
+    qpid=$!
+    i=0
+    while [ $i -lt 300 ]; do
+        grep -q 'umbra: gdb: waiting for GDB' "$work/com1.out" && { started=1; break; }
+        kill -0 $qpid 2>/dev/null || break
+        sleep 0.05; i=$((i + 1))
+    done
+    [ -n "$started" ] && break
+    kill -9 $qpid 2>/dev/null; wait $qpid 2>/dev/null; qpid=
+done
+[ -n "$started" ] || fail "Umbra did not wait for GDB on COM2"
+
+t0=$(date +%s)
+(cd "$work" && ln -s "$srcdir_abs/tools" tools &&
+ timeout -s KILL 90 "$GDB" -nx -batch -ex "set remotetimeout 30" -ex "symbol-file $GUEST" \
+    -ex "target remote 127.0.0.1:$port" -x "$srcdir_abs/test/e2e/gdb_svm.gdb") >"$work/out" 2>&1
+grc=$?
+[ $grc -eq 0 ] || fail "gdb exit status $grc"
+grep -q "=== detach" "$work/out" || fail "the first session did not reach its detach"
+(cd "$work" && timeout -s KILL 60 "$GDB" -nx -batch -ex "set remotetimeout 30" -ex "symbol-file $GUEST" \
+    -ex "target remote 127.0.0.1:$port" -x "$srcdir_abs/test/e2e/gdb_svm_attach.gdb") >>"$work/out" 2>&1
+grc=$?
+wait $qpid
+qrc=$?
+qpid=
+t1=$(date +%s)
+[ $grc -eq 0 ] || fail "gdb exit status $grc"
+[ $qrc -eq 1 ] || fail "QEMU exit status $qrc (want 1: the guest's port 0xF4 status 0)"
+
+entry=$(sym _start); mark=$(sym gdb_mark); tick=$(sym gdb_tick); pdpt_pa=$(sym pdpt)
+dpa=$(sym data_page)
+expect "start eip=$entry cr0=0x11 cr3=0x0"
+expect "at-hbreak eip=$mark mark=$mark"
+expect "at-break eip=$tick tick=$tick cr0=0x80000011 cr3=$pdpt_pa"
+expect_re "^after-stepi eip=0x[0-9a-f]+$"
+expect_re "^step-offset=([1-9]|1[0-5])$"      # one instruction into gdb_tick
+expect "alias-read=0x1234abcd"
+expect "data-page-pa=$dpa"
+expect "phys-read=0x5a5a1234"
+expect "Old value = 0"
+expect "New value = 1"
+expect "after-watch counter=1"
+expect "New value = 2"
+# The second call read DR7 while GDB's watchpoint was armed: intercepted, the guest's own value.
+expect_re "^after-watch counter=2 guest-dr7=0x400$"
+expect_re "^exits_dr7-read=[1-9]"
+expect "received signal SIGINT"
+expect_re "^after-interrupt eip=0x"
+# monitor walk: the guest L1 entry and the shadow L1 entry both map the data page's frame.
+dfr=$(printf '%x' $((dpa >> 12)))
+expect_re "^L1 .*0x0*${dfr}[0-9a-f]{3} .*\| .*0x0*${dfr}[0-9a-f]{3} "
+expect "umbra: graph: svm.png"
+expect_re "^exits_intr=[1-9]"
+expect_re "^exits_(exception-3|swint)=[1-9]"   # int3: #BP on hardware and Bochs, INT n in QEMU TCG
+expect "audit: 0 errors"
+expect_re "^attach-eip=0x[0-9a-f]+ cr0=0x80000011$"
+[ "$(grep -c 'audit: 0 errors' "$work/out")" -eq 2 ] || fail "the audit after the reattach did not pass"
+expect_com1 "umbra: gdb: GDB detached, guest running"
+expect_re "exited (normally|with code 00)"
+expect "=== done"
+expect_com1 "gdbguest: mailbox 0x600df00d seen"
+expect_com1 "umbra: exit reason=port-f4 status=0"
+# The graph: the guest's top level and its shadow.  Under PAE the shadowed
+# top level is each PD the guest's PDPT points to (the PDPT itself is loaded
+# into the vCPU's own shadow PDPT): pd0 must be a guest node, linked to an
+# in-use l2_pae shadow node.
+[ -s "$work/svm.png" ] || fail "no PNG"
+g0=g_$(printf '%x' $(( $(sym pd0) >> 12 )))
+grep -q "^ *$g0 \[label=\"guest gfn" "$work/svm.dot" || fail "guest top-level pd0 ($g0) not in the DOT text"
+s0=$(sed -n "s/^ *$g0 -> \(s_[0-9a-f]*\) .*/\1/p" "$work/svm.dot" | head -n 1)
+[ -n "$s0" ] || fail "pd0 has no shadow edge in the DOT text"
+grep -qE "^ *$s0 \[label=\"smfn [^\"]*l2_pae[^\"]*in-use" "$work/svm.dot" || fail "pd0's shadow $s0 is not an in-use l2_pae node"
+# No debugger: the PAE demo guest runs to the end with the stub on (INTR
+# intercepted, interrupt windows), and without a COM2 the stub stays off.
+demo=$top_builddir/test/guests/demo/demo.elf
+out=$(QEMU_ARGS="-serial null" TIMEOUT=60 sh "$srcdir_abs/test/e2e/run-guest.sh" qemu umbra "$demo" gdb=com2)
+rc=$?
+[ $rc -eq 1 ] || fail "demo with gdb=com2 and no debugger: exit status $rc"
+printf '%s\n' "$out" | grep -q '^not ok' && fail "demo with gdb=com2: a test failed"
+printf '%s\n' "$out" | grep -q '^ok 10 ' || fail "demo with gdb=com2: no ok 10"
+printf '%s\n' "$out" | grep -qE '^umbra: gdb: 0 packets, 0 stops, 0 Ctrl-C, [1-9][0-9]* interrupt windows' ||
+    fail "demo with gdb=com2: no interrupt window"
+out=$(TIMEOUT=60 sh "$srcdir_abs/test/e2e/run-guest.sh" qemu umbra "$demo" gdb=com2)
+rc=$?
+[ $rc -eq 1 ] || fail "demo with gdb=com2 and no COM2: exit status $rc"
+printf '%s\n' "$out" | grep -q '^umbra: gdb: no UART at COM2' || fail "no COM2 not reported"
+pk=$(grep -c . "$work/out")
+echo "PASS: gdb_svm_qemu ($pk lines of gdb output, session $((t1 - t0)) s)"
+grep -E '^umbra: (gdb|exits):' "$work/com1.out" | tr -d '\r'
+exit 0
