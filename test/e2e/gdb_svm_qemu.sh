@@ -7,7 +7,7 @@
 # (VA 0x80000000 != its frame), runs to a watchpoint, interrupts the spinning
 # guest with Ctrl-C, shows the guest and shadow walk of an address, draws the
 # shadow graph and detaches; a second GDB attaches
-# to the running guest and lets it end.  Then the demo guest runs with the
+# to the running guest, tears every shadow down (monitor blow) and lets it end.  Then the demo guest runs with the
 # stub on and no debugger, and with no COM2 at all.  Exit 0 pass, 1 fail.
 . "$(dirname "$0")/gdb_svm_lib.sh"
 QEMU=${QEMU:-qemu-system-x86_64}
@@ -86,7 +86,8 @@ expect_re "^exits_intr=[1-9]"
 expect_re "^exits_(exception-3|swint)=[1-9]"   # int3: #BP on hardware and Bochs, INT n in QEMU TCG
 expect "audit: 0 errors"
 expect_re "^attach-eip=0x[0-9a-f]+ cr0=0x80000011$"
-[ "$(grep -c 'audit: 0 errors' "$work/out")" -eq 2 ] || fail "the audit after the reattach did not pass"
+[ "$(grep -c 'audit: 0 errors' "$work/out")" -eq 3 ] || fail "the audits after the reattach (before and after monitor blow) did not pass"
+grep -q 'blow: all shadows torn down' "$work/out" || fail "monitor blow did not answer"
 expect_com1 "umbra: gdb: GDB detached, guest running"
 expect_re "exited (normally|with code 00)"
 expect "=== done"
