@@ -10,6 +10,7 @@
 #include <umbra/svm.h>
 #include <umbra/x86.h>
 #include <umbra/platform.h>
+#include "taskswitch.h"
 
 typedef void (*exit_fn)(struct svm_vcpu *v);
 
@@ -165,6 +166,7 @@ void svm_print_exit_counts(void)
         ulog("exits: other=%lu", exit_count_other);
     ulog("events: cut short by an exit: redelivered=%lu, instruction re-executed=%lu",
          events_redelivered, events_reexecuted);
+    svm_task_switch_report();
 }
 
 static void exit_unexpected(struct svm_vcpu *v)
@@ -330,22 +332,6 @@ static void exit_vmmcall(struct svm_vcpu *v)
     vm->save.rax = ret;
 }
 
-/*
- * A hardware task switch (intercepted under shadow paging: it would load CR3
- * from the TSS behind the shadow's back).  Not emulated yet: stop cleanly.
- */
-static void exit_task_switch(struct svm_vcpu *v)
-{
-    struct vmcb *vm = v->vmcb;
-    uint64_t i2 = vm->ctl.exitinfo2;
-    ulog("task switch to TSS selector %#x (%s) is not emulated under paging=%s",
-         (unsigned)(vm->ctl.exitinfo1 & 0xffff),
-         (i2 & (1ULL << 36)) ? "IRET" : (i2 & (1ULL << 38)) ? "JMP" : "CALL or gate",
-         v->paging->name);
-    svm_dump_guest(v, "task switch");
-    svm_stop(v, "task-switch", UMBRA_STATUS_ERROR);
-}
-
 static void exit_shutdown(struct svm_vcpu *v)
 {
     svm_dump_guest(v, "guest triple fault");
@@ -413,7 +399,7 @@ static const exit_fn exit_table[VMEXIT_TABLE_SIZE] = {
     [VMEXIT_IOIO] = exit_ioio,
     [VMEXIT_MSR] = exit_msr,
     [VMEXIT_SHUTDOWN] = exit_shutdown,
-    [VMEXIT_TASK_SWITCH] = exit_task_switch,
+    [VMEXIT_TASK_SWITCH] = svm_task_switch,     /* taskswitch.c (shadow paging) */
     [VMEXIT_VMRUN] = exit_svm_insn,
     [VMEXIT_VMMCALL] = exit_vmmcall,
     [VMEXIT_VMLOAD] = exit_svm_insn,
