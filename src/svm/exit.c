@@ -10,6 +10,7 @@
 #include <umbra/svm.h>
 #include <umbra/x86.h>
 #include <umbra/platform.h>
+#include <umbra/shadow.h>
 #include "taskswitch.h"
 
 typedef void (*exit_fn)(struct svm_vcpu *v);
@@ -433,6 +434,10 @@ void svm_handle_exit(struct svm_vcpu *v)
             events_reexecuted++;
         }
     }
+
+    /* Only a task switch the CPU did not intercept (QEMU TCG) moves CR3 behind the shadow. */
+    if (unlikely(v->sh && vm->save.cr3 != v->sh->hw_cr3))
+        svm_task_switch_unintercepted(v);
 
     if (likely(code < VMEXIT_TABLE_SIZE)) {
         exit_count[code]++;

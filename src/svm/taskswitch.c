@@ -53,7 +53,8 @@
 
 enum ts_reason { TS_JMP, TS_CALL, TS_IRET, TS_GATE_SOFT, TS_GATE_EVENT, TS_NR_REASONS };
 static unsigned long ts_count[TS_NR_REASONS];
-static unsigned long ts_faults, ts_cr3_loads, ts_err_pushed, ts_stopped;
+static unsigned long ts_faults, ts_cr3_loads, ts_err_pushed, ts_stopped, ts_unintercepted,
+    ts_pdpte_a_cleared;
 
 struct ts {
     struct svm_vcpu *v;
@@ -281,6 +282,18 @@ static int load_new_task(struct ts *t, const uint8_t *tss, bool nested)
     return TS_OK;
 }
 
+/* The TSS selector of IDT entry `vec` if it is a present task gate, else 0 (never a TSS selector). */
+static uint16_t idt_task_gate(struct ts *t, unsigned vec)
+{
+    const struct vmcb_seg *idt = &t->vm->save.idtr;
+    uint64_t g;
+    if (vec * 8 + 7 > idt->limit || rd(t, idt->base + vec * 8, &g, 8) != TS_OK)
+        return 0;
+    if (((g >> 40) & 0x1f) != 5 || !(g & DESC_P))
+        return 0;
+    return (uint16_t)(g >> 16);
+}
+
 static void report_stop(struct ts *t, uint16_t sel)
 {
     ts_stopped++;
@@ -311,28 +324,47 @@ void svm_task_switch(struct svm_vcpu *v)
     uint8_t tss[TSS32_MIN_LIMIT + 1];
     int rc;
 
-    ts_count[why]++;
-    t.ext = (event && !soft) ? 1 : 0;
-    err_sel = (sel & 0xfffc) | t.ext;
     if (!t.s || (t.s->guest_efer & EFER_LMA)) {
+        ts_count[why]++;
         t.why = "no task switches without a shadow vCPU or in long mode";
         report_stop(&t, sel);
         return;
     }
 
-    /* The old task resumes after JMP/CALL/IRET/INT n; after a fault, at the faulting instruction. */
+    /*
+     * The old task resumes after JMP/CALL/IRET/INT n; after a fault or an
+     * interrupt, at the instruction RIP points to.  Bochs 2.7 records no
+     * event for INT n: its EXITINTINFO then says "valid" with a stale or
+     * zero vector and type.  So when an event is claimed and RIP holds INT n
+     * (INT3, INTO) whose IDT entry is a task gate to this TSS while the
+     * claimed vector's entry is not, the INT instruction caused the switch.
+     */
     uint64_t next_rip = sv->rip;
-    if (!event || soft) {
+    {
         struct svm_emu e;
         struct x86_sysop op;
         svm_emu_begin(&e, v);
         rc = x86_decode_sys(&e.c, &op);
-        if (rc != X86EMU_OK) {
+        if (rc != X86EMU_OK && (!event || soft)) {
             svm_emu_fail(&e, rc, "decode the task-switching");
             return;
         }
-        next_rip = (uint32_t)(sv->rip + op.len);
+        if (rc == X86EMU_OK && event && !soft &&
+            (op.op == X86_OP_INT || op.op == X86_OP_INT3 || op.op == X86_OP_INTO)) {
+            unsigned n = op.op == X86_OP_INT3 ? 3 : op.op == X86_OP_INTO ? 4 : (uint8_t)e.c.insn.imm;
+            if (idt_task_gate(&t, n) == sel && idt_task_gate(&t, evec) != sel) {
+                soft = true;
+                why = TS_GATE_SOFT;
+            }
+        }
+        if (!event || soft)
+            next_rip = (uint32_t)(sv->rip + op.len);
     }
+    ts_count[why]++;
+    if (soft && vm->ctl.eventinj == ii)
+        vm->ctl.eventinj = 0;       /* exit.c re-queued Bochs' stale record: drop it */
+    t.ext = (event && !soft) ? 1 : 0;
+    err_sel = (sel & 0xfffc) | t.ext;
 
     /* ---- checks: a failure leaves the old task as it was ---------------- */
     if ((sel & 4) || !desc_la(&t, sel, &dla)) {
@@ -446,15 +478,66 @@ out:
     svm_inject_fault(v, &t.f);
 }
 
+/*
+ * QEMU 7.2 TCG never raises the TASK_SWITCH intercept: it switches tasks
+ * natively and loads the TSS's CR3 -- a guest page-table address -- into
+ * the CR3 the guest runs on, bypassing the shadow until the next exit.
+ * Nothing else can change the hardware CR3 behind Umbra (MOV CR3 is
+ * intercepted), so at the next exit a CR3 other than the shadow's is such a
+ * switch: adopt its CR3 as the guest's (through shadow_update_cr3, which
+ * puts the shadow back) and the CR0.TS it set.
+ */
+void svm_task_switch_unintercepted(struct svm_vcpu *v)
+{
+    struct vmcb *vm = v->vmcb;
+    struct shadow_vcpu *s = v->sh;
+    struct sh_fault sf = { 0 };
+    uint64_t old = s->guest_cr3;
+
+    if (!ts_unintercepted++)
+        ulog("task-switch: the CPU switched tasks without the TASK_SWITCH intercept (cr3 %#lx, tr %#x): "
+             "resynchronising the shadow", vm->save.cr3, vm->save.tr.sel);
+    /*
+     * Running the guest natively on its PAE tables, QEMU sets the accessed
+     * bit (5) in the PDPTEs it walks -- a bit the AMD manual reserves there,
+     * which the shadow's CR3 load would refuse with #GP(0).  The guest never
+     * wrote it: clear it (only here, only bit 5 of an otherwise valid PDPTE).
+     */
+    if ((s->guest_cr4 & X86_CR4_PAE) && (s->guest_cr0 & X86_CR0_PG) &&
+        vm->save.cr3 + 32 <= umbra_layout.reserve_lo) {
+        uint64_t *pe = phys_to_virt(vm->save.cr3 & 0xffffffe0u);
+        for (unsigned i = 0; i < 4; i++)
+            if ((pe[i] & (_PAGE_PRESENT | _PAGE_ACCESSED)) == (_PAGE_PRESENT | _PAGE_ACCESSED)) {
+                pe[i] &= ~(uint64_t)_PAGE_ACCESSED;
+                ts_pdpte_a_cleared++;
+            }
+    }
+    s->guest_cr3 = vm->save.cr3;
+    if (shadow_update_cr3(s, &sf) != SH_FIXED) {
+        s->guest_cr3 = old;
+        ulog("task-switch: CR3 %#lx the CPU loaded is refused: %s", vm->save.cr3,
+             sf.why ? sf.why : "reserved bits in its PDPTEs");
+        svm_dump_guest(v, "un-intercepted task switch");
+        svm_stop(v, "task-switch", UMBRA_STATUS_ERROR);
+        return;
+    }
+    s->guest_cr0 |= vm->save.cr0 & X86_CR0_TS;
+    s->hw_cr0 |= vm->save.cr0 & X86_CR0_TS;
+    vm->save.cr3 = s->hw_cr3;
+}
+
 void svm_task_switch_report(void)
 {
     unsigned long total = 0;
     for (unsigned i = 0; i < TS_NR_REASONS; i++)
         total += ts_count[i];
-    if (!total)
+    if (!total && !ts_unintercepted)
         return;
     ulog("task-switch: jmp=%lu call=%lu iret=%lu int-gate=%lu event-gate=%lu", ts_count[TS_JMP],
          ts_count[TS_CALL], ts_count[TS_IRET], ts_count[TS_GATE_SOFT], ts_count[TS_GATE_EVENT]);
     ulog("task-switch: cr3 loads=%lu error codes pushed=%lu faults raised=%lu stopped=%lu",
          ts_cr3_loads, ts_err_pushed, ts_faults, ts_stopped);
+    if (ts_unintercepted)
+        ulog("task-switch: exits after a switch the CPU did not intercept=%lu (PDPTE A bits cleared=%lu)",
+             ts_unintercepted, ts_pdpte_a_cleared);
 }

@@ -20,6 +20,13 @@
  */
 void svm_task_switch(struct svm_vcpu *v);
 
+/*
+ * Call at every exit under shadow paging when the VMCB's CR3 is not the
+ * shadow's (v->sh->hw_cr3): the CPU switched tasks without the intercept
+ * (QEMU TCG); adopt the CR3 it loaded as the guest's and reshadow.
+ */
+void svm_task_switch_unintercepted(struct svm_vcpu *v);
+
 /* Print the per-reason counters as "umbra: task-switch: ..." (nothing if none). */
 void svm_task_switch_report(void);
 
