@@ -34,6 +34,7 @@
 #define TS_INFO2_IRET    (1ULL << 36)
 #define TS_INFO2_JMP     (1ULL << 38)
 #define TS_INFO2_HAS_ERR (1ULL << 44)
+#define TS_INFO2_RF      (1ULL << 48)  /* EFLAGS.RF to save in the old TSS */
 
 /* 32-bit TSS layout (offsets in bytes). */
 #define TSS_LINK   0x00
@@ -48,6 +49,8 @@
 #define TSS32_SAVE_END  0x5F    /* last byte the switch writes in the old TSS */
 
 #define RFLAGS_NT  (1u << 14)
+#define RFLAGS_RF  (1u << 16)
+#define DR7_LOCAL  0x55u       /* L0..L3: cleared by every task switch */
 #define DESC_BUSY  (1ULL << 41)
 #define DESC_P     (1ULL << 47)
 
@@ -417,7 +420,8 @@ void svm_task_switch(struct svm_vcpu *v)
         uint32_t save[10];
         uint64_t uld;
         save[0] = (uint32_t)next_rip;
-        save[1] = (uint32_t)sv->rflags & ~(iret ? RFLAGS_NT : 0);
+        save[1] = ((uint32_t)sv->rflags & ~(RFLAGS_RF | (iret ? RFLAGS_NT : 0))) |
+                  ((i2 & TS_INFO2_RF) ? RFLAGS_RF : 0);
         save[2] = (uint32_t)sv->rax; save[3] = (uint32_t)v->regs.rcx;
         save[4] = (uint32_t)v->regs.rdx; save[5] = (uint32_t)v->regs.rbx;
         save[6] = (uint32_t)sv->rsp; save[7] = (uint32_t)v->regs.rbp;
@@ -451,6 +455,7 @@ void svm_task_switch(struct svm_vcpu *v)
     sv->tr = (struct vmcb_seg){ .sel = sel, .attrib = desc_attr(d), .limit = desc_limit(d),
                                 .base = desc_base(d) };
     vm->ctl.int_shadow = 0;
+    sv->dr7 &= ~(uint64_t)DR7_LOCAL;
 
     /* ---- load the new task ------------------------------------------------- */
     if ((rc = load_new_task(&t, tss, nested)))
