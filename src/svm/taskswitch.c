@@ -21,6 +21,11 @@
  * would; after it, the switch completes and any fault belongs to the new
  * task.  The event that caused the switch (EXITINTINFO) is consumed: it is
  * never re-injected.
+ *
+ * Emulators: Bochs 2.7 checks the new TSS's limit, presence and busy bit
+ * before the intercept (those faults never reach Umbra) and leaves a stale
+ * EXITINTINFO for INT n (see svm_task_switch); QEMU 7.2 TCG never raises the
+ * intercept (see svm_task_switch_unintercepted).
  */
 #include <umbra/kern.h>
 #include <umbra/lib.h>
