@@ -11,7 +11,9 @@
 #include <umbra/x86.h>
 #include <umbra/platform.h>
 #include <umbra/loader.h>
+#include <umbra/shadow.h>
 #include "gdbtarget.h"
+#include "taskswitch.h"
 
 typedef void (*exit_fn)(struct svm_vcpu *v);
 
@@ -171,6 +173,7 @@ void svm_print_exit_counts(void)
         ulog("exits: other=%lu", exit_count_other);
     ulog("events: cut short by an exit: redelivered=%lu, instruction re-executed=%lu",
          events_redelivered, events_reexecuted);
+    svm_task_switch_report();
 }
 
 bool svm_exit_stat(unsigned idx, char *buf, size_t len, uint64_t *count)
@@ -353,22 +356,6 @@ static void exit_vmmcall(struct svm_vcpu *v)
     vm->save.rax = ret;
 }
 
-/*
- * A hardware task switch (intercepted under shadow paging: it would load CR3
- * from the TSS behind the shadow's back).  Not emulated yet: stop cleanly.
- */
-static void exit_task_switch(struct svm_vcpu *v)
-{
-    struct vmcb *vm = v->vmcb;
-    uint64_t i2 = vm->ctl.exitinfo2;
-    ulog("task switch to TSS selector %#x (%s) is not emulated under paging=%s",
-         (unsigned)(vm->ctl.exitinfo1 & 0xffff),
-         (i2 & (1ULL << 36)) ? "IRET" : (i2 & (1ULL << 38)) ? "JMP" : "CALL or gate",
-         v->paging->name);
-    svm_dump_guest(v, "task switch");
-    svm_stop(v, "task-switch", UMBRA_STATUS_ERROR);
-}
-
 static void exit_shutdown(struct svm_vcpu *v)
 {
     svm_dump_guest(v, "guest triple fault");
@@ -444,7 +431,7 @@ static const exit_fn exit_table[VMEXIT_TABLE_SIZE] = {
     [VMEXIT_IOIO] = exit_ioio,
     [VMEXIT_MSR] = exit_msr,
     [VMEXIT_SHUTDOWN] = exit_shutdown,
-    [VMEXIT_TASK_SWITCH] = exit_task_switch,
+    [VMEXIT_TASK_SWITCH] = svm_task_switch,     /* taskswitch.c (shadow paging) */
     [VMEXIT_VMRUN] = exit_svm_insn,
     [VMEXIT_VMMCALL] = exit_vmmcall,
     [VMEXIT_VMLOAD] = exit_svm_insn,
@@ -488,6 +475,10 @@ void svm_handle_exit(struct svm_vcpu *v)
             events_reexecuted++;
         }
     }
+
+    /* Only a task switch the CPU did not intercept (QEMU TCG) moves CR3 behind the shadow. */
+    if (unlikely(v->sh && vm->save.cr3 != v->sh->hw_cr3))
+        svm_task_switch_unintercepted(v);
 
     if (likely(code < VMEXIT_TABLE_SIZE)) {
         exit_count[code]++;
