@@ -2,7 +2,8 @@
 # suite-compare.sh SUITE EMU [UMBRA_OPTS...]
 #   Run SUITE bare and under Umbra in EMU and compare the TAP result lines.
 #   Prints the two runs' summary lines (suite-run.sh), then
-#   "guests: SUITE EMU: bare and umbra agree" (exit 0) or
+#   "guests: SUITE EMU: bare and umbra agree" (exit 0 if both runs also
+#   passed every case, else 1) or
 #   "guests: SUITE EMU: differ: bare: <line> | umbra: <line>" (exit 1).
 #   A "# SKIP emulator bug" directive is dropped before comparing: such a case
 #   is skipped only where the bare emulator breaks the AMD manual, and under
@@ -15,7 +16,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${top_builddir:=$(pwd)}"
 export top_builddir
 sh "$here/suite-run.sh" "$suite" "$emu" bare
+brc=$?
 sh "$here/suite-run.sh" "$suite" "$emu" umbra "$@"
+urc=$?
 logdir=${GUEST_LOGDIR:-$top_builddir/test/guests}
 norm() {
     tr -d '\r' <"$1" | grep -E '^(ok|not ok) [0-9]+|^1\.\.[0-9]+$' |
@@ -27,7 +30,10 @@ norm "$b" >"$b.tap"
 norm "$u" >"$u.tap"
 if cmp -s "$b.tap" "$u.tap" && [ -s "$b.tap" ]; then
     echo "guests: $suite $emu: bare and umbra agree"
-    exit 0
+    # Agreeing on failures is no pass: both runs must also be clean.
+    [ $brc -eq 0 ] && [ $urc -eq 0 ] && exit 0
+    echo "guests: $suite $emu: but not every case passed (bare rc=$brc, umbra rc=$urc)"
+    exit 1
 fi
 d=$(diff "$b.tap" "$u.tap")
 bl=$(printf '%s\n' "$d" | sed -n 's/^< //p' | head -n 1)
