@@ -414,7 +414,7 @@ int sh_prealloc(struct shadow_domain *d, unsigned n)
  * cached translations are still the guest's, so no flush is needed (but
  * tlb_dirty is set).  Nothing allocates (I6).
  */
-void sh_unshadow(struct shadow_domain *d, uint64_t gfn)
+bool sh_unshadow(struct shadow_domain *d, uint64_t gfn)
 {
     uint32_t s[8], n = 0, all[8];
     unsigned na = sh_pt_shadows(d, gfn, all);
@@ -422,7 +422,7 @@ void sh_unshadow(struct shadow_domain *d, uint64_t gfn)
         if (!d->pg[all[k]].inuse)
             s[n++] = all[k];
     if (!n)
-        return;
+        return na == 0;
     d->c.unshadows++;
     for (unsigned k = 0; k < n; k++)
         d->pg[s[k]].refs++;             /* hold them while unlinking */
@@ -455,6 +455,13 @@ void sh_unshadow(struct shadow_domain *d, uint64_t gfn)
     }
     for (unsigned k = 0; k < n; k++)
         sh_put(d, s[k]);   /* destroy() flushes if splinter links go (see invlpg) */
+    return !sh_is_pt(d, gfn);
+}
+
+bool shadow_unshadow_gfn(struct shadow_domain *d, gfn_t gfn)
+{
+    d->c.unshadow_targeted++;
+    return sh_unshadow(d, gfn_x(gfn));
 }
 
 void shadow_pool_usage(struct shadow_domain *d, unsigned long *total, unsigned long *nfree,

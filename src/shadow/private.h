@@ -34,6 +34,7 @@
  * fault an l1 and its two companions (3); a PAE CR3 load four l2_pae. */
 #define SH_PREALLOC     5
 #define SH_UNSHADOW_RUN 16     /* emulated writes in a row to one frame: unshadow it */
+#define SH_UNSHADOW_ZERO_RUN 8 /* ... of which each left its entries zero (teardown) */
 
 /*
  * Shadow types: the "role" of a shadow page (KVM's word).  A shadow is
@@ -91,7 +92,8 @@ struct sh_page {
     X(unpins) X(teardowns) X(prealloc_fail) X(mode_changes) \
     X(wp_rmap_walks) X(wp_rmap_visits) X(wp_fl1_lookups) X(wp_removed) X(tlb_flush_requests) \
     X(pt_writes) X(pt_entries_validated) X(guest_reads) X(guest_writes) \
-    X(guest_access_faults) X(unshadows) X(unshadow_links) X(audits) X(audit_errors)
+    X(guest_access_faults) X(unshadows) X(unshadow_links) \
+    X(unshadow_run) X(unshadow_zeroing) X(unshadow_user) X(unshadow_targeted) X(audits) X(audit_errors)
 
 struct sh_counters {
 #define SH_CFIELD(n) uint64_t n;
@@ -190,8 +192,9 @@ unsigned sh_pt_shadows(struct shadow_domain *d, uint64_t gfn, uint32_t out[8]);
 void sh_set_top(struct shadow_vcpu *v, unsigned i, uint32_t idx);
 void sh_flush_all(struct shadow_domain *d);  /* tlb_flush on every vCPU */
 const struct shadow_mode *sh_mode_of_type(enum sh_type t);
-/* Make the page-table shadows of gfn that no vCPU runs on die (unlink, unpin). */
-void sh_unshadow(struct shadow_domain *d, uint64_t gfn);
+/* Make the page-table shadows of gfn that no vCPU runs on die (unlink, unpin);
+ * true if gfn has no page-table shadow left. */
+bool sh_unshadow(struct shadow_domain *d, uint64_t gfn);
 /* ---- rmap.c: reverse map of writable leaf entries ---- */
 /* Types whose writable entries are kept in the reverse map (l1 of 2-level, PAE, long). */
 static inline bool sh_rmapped(enum sh_type t)
@@ -214,8 +217,10 @@ unsigned long sh_rmap_write_protect(struct shadow_domain *d, uint64_t gfn, uint6
 /* Audit the reverse map against the l1 shadows; returns the error count. */
 unsigned long sh_rmap_audit(struct shadow_domain *d);
 
-/* Revalidate every shadow of gfn after the guest wrote [off, off+len). */
-void sh_validate_pt_write(struct shadow_vcpu *v, uint64_t gfn, unsigned off, unsigned len);
+/* Revalidate every shadow of gfn after the guest wrote [off, off+len) with
+ * access rights pfec (PFEC_USER: a user-mode write); may unshadow gfn. */
+void sh_validate_pt_write(struct shadow_vcpu *v, uint64_t gfn, unsigned off, unsigned len,
+                          uint32_t pfec);
 
 /* Reserved address bits [63 or 51 .. maxphyaddr] of a PAE/long entry. */
 static inline uint64_t sh_rsvd_addr(unsigned top_bit)
