@@ -255,7 +255,10 @@ static enum sh_result guest_access(struct shadow_vcpu *v, gva_t va, void *buf, u
                                    uint32_t pfec, struct sh_fault *out, bool write)
 {
     struct shadow_domain *d = v->d;
-    uint32_t access = (pfec & (PFEC_USER | PFEC_INSN | SH_PFEC_AC)) | (write ? PFEC_WRITE : 0);
+    /* A read with PFEC_WRITE is the read half of a read-modify-write: it is
+     * checked (and faults, and sets D) as the write the CPU makes of it. */
+    uint32_t access = (pfec & (PFEC_USER | PFEC_INSN | SH_PFEC_AC | PFEC_WRITE))
+                    | (write ? PFEC_WRITE : 0);
     gpa_t gpa;
     for (unsigned done = 0; done < len;) {
         gva_t a = va + done;
@@ -300,7 +303,7 @@ enum sh_result shadow_read_guest(struct shadow_vcpu *v, gva_t va, void *dst,
                                  unsigned len, uint32_t pfec, struct sh_fault *out)
 {
     v->d->c.guest_reads++;
-    return guest_access(v, va, dst, len, pfec & ~PFEC_WRITE, out, false);
+    return guest_access(v, va, dst, len, pfec, out, false);
 }
 
 enum sh_result shadow_write_guest(struct shadow_vcpu *v, gva_t va, const void *src,
