@@ -46,7 +46,7 @@ int guest_main(void)
     pt_map(&pm_pae, root, X_WIN, X_PA, 4096, P | RW);
     pt_slot(&pm_pae, root, NEW_VA, 1, true);      /* NEW_VA's PD exists */
     paging_enable(&pm_pae, root);
-    tap_diag("frame %#x mapped writable at %u virtual addresses", X_PA, NALIAS);
+    tap_diag("frame 0x%x mapped writable at %u virtual addresses", X_PA, NALIAS);
 
     /* 1: write through every alias. */
     for (unsigned a = 0; a < NALIAS; a++)

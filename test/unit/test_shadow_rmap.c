@@ -6,6 +6,9 @@
  *     revalidates the new table;
  *   - the audit notices a reverse map that disagrees with the shadows (both
  *     ways), and a 2-level (1024-entry, two companions) shadow is kept too;
+ *   - the unshadow heuristics (user-mode write, zeroing run, unused-table
+ *     run) each fire when they should and not before, shadow_unshadow_gfn()
+ *     drops a table and refuses an in-use top level;
  *   - reclaim order: at every pool size from the minimum shadow_domain_init()
  *     accepts, loading address space after address space reclaims the least
  *     recently loaded first (the live top levels are always a prefix of the
@@ -187,6 +190,79 @@ START_TEST(two_level_wp)
 END_TEST
 
 /*
+ * The unshadow heuristics and the targeted unshadow.  PD0[0] -> PTS (a page
+ * table in use: VA 0x3000 -> DATA), PD0[1] -> PT1 whose entry 0 maps PTS
+ * itself at VA 0x200000 (writable, user).
+ */
+static bool pts_shadowed(void) { return sh_lookup(dom, PTS >> 12, SH_T_L1_PAE) != SH_NIL; }
+
+static void pt_write(gva_t va, uint64_t x, uint32_t pfec)
+{
+    struct sh_fault f;
+    ck_assert_uint_eq(touch(va, PFEC_WRITE | (pfec & PFEC_USER)), ~0ULL);   /* emulated */
+    ck_assert_int_eq(shadow_write_guest(v, va, &x, 8, pfec | PFEC_WRITE, &f), SH_FIXED);
+}
+
+START_TEST(unshadow_heuristics)
+{
+    start(128);
+    shadow_set_audit(dom, 1);
+    w64(PDPT, PD0 | P);
+    w64(PD0, PTS | P | RW | _PAGE_USER | A);
+    w64(PD0 + 8, (PTS + 0x1000) | P | RW | _PAGE_USER | A);
+    w64(PTS + 8 * 3, DATA | P | RW | A | D);
+    w64(PTS + 0x1000, PTS | P | RW | _PAGE_USER | A | D);
+    v->guest_cr0 = CR0_ON;
+    v->guest_cr4 = X86_CR4_PAE;
+    v->guest_cr3 = PDPT;
+    ck_assert_int_eq(shadow_update_paging_mode(v), 0);
+    ck_assert_uint_eq(touch(0x3000, 0), DATA);
+    ck_assert(pts_shadowed());
+
+    /* A user-mode write to the table: unshadowed at once. */
+    pt_write(0x200000 + 8 * 5, DATA | P | A, PFEC_USER);
+    ck_assert_uint_eq(dom->c.unshadow_user, 1);
+    ck_assert(!pts_shadowed());
+    ck_assert_uint_eq(touch(0x5000, 0), DATA);          /* used again: reshadowed */
+    ck_assert(pts_shadowed());
+
+    /* Teardown: eight supervisor writes in a row zeroing entries. */
+    for (unsigned k = 0; k < 7; k++)
+        pt_write(0x200000 + 8 * (100 + k), 0, 0);
+    ck_assert(pts_shadowed());
+    ck_assert_uint_eq(dom->c.unshadow_zeroing, 0);
+    pt_write(0x200000 + 8 * 107, 0, 0);
+    ck_assert_uint_eq(dom->c.unshadow_zeroing, 1);
+    ck_assert(!pts_shadowed());
+
+    /* Non-zero writes with a fixed fault between never unshadow. */
+    ck_assert_uint_eq(touch(0x3000, 0), DATA);
+    for (unsigned k = 0; k < 40; k++) {
+        pt_write(0x200000 + 8 * (200 + k), DATA | P | A, 0);
+        shadow_invlpg(v, 0x3000);
+        ck_assert_uint_eq(touch(0x3000, 0), DATA);     /* the table is used: a fixed fault */
+    }
+    ck_assert(pts_shadowed());
+    uint64_t run0 = dom->c.unshadow_run;
+    /* ... but 16 in a row without using the table do. */
+    for (unsigned k = 0; k < 16; k++)
+        pt_write(0x200000 + 8 * (300 + k), DATA | P | A, 0);
+    ck_assert_uint_eq(dom->c.unshadow_run, run0 + 1);
+    ck_assert(!pts_shadowed());
+
+    /* Targeted: a table no vCPU runs on goes, an in-use top level stays. */
+    ck_assert_uint_eq(touch(0x3000, 0), DATA);
+    ck_assert(shadow_unshadow_gfn(dom, _gfn(PTS >> 12)));
+    ck_assert(!pts_shadowed());
+    ck_assert(!shadow_unshadow_gfn(dom, _gfn(PD0 >> 12)));
+    ck_assert_uint_eq(dom->c.unshadow_targeted, 2);
+    ck_assert_uint_eq(touch(0x3000, PFEC_WRITE), DATA);
+    ck_assert(!sim_log_contains("shadow: audit: "));
+    finish();
+}
+END_TEST
+
+/*
  * Reclaim order.  Space j: PDPT at 0x40000 + j*0x1000 (slot 0 -> PD_j),
  * PD_j[0] -> PT_j, PT_j[0] -> a data frame; each loaded space costs an
  * l2_pae, an l1_pae and its companion.  Live spaces must always be a prefix
@@ -273,6 +349,7 @@ int main(void)
     tcase_add_test(t, alias_20480);
     tcase_add_test(t, audit_catches_rmap);
     tcase_add_test(t, two_level_wp);
+    tcase_add_test(t, unshadow_heuristics);
     tcase_add_test(t, reclaim_order);
     suite_add_tcase(s, t);
     SRunner *r = srunner_create(s);
