@@ -47,6 +47,7 @@ struct shadow_vcpu {
     uint64_t mode_key;            /* guest CR0/CR4/EFER bits the shadows depend on */
     uint64_t last_pt_write;       /* gfn of the last emulated page-table write */
     uint32_t pt_write_run;        /* consecutive emulated writes to it */
+    uint32_t pt_zero_run;         /* ... of which left the written entries zero */
 };
 
 /* Result of a shadow fault, an emulated access or a CR3 load. */
@@ -184,6 +185,16 @@ void shadow_pool_usage(struct shadow_domain *d, unsigned long *total, unsigned l
 
 /* Drop every shadow not in use and empty the in-use top levels (monitor, tests). */
 void shadow_blow_tables(struct shadow_domain *d);
+
+/*
+ * Stop shadowing guest frame gfn as a page table (e.g. before retrying
+ * natively a write the emulator cannot do): its page-table shadows that no
+ * vCPU runs on are unlinked and die, so the frame is plain writable memory
+ * until it is next used as a table (then reshadowed from its contents).
+ * Returns true if no page-table shadow of gfn is left, false if a vCPU runs
+ * on one (an in-use top level), which only a CR3 load can release.
+ */
+bool shadow_unshadow_gfn(struct shadow_domain *d, gfn_t gfn);
 
 /* Check every shadow against the guest tables and refcounts; returns the number of errors (each logged). */
 unsigned long shadow_audit(struct shadow_domain *d);

@@ -160,7 +160,7 @@ enum sh_result shadow_page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
     d->c.faults++;
     enum sh_result r = v->mode->page_fault(v, va, pfec, out);
     switch (r) {
-    case SH_FIXED: d->c.fault_fixed++; v->pt_write_run = 0; break;
+    case SH_FIXED: d->c.fault_fixed++; v->pt_write_run = 0; v->pt_zero_run = 0; break;
     case SH_REFLECT: d->c.fault_reflected++; break;
     case SH_STOP: d->c.fault_stopped++; break;
     case SH_EMULATE: break;     /* counted by cause in the mode */
@@ -196,7 +196,18 @@ unsigned shadow_walk_va(struct shadow_vcpu *v, gva_t va, struct shadow_walk_info
  * an earlier one dropped its last reference is skipped (nothing allocates
  * here, so a freed index cannot be reused meanwhile).
  */
-void sh_validate_pt_write(struct shadow_vcpu *v, uint64_t gfn, unsigned off, unsigned len)
+/*
+ * Then the unshadow heuristics, each counted: a frame is probably no longer
+ * a page table (or is being rewritten in bulk, cheaper unshadowed) when
+ *   - a user-mode write reaches it (guest kernels keep tables supervisor-only),
+ *   - SH_UNSHADOW_ZERO_RUN writes in a row from this vCPU each left the
+ *     written entries zero (process teardown clearing its tables),
+ *   - SH_UNSHADOW_RUN writes in a row reach it with no fixed fault between
+ *     (the table is not being used).
+ * Unshadowing only drops shadows (sh_unshadow), so it is always safe.
+ */
+void sh_validate_pt_write(struct shadow_vcpu *v, uint64_t gfn, unsigned off, unsigned len,
+                          uint32_t pfec)
 {
     struct shadow_domain *d = v->d;
     uint32_t s[8];
@@ -211,11 +222,27 @@ void sh_validate_pt_write(struct shadow_vcpu *v, uint64_t gfn, unsigned off, uns
     if (v->last_pt_write != gfn) {
         v->last_pt_write = gfn;
         v->pt_write_run = 0;
+        v->pt_zero_run = 0;
     }
-    if (++v->pt_write_run >= SH_UNSHADOW_RUN) {
-        v->pt_write_run = 0;
-        sh_unshadow(d, gfn);
+    /* Zeroing: the aligned entries covering the write are all zero now. */
+    const uint8_t *g = sh_map_gfn(_gfn(gfn));
+    bool zero = g != NULL;
+    for (unsigned b = off & ~7u; zero && b < off + len && b < PAGE_SIZE; b++)
+        zero = g[b] == 0;
+    v->pt_zero_run = zero ? v->pt_zero_run + 1 : 0;
+    v->pt_write_run++;
+    if (pfec & PFEC_USER) {
+        d->c.unshadow_user++;
+    } else if (v->pt_zero_run >= SH_UNSHADOW_ZERO_RUN) {
+        d->c.unshadow_zeroing++;
+    } else if (v->pt_write_run >= SH_UNSHADOW_RUN) {
+        d->c.unshadow_run++;
+    } else {
+        return;
     }
+    v->pt_write_run = 0;
+    v->pt_zero_run = 0;
+    sh_unshadow(d, gfn);
 }
 
 /*
@@ -228,7 +255,10 @@ static enum sh_result guest_access(struct shadow_vcpu *v, gva_t va, void *buf, u
                                    uint32_t pfec, struct sh_fault *out, bool write)
 {
     struct shadow_domain *d = v->d;
-    uint32_t access = (pfec & (PFEC_USER | PFEC_INSN | SH_PFEC_AC)) | (write ? PFEC_WRITE : 0);
+    /* A read with PFEC_WRITE is the read half of a read-modify-write: it is
+     * checked (and faults, and sets D) as the write the CPU makes of it. */
+    uint32_t access = (pfec & (PFEC_USER | PFEC_INSN | SH_PFEC_AC | PFEC_WRITE))
+                    | (write ? PFEC_WRITE : 0);
     gpa_t gpa;
     for (unsigned done = 0; done < len;) {
         gva_t a = va + done;
@@ -260,7 +290,7 @@ static enum sh_result guest_access(struct shadow_vcpu *v, gva_t va, void *buf, u
         if (write) {
             memcpy(p, (const char *)buf + done, n);
             if (sh_is_pt(d, gfn))
-                sh_validate_pt_write(v, gfn, gpa & (PAGE_SIZE - 1), n);
+                sh_validate_pt_write(v, gfn, gpa & (PAGE_SIZE - 1), n, pfec);
         } else {
             memcpy((char *)buf + done, p, n);
         }
@@ -273,7 +303,7 @@ enum sh_result shadow_read_guest(struct shadow_vcpu *v, gva_t va, void *dst,
                                  unsigned len, uint32_t pfec, struct sh_fault *out)
 {
     v->d->c.guest_reads++;
-    return guest_access(v, va, dst, len, pfec & ~PFEC_WRITE, out, false);
+    return guest_access(v, va, dst, len, pfec, out, false);
 }
 
 enum sh_result shadow_write_guest(struct shadow_vcpu *v, gva_t va, const void *src,
@@ -344,7 +374,7 @@ enum sh_result shadow_cmpxchg_guest(struct shadow_vcpu *v, gva_t va, void *expec
                                                  __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); break;
     }
     if (*done && sh_is_pt(d, gfn))
-        sh_validate_pt_write(v, gfn, gpa & (PAGE_SIZE - 1), len);
+        sh_validate_pt_write(v, gfn, gpa & (PAGE_SIZE - 1), len, pfec);
     return SH_FIXED;
 }
 

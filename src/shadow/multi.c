@@ -352,6 +352,24 @@ static spte_t SH_NAME(l1e_propagate_from_guest)(struct shadow_domain *d, struct 
     return mk_leaf(d, egfn(ge), f);
 }
 
+/*
+ * Write entry k (at se) of the l1 shadow si, keeping the reverse map (rmap.c,
+ * invariant R): an entry is linked iff present, writable, mapping its frame.
+ * Every write of an l1 (not fl1) shadow entry goes through here.
+ */
+static inline void set_l1e(struct shadow_domain *d, uint32_t si, unsigned k, spte_t *se,
+                           spte_t want)
+{
+    spte_t old = *se;
+    bool ow = (old & (P | RW)) == (P | RW), nw = (want & (P | RW)) == (P | RW);
+    bool same = saddr(old) == saddr(want);
+    if (ow && !(nw && same))
+        sh_rmap_del(d, si, k, saddr(old));
+    *(volatile spte_t *)se = want;
+    if (nw && !(ow && same))
+        sh_rmap_add(d, si, k, saddr(want));
+}
+
 /* fl1 entry i of the superpage mapped by guest leaf ge: the rights (RW, U, NX,
  * D-tracking) live in the shadow entry linking the fl1, so aliases of one
  * superpage with different rights can share it. */
@@ -443,9 +461,13 @@ static uint32_t SH_NAME(get_shadow)(struct shadow_domain *d, struct shadow_vcpu 
     spte_t *s = sh_map(d, i);
     if (t == ltype[1]) {
         gpte_t *g = sh_map_gfn(_gfn(gfn));
-        for (unsigned k = 0; g && k < NENT; k++)
-            if ((s[k] = SH_NAME(l1e_propagate_from_guest)(d, v, g[k])) != 0)
+        for (unsigned k = 0; g && k < NENT; k++) {
+            spte_t e = SH_NAME(l1e_propagate_from_guest)(d, v, g[k]);
+            if (e) {
+                set_l1e(d, i, k, &s[k], e);
                 d->c.prefetch_entries++;
+            }
+        }
     } else if (t == FL1) {
         for (unsigned k = 0; k < NENT; k++)
             s[k] = fl1e_propagate(d, super, gfn, k);
@@ -576,7 +598,10 @@ static enum sh_result SH_NAME(page_fault)(struct shadow_vcpu *v, gva_t va, uint3
         plat_flush_va(v, va);
         return SH_FIXED;
     }
-    *(volatile spte_t *)se = want;
+    if (gw.leaf == 1)
+        set_l1e(d, si, idx(va, 1), se, want);
+    else
+        *(volatile spte_t *)se = want;       /* fl1: not in the reverse map */
     return SH_FIXED;
 }
 
@@ -598,8 +623,8 @@ static void SH_NAME(invlpg)(struct shadow_vcpu *v, gva_t va)
         spte_t *se = &((spte_t *)sh_map(d, si))[idx(va, l)];
         if (!(*se & P))
             break;
-        if (l == 1) {
-            *(volatile spte_t *)se = 0;
+        if (l == 1) {             /* an l1: splinter links stop above */
+            set_l1e(d, si, idx(va, 1), se, 0);
             d->c.invlpg_dropped++;
             break;
         }
@@ -710,7 +735,7 @@ static void SH_NAME(validate)(struct shadow_vcpu *v, uint32_t si, unsigned off, 
             spte_t n = SH_NAME(l1e_propagate_from_guest)(d, v, ge);
             if ((s[k] & P) && n != s[k])
                 d->tlb_dirty = true;
-            s[k] = n;
+            set_l1e(d, si, k, &s[k], n);
             continue;
         }
         spte_t want = 0;

@@ -25,6 +25,7 @@ const struct sh_role sh_role[SH_T_MAX] = {
     [SH_T_PHYS_L1] = { "phys_l1", 0, 1, false, false, true },
     [SH_T_PHYS_L2] = { "phys_l2", 0, 2, false, false, true },
     [SH_T_PDPT]    = { "pdpt",    0, 3, false, false, true },
+    [SH_T_RMAP]    = { "rmap",    0, 0, false, false, true },
     [SH_T_FREE]    = { "free",    0, 0, false, false, true },
     [SH_T_META]    = { "meta",    0, 0, false, false, true },
 };
@@ -54,12 +55,15 @@ struct shadow_domain *shadow_domain_init(mfn_t pool_base, unsigned long frames)
 {
     if (frames < 32 || frames > 0x40000000UL || mfn_x(pool_base) + frames > (1ULL << 20))
         return NULL;    /* below 4 GiB, and big enough for a guest */
-    uint32_t nb = 1;
+    uint32_t nb = 1, nrb = 1;
     while (nb < frames / 2)
         nb <<= 1;
+    while (nrb < frames * 4)
+        nrb <<= 1;     /* reverse-map chains (rmap.c) */
     size_t bytes = ALIGN_UP(sizeof(struct shadow_domain), 64)
                  + ALIGN_UP(frames * sizeof(struct sh_page), 64)
-                 + ALIGN_UP(nb * sizeof(uint32_t), 64) + frames * sizeof(uint32_t);
+                 + ALIGN_UP(nb * sizeof(uint32_t), 64) + ALIGN_UP(nrb * sizeof(uint32_t), 64)
+                 + frames * sizeof(uint32_t);
     unsigned long meta = (bytes + PAGE_SIZE - 1) >> PAGE_SHIFT;
     if (meta + 16 > frames)
         return NULL;
@@ -81,6 +85,9 @@ struct shadow_domain *shadow_domain_init(mfn_t pool_base, unsigned long frames)
     d->bucket = (uint32_t *)p;
     d->nbuckets = nb;
     p += ALIGN_UP(nb * sizeof(uint32_t), 64);
+    d->rbucket = (uint32_t *)p;      /* zeroed: every chain empty */
+    d->nrbuckets = nrb;
+    p += ALIGN_UP(nrb * sizeof(uint32_t), 64);
     d->audit_refs = (uint32_t *)p;
     for (uint32_t i = 0; i < nb; i++)
         d->bucket[i] = SH_NIL;
@@ -89,6 +96,7 @@ struct shadow_domain *shadow_domain_init(mfn_t pool_base, unsigned long frames)
     for (uint32_t i = 0; i < frames; i++) {
         struct sh_page *sp = &d->pg[i];
         sp->lprev = sp->lnext = SH_NIL;
+        sp->rmap = SH_NIL;
         sp->gfn = INVALID_GFN_RAW;
         if (i < meta) {
             sp->type = SH_T_META;
@@ -111,7 +119,7 @@ uint32_t sh_mfn_idx(const struct shadow_domain *d, uint64_t mfn)
     if (mfn < mfn_x(d->base) || i >= d->frames)
         return SH_NIL;
     uint8_t t = d->pg[i].type;
-    return (t == SH_T_FREE || t == SH_T_META) ? SH_NIL : (uint32_t)i;
+    return (t == SH_T_FREE || t == SH_T_META || t == SH_T_RMAP) ? SH_NIL : (uint32_t)i;
 }
 
 uint32_t sh_lookup(struct shadow_domain *d, uint64_t gfn, enum sh_type t)
@@ -151,48 +159,20 @@ void sh_flush_all(struct shadow_domain *d)
 /*
  * gfn just became a shadowed page table: no shadow leaf may map it writable
  * any more (so guest writes to it trap and get emulated), and no TLB entry
- * either.  tlb_dirty is set wherever a translation leaves the shadows without
- * a flush (a destroyed shadow, a changed link, a revalidated leaf) and
- * cleared by every whole flush, so a flush is needed here only if it is set
- * or rights were removed.  A bounded search:
- * every leaf shadow in the pool (no reverse map); counted as wp_scans and
- * wp_scan_entries.  Paging-off identity shadows are not searched: they exist
- * only while no vCPU has paging on, and a mode change drops all shadows.
+ * either.  The reverse map (rmap.c) names exactly the writable l1 entries of
+ * its frame; fl1 splinters are found by hash.  tlb_dirty is set wherever a
+ * translation leaves the shadows without a flush (a destroyed shadow, a
+ * changed link, a revalidated leaf) and cleared by every whole flush, so a
+ * flush is needed here only if it is set or rights were removed.
+ * Paging-off identity shadows are not write-protected: they exist only while
+ * no vCPU has paging on, and a mode change drops all shadows.
  */
 static void remove_write_access(struct shadow_domain *d, uint64_t gfn)
 {
     mfn_t m = plat_gfn_to_mfn(_gfn(gfn));
     if (!mfn_valid(m))
         return;
-    uint64_t want = mfn_x(m);
-    unsigned long removed = 0;
-    d->c.wp_scans++;
-    for (uint32_t i = d->first; i < d->frames; i++) {
-        uint8_t t = d->pg[i].type;
-        if (sh_role[t].level != 1 || !sh_role[t].guest_levels)
-            continue;
-        if (sh_role[t].fl1 && (want - d->pg[i].gfn) >= (sh_role[t].wide ? 512 : 1024))
-            continue;   /* an fl1 maps one contiguous superpage only */
-        if (sh_role[t].wide) {
-            uint64_t *e = sh_map(d, i);
-            for (unsigned k = 0; k < 512; k++)
-                if ((e[k] & (_PAGE_PRESENT | _PAGE_RW)) == (_PAGE_PRESENT | _PAGE_RW)
-                    && ((e[k] & PADDR_MASK_52) >> PAGE_SHIFT) == want) {
-                    e[k] &= ~(uint64_t)_PAGE_RW;
-                    removed++;
-                }
-            d->c.wp_scan_entries += 512;
-        } else {
-            uint32_t *e = sh_map(d, i);
-            for (unsigned k = 0; k < 1024; k++)
-                if ((e[k] & (_PAGE_PRESENT | _PAGE_RW)) == (_PAGE_PRESENT | _PAGE_RW)
-                    && (e[k] >> PAGE_SHIFT) == want) {
-                    e[k] &= ~(uint32_t)_PAGE_RW;
-                    removed++;
-                }
-            d->c.wp_scan_entries += 1024;
-        }
-    }
+    unsigned long removed = sh_rmap_write_protect(d, gfn, mfn_x(m));
     d->c.wp_removed += removed;
     /* We took rights away behind the guest's back; and a writable translation
      * that left the shadows without a flush (tlb_dirty) may still be cached:
@@ -201,16 +181,45 @@ static void remove_write_access(struct shadow_domain *d, uint64_t gfn)
         sh_flush_all(d);
 }
 
-uint32_t sh_make(struct shadow_domain *d, uint64_t gfn, enum sh_type t)
+static uint32_t take_free(struct shadow_domain *d)
 {
     uint32_t i = d->free_head;
-    if (i == SH_NIL)
+    d->free_head = d->pg[i].hnext;
+    d->nfree--;
+    return i;
+}
+
+static void put_free(struct shadow_domain *d, uint32_t i)
+{
+    struct sh_page *sp = &d->pg[i];
+    sp->type = SH_T_FREE;
+    sp->gfn = INVALID_GFN_RAW;
+    sp->rmap = SH_NIL;
+    sp->hnext = d->free_head;
+    d->free_head = i;
+    d->nfree++;
+}
+
+uint32_t sh_make(struct shadow_domain *d, uint64_t gfn, enum sh_type t)
+{
+    unsigned need = 1 + (sh_rmapped(t) ? sh_rmap_frames(t) : 0);
+    if (d->nfree < need)
         return SH_NIL;       /* broken I6: callers treat as pool exhausted */
     bool first_pt = sh_role[t].pt && !sh_is_pt(d, gfn);
+    uint32_t i = take_free(d);
     struct sh_page *sp = &d->pg[i];
-    d->free_head = sp->hnext;
-    d->nfree--;
     memset(sh_map(d, i), 0, PAGE_SIZE);
+    sp->rmap = SH_NIL;
+    for (unsigned n = 1; n < need; n++) {      /* companions, last first */
+        uint32_t c = take_free(d);
+        memset(sh_map(d, c), 0, PAGE_SIZE);
+        d->pg[c].type = SH_T_RMAP;
+        d->pg[c].gfn = i;
+        d->pg[c].hnext = SH_NIL;
+        d->pg[c].refs = 0;
+        d->pg[c].rmap = sp->rmap;
+        sp->rmap = c;
+    }
     sp->gfn = gfn;
     sp->type = (uint8_t)t;
     sp->refs = 0;
@@ -255,6 +264,13 @@ static void destroy(struct shadow_domain *d, uint32_t i)
     enum sh_type t = sp->type;
     sh_mode_of_type(t)->destroy(d, i);     /* drops the children */
     d->tlb_dirty = true;                   /* its translations may be cached */
+    if (sh_rmapped(t)) {                   /* keep R: unlink, free the companions */
+        sh_rmap_drop_shadow(d, i);
+        for (uint32_t c = sp->rmap, nc; c != SH_NIL; c = nc) {
+            nc = d->pg[c].rmap;
+            put_free(d, c);
+        }
+    }
     if (t != SH_T_PDPT) {
         uint32_t *pp = &d->bucket[hash_gfn(d, sp->gfn)];
         while (*pp != i)
@@ -263,11 +279,7 @@ static void destroy(struct shadow_domain *d, uint32_t i)
         d->live--;
     }
     d->c.destroyed[t]++;
-    sp->type = SH_T_FREE;
-    sp->gfn = INVALID_GFN_RAW;
-    sp->hnext = d->free_head;
-    d->free_head = i;
-    d->nfree++;
+    put_free(d, i);
 }
 
 void sh_put(struct shadow_domain *d, uint32_t i)
@@ -402,7 +414,7 @@ int sh_prealloc(struct shadow_domain *d, unsigned n)
  * cached translations are still the guest's, so no flush is needed (but
  * tlb_dirty is set).  Nothing allocates (I6).
  */
-void sh_unshadow(struct shadow_domain *d, uint64_t gfn)
+bool sh_unshadow(struct shadow_domain *d, uint64_t gfn)
 {
     uint32_t s[8], n = 0, all[8];
     unsigned na = sh_pt_shadows(d, gfn, all);
@@ -410,7 +422,7 @@ void sh_unshadow(struct shadow_domain *d, uint64_t gfn)
         if (!d->pg[all[k]].inuse)
             s[n++] = all[k];
     if (!n)
-        return;
+        return na == 0;
     d->c.unshadows++;
     for (unsigned k = 0; k < n; k++)
         d->pg[s[k]].refs++;             /* hold them while unlinking */
@@ -443,6 +455,13 @@ void sh_unshadow(struct shadow_domain *d, uint64_t gfn)
     }
     for (unsigned k = 0; k < n; k++)
         sh_put(d, s[k]);   /* destroy() flushes if splinter links go (see invlpg) */
+    return !sh_is_pt(d, gfn);
+}
+
+bool shadow_unshadow_gfn(struct shadow_domain *d, gfn_t gfn)
+{
+    d->c.unshadow_targeted++;
+    return sh_unshadow(d, gfn_x(gfn));
 }
 
 void shadow_pool_usage(struct shadow_domain *d, unsigned long *total, unsigned long *nfree,
@@ -459,7 +478,7 @@ void shadow_for_each(struct shadow_domain *d,
 {
     for (uint32_t i = d->first; i < d->frames; i++) {
         struct sh_page *sp = &d->pg[i];
-        if (sp->type == SH_T_FREE || sp->type == SH_T_META)
+        if (sp->type == SH_T_FREE || sp->type == SH_T_META || sp->type == SH_T_RMAP)
             continue;
         struct shadow_info si = {
             .type = sh_role[sp->type].name,

@@ -29,8 +29,12 @@
 
 #define SH_NIL          0xffffffffu
 #define SH_MAX_VCPUS    8
-#define SH_PREALLOC     5      /* frames any single fault / CR3 load may need */
+/* Frames any single fault / CR3 load may need: long mode makes at most an
+ * l3, an l2 and an l1 plus the l1's reverse-map companion (4); a 2-level
+ * fault an l1 and its two companions (3); a PAE CR3 load four l2_pae. */
+#define SH_PREALLOC     5
 #define SH_UNSHADOW_RUN 16     /* emulated writes in a row to one frame: unshadow it */
+#define SH_UNSHADOW_ZERO_RUN 8 /* ... of which each left its entries zero (teardown) */
 
 /*
  * Shadow types: the "role" of a shadow page (KVM's word).  A shadow is
@@ -48,6 +52,7 @@ enum sh_type {
     SH_T_FL2_64,                                    /* 1 GiB page -> 512 fl1_64 */
     SH_T_PHYS_L1, SH_T_PHYS_L2,                     /* paging off, PAE identity */
     SH_T_PDPT,        /* a vCPU's 32-byte shadow PDPT frame (not hashed) */
+    SH_T_RMAP,        /* reverse-map companion of an l1 shadow (rmap.c), not hashed */
     SH_T_FREE,        /* on the free list */
     SH_T_META,        /* holds the domain / metadata */
     SH_T_MAX
@@ -63,7 +68,8 @@ struct sh_role {
 };
 extern const struct sh_role sh_role[SH_T_MAX];
 
-/* Per pool frame (Xen's page_info for shadow pages): 24 bytes. */
+/* Per pool frame (Xen's page_info for shadow pages): 32 bytes.  For an
+ * SH_T_RMAP companion, gfn holds the owning l1's pool index. */
 struct sh_page {
     uint64_t gfn;          /* guest frame shadowed (key with type) */
     uint32_t hnext;        /* hash chain / free list */
@@ -73,6 +79,7 @@ struct sh_page {
     uint8_t pinned;
     uint8_t inuse;         /* vCPU top-level slots holding it */
     uint8_t pad;
+    uint32_t rmap;         /* l1: first reverse-map companion; companion: the next, or SH_NIL */
 };
 
 /* Counters: one X-macro list so printing never forgets one. */
@@ -83,9 +90,10 @@ struct sh_page {
     X(cr3_loads) X(cr3_hits) X(cr3_misses) X(cr3_gp) \
     X(invlpg) X(invlpg_dropped) X(prefetch_entries) \
     X(unpins) X(teardowns) X(prealloc_fail) X(mode_changes) \
-    X(wp_scans) X(wp_scan_entries) X(wp_removed) X(tlb_flush_requests) \
+    X(wp_rmap_walks) X(wp_rmap_visits) X(wp_fl1_lookups) X(wp_removed) X(tlb_flush_requests) \
     X(pt_writes) X(pt_entries_validated) X(guest_reads) X(guest_writes) \
-    X(guest_access_faults) X(unshadows) X(unshadow_links) X(audits) X(audit_errors)
+    X(guest_access_faults) X(unshadows) X(unshadow_links) \
+    X(unshadow_run) X(unshadow_zeroing) X(unshadow_user) X(unshadow_targeted) X(audits) X(audit_errors)
 
 struct sh_counters {
 #define SH_CFIELD(n) uint64_t n;
@@ -102,6 +110,8 @@ struct shadow_domain {
     struct sh_page *pg;         /* [frames] */
     uint32_t *bucket;           /* [nbuckets] hash heads */
     uint32_t nbuckets;          /* power of two */
+    uint32_t *rbucket;          /* [nrbuckets] reverse-map chain heads (rmap.c) */
+    uint32_t nrbuckets;         /* power of two */
     uint32_t *audit_refs;       /* [frames] scratch for shadow_audit() */
     uint32_t free_head, nfree;
     uint32_t lru_head, lru_tail, npinned;
@@ -182,10 +192,35 @@ unsigned sh_pt_shadows(struct shadow_domain *d, uint64_t gfn, uint32_t out[8]);
 void sh_set_top(struct shadow_vcpu *v, unsigned i, uint32_t idx);
 void sh_flush_all(struct shadow_domain *d);  /* tlb_flush on every vCPU */
 const struct shadow_mode *sh_mode_of_type(enum sh_type t);
-/* Make the page-table shadows of gfn that no vCPU runs on die (unlink, unpin). */
-void sh_unshadow(struct shadow_domain *d, uint64_t gfn);
-/* Revalidate every shadow of gfn after the guest wrote [off, off+len). */
-void sh_validate_pt_write(struct shadow_vcpu *v, uint64_t gfn, unsigned off, unsigned len);
+/* Make the page-table shadows of gfn that no vCPU runs on die (unlink, unpin);
+ * true if gfn has no page-table shadow left. */
+bool sh_unshadow(struct shadow_domain *d, uint64_t gfn);
+/* ---- rmap.c: reverse map of writable leaf entries ---- */
+/* Types whose writable entries are kept in the reverse map (l1 of 2-level, PAE, long). */
+static inline bool sh_rmapped(enum sh_type t)
+{
+    return sh_role[t].level == 1 && sh_role[t].guest_levels && !sh_role[t].fl1;
+}
+/* Companion frames an rmapped shadow of type t needs (8 bytes per entry). */
+static inline unsigned sh_rmap_frames(enum sh_type t)
+{
+    return sh_role[t].wide ? 1 : 2;
+}
+/* Entry k of rmapped shadow si now maps mfn present + writable: link it. */
+void sh_rmap_add(struct shadow_domain *d, uint32_t si, unsigned k, uint64_t mfn);
+/* Entry k of si, which mapped mfn present + writable, no longer does: unlink it. */
+void sh_rmap_del(struct shadow_domain *d, uint32_t si, unsigned k, uint64_t mfn);
+/* Unlink every writable entry of rmapped shadow si (it is being destroyed). */
+void sh_rmap_drop_shadow(struct shadow_domain *d, uint32_t si);
+/* Clear RW in every shadow leaf mapping mfn (gfn's frame); returns how many. */
+unsigned long sh_rmap_write_protect(struct shadow_domain *d, uint64_t gfn, uint64_t mfn);
+/* Audit the reverse map against the l1 shadows; returns the error count. */
+unsigned long sh_rmap_audit(struct shadow_domain *d);
+
+/* Revalidate every shadow of gfn after the guest wrote [off, off+len) with
+ * access rights pfec (PFEC_USER: a user-mode write); may unshadow gfn. */
+void sh_validate_pt_write(struct shadow_vcpu *v, uint64_t gfn, unsigned off, unsigned len,
+                          uint32_t pfec);
 
 /* Reserved address bits [63 or 51 .. maxphyaddr] of a PAE/long entry. */
 static inline uint64_t sh_rsvd_addr(unsigned top_bit)

@@ -31,7 +31,9 @@ static struct shadow_domain *sh_dom;
 static struct shadow_vcpu sh_vcpu0;
 static uint64_t cr4_allowed;        /* CR4 bits this CPU lets the guest set */
 static uint64_t unhandled_rip = ~0ULL;   /* RIP of the last write the emulator could not do */
-static unsigned long unhandled_retries;  /* ... after which the shadows were blown for a native retry */
+static uint64_t unhandled_gpa = ~0ULL;  /* ... and the guest-physical address it wrote */
+static unsigned long unhandled_retries;  /* ... retried natively after unshadowing its target */
+static unsigned long unhandled_blown;    /* ... retried natively after blowing every shadow */
 
 #define INTERCEPT_CR(n)       (1u << (n))
 #define INTERCEPT_CR_WRITE(n) (1u << (16 + (n)))
@@ -342,17 +344,32 @@ static void emulate_write(struct svm_vcpu *v)
     int rc = x86_emulate(&e.c);
     if (rc == X86EMU_UNHANDLED) {
         /*
-         * Registers untouched, nothing written.  Never drop the write: drop
-         * the shadows instead (every page-table shadow no vCPU runs on
-         * dies, so the target frame is plain memory again) and let the
-         * guest retry natively; the frame is reshadowed from its new
-         * contents when it is next used as a table.  If the same
-         * instruction comes back (the target is an in-use top level, or
-         * the retry needs the frame as a table), stop with a diagnostic.
+         * Registers untouched, nothing written.  Never drop the write:
+         * unshadow just the target frame (CR2's) so it is plain memory, and
+         * let the guest retry natively; the frame is reshadowed from its new
+         * contents when it is next used as a table.  Invariant: each retry
+         * makes progress -- a new (RIP, target) pair is unshadowed; the same
+         * pair again (the target is an in-use top level, or the retry needs
+         * the frame as a table) falls back once to blowing every shadow,
+         * then stops with a diagnostic.
          */
-        if (!e.stop_why && e.r.rip != unhandled_rip) {
+        gpa_t gpa;
+        if (e.stop_why) {
+            svm_emu_fail(&e, rc, "emulate");
+            return;
+        }
+        if (shadow_gva_to_gpa(v->sh, v->vmcb->ctl.exitinfo2, &gpa)
+            && (e.r.rip != unhandled_rip || gpa >> PAGE_SHIFT != unhandled_gpa >> PAGE_SHIFT)
+            && shadow_unshadow_gfn(sh_dom, _gfn(gpa >> PAGE_SHIFT))) {
             unhandled_rip = e.r.rip;
+            unhandled_gpa = gpa;
             unhandled_retries++;
+            return;
+        }
+        if (e.r.rip != unhandled_rip || unhandled_gpa != ~1ULL) {
+            unhandled_rip = e.r.rip;
+            unhandled_gpa = ~1ULL;          /* blown for this RIP */
+            unhandled_blown++;
             shadow_blow_tables(sh_dom);
             return;
         }
@@ -360,6 +377,7 @@ static void emulate_write(struct svm_vcpu *v)
         return;
     }
     unhandled_rip = ~0ULL;
+    unhandled_gpa = ~0ULL;
     svm_emu_commit(&e);         /* also keeps completed REP iterations after a fault */
     if (rc == X86EMU_FAULT) {
         svm_inject_fault(v, &e.c.fault);
@@ -434,8 +452,8 @@ static void shadow_report(struct svm_vcpu *v)
         return;
     ulog("shadow: guest paging mode %s; hardware cr0=%#lx cr3=%#lx cr4=%#lx efer=%#lx",
          names[v->sh->paging & 3], v->sh->hw_cr0, v->sh->hw_cr3, v->sh->hw_cr4, v->sh->hw_efer);
-    ulog("shadow: unemulated writes retried natively after blowing the shadows=%lu",
-         unhandled_retries);
+    ulog("shadow: unemulated writes retried natively: after unshadowing the target=%lu, "
+         "after blowing the shadows=%lu", unhandled_retries, unhandled_blown);
     shadow_print_stats(sh_dom);
 }
 

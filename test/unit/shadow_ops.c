@@ -141,6 +141,13 @@ static void op_pt_write(struct world *w)
         uint32_t lo = val, hi = val >> 32;   /* a PAE set_pte: low half, then high half */
         do_access(w, va, PFEC_WRITE, false, &lo, 4, "pte store lo");
         do_access(w, va + 4, PFEC_WRITE, false, &hi, 4, "pte store hi");
+    } else if (how < 80) {
+        struct ref_result g;
+        ref_guest_walk(&w->v, va, PFEC_WRITE, false, REF_NO_SIDE_EFFECTS, &g);
+        bool own = false;       /* the entry is on va's own walk */
+        for (int l = 1; l <= g.levels; l++)
+            own |= g.entry_pa[l] && (g.entry_pa[l] & ~7ULL) == (epa & ~7ULL);
+        emul_pt_write(w, va, old, val, es, own, &g);
     } else {
         struct ref_result g;
         struct sh_fault f = { 0 };
@@ -346,6 +353,13 @@ static void world_start(struct world *w, uint64_t seed, unsigned long pool,
     memset(w, 0, sizeof(*w));
     w->seed = w->rng = seed;
     w->st = st;
+    if (!pool && pct(w, 20)) {      /* near the smallest pool init accepts */
+        static unsigned long min;
+        if (!min)
+            min = world_min_pool();
+        pool = min + rn(w, 48);
+        st->small_pools++;
+    }
     if (!pool)
         pool = 256 + rn(w, 4) * 256;
     sim_init(RAM_BYTES, pool);
@@ -441,11 +455,12 @@ void world_print_stats(int mode, const struct world_stats *s)
     fprintf(stderr, "shadow_random %s: seeds=%lu steps=%lu accesses=%lu completed=%lu "
             "reflected=%lu emulated=%lu fixed=%lu stops=%lu pt_writes=%lu invlpg=%lu cr3=%lu "
             "cr3_gp=%lu mode=%lu mode_gp=%lu checks=%lu audits=%lu failed=%lu tlb_hits=%lu "
-            "tlb_flushes=%lu unpins=%lu teardowns=%lu\n",
+            "tlb_flushes=%lu unpins=%lu teardowns=%lu emulated_insns=%lu small_pools=%lu\n",
             mode < 0 ? "all" : mode_name[mode], s->seeds, s->steps, s->accesses, s->completed,
             s->reflected, s->emulated, s->fixed_faults, s->stops, s->pt_writes, s->invlpgs,
             s->cr3_loads, s->cr3_gp, s->mode_switches, s->mode_gp, s->checks, s->audits, s->failed,
-            s->tlb_hits, s->tlb_flushes, s->unpins, s->teardowns);
+            s->tlb_hits, s->tlb_flushes, s->unpins, s->teardowns, s->emulated_insns,
+            s->small_pools);
     for (int k = 0; k < NGAPS; k++)
         if (s->gaps[k])
             fprintf(stderr, "shadow_random %s: tolerated known gap %s: %lu times (UMBRA_STRICT=1 fails on it)\n",

@@ -18,6 +18,8 @@ struct world_stats {
     unsigned long stops, pt_writes, invlpgs, cr3_loads, cr3_gp, mode_switches, mode_gp;
     unsigned long audits, checks, failed, tlb_hits, tlb_flushes;
     unsigned long unpins, teardowns;   /* the shadow's reclaim counters, summed */
+    unsigned long emulated_insns;      /* page-table writes done by x86_emulate (shadow_emul.c) */
+    unsigned long small_pools;         /* seeds run with a pool near the minimum */
     unsigned long gaps[NGAPS];   /* known shadow gaps tolerated (see tolerate()) */
 };
 
@@ -124,5 +126,10 @@ void tlb_check_write_protect(struct world *w);
 uint64_t rnd_rsvd_bit(struct world *w, bool superpage);
 void build_world(struct world *w);
 void pick_controls(struct world *w, uint64_t *cr0, uint64_t *cr4, uint64_t *efer);
+/* shadow_emul.c: write val over the entry at va (old value old, es bytes) with
+ * an emulated instruction (single: one instruction, for the direct map's own
+ * tables), checked against the guest walk g of va for a write. */
+void emul_pt_write(struct world *w, gva_t va, uint64_t old, uint64_t val, unsigned es,
+                   bool single, const struct ref_result *g);
 
 #endif

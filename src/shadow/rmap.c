@@ -1,0 +1,212 @@
+/*
+ * The reverse map: for every host frame, the shadow leaf entries that map it
+ * present and writable, so that write-protecting a frame that becomes a page
+ * table touches only its writable mappings instead of every leaf shadow.
+ *
+ * Layout (all in the pool, no malloc):
+ *   - each rmapped shadow (l1_32, l1_pae, l1_64) owns companion frames of
+ *     type SH_T_RMAP (one for 512 entries, two for 1024), linked from
+ *     sh_page.rmap; companion entry k is the chain node of shadow entry k:
+ *     { prev, next } as "slots" (pool index << 10 | entry index);
+ *   - d->rbucket[hash(mfn)] heads a doubly linked chain of the slots mapping
+ *     a frame of that hash.  Slot 0 would be entry 0 of pool frame 0, which
+ *     is always metadata, so 0 is the chain terminator.
+ *
+ * Invariant R (checked by sh_rmap_audit): an entry k of a live rmapped shadow
+ * si is on the chain of bucket hash(mfn) iff it is present and writable and
+ * maps mfn.  Every write of such an entry goes through sh_rmap_add/del
+ * (multi.c: set_l1e), and a dying shadow unlinks its entries first.
+ *
+ * fl1 splinters are not in the reverse map: an fl1 maps one aligned guest
+ * superpage, so the fl1 that could map a frame is found by a hash lookup of
+ * the aligned base (sh_rmap_write_protect).  Paging-off identity shadows are
+ * never write-protected (docs/shadow.md, known limits).
+ *
+ * Cost: the companions are accounted in SH_PREALLOC (private.h) and taken by
+ * sh_make() with the shadow; a chain holds the writable mappings of every
+ * frame hashing to its bucket (4 buckets per pool frame).
+ */
+#include "private.h"
+
+#define SLOT(si, k) (((si) << 10) | (k))
+
+static inline uint32_t rhash(const struct shadow_domain *d, uint64_t mfn)
+{
+    uint64_t h = (mfn + 1) * 0x9e3779b97f4a7c15ULL;
+    return (uint32_t)(h >> 32) & (d->nrbuckets - 1);
+}
+
+/* The { prev, next } node of slot s (companion entry). */
+static inline uint32_t *node(const struct shadow_domain *d, uint32_t s)
+{
+    uint32_t si = s >> 10, k = s & 1023;
+    uint32_t c = d->pg[si].rmap;
+    if (k >= 512) {
+        c = d->pg[c].rmap;
+        k -= 512;
+    }
+    return (uint32_t *)sh_map(d, c) + 2 * k;
+}
+
+/* The shadow entry of slot s, as a 64-bit value. */
+static inline uint64_t slot_entry(const struct shadow_domain *d, uint32_t s)
+{
+    uint32_t si = s >> 10, k = s & 1023;
+    if (sh_role[d->pg[si].type].wide)
+        return ((uint64_t *)sh_map(d, si))[k];
+    return ((uint32_t *)sh_map(d, si))[k];
+}
+
+static inline uint64_t entry_mfn(const struct shadow_domain *d, uint32_t si, uint64_t e)
+{
+    return (sh_role[d->pg[si].type].wide ? e & PADDR_MASK_52 : e & PTE32_ADDR_MASK) >> PAGE_SHIFT;
+}
+
+void sh_rmap_add(struct shadow_domain *d, uint32_t si, unsigned k, uint64_t mfn)
+{
+    uint32_t s = SLOT(si, k);
+    uint32_t *b = &d->rbucket[rhash(d, mfn)];
+    uint32_t *n = node(d, s);
+    n[0] = 0;
+    n[1] = *b;
+    if (*b)
+        node(d, *b)[0] = s;
+    *b = s;
+}
+
+void sh_rmap_del(struct shadow_domain *d, uint32_t si, unsigned k, uint64_t mfn)
+{
+    uint32_t *n = node(d, SLOT(si, k));
+    uint32_t prev = n[0], next = n[1];
+    if (prev)
+        node(d, prev)[1] = next;
+    else
+        d->rbucket[rhash(d, mfn)] = next;
+    if (next)
+        node(d, next)[0] = prev;
+}
+
+void sh_rmap_drop_shadow(struct shadow_domain *d, uint32_t si)
+{
+    unsigned nent = sh_role[d->pg[si].type].wide ? 512 : 1024;
+    for (unsigned k = 0; k < nent; k++) {
+        uint64_t e = slot_entry(d, SLOT(si, k));
+        if ((e & (_PAGE_PRESENT | _PAGE_RW)) == (_PAGE_PRESENT | _PAGE_RW))
+            sh_rmap_del(d, si, k, entry_mfn(d, si, e));
+    }
+}
+
+/*
+ * Clear RW in every shadow leaf that maps mfn (the frame of guest frame gfn):
+ * the reverse-map chain (visiting only writable mappings of frames sharing the
+ * bucket) and the at most three fl1 splinters that could contain gfn.  Keeps R.
+ */
+unsigned long sh_rmap_write_protect(struct shadow_domain *d, uint64_t gfn, uint64_t mfn)
+{
+    unsigned long removed = 0;
+    d->c.wp_rmap_walks++;
+    for (uint32_t s = d->rbucket[rhash(d, mfn)], next; s; s = next) {
+        next = node(d, s)[1];
+        d->c.wp_rmap_visits++;
+        uint32_t si = s >> 10, k = s & 1023;
+        uint64_t e = slot_entry(d, s);
+        if (entry_mfn(d, si, e) != mfn)
+            continue;
+        sh_rmap_del(d, si, k, mfn);
+        if (sh_role[d->pg[si].type].wide)
+            ((uint64_t *)sh_map(d, si))[k] = e & ~(uint64_t)_PAGE_RW;
+        else
+            ((uint32_t *)sh_map(d, si))[k] = (uint32_t)(e & ~(uint64_t)_PAGE_RW);
+        removed++;
+    }
+    static const uint8_t fl1t[3] = { SH_T_FL1_32, SH_T_FL1_PAE, SH_T_FL1_64 };
+    for (unsigned t = 0; t < 3; t++) {
+        unsigned nent = sh_role[fl1t[t]].wide ? 512 : 1024;
+        uint64_t base = gfn & ~(uint64_t)(nent - 1);
+        d->c.wp_fl1_lookups++;
+        uint32_t i = sh_lookup(d, base, (enum sh_type)fl1t[t]);
+        if (i == SH_NIL)
+            continue;
+        unsigned k = (unsigned)(gfn - base);
+        if (nent == 512) {
+            uint64_t *e = &((uint64_t *)sh_map(d, i))[k];
+            if ((*e & (_PAGE_PRESENT | _PAGE_RW)) == (_PAGE_PRESENT | _PAGE_RW)) {
+                *e &= ~(uint64_t)_PAGE_RW;
+                removed++;
+            }
+        } else {
+            uint32_t *e = &((uint32_t *)sh_map(d, i))[k];
+            if ((*e & (_PAGE_PRESENT | _PAGE_RW)) == (_PAGE_PRESENT | _PAGE_RW)) {
+                *e &= ~(uint32_t)_PAGE_RW;
+                removed++;
+            }
+        }
+    }
+    return removed;
+}
+
+#define ERR(...) do { errs++; plat_log("shadow: audit: rmap: " __VA_ARGS__); } while (0)
+
+/*
+ * Check R both ways: count the writable entries of every live rmapped shadow
+ * (and check its companions), then walk every chain checking each slot is
+ * such an entry in the right bucket with consistent back links; the two
+ * counts must agree (a slot can be on one chain once only, so equal counts
+ * with every node valid means every writable entry is linked).
+ */
+unsigned long sh_rmap_audit(struct shadow_domain *d)
+{
+    unsigned long errs = 0, writable = 0, linked = 0;
+    for (uint32_t i = d->first; i < d->frames; i++) {
+        struct sh_page *sp = &d->pg[i];
+        if (sp->type == SH_T_RMAP) {
+            uint32_t o = (uint32_t)sp->gfn;
+            if (o >= d->frames || !sh_rmapped(d->pg[o].type)
+                || (d->pg[o].rmap != i && d->pg[d->pg[o].rmap].rmap != i))
+                ERR("companion frame %u has no live owner (%u)", i, o);
+            continue;
+        }
+        if (sp->type >= SH_T_MAX || !sh_rmapped(sp->type))
+            continue;
+        uint32_t c = sp->rmap;
+        for (unsigned n = 0; n < sh_rmap_frames(sp->type); n++) {
+            if (c >= d->frames || d->pg[c].type != SH_T_RMAP || d->pg[c].gfn != i) {
+                ERR("%s frame %u: companion %u is not its own", sh_role[sp->type].name, i, c);
+                return errs;
+            }
+            c = d->pg[c].rmap;
+        }
+        unsigned nent = sh_role[sp->type].wide ? 512 : 1024;
+        for (unsigned k = 0; k < nent; k++) {
+            uint64_t e = slot_entry(d, SLOT(i, k));
+            writable += (e & (_PAGE_PRESENT | _PAGE_RW)) == (_PAGE_PRESENT | _PAGE_RW);
+        }
+    }
+    for (uint32_t b = 0; b < d->nrbuckets; b++) {
+        uint32_t prev = 0;
+        for (uint32_t s = d->rbucket[b]; s; prev = s, s = node(d, s)[1]) {
+            uint32_t si = s >> 10;
+            if (++linked > writable) {
+                ERR("chains hold more slots than there are writable entries (%lu)", writable);
+                return errs;
+            }
+            if (si < d->first || si >= d->frames || !sh_rmapped(d->pg[si].type)
+                || (s & 1023) >= (sh_role[d->pg[si].type].wide ? 512u : 1024u)) {
+                ERR("bucket %u holds slot %#x of no live l1 shadow", b, s);
+                break;
+            }
+            uint64_t e = slot_entry(d, s);
+            if ((e & (_PAGE_PRESENT | _PAGE_RW)) != (_PAGE_PRESENT | _PAGE_RW))
+                ERR("slot %#x (%s gfn=%#llx [%u]) is linked but not writable", s,
+                    sh_role[d->pg[si].type].name, (unsigned long long)d->pg[si].gfn, s & 1023);
+            else if (rhash(d, entry_mfn(d, si, e)) != b)
+                ERR("slot %#x maps mfn %#llx, which does not hash to bucket %u", s,
+                    (unsigned long long)entry_mfn(d, si, e), b);
+            if (node(d, s)[0] != prev)
+                ERR("slot %#x: back link %#x, expected %#x", s, node(d, s)[0], prev);
+        }
+    }
+    if (linked != writable)
+        ERR("%lu writable l1 entries, %lu linked", writable, linked);
+    return errs;
+}
