@@ -413,8 +413,12 @@ static bool install(struct shadow_domain *d, spte_t *se, spte_t want)
         sh_get(d, ni);
     if (old & P)
         d->tlb_dirty = true;
-    if (oi != SH_NIL && sh_role[d->pg[oi].type].fl1)
-        sh_flush_all(d);   /* a splinter's 4 KiB pieces may be cached (see invlpg) */
+    /* A splinter's 4 KiB pieces may be cached, and so may those of any
+     * splinter below a table of tables (long mode's l3/l2 links): the guest
+     * will flush such a superpage with one INVLPG that can no longer reach
+     * the splinter through this link (see invlpg). */
+    if (oi != SH_NIL && (sh_role[d->pg[oi].type].fl1 || sh_role[d->pg[oi].type].level >= 2))
+        sh_flush_all(d);
     *(volatile spte_t *)se = want;
     if (oi != SH_NIL && oi != ni)
         sh_put(d, oi);

@@ -133,10 +133,6 @@ void tlb_check_guest_invlpg(struct world *w, gva_t va)
         struct tlbe *e = &w->tlb[i];
         if (!e->valid || va < e->gbase || va - e->gbase >= e->gsize)
             continue;
-        if (e->gsize > PAGE_SIZE && ((va ^ e->va) & PAGE_MASK) && tolerate(w, GAP_INVLPG_SP)) {
-            e->valid = false;   /* as if the shadow had flushed the whole superpage */
-            continue;
-        }
         wfail(w, "guest INVLPG %#llx left the TLB entry for %#llx (guest page %#llx+%#llx, "
                   "filled at step %lu) (T2)", (unsigned long long)va, (unsigned long long)e->va,
                   (unsigned long long)e->gbase, (unsigned long long)e->gsize, e->step);

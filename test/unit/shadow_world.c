@@ -191,7 +191,6 @@ const char *const gap_name[NGAPS] = {
     [GAP_EMUL_MMIO] = "emulated_write_to_mmio", /* emulated write to a non-RAM frame: SH_STOP */
     [GAP_PSE36_HI]  = "pse36_above_4g_stop",    /* 2-level 4 MiB page above 4 GiB: SH_STOP */
     [GAP_STOP_RIGHTS] = "stop_before_rights",   /* refused frame but a rights fault: SH_STOP, not #PF */
-    [GAP_INVLPG_SP] = "invlpg_superpage_4k_only", /* INVLPG in a guest superpage flushes one 4 KiB */
 };
 
 bool tolerate(struct world *w, enum gap k)

@@ -10,7 +10,7 @@
 #include <umbra/types.h>
 #include <umbra/shadow.h>
 
-enum gap { GAP_EMUL_MMIO, GAP_PSE36_HI, GAP_STOP_RIGHTS, GAP_INVLPG_SP, NGAPS };
+enum gap { GAP_EMUL_MMIO, GAP_PSE36_HI, GAP_STOP_RIGHTS, NGAPS };
 extern const char *const gap_name[NGAPS];
 
 struct world_stats {
