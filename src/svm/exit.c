@@ -19,7 +19,7 @@ typedef void (*exit_fn)(struct svm_vcpu *v);
 
 static uint64_t exit_count[VMEXIT_TABLE_SIZE];
 static uint64_t exit_count_other;
-static uint64_t events_redelivered, events_reexecuted;
+static uint64_t events_redelivered, events_reexecuted, events_from_idt;
 
 /* ---- next RIP ------------------------------------------------------------ */
 
@@ -58,6 +58,46 @@ void svm_skip_insn(struct svm_vcpu *v)
         vm->save.rip += len;
     }
     vm->ctl.int_shadow = 0;
+}
+
+/*
+ * The event whose delivery a #PF on the guest's IDT cut short: the gate that
+ * faulted names its vector.  Bochs 2.7 does not record an event it starts
+ * delivering by itself (a physical INTR, an NMI, INT n) in EXITINTINFO: it
+ * reports "valid" with whatever it recorded last -- the guest's last
+ * unintercepted exception, Umbra's last injected event, or vector 0.  After a
+ * shadow teardown the IDT is unshadowed, so the next timer tick faults on
+ * its gate and the stale event was re-injected: a #GP the guest never raised
+ * (and IRQ0 never EOI'd, so no tick came again), or vector 0 (its empty gate:
+ * #GP, #DF, triple fault).  Delivery reads only the gate of its own vector,
+ * so on hardware the address agrees with EXITINTINFO and nothing changes.
+ * On a disagreement: INT n / INT3 / INTO / INT1 at RIP run again (a
+ * software event), anything else is an external interrupt (vector 2: NMI).
+ * Not covered: a delivery whose first fault is on the stack, not the gate.
+ */
+static uint64_t event_from_idt_fault(struct svm_vcpu *v, uint64_t ii)
+{
+    struct vmcb *vm = v->vmcb;
+    if (vm->ctl.exitcode != VMEXIT_EXC_BASE + X86_EXC_PF)
+        return ii;
+    bool lma = vm->save.efer & EFER_LMA;
+    uint64_t off = vm->ctl.exitinfo2 - vm->save.idtr.base;
+    if (!lma)
+        off = (uint32_t)off;            /* linear addresses wrap at 4 GiB */
+    if (off > vm->save.idtr.limit)
+        return ii;
+    uint64_t vec = off / (lma ? 16 : 8);
+    if (vec > 0xff || vec == (ii & 0xff))
+        return ii;
+    events_from_idt++;
+    uint8_t b[2];
+    struct sh_fault f;
+    uint64_t ip = vm->save.cs.base + vm->save.rip;
+    if (v->sh && shadow_read_guest(v->sh, lma ? ip : (uint32_t)ip, b, 2, 0, &f) == SH_FIXED &&
+        ((b[0] == 0xcd && b[1] == vec) || (b[0] == 0xcc && vec == X86_EXC_BP) ||
+         (b[0] == 0xce && vec == X86_EXC_OF) || (b[0] == 0xf1 && vec == X86_EXC_DB)))
+        return SVM_EVT_VALID | SVM_EVT_TYPE_SOFT | vec;
+    return SVM_EVT_VALID | (vec == X86_EXC_NMI ? SVM_EVT_TYPE_NMI : SVM_EVT_TYPE_INTR) | vec;
 }
 
 /* Exception classes for the double-fault rules (APM vol. 2, 8.2.9). */
@@ -173,6 +213,8 @@ void svm_print_exit_counts(void)
         ulog("exits: other=%lu", exit_count_other);
     ulog("events: cut short by an exit: redelivered=%lu, instruction re-executed=%lu",
          events_redelivered, events_reexecuted);
+    if (events_from_idt)
+        ulog("events: taken from the faulting IDT gate, not EXITINTINFO=%lu", events_from_idt);
     svm_task_switch_report();
 }
 
@@ -455,6 +497,7 @@ void svm_handle_exit(struct svm_vcpu *v)
      */
     uint64_t ii = vm->ctl.exitintinfo;
     if (unlikely(ii & SVM_EVT_VALID)) {
+        ii = event_from_idt_fault(v, ii);
         uint64_t type = ii & (7ULL << 8);
         unsigned vec = ii & 0xff;
         /*

@@ -20,6 +20,8 @@ continue
 printf "after-interrupt eip=0x%x\n", $eip
 monitor walk 0x80000004
 monitor stats
+# Every shadow goes, the IDT's too: the next timer tick faults on its gate.
+monitor blow
 set {unsigned}0x80000004 = 0x600DF00D
 continue
 echo === done\n

@@ -15,6 +15,12 @@
  *   pt-setcc       write a live page table with SETcc, an instruction Umbra's
  *                  emulator does not know (it must neither drop nor misplace
  *                  the write), then use the table
+ *   tick-churn     with the PIT ticking and interrupts on, read one word in
+ *                  each 2 MiB page from 2 to 96 MiB, pass after pass, until
+ *                  200 ticks have come: under a small shadow_pool each pass
+ *                  tears the shadows down, so ticks arrive with the IDT
+ *                  unshadowed (their delivery faults); an exception during
+ *                  the passes (#UD, #GP) ends them
  */
 #include <stdint.h>
 #include <stdbool.h>
@@ -275,6 +281,30 @@ void demo_main(uint32_t magic, uint32_t info)
         alias[9] = 0xABCD0003u;
         puts_(data_page[9] == 0xABCD0003u ? "demo: table still maps the alias\n"
                                           : "demo: alias broken after setcc\n");
+    }
+    if (has_word(cmd, "tick-churn")) {
+        uint32_t t0 = timer_ticks, passes = 0, sum = 0;
+        trap_vector = 0xff;                      /* an exception here is a wrong event */
+        trap_skip = 0;
+        outb(0x21, 0xfe);                        /* IRQ0 again; the PIT still runs */
+        __asm__ volatile("sti");
+        while (timer_ticks - t0 < 200 && trap_vector == 0xff && passes < 200000) {
+            for (uint32_t a = 2u << 20; a < (96u << 20); a += 2u << 20)
+                sum += *(volatile uint32_t *)a;
+            passes++;
+        }
+        __asm__ volatile("cli");
+        outb(0x21, 0xff);
+        (void)sum;
+        if (trap_vector != 0xff) {
+            puts_("demo: tick-churn: unexpected exception ");
+            putu(trap_vector, 10);
+        } else {
+            puts_(timer_ticks - t0 >= 200 ? "demo: tick-churn: 200 ticks during " : "demo: tick-churn: ticks lost after ");
+            putu(passes, 10);
+            puts_(" passes");
+        }
+        puts_("\n");
     }
     if (has_word(cmd, "touch-above")) {
         uint32_t above = 0x100000u + mbi[2] * 1024u;
