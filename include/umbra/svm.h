@@ -248,6 +248,8 @@ struct svm_vcpu {
     struct shadow_vcpu *sh;       /* paging=shadow: the shadow MMU's view of this vCPU */
     uint32_t svm_features;        /* CPUID 0x8000000A EDX */
     unsigned long full_flushes;   /* TLB_CONTROL = 1 requests */
+    uint64_t run_eventinj;        /* EVENTINJ and RIP of the last VMRUN (svm_handle_exit */
+    uint64_t run_rip;             /*   checks EXITINTINFO against them) */
     bool stop;                    /* leave the run loop */
     const char *stop_reason;
     unsigned stop_status;

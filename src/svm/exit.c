@@ -19,7 +19,7 @@ typedef void (*exit_fn)(struct svm_vcpu *v);
 
 static uint64_t exit_count[VMEXIT_TABLE_SIZE];
 static uint64_t exit_count_other;
-static uint64_t events_redelivered, events_reexecuted, events_from_idt;
+static uint64_t events_redelivered, events_reexecuted, events_from_idt, events_from_injection;
 
 /* ---- next RIP ------------------------------------------------------------ */
 
@@ -98,6 +98,26 @@ static uint64_t event_from_idt_fault(struct svm_vcpu *v, uint64_t ii)
          (b[0] == 0xce && vec == X86_EXC_OF) || (b[0] == 0xf1 && vec == X86_EXC_DB)))
         return SVM_EVT_VALID | SVM_EVT_TYPE_SOFT | vec;
     return SVM_EVT_VALID | (vec == X86_EXC_NMI ? SVM_EVT_TYPE_NMI : SVM_EVT_TYPE_INTR) | vec;
+}
+
+/*
+ * The event Umbra injected on this VMRUN was cut short if the guest never
+ * left the instruction it was injected at: had the delivery completed, RIP
+ * would be in the handler.  Then that event is the one to deliver again,
+ * whatever EXITINTINFO says.  On hardware and in QEMU EXITINTINFO already
+ * names it; Bochs 2.7 may report a stale event or none (e.g. when fixing
+ * the IDT fault of a re-injected interrupt tore down the shadow of the
+ * guest's stack, the next delivery faults on the stack and EXITINTINFO
+ * holds whatever Bochs recorded last).
+ */
+static uint64_t event_cut_short(struct svm_vcpu *v, uint64_t ii)
+{
+    uint64_t e = v->run_eventinj;
+    if (likely(!(e & SVM_EVT_VALID)) || ii == e || v->vmcb->save.rip != v->run_rip ||
+        v->vmcb->ctl.exitcode != VMEXIT_EXC_BASE + X86_EXC_PF)
+        return ii;
+    events_from_injection++;
+    return e;
 }
 
 /* Exception classes for the double-fault rules (APM vol. 2, 8.2.9). */
@@ -215,6 +235,8 @@ void svm_print_exit_counts(void)
          events_redelivered, events_reexecuted);
     if (events_from_idt)
         ulog("events: taken from the faulting IDT gate, not EXITINTINFO=%lu", events_from_idt);
+    if (events_from_injection)
+        ulog("events: the injected event delivered again, not EXITINTINFO=%lu", events_from_injection);
     svm_task_switch_report();
 }
 
@@ -496,6 +518,8 @@ void svm_handle_exit(struct svm_vcpu *v)
      * without NRIPS).
      */
     uint64_t ii = vm->ctl.exitintinfo;
+    if (unlikely(v->run_eventinj & SVM_EVT_VALID))
+        ii = event_cut_short(v, ii);
     if (unlikely(ii & SVM_EVT_VALID)) {
         ii = event_from_idt_fault(v, ii);
         uint64_t type = ii & (7ULL << 8);
