@@ -101,11 +101,13 @@ static uint64_t event_from_idt_fault(struct svm_vcpu *v, uint64_t ii)
 }
 
 /*
- * The event Umbra injected on this VMRUN was cut short if the guest never
- * left the instruction it was injected at: had the delivery completed, RIP
- * would be in the handler.  Then that event is the one to deliver again,
- * whatever EXITINTINFO says.  On hardware and in QEMU EXITINTINFO already
- * names it; Bochs 2.7 may report a stale event or none (e.g. when fixing
+ * The event Umbra injected on this VMRUN was cut short if the #PF exit
+ * reports an event in delivery while the guest is still at the RIP the
+ * event was injected at: had that delivery completed, RIP would be in the
+ * handler.  (With no event in delivery, the handler may have run and
+ * returned to the same RIP: nothing to redo.)  Then the injected event is
+ * the one to deliver again, whatever EXITINTINFO says.  On hardware and in
+ * QEMU EXITINTINFO already names it; Bochs 2.7 may report a stale one (e.g. when fixing
  * the IDT fault of a re-injected interrupt tore down the shadow of the
  * guest's stack, the next delivery faults on the stack and EXITINTINFO
  * holds whatever Bochs recorded last).
@@ -113,8 +115,8 @@ static uint64_t event_from_idt_fault(struct svm_vcpu *v, uint64_t ii)
 static uint64_t event_cut_short(struct svm_vcpu *v, uint64_t ii)
 {
     uint64_t e = v->run_eventinj;
-    if (likely(!(e & SVM_EVT_VALID)) || ii == e || v->vmcb->save.rip != v->run_rip ||
-        v->vmcb->ctl.exitcode != VMEXIT_EXC_BASE + X86_EXC_PF)
+    if (likely(!(e & SVM_EVT_VALID)) || !(ii & SVM_EVT_VALID) || ii == e ||
+        v->vmcb->save.rip != v->run_rip || v->vmcb->ctl.exitcode != VMEXIT_EXC_BASE + X86_EXC_PF)
         return ii;
     events_from_injection++;
     return e;

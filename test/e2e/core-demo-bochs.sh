@@ -38,14 +38,16 @@ if [ "$(tap)" = "$bare_tap" ]; then echo "ok: TAP identical bare and under Umbra
 # re-injected as is, the guest took a #GP it never raised and IRQ0 was never
 # acknowledged again.  Umbra takes the vector from the faulting gate; and
 # when fixing that fault tears the stack's shadow down too, the re-injected
-# interrupt then faults on the stack with a stale EXITINTINFO again: Umbra
-# delivers the event it injected once more (the guest never left its RIP).
+# interrupt can then fault on the stack with a stale EXITINTINFO again: Umbra
+# delivers the event it injected once more (exit.c, event_cut_short).  Which
+# of the two happens depends on where the ticks fall (Bochs is deterministic
+# for one binary, but any change to Umbra moves them): this run must end
+# cleanly either way.
 run BOCHS_CPU=ryzen GUEST_ARGS=tick-churn "$RUN" bochs umbra "$DEMO" shadow_pool=128K
 expect_rc 1
 expect '^demo: tick-churn: 200 ticks during [0-9]+ passes$'
 expect '^umbra: shadow: teardowns=([2-9]|[1-9][0-9]+)$'
 expect '^umbra: events: taken from the faulting IDT gate, not EXITINTINFO=[1-9][0-9]*$'
-expect '^umbra: events: the injected event delivered again, not EXITINTINFO=[1-9][0-9]*$'
 expect '^umbra: exit reason=port-f4 status=0$'
 expect_not '^not ok'
 
