@@ -77,4 +77,8 @@ rm -f /tmp/big
 
 ph end
 t "done"
+# Let the tty drain first: echo returns once the line is in the tty buffer, and
+# in Bochs (whose UART keeps baud time) poweroff's own kernel messages otherwise
+# cut into the last line ("linux-test[  462.76] ACPI: PM: ... S5").
+sleep 1
 poweroff -f
