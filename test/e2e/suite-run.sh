@@ -6,8 +6,7 @@
 #   N counts "ok" lines that are not skips; M counts "not ok" lines plus tests
 #   the plan announced but the output lacks (crash, timeout).  Exit 0 only when
 #   M = 0, the plan is complete and the guest reported "exit status 0".
-#   Uses test/e2e/run-guest.sh (the SVM core's runner) when it exists, else
-#   the bare runner guest-bare.sh (bare mode only).  The full output is kept
+#   Runs the guest with test/e2e/run-guest.sh.  The full output is kept
 #   in $top_builddir/test/guests/SUITE-EMU-MODE.log (or $GUEST_LOGDIR/...).
 # Env: top_srcdir, top_builddir (default: from this script's place / cwd),
 #   TIMEOUT (default 120 for qemu, 900 for bochs), QEMU, BOCHS, GUEST_ARGS,
@@ -34,16 +33,8 @@ summary() { echo "guests: $suite $emu $mode: $1"; }
 tool=$QEMU; [ "$emu" = bochs ] && tool=$BOCHS
 command -v "$tool" >/dev/null 2>&1 || { summary "0 passed, 1 failed ($emu not installed)"; exit 1; }
 
-if [ -x "$top_srcdir/test/e2e/run-guest.sh" ] || [ -f "$top_srcdir/test/e2e/run-guest.sh" ]; then
-    sh "$top_srcdir/test/e2e/run-guest.sh" "$emu" "$mode" "$elf" "$@" >"$log" 2>"$log.err"
-    rc=$?
-elif [ "$mode" = bare ]; then
-    sh "$here/guest-bare.sh" "$emu" "$elf" >"$log" 2>"$log.err"
-    rc=$?
-else
-    summary "0 passed, 1 failed (test/e2e/run-guest.sh missing: cannot run under umbra)"
-    exit 1
-fi
+sh "$top_srcdir/test/e2e/run-guest.sh" "$emu" "$mode" "$elf" "$@" >"$log" 2>"$log.err"
+rc=$?
 
 tr -d '\r' <"$log" | awk -v rc="$rc" -v head="guests: $suite $emu $mode" '
     /^ok [0-9]+/ { if ($0 ~ /# SKIP/) skip++; else pass++; seen++; next }
