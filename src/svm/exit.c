@@ -279,10 +279,19 @@ static void exit_cpuid(struct svm_vcpu *v)
         }
     } else {
         cpuid(leaf, sub, r);
+        /*
+         * MONITOR/MWAIT and MONITORX/MWAITX are hidden (as KVM does): a guest
+         * MWAIT would sleep the physical CPU, and Bochs 2.7's MWAITX never
+         * wakes on its TSC deadline, which hangs Linux's udelay() for good
+         * (test/linux/README.md).  Hidden, Linux idles with HLT and delays
+         * with the TSC loop.
+         */
         if (leaf == 1)
-            r[2] |= 1u << 31;              /* hypervisor present */
+            r[2] = (r[2] | 1u << 31) & ~(1u << 3);   /* hypervisor present; no MONITOR */
+        else if (leaf == 5)
+            r[0] = r[1] = r[2] = r[3] = 0;           /* MONITOR/MWAIT leaf */
         else if (leaf == 0x80000001)
-            r[2] &= ~(1u << 2);            /* hide SVM */
+            r[2] &= ~(1u << 2 | 1u << 29);           /* hide SVM and MONITORX */
         else if (leaf == 0x8000000A)
             r[0] = r[1] = r[2] = r[3] = 0;
         if (v->paging == &shadow_paging_ops) {

@@ -26,6 +26,7 @@ for mode in shadow npt; do
     expect '^umbra: guest paging at exit: PAE \(cr0=0x80000011 cr4=0x20 efer=0\)$'
     expect '^umbra: exits: vmrun=1$'
     expect '^# cpuid: SVM hidden$'
+    expect '^# cpuid: MONITORX hidden$'
     expect '^# wrmsr EFER reserved bit: #GP\(0\)$'
     expect '^umbra: exits: ioio=1$'
     expect_not '^not ok'

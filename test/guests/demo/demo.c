@@ -232,6 +232,7 @@ void demo_main(uint32_t magic, uint32_t info)
     ok(!(lo & (1u << 2)), "EFER reserved bit 2 stays clear after wrmsr");
     __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(0x80000001u), "c"(0));
     puts_((r[2] & 4) ? "# cpuid: SVM visible\n" : "# cpuid: SVM hidden\n");
+    puts_((r[2] & (1u << 29)) ? "# cpuid: MONITORX visible\n" : "# cpuid: MONITORX hidden\n");
 
     /*
      * Devices and interrupts are the guest's: remap the PIC to 0x20, run the
