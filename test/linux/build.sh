@@ -12,6 +12,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 out=${1:?usage: build.sh OUTDIR}
 cache=${UMBRA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/umbra}/linux
 mkdir -p "$out" "$cache"
+# Concurrent runs (make -j2 check, another checkout sharing the cache) take
+# turns: one lock for the shared download cache, one for OUTDIR.
+exec 8>"$cache/.lock" 9>"$out/.lock"
+flock 8
+flock 9
 
 need_lists() {
     echo "linux: no i386 package lists for $1: run tools/deps.sh (dpkg --add-architecture i386; apt-get update)" >&2
@@ -47,6 +52,8 @@ fetch "$kpkg" "$kver" "boot/vmlinuz-$kname" "vmlinuz-$kname"
 fetch busybox-static "$bver" bin/busybox "busybox-$(echo "$bver" | tr ':' '_')"
 
 cp "$cache/vmlinuz-$kname" "$out/bzImage.tmp" && mv "$out/bzImage.tmp" "$out/bzImage"
-python3 "$here/mkinitramfs.py" "$out/initrd.gz" "$cache/busybox-$(echo "$bver" | tr ':' '_')" "$here/init.sh"
+flock -u 8
+python3 "$here/mkinitramfs.py" "$out/initrd.gz.tmp" "$cache/busybox-$(echo "$bver" | tr ':' '_')" "$here/init.sh"
+mv "$out/initrd.gz.tmp" "$out/initrd.gz"
 echo "$kpkg $kver" > "$out/VERSION"
 echo "linux: $out/bzImage ($kpkg $kver), $out/initrd.gz (busybox-static $bver)" >&2
