@@ -11,6 +11,7 @@
 # lines, Umbra ending on the guest's ACPI power-off, shadow counters.
 # Prints (as # lines) wall time, the kernel's power-off time, exit counters.
 . "${top_srcdir:-$(dirname "$0")/../..}/test/e2e/lib.sh"
+. "$top_srcdir/test/linux/lib.sh"
 LX="$top_builddir/test/linux/out"
 case "${1:-}" in bare|umbra) ;; *)
     echo "usage: $0 bare | umbra NAME 'UMBRA_OPTS' ['KERNEL ARGS']" >&2; exit 2 ;;
@@ -21,15 +22,6 @@ export TIMEOUT=${LINUX_TIMEOUT:-3600}
 # two thirds of the kernel's own boot in Bochs (initcall_debug: 2.0 s and 0.6 s
 # of 4.3 s in QEMU); the workload in /init is untouched.
 KARGS="console=ttyS0 panic=-1 cryptomgr.notests noisapnp"
-markers() { printf '%s\n' "$out" | grep '^linux-test: '; }
-now() { date +%s; }
-report() {
-    kt=$(printf '%s\n' "$out" | sed -n 's/^\[ *\([0-9.]*\)\] reboot: Power down.*/\1/p' | tail -n 1)
-    echo "# bochs $1: wall $(( $(now) - $2 ))s, guest power-off at ${kt:-?}s kernel time"
-    printf '%s\n' "$out" | grep -E '^umbra: (exits|tlb|exit reason)|^umbra: shadow: [a-z_0-9]+=[1-9]|^init: ' |
-        sed "s/^/# bochs $1: /"
-}
-
 case "${1:-}" in
 bare)
     rm -f "$LX/bochs-bare.markers"
@@ -51,30 +43,9 @@ umbra)
     t0=$(now)
     # shellcheck disable=SC2086
     run MEM=256 GUEST_ARGS="$KARGS $kargs" GUEST_MODULES="$LX/initrd.gz" "$RUN" bochs umbra "$LX/bzImage" $opts
-    expect_rc 1
-    expect '^linux-test: done$'
-    expect '^umbra: linux: guest entered ACPI sleep type [0-9] \(PM1a_CNT 0xb004\): power off$'
-    expect '^umbra: exit reason=poweroff status=0$'
-    expect '^umbra: guest paging at exit: PAE '
-    expect '^init: cpu flags: .*hypervisor'
-    expect_not '^init: cpu flags: .*svm'
-    case "$opts" in *paging=npt*) ;; *)
-        expect '^umbra: shadow: faults=[1-9][0-9]*$'
-        expect '^umbra: shadow: made_l1_pae=[1-9][0-9]*$'
-        expect '^umbra: shadow: fault_stopped=0$'
-        expect '^umbra: shadow: audit_errors=0$' ;;
-    esac
-    case "$opts" in *shadow_pool=*) expect '^umbra: shadow: unpins=[1-9][0-9]*$' ;; esac
-    case "$kargs" in *pti=on*)
-        expect '^\[ *[0-9.]+\] Kernel/User page tables isolation: enabled$' ;;
-    esac
+    expect_linux_umbra "$opts" "$kargs" 0xb004
     report "umbra $name" "$t0"
-    if markers | cmp -s - "$LX/bochs-bare.markers"; then
-        echo "ok: marker lines identical bare and under Umbra ($name)"
-    else
-        bad "marker lines differ from the bare run ($name)"
-        markers | diff "$LX/bochs-bare.markers" - | sed 's/^/    diff: /'
-    fi
+    compare_markers "$name" "$LX/bochs-bare.markers"
     ;;
 esac
 finish
