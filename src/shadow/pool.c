@@ -391,8 +391,10 @@ int sh_prealloc(struct shadow_domain *d, unsigned n)
     uint32_t i = d->lru_tail;
     while (i != SH_NIL && d->nfree < n) {
         uint32_t prev = d->pg[i].lprev;
-        if (!d->pg[i].inuse)
+        if (!d->pg[i].inuse) {
             sh_unpin(d, i);     /* prev is pinned, so it survives i's subtree */
+            d->c.reclaim_unpins++;
+        }
         i = prev;
     }
     if (d->nfree >= n)

@@ -89,7 +89,7 @@ struct sh_page {
     X(fault_reflected_hw) X(fault_rsvd) X(ad_set) X(ad_retries) \
     X(cr3_loads) X(cr3_hits) X(cr3_misses) X(cr3_gp) \
     X(invlpg) X(invlpg_dropped) X(prefetch_entries) \
-    X(unpins) X(teardowns) X(prealloc_fail) X(mode_changes) \
+    X(unpins) X(reclaim_unpins) X(teardowns) X(prealloc_fail) X(mode_changes) \
     X(wp_rmap_walks) X(wp_rmap_visits) X(wp_fl1_lookups) X(wp_removed) X(tlb_flush_requests) \
     X(pt_writes) X(pt_entries_validated) X(guest_reads) X(guest_writes) \
     X(guest_access_faults) X(unshadows) X(unshadow_links) \

@@ -19,7 +19,8 @@ report() {
 # run, the kernel's own paging (PAE with PGE and NXE) at the end, CPUID
 # (hypervisor bit, no SVM), and under shadow paging the shadow counters:
 # faults handled, 2 MiB kernel mappings splintered (fl1 shadows), no stop and
-# a clean audit; with a small pool, reclaim; with pti=on, PTI enabled.
+# a clean audit; with a small pool, reclaim (preallocation unpinning top
+# levels); with pti=on, PTI enabled.
 expect_linux_umbra() {
     expect_rc 1
     expect '^linux-test: done$'
@@ -42,7 +43,7 @@ expect_linux_umbra() {
         expect '^umbra: shadow: fault_stopped=0$'
         expect '^umbra: shadow: audit_errors=0$' ;;
     esac
-    case "$1" in *shadow_pool=*) expect '^umbra: shadow: unpins=[1-9][0-9]*$' ;; esac
+    case "$1" in *shadow_pool=*) expect '^umbra: shadow: reclaim_unpins=[1-9][0-9]*$' ;; esac
     case "$2" in *pti=on*)
         expect '^\[ *[0-9.]+\] Kernel/User page tables isolation: enabled$' ;;
     esac
