@@ -60,6 +60,13 @@
 #define MSR_KERNEL_GS_BASE 0xC0000102u
 #define MSR_PAT          0x00000277u
 
+/* Local APIC: the base MSR and the in-service register (ISR, 8 x 32 bits) */
+#define MSR_APIC_BASE    0x0000001Bu
+#define APIC_BASE_X2APIC (1UL << 10)      /* EXTD: registers are MSRs 0x800+ */
+#define APIC_BASE_ENABLE (1UL << 11)
+#define APIC_ISR0        0x100u           /* xAPIC MMIO offset of ISR bits 31:0; +0x10 per word */
+#define MSR_X2APIC_ISR0  0x00000810u      /* x2APIC: one MSR per word */
+
 /* RFLAGS */
 #define X86_RFLAGS_CF  (1UL << 0)
 #define X86_RFLAGS_FIXED (1UL << 1)

@@ -14,12 +14,13 @@
 #include <umbra/shadow.h>
 #include "gdbtarget.h"
 #include "taskswitch.h"
+#include "event.h"
 
 typedef void (*exit_fn)(struct svm_vcpu *v);
 
 static uint64_t exit_count[VMEXIT_TABLE_SIZE];
 static uint64_t exit_count_other;
-static uint64_t events_redelivered, events_reexecuted, events_from_idt, events_from_injection;
+static uint64_t events_redelivered, events_reexecuted, events_from[EVF_KINDS];
 
 /* ---- next RIP ------------------------------------------------------------ */
 
@@ -60,66 +61,43 @@ void svm_skip_insn(struct svm_vcpu *v)
     vm->ctl.int_shadow = 0;
 }
 
-/*
- * The event whose delivery a #PF on the guest's IDT cut short: the gate that
- * faulted names its vector.  Bochs 2.7 does not record an event it starts
- * delivering by itself (a physical INTR, an NMI, INT n) in EXITINTINFO: it
- * reports "valid" with whatever it recorded last -- the guest's last
- * unintercepted exception, Umbra's last injected event, or vector 0.  After a
- * shadow teardown the IDT is unshadowed, so the next timer tick faults on
- * its gate and the stale event was re-injected: a #GP the guest never raised
- * (and IRQ0 never EOI'd, so no tick came again), or vector 0 (its empty gate:
- * #GP, #DF, triple fault).  Delivery reads only the gate of its own vector,
- * so on hardware the address agrees with EXITINTINFO and nothing changes.
- * On a disagreement: INT n / INT3 / INTO / INT1 at RIP run again (a
- * software event), anything else is an external interrupt (vector 2: NMI).
- * Not covered: a delivery whose first fault is on the stack, not the gate.
- */
-static uint64_t event_from_idt_fault(struct svm_vcpu *v, uint64_t ii)
+/* ---- the event an exit cut short (rules in event.h) ------------------------ */
+
+static bool event_insn_at_rip(void *arg, uint8_t b[2])
 {
+    struct svm_vcpu *v = arg;
     struct vmcb *vm = v->vmcb;
-    if (vm->ctl.exitcode != VMEXIT_EXC_BASE + X86_EXC_PF)
-        return ii;
-    bool lma = vm->save.efer & EFER_LMA;
-    uint64_t off = vm->ctl.exitinfo2 - vm->save.idtr.base;
-    if (!lma)
-        off = (uint32_t)off;            /* linear addresses wrap at 4 GiB */
-    if (off > vm->save.idtr.limit)
-        return ii;
-    uint64_t vec = off / (lma ? 16 : 8);
-    if (vec > 0xff || vec == (ii & 0xff))
-        return ii;
-    events_from_idt++;
-    uint8_t b[2];
     struct sh_fault f;
+    bool lma = vm->save.efer & EFER_LMA;
     uint64_t ip = vm->save.cs.base + vm->save.rip;
-    if (v->sh && shadow_read_guest(v->sh, lma ? ip : (uint32_t)ip, b, 2, 0, &f) == SH_FIXED &&
-        ((b[0] == 0xcd && b[1] == vec) || (b[0] == 0xcc && vec == X86_EXC_BP) ||
-         (b[0] == 0xce && vec == X86_EXC_OF) || (b[0] == 0xf1 && vec == X86_EXC_DB)))
-        return SVM_EVT_VALID | SVM_EVT_TYPE_SOFT | vec;
-    return SVM_EVT_VALID | (vec == X86_EXC_NMI ? SVM_EVT_TYPE_NMI : SVM_EVT_TYPE_INTR) | vec;
+    return v->sh && shadow_read_guest(v->sh, lma ? ip : (uint32_t)ip, b, 2, 0, &f) == SH_FIXED;
 }
 
 /*
- * The event Umbra injected on this VMRUN was cut short if the #PF exit
- * reports an event in delivery while the guest is still at the RIP the
- * event was injected at: had that delivery completed, RIP would be in the
- * handler.  (With no event in delivery, the handler may have run and
- * returned to the same RIP: nothing to redo.)  Then the injected event is
- * the one to deliver again, whatever EXITINTINFO says.  On hardware and in
- * QEMU EXITINTINFO already names it; Bochs 2.7 may report a stale one (e.g. when fixing
- * the IDT fault of a re-injected interrupt tore down the shadow of the
- * guest's stack, the next delivery faults on the stack and EXITINTINFO
- * holds whatever Bochs recorded last).
+ * The highest vector in the LAPIC's in-service register (the guest owns the
+ * LAPIC, so this is its state), or -1.  Only asked when EXITINTINFO cannot
+ * be taken as it is, which on hardware does not happen.
  */
-static uint64_t event_cut_short(struct svm_vcpu *v, uint64_t ii)
+static int event_lapic_isr_top(void *arg)
 {
-    uint64_t e = v->run_eventinj;
-    if (likely(!(e & SVM_EVT_VALID)) || !(ii & SVM_EVT_VALID) || ii == e ||
-        v->vmcb->save.rip != v->run_rip || v->vmcb->ctl.exitcode != VMEXIT_EXC_BASE + X86_EXC_PF)
-        return ii;
-    events_from_injection++;
-    return e;
+    uint64_t base;
+    (void)arg;
+    if (rdmsr_safe(MSR_APIC_BASE, &base) < 0 || !(base & APIC_BASE_ENABLE))
+        return -1;
+    for (int i = 7; i >= 0; i--) {
+        uint32_t w;
+        if (base & APIC_BASE_X2APIC) {
+            w = (uint32_t)rdmsr(MSR_X2APIC_ISR0 + (unsigned)i);
+        } else {
+            paddr_t pa = (base & ~0xfffULL) + APIC_ISR0 + 0x10 * (unsigned)i;
+            if (pa + 4 > DIRECT_MAP_LIMIT)
+                return -1;
+            w = *(volatile uint32_t *)phys_to_virt(pa);
+        }
+        if (w)
+            return i * 32 + 31 - __builtin_clz(w);
+    }
+    return -1;
 }
 
 /* Exception classes for the double-fault rules (APM vol. 2, 8.2.9). */
@@ -235,10 +213,9 @@ void svm_print_exit_counts(void)
         ulog("exits: other=%lu", exit_count_other);
     ulog("events: cut short by an exit: redelivered=%lu, instruction re-executed=%lu",
          events_redelivered, events_reexecuted);
-    if (events_from_idt)
-        ulog("events: taken from the faulting IDT gate, not EXITINTINFO=%lu", events_from_idt);
-    if (events_from_injection)
-        ulog("events: the injected event delivered again, not EXITINTINFO=%lu", events_from_injection);
+    for (unsigned k = EVF_REPORTED + 1; k < EVF_KINDS; k++)
+        if (events_from[k])
+            ulog("events: not as EXITINTINFO reported: %s=%lu", svm_event_from_name(k), events_from[k]);
     svm_task_switch_report();
 }
 
@@ -528,22 +505,26 @@ void svm_handle_exit(struct svm_vcpu *v)
      * simply runs again (re-injecting would return past it twice over
      * without NRIPS).
      */
-    uint64_t ii = vm->ctl.exitintinfo;
-    if (unlikely(v->run_eventinj & SVM_EVT_VALID))
-        ii = event_cut_short(v, ii);
-    if (unlikely(ii & SVM_EVT_VALID)) {
-        ii = event_from_idt_fault(v, ii);
+    if (unlikely(vm->ctl.exitintinfo & SVM_EVT_VALID)) {
+        struct svm_event_facts f = {
+            .exitintinfo = vm->ctl.exitintinfo, .exitcode = code, .exitinfo2 = vm->ctl.exitinfo2,
+            .rip = vm->save.rip, .run_eventinj = v->run_eventinj, .run_rip = v->run_rip,
+            .last_injected = v->last_eventinj, .intercepted_exc = vm->ctl.intercept_exc,
+            .idt_base = vm->save.idtr.base, .idt_limit = vm->save.idtr.limit,
+            .lma = vm->save.efer & EFER_LMA,
+            .insn_at_rip = event_insn_at_rip, .lapic_isr_top = event_lapic_isr_top, .arg = v,
+        };
+        enum svm_event_from from;
+        uint64_t ii = svm_event_cut_short(&f, &from);
         uint64_t type = ii & (7ULL << 8);
         unsigned vec = ii & 0xff;
-        /*
-         * QEMU TCG reports an external interrupt cut short by an intercept
-         * (e.g. a #PF on the IDT under shadow paging) as an *exception* of
-         * its vector; VMRUN then refuses to inject an exception >= 32
-         * (VMEXIT_INVALID).  No exception has such a vector: it is an INTR.
-         */
-        if (type == SVM_EVT_TYPE_EXC && vec >= 32) {
-            type = SVM_EVT_TYPE_INTR;
-            ii = (ii & ~((7ULL << 8) | SVM_EVT_ERR_VALID | (0xffffffffULL << 32))) | type;
+        events_from[from]++;
+        if (unlikely(from == EVF_IMPOSSIBLE)) {
+            /* Delivering it would hand the guest a fault it never raised. */
+            svm_dump_guest(v, "EXITINTINFO names an intercepted exception as being delivered, "
+                           "and the real event cannot be found");
+            svm_stop(v, "event-lost", UMBRA_STATUS_ERROR);
+            return;
         }
         if (type != SVM_EVT_TYPE_SOFT &&
             !(type == SVM_EVT_TYPE_EXC && (vec == X86_EXC_BP || vec == X86_EXC_OF))) {
