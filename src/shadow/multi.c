@@ -399,10 +399,11 @@ static spte_t SH_NAME(lne_propagate_from_guest)(struct shadow_vcpu *v, gpte_t ge
 }
 
 /*
- * Write a non-leaf shadow entry, moving the child reference (I3): take the
- * new child's ref before dropping the old one.  Returns true if it changed.
+ * Write non-leaf entry k of shadow si (se points at it), moving the child
+ * reference (I3): take the new child's ref before dropping the old one; the
+ * child's up names this entry if it named none (U).  Returns true if it changed.
  */
-static bool install(struct shadow_domain *d, spte_t *se, spte_t want)
+static bool install(struct shadow_domain *d, uint32_t si, unsigned k, spte_t *se, spte_t want)
 {
     spte_t old = *se;
     if (old == want)
@@ -420,8 +421,13 @@ static bool install(struct shadow_domain *d, spte_t *se, spte_t want)
     if (oi != SH_NIL && (sh_role[d->pg[oi].type].fl1 || sh_role[d->pg[oi].type].level >= 2))
         sh_flush_all(d);
     *(volatile spte_t *)se = want;
-    if (oi != SH_NIL && oi != ni)
+    if (ni != SH_NIL && ni != oi && d->pg[ni].up == SH_NIL)
+        d->pg[ni].up = SH_SLOT(si, k);
+    if (oi != SH_NIL && oi != ni) {
+        if (d->pg[oi].up == SH_SLOT(si, k))
+            d->pg[oi].up = SH_NIL;
         sh_put(d, oi);
+    }
     return true;
 }
 
@@ -576,7 +582,7 @@ static enum sh_result SH_NAME(page_fault)(struct shadow_vcpu *v, gva_t va, uint3
         uint32_t ci = SH_NAME(get_shadow)(d, v, cg, ct, gw.e[gw.leaf]);
         if (ci == SH_NIL)
             return stop(out, "shadow pool exhausted");
-        changed |= install(d, se, l < gw.leaf ? fl2e_link(sh_idx_mfn(d, ci))
+        changed |= install(d, si, idx(va, l), se, l < gw.leaf ? fl2e_link(sh_idx_mfn(d, ci))
                    : SH_NAME(lne_propagate_from_guest)(v, gw.e[l], l, sh_idx_mfn(d, ci)));
         si = ci;
     }
@@ -636,7 +642,7 @@ static void SH_NAME(invlpg)(struct shadow_vcpu *v, gva_t va)
         if (ci != SH_NIL && sh_role[d->pg[ci].type].fl1) {
             /* The guest flushes one superpage TLB entry; the hardware may hold
              * every 4 KiB piece of its splinter: flush them all. */
-            install(d, se, 0);    /* requests the whole flush */
+            install(d, si, idx(va, l), se, 0);    /* requests the whole flush */
             d->c.invlpg_dropped++;
             break;
         }
@@ -750,7 +756,7 @@ static void SH_NAME(validate)(struct shadow_vcpu *v, uint32_t si, unsigned off, 
             if (ci != SH_NIL)
                 want = SH_NAME(lne_propagate_from_guest)(v, ge, l, sh_idx_mfn(d, ci));
         }
-        install(d, &s[k], want);
+        install(d, si, k, &s[k], want);
     }
 }
 
@@ -771,6 +777,8 @@ static void SH_NAME(destroy)(struct shadow_domain *d, uint32_t si)
             continue;
         if (sh_role[d->pg[ci].type].fl1)
             splinter = true;
+        if (d->pg[ci].up == SH_SLOT(si, k))
+            d->pg[ci].up = SH_NIL;          /* U: the entry is gone */
         sh_put(d, ci);
     }
     if (splinter)

@@ -210,6 +210,7 @@ uint32_t sh_make(struct shadow_domain *d, uint64_t gfn, enum sh_type t)
     struct sh_page *sp = &d->pg[i];
     memset(sh_map(d, i), 0, PAGE_SIZE);
     sp->rmap = SH_NIL;
+    sp->up = SH_NIL;
     for (unsigned n = 1; n < need; n++) {      /* companions, last first */
         uint32_t c = take_free(d);
         memset(sh_map(d, c), 0, PAGE_SIZE);
@@ -416,6 +417,29 @@ int sh_prealloc(struct shadow_domain *d, unsigned n)
  * cached translations are still the guest's, so no flush is needed (but
  * tlb_dirty is set).  Nothing allocates (I6).
  */
+/* Clear the link entry (pi, e) to shadow ci (held by the caller, so not its last reference). */
+static void unlink_entry(struct shadow_domain *d, uint32_t pi, unsigned e, uint32_t ci)
+{
+    if (sh_role[d->pg[pi].type].wide)
+        ((uint64_t *)sh_map(d, pi))[e] = 0;
+    else
+        ((uint32_t *)sh_map(d, pi))[e] = 0;
+    if (d->pg[ci].up == SH_SLOT(pi, e))
+        d->pg[ci].up = SH_NIL;
+    d->c.unshadow_links++;
+    sh_put(d, ci);
+}
+
+uint32_t sh_link_target(struct shadow_domain *d, uint32_t pi, unsigned e)
+{
+    uint64_t v = sh_role[d->pg[pi].type].wide ? ((uint64_t *)sh_map(d, pi))[e]
+                                              : ((uint32_t *)sh_map(d, pi))[e];
+    if (!(v & _PAGE_PRESENT))
+        return SH_NIL;
+    return sh_mfn_idx(d, (sh_role[d->pg[pi].type].wide ? v & PADDR_MASK_52 : v & PTE32_ADDR_MASK)
+                         >> PAGE_SHIFT);
+}
+
 bool sh_unshadow(struct shadow_domain *d, uint64_t gfn)
 {
     uint32_t s[8], n = 0, all[8];
@@ -430,31 +454,35 @@ bool sh_unshadow(struct shadow_domain *d, uint64_t gfn)
         d->pg[s[k]].refs++;             /* hold them while unlinking */
     for (unsigned k = 0; k < n; k++)
         sh_unpin(d, s[k]);
-    for (uint32_t i = d->first; i < d->frames; i++) {
+    /*
+     * Now refs = links + our hold (none pinned or in use).  A shadow with no
+     * link, or one link that its up names (U), needs no search; the links of
+     * the others are found by searching every table of tables in the pool
+     * (shadows keep one up-pointer, not a list).
+     */
+    bool search = false;
+    for (unsigned k = 0; k < n; k++) {
+        struct sh_page *sp = &d->pg[s[k]];
+        if (sp->refs == 2 && sp->up != SH_NIL && sh_link_target(d, sp->up >> 10, sp->up & 1023) == s[k]) {
+            unlink_entry(d, sp->up >> 10, sp->up & 1023, s[k]);
+            d->c.unshadow_up_links++;
+        }
+        search |= sp->refs > 1;
+    }
+    for (uint32_t i = d->first; search && i < d->frames; i++) {
         uint8_t t = d->pg[i].type;
         if (sh_role[t].level < 2 || !sh_role[t].guest_levels || sh_role[t].fl1)
             continue;
         unsigned nent = sh_role[t].wide ? 512 : 1024;
         for (unsigned e = 0; e < nent; e++) {
-            uint64_t v;
-            if (sh_role[t].wide)
-                v = ((uint64_t *)sh_map(d, i))[e];
-            else
-                v = ((uint32_t *)sh_map(d, i))[e];
-            if (!(v & _PAGE_PRESENT))
-                continue;
-            uint64_t m = ((sh_role[t].wide ? v & PADDR_MASK_52 : v & PTE32_ADDR_MASK) >> PAGE_SHIFT);
-            for (unsigned k = 0; k < n; k++)
-                if (m == mfn_x(sh_idx_mfn(d, s[k]))) {
-                    if (sh_role[t].wide)
-                        ((uint64_t *)sh_map(d, i))[e] = 0;
-                    else
-                        ((uint32_t *)sh_map(d, i))[e] = 0;
-                    d->c.unshadow_links++;
-                    sh_put(d, s[k]);    /* never the last: we hold one */
-                }
+            uint32_t ci = sh_link_target(d, i, e);
+            for (unsigned k = 0; ci != SH_NIL && k < n; k++)
+                if (ci == s[k])
+                    unlink_entry(d, i, e, ci);
         }
     }
+    if (search)
+        d->c.unshadow_searches++;
     for (unsigned k = 0; k < n; k++)
         sh_put(d, s[k]);   /* destroy() flushes if splinter links go (see invlpg) */
     return !sh_is_pt(d, gfn);

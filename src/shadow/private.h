@@ -16,7 +16,11 @@
  *                     + 1 if pinned + one per vCPU top-level slot holding it;
  *   I4  at refs == 0 a shadow is destroyed and drops its children;
  *   I5  a shadow is in the hash iff it is allocated (per-vCPU PDPTs excepted);
- *   I6  nothing allocates unless sh_prealloc() made room first.
+ *   I6  nothing allocates unless sh_prealloc() made room first;
+ *   U   sh_page.up is SH_NIL or the slot of a present shadow entry that links
+ *       to this shadow (install() sets it when a shadow gets a link and has
+ *       none named, clears it when that entry changes; a dying parent clears
+ *       its children's), so a shadow with one link is unlinked without a search.
  */
 #ifndef UMBRA_SHADOW_PRIVATE_H
 #define UMBRA_SHADOW_PRIVATE_H
@@ -80,7 +84,11 @@ struct sh_page {
     uint8_t inuse;         /* vCPU top-level slots holding it */
     uint8_t pad;
     uint32_t rmap;         /* l1: first reverse-map companion; companion: the next, or SH_NIL */
+    uint32_t up;           /* U: SH_NIL or the slot of a present entry linking to this shadow */
 };
+
+/* A shadow entry named as one number: pool index << 10 | entry index (<= 1023). */
+#define SH_SLOT(si, k) (((uint32_t)(si) << 10) | (uint32_t)(k))
 
 /* Counters: one X-macro list so printing never forgets one. */
 #define SH_COUNTERS(X) \
@@ -92,7 +100,7 @@ struct sh_page {
     X(unpins) X(reclaim_unpins) X(teardowns) X(prealloc_fail) X(mode_changes) \
     X(wp_rmap_walks) X(wp_rmap_visits) X(wp_fl1_lookups) X(wp_removed) X(tlb_flush_requests) \
     X(pt_writes) X(pt_entries_validated) X(guest_reads) X(guest_writes) \
-    X(guest_access_faults) X(unshadows) X(unshadow_links) \
+    X(guest_access_faults) X(unshadows) X(unshadow_links) X(unshadow_up_links) X(unshadow_searches) \
     X(unshadow_run) X(unshadow_zeroing) X(unshadow_user) X(unshadow_targeted) X(audits) X(audit_errors)
 
 struct sh_counters {
@@ -195,6 +203,8 @@ const struct shadow_mode *sh_mode_of_type(enum sh_type t);
 /* Make the page-table shadows of gfn that no vCPU runs on die (unlink, unpin);
  * true if gfn has no page-table shadow left. */
 bool sh_unshadow(struct shadow_domain *d, uint64_t gfn);
+/* The live shadow that entry e of shadow pi (a table of tables) links to, or SH_NIL. */
+uint32_t sh_link_target(struct shadow_domain *d, uint32_t pi, unsigned e);
 /* ---- rmap.c: reverse map of writable leaf entries ---- */
 /* Types whose writable entries are kept in the reverse map (l1 of 2-level, PAE, long). */
 static inline bool sh_rmapped(enum sh_type t)

@@ -28,7 +28,7 @@
  */
 #include "private.h"
 
-#define SLOT(si, k) (((si) << 10) | (k))
+#define SLOT SH_SLOT
 
 static inline uint32_t rhash(const struct shadow_domain *d, uint64_t mfn)
 {
