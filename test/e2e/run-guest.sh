@@ -8,7 +8,9 @@
 # (so 1 = status 0).  QEMU's exit code is passed through as is; for Bochs
 # (whose own exit code is always 1) it is derived from the last
 # "umbra: exit ... status=N" line under Umbra, or the guest's last
-# "exit status N" line bare.  124 = timeout or no status found.
+# "exit status N" line bare.  124 = timeout or no status found.  A Bochs run
+# ends its output with "run-guest: bochs ticks=N (...)": Bochs' clock at the
+# end (instructions plus halted time; deterministic with clock sync=none).
 # Environment: TIMEOUT (seconds, default 120), GUEST_ARGS, GUEST_MODULES
 #   (see mkiso.sh), QEMU, BOCHS (emulator binaries), QEMU_CPU (default EPYC),
 #   QEMU_ARGS (extra QEMU options), BOCHS_CPU (default ryzen), MEM (MiB, default 128), UEFI=1 (QEMU with
@@ -66,32 +68,9 @@ qemu)
     exit $rc
     ;;
 bochs)
-    # Bochs 2.7 raises its "3rd exception with no resolution" panic *before*
-    # it checks the SVM SHUTDOWN intercept, so a guest triple fault under
-    # Umbra ends Bochs (fatal panic) without a #VMEXIT; with panic=report it
-    # crashes (SIGSEGV).  Such a run ends without a status line (124).
-    cat > "$dir/bochsrc" <<EOB
-megs: $MEM
-cpu: model=${BOCHS_CPU:-ryzen}, count=1, ips=50000000, reset_on_triple_fault=0
-romimage: file=/usr/share/seabios/bios.bin
-vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest
-ata0-master: type=cdrom, path=$dir/boot.iso, status=inserted
-boot: cdrom
-display_library: term
-com1: enabled=1, mode=file, dev=$dir/com1
-port_e9_hack: enabled=1
-clock: sync=none, time0=local
-log: $dir/bochs.log
-panic: action=fatal
-error: action=report
-info: action=report
-debug: action=ignore
-EOB
-    (cd "$dir" && timeout -s KILL "$TIMEOUT" "$BOCHS" -q -f "$dir/bochsrc" -rc "$here/bochs-cont.rc" \
-        </dev/null >"$dir/stdout" 2>&1)
-    rc=$?
-    tr -d '\r' < "$dir/com1"
-    [ $rc -eq 137 ] && { echo "run-guest: timeout after ${TIMEOUT}s" >&2; exit 124; }
+    . "$here/bochs-boot.sh"
+    bochs_boot "$dir" "$MEM" "$TIMEOUT" ||
+        { echo "run-guest: timeout after ${TIMEOUT}s" >&2; exit 124; }
     if [ "$mode" = umbra ]; then
         n=$(tr -d '\r' < "$dir/com1" | sed -n 's/^umbra: exit reason=[^ ]* status=\([0-9]*\).*/\1/p' | tail -n 1)
     else

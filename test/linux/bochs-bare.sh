@@ -23,26 +23,7 @@ menuentry linux {
 }
 EOC
 grub-mkrescue -o "$dir/boot.iso" "$dir/iso" >"$dir/log" 2>&1 || { cat "$dir/log" >&2; exit 2; }
-: > "$dir/com1"
-cat > "$dir/bochsrc" <<EOB
-megs: 256
-cpu: model=${BOCHS_CPU:-ryzen}, count=1, ips=50000000, reset_on_triple_fault=0
-romimage: file=/usr/share/seabios/bios.bin
-vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest
-ata0-master: type=cdrom, path=$dir/boot.iso, status=inserted
-boot: cdrom
-display_library: term
-com1: enabled=1, mode=file, dev=$dir/com1
-clock: sync=none, time0=local
-log: $dir/bochs.log
-panic: action=fatal
-error: action=report
-info: action=report
-debug: action=ignore
-EOB
-(cd "$dir" && timeout -s KILL "${TIMEOUT:-1800}" "$BOCHS" -q -f "$dir/bochsrc" -rc "$here/../e2e/bochs-cont.rc" \
-    </dev/null >"$dir/stdout" 2>&1)
-rc=$?
-tr -d '\r' < "$dir/com1"
-[ $rc -eq 137 ] && { echo "bochs-bare: timeout after ${TIMEOUT:-1800}s" >&2; exit 124; }
+. "$here/../e2e/bochs-boot.sh"
+BOCHS_CPU=${BOCHS_CPU:-ryzen} bochs_boot "$dir" 256 "${TIMEOUT:-1800}" ||
+    { echo "bochs-bare: timeout after ${TIMEOUT:-1800}s" >&2; exit 124; }
 exit 0

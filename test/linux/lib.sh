@@ -10,7 +10,7 @@ report() {
     wall=$(awk -v a="$(now)" -v b="$2" 'BEGIN { printf "%.1f", a - b }')
     kt=$(printf '%s\n' "$out" | sed -n 's/^\[ *\([0-9.]*\)\] reboot: Power down.*/\1/p' | tail -n 1)
     echo "# $1: wall ${wall}s, guest power-off at ${kt:-?}s kernel time"
-    printf '%s\n' "$out" | grep -E '^umbra: (exits|tlb|exit reason|guest paging at exit)|^umbra: shadow: [a-z_0-9]+=[1-9]|^init: ' |
+    printf '%s\n' "$out" | grep -E '^umbra: (exits|events|tlb|exit reason|guest paging at exit)|^umbra: shadow: [a-z_0-9]+=[1-9]|^init: |^run-guest: bochs ticks=' |
         sed "s/^/# $1: /"
 }
 
