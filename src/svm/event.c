@@ -74,10 +74,21 @@ uint64_t svm_event_cut_short(const struct svm_event_facts *f, enum svm_event_fro
         type = SVM_EVT_TYPE_INTR;
     }
 
+    /*
+     * Only an intercepted exception raised during the delivery (a #PF on the
+     * IDT, GDT or stack; #DB/#BP while GDB has them) cuts it short and needs
+     * it delivered again.  Other exits report an event they consume
+     * themselves (TASK_SWITCH through a task gate: taskswitch.c judges the
+     * report) and are left as reported.
+     */
+    if (f->exitcode < VMEXIT_EXC_BASE || f->exitcode >= VMEXIT_EXC_BASE + 32) {
+        *from = EVF_REPORTED;
+        return ii;
+    }
+
     /* 1. Our own injection, cut short before its handler ran. */
     uint64_t inj = f->run_eventinj;
-    if ((inj & SVM_EVT_VALID) && f->rip == f->run_rip &&
-        f->exitcode == VMEXIT_EXC_BASE + X86_EXC_PF) {
+    if ((inj & SVM_EVT_VALID) && f->rip == f->run_rip) {
         *from = event_id(ii) == event_id(inj) ? EVF_REPORTED : EVF_INJECTED;
         return inj;
     }

@@ -57,10 +57,12 @@ enum svm_event_from {
 /*
  * f->exitintinfo has SVM_EVT_VALID.  Returns the event to deliver again, in
  * EVENTINJ format (for EVF_IMPOSSIBLE the report itself: the caller must
- * not deliver it).  The rules, in order:
- *   1. this VMRUN injected an event and the guest is still at its RIP on a
- *      #PF exit: that event (had its delivery completed, RIP would be in the
- *      handler);
+ * not deliver it).  Only an exit raised by an intercepted exception (the
+ * fault that cut the delivery short) is judged; any other exit's report is
+ * taken (a TASK_SWITCH exit consumes its event, taskswitch.c judges it).
+ * The rules, in order:
+ *   1. this VMRUN injected an event and the guest is still at its RIP: that
+ *      event (had its delivery completed, RIP would be in the handler);
  *   2. a report is suspect if it names an exception Umbra intercepts (the
  *      CPU exits instead of delivering those, so only an injection -- rule 1
  *      -- can be under way) or equals the last injection; others are taken;

@@ -94,11 +94,26 @@ START_TEST(own_injection_cut_short_at_its_rip)
     f.exitintinfo = INTR(0x20);
     ck_assert_uint_eq(svm_event_cut_short(&f, &from), INTR(0x20));
     ck_assert_int_eq(from, EVF_REPORTED);
-    /* Not a #PF exit: rule 1 does not apply (a #GP report is not suspect). */
+    /* Not an exception exit: the report is taken, nothing is asked. */
     f.exitintinfo = EXC_ERR(X86_EXC_GP, 0);
     f.exitcode = VMEXIT_NPF;
     ck_assert_uint_eq(svm_event_cut_short(&f, &from), EXC_ERR(X86_EXC_GP, 0));
     ck_assert_int_eq(from, EVF_REPORTED);
+}
+END_TEST
+
+START_TEST(task_switch_exit_is_left_to_taskswitch)
+{
+    enum svm_event_from from;
+    /* An injected #DF or #PF that goes through a task gate exits as TASK_SWITCH: its
+     * report is the event the switch delivers (taskswitch.c), whatever was injected before. */
+    struct svm_event_facts f = facts(EXC_ERR(X86_EXC_PF, 2));
+    f.exitcode = VMEXIT_TASK_SWITCH;
+    f.last_injected = EXC_ERR(X86_EXC_PF, 2);
+    world.isr = 0xec;
+    ck_assert_uint_eq(svm_event_cut_short(&f, &from), EXC_ERR(X86_EXC_PF, 2));
+    ck_assert_int_eq(from, EVF_REPORTED);
+    ck_assert_int_eq(world.insn_calls + world.isr_calls, 0);
 }
 END_TEST
 
@@ -208,6 +223,7 @@ int main(void)
     tcase_add_test(tc, trusted_report_asks_nothing);
     tcase_add_test(tc, qemu_exception_above_31_is_an_interrupt);
     tcase_add_test(tc, own_injection_cut_short_at_its_rip);
+    tcase_add_test(tc, task_switch_exit_is_left_to_taskswitch);
     tcase_add_test(tc, idt_gate_names_the_vector);
     tcase_add_test(tc, stale_report_taken_from_the_lapic);
     tcase_add_test(tc, stale_report_with_int_n_at_rip);
