@@ -407,16 +407,6 @@ int sh_prealloc(struct shadow_domain *d, unsigned n)
     return -1;
 }
 
-/*
- * The frame gfn looks like it is no longer a page table (written again and
- * again with no fault in between: being zeroed or reused as data, the
- * fork/exit pattern).  Make its page-table shadows that no vCPU runs on die:
- * unpin them and clear every shadow entry linking to them (a search over the
- * pool: there are no up-pointers).  Clearing links only takes away what the
- * guest still has, so a later access refaults and reshadows (I1 holds); the
- * cached translations are still the guest's, so no flush is needed (but
- * tlb_dirty is set).  Nothing allocates (I6).
- */
 /* Clear the link entry (pi, e) to shadow ci (held by the caller, so not its last reference). */
 static void unlink_entry(struct shadow_domain *d, uint32_t pi, unsigned e, uint32_t ci)
 {
@@ -440,6 +430,16 @@ uint32_t sh_link_target(struct shadow_domain *d, uint32_t pi, unsigned e)
                          >> PAGE_SHIFT);
 }
 
+/*
+ * The frame gfn looks like it is no longer a page table (written again and
+ * again with no fault in between: being zeroed or reused as data, the
+ * fork/exit pattern).  Make its page-table shadows that no vCPU runs on die:
+ * unpin them and clear every shadow entry linking to them (a search over the
+ * pool: there are no up-pointers).  Clearing links only takes away what the
+ * guest still has, so a later access refaults and reshadows (I1 holds); the
+ * cached translations are still the guest's, so no flush is needed (but
+ * tlb_dirty is set).  Nothing allocates (I6).
+ */
 bool sh_unshadow(struct shadow_domain *d, uint64_t gfn)
 {
     uint32_t s[8], n = 0, all[8];

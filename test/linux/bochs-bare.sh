@@ -24,6 +24,6 @@ menuentry linux {
 EOC
 grub-mkrescue -o "$dir/boot.iso" "$dir/iso" >"$dir/log" 2>&1 || { cat "$dir/log" >&2; exit 2; }
 . "$here/../e2e/bochs-boot.sh"
-BOCHS_CPU=${BOCHS_CPU:-ryzen} bochs_boot "$dir" 256 "${TIMEOUT:-1800}" ||
+bochs_boot "$dir" 256 "${TIMEOUT:-1800}" ||
     { echo "bochs-bare: timeout after ${TIMEOUT:-1800}s" >&2; exit 124; }
 exit 0
