@@ -57,6 +57,14 @@ struct plat_cpu_features {
 };
 const struct plat_cpu_features *plat_cpu_features(void);
 
+/*
+ * The guest's PKRU (protection-key rights: AD = bit 2k, WD = bit 2k+1 for
+ * key k).  SVM does not switch PKRU, so after #VMEXIT the register holds
+ * the guest's value.  The shadow walker asks only while the guest runs long
+ * mode with CR4.PKE and the feature exists; 0 if there is no PKU.
+ */
+uint32_t plat_guest_pkru(struct shadow_vcpu *v);
+
 /* Diagnostics: one line, printf format, printed as "umbra: ..." by the caller's convention. */
 void plat_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

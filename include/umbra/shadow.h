@@ -100,10 +100,14 @@ enum sh_result shadow_update_cr3(struct shadow_vcpu *v, struct sh_fault *out);
  * #PF intercept: va = CR2 (EXITINFO2), pfec = EXITINFO1, plus SH_PFEC_AC if
  * the guest's RFLAGS.AC = 1 or SH_PFEC_NOAC if it is 0 (with neither, SMAP is
  * left to the hardware, and a supervisor access SMAP refuses may set guest
- * A/D before it faults).  SH_EMULATE: the
+ * A/D before it faults), plus SH_PFEC_DATA when the access cannot be a
+ * fetch (else a supervisor read without I/D reporting is left to the
+ * hardware's SMAP check likewise).  Protection keys are judged with
+ * plat_guest_pkru().  SH_EMULATE: the
  * instruction writes a shadowed guest page table, or is a supervisor write
- * the guest allows only because its CR0.WP = 0; the emulator performs the
- * write with shadow_write_guest().
+ * the guest allows only because its CR0.WP = 0 (read-only entries, or a
+ * PKRU write-disable, which WP = 0 exempts supervisor writes from); the
+ * emulator performs the write with shadow_write_guest().
  */
 enum sh_result shadow_page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
                                  struct sh_fault *out);
@@ -121,6 +125,11 @@ void shadow_invlpg(struct shadow_vcpu *v, gva_t va);
  */
 #define SH_PFEC_AC   (1u << 31)   /* pfec flag: EFLAGS.AC = 1 (SMAP exempt) */
 #define SH_PFEC_NOAC (1u << 30)   /* pfec flag for shadow_page_fault: EFLAGS.AC = 0 */
+/* pfec flag for shadow_page_fault: the access is known not to be an
+ * instruction fetch (CR2 lies outside the 15 bytes at the guest's linear
+ * RIP).  Lets the walker judge SMAP for a supervisor read in a mode whose
+ * error codes have no I/D bit (no NXE, no SMEP). */
+#define SH_PFEC_DATA (1u << 29)
 enum sh_result shadow_read_guest(struct shadow_vcpu *v, gva_t va, void *dst,
                                  unsigned len, uint32_t pfec, struct sh_fault *out);
 enum sh_result shadow_write_guest(struct shadow_vcpu *v, gva_t va, const void *src,

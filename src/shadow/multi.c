@@ -126,6 +126,16 @@ static inline uint64_t sp_base(gpte_t e, unsigned l)
 #endif
 }
 
+/*
+ * Fault injection, for proving the tests notice a walker that sets A on an
+ * access SMAP refuses: the mutant build (umbra-mutant-asmap.elf,
+ * libshadow-asmap.a) sets A on every entry of such a walk before faulting.
+ * Never on in umbra.elf.
+ */
+#ifndef SHADOW_MUTANT_A_BEFORE_SMAP
+#define SHADOW_MUTANT_A_BEFORE_SMAP 0
+#endif
+
 /* ---- the guest walker ------------------------------------------------------ */
 /*
  * A PAE virtual address, as walk() takes it apart:
@@ -157,7 +167,7 @@ struct gwalk {
 
 static enum sh_result fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec, struct sh_fault *out)
 {
-    pfec &= ~(SH_PFEC_AC | SH_PFEC_NOAC);
+    pfec &= ~(SH_PFEC_AC | SH_PFEC_NOAC | SH_PFEC_DATA);
     /* I/D is reported only where execute permission exists (PAE/long + NXE, or SMEP). */
     if (!nxe(v) && !(v->guest_cr4 & X86_CR4_SMEP))
         pfec &= ~PFEC_INSN;
@@ -184,8 +194,11 @@ static enum sh_result stop(struct sh_fault *out, const char *why)
  * frame the p2m refuses.  SMAP is judged only for accesses without
  * SH_PFEC_AC (EFLAGS.AC = 0); page_fault() passes SH_PFEC_AC unless the
  * caller said AC = 0 (SH_PFEC_NOAC): with AC unknown, the hardware, running
- * on shadows that copy U faithfully, judges SMAP with the real AC.  PKU
- * (PKRU) is left to the hardware likewise.
+ * on shadows that copy U faithfully, judges SMAP with the real AC.
+ * Protection keys (long mode, CR4.PKE): data accesses to user pages are
+ * judged against plat_guest_pkru() with the leaf's key (bits 62:59); AD
+ * forbids them, WD forbids writes (supervisor writes only with CR0.WP = 1);
+ * a PK violation adds PFEC_PK to whatever else the access violates.
  */
 static enum sh_result SH_NAME(walk)(struct shadow_vcpu *v, gva_t va, uint32_t access,
                                     struct gwalk *gw, struct sh_fault *out)
@@ -249,18 +262,38 @@ static enum sh_result SH_NAME(walk)(struct shadow_vcpu *v, gva_t va, uint32_t ac
     gw->gfn = l == 1 ? egfn(gw->e[1])
             : sp_base(gw->e[l], l) + ((va >> PAGE_SHIFT) & ((1ULL << (LSHIFT * (l - 1))) - 1));
 
-    bool bad;
-    if (access & PFEC_USER)
+    bool bad, smap = false;
+    uint32_t pk = 0;
+    if (access & PFEC_USER) {
         bad = !gw->us || ((access & PFEC_WRITE) && !gw->rw);
-    else
+    } else {
+        smap = !(access & (PFEC_INSN | SH_PFEC_AC)) && gw->us && (v->guest_cr4 & X86_CR4_SMAP);
         bad = ((access & PFEC_WRITE) && !gw->rw && (v->guest_cr0 & X86_CR0_WP))
-           || ((access & PFEC_INSN) && gw->us && (v->guest_cr4 & X86_CR4_SMEP))
-           || (!(access & (PFEC_INSN | SH_PFEC_AC)) && gw->us && (v->guest_cr4 & X86_CR4_SMAP));
+           || ((access & PFEC_INSN) && gw->us && (v->guest_cr4 & X86_CR4_SMEP)) || smap;
+    }
     if ((access & PFEC_INSN) && gw->nx)
         bad = true;
+#if GUEST_LEVELS == 4
+    if (!(access & PFEC_INSN) && gw->us && (v->guest_cr4 & X86_CR4_PKE)
+        && plat_cpu_features()->pku) {
+        unsigned key = (unsigned)((uint64_t)gw->e[gw->leaf] >> 59) & 15;
+        uint32_t r = plat_guest_pkru(v) >> (2 * key);
+        if ((r & 1) || ((r & 2) && (access & PFEC_WRITE)
+                        && ((access & PFEC_USER) || (v->guest_cr0 & X86_CR0_WP))))
+            pk = PFEC_PK;
+    }
+#endif
     (void)n;
-    if (bad)
-        return fault(v, va, access | PFEC_PRESENT, out);
+    (void)smap;
+#if SHADOW_MUTANT_A_BEFORE_SMAP
+    /* The mutant: A set on the walk before SMAP refuses it. */
+    if (smap)
+        for (unsigned k = GUEST_LEVELS; k >= gw->leaf; k--)
+            if (gw->p[k])
+                __atomic_or_fetch(gw->p[k], ACC, __ATOMIC_SEQ_CST);
+#endif
+    if (bad || pk)
+        return fault(v, va, access | PFEC_PRESENT | pk, out);
     return SH_FIXED;
 }
 
@@ -528,7 +561,7 @@ static enum sh_result SH_NAME(page_fault)(struct shadow_vcpu *v, gva_t va, uint3
     struct gwalk gw;
     /* AC unknown, or a read not told from a fetch (no I/D without NXE or SMEP):
      * SMAP is judged by the hardware (see walk()), walk as with AC = 1. */
-    bool smap_here = (pfec & SH_PFEC_NOAC) && ((pfec & PFEC_WRITE) || nxe(v)
+    bool smap_here = (pfec & SH_PFEC_NOAC) && ((pfec & (PFEC_WRITE | SH_PFEC_DATA)) || nxe(v)
                                                || (v->guest_cr4 & X86_CR4_SMEP));
     uint32_t access = (pfec & (PFEC_WRITE | PFEC_USER | PFEC_INSN)) | (smap_here ? 0 : SH_PFEC_AC);
     enum sh_result r;
@@ -548,7 +581,9 @@ static enum sh_result SH_NAME(page_fault)(struct shadow_vcpu *v, gva_t va, uint3
         if (!mfn_valid(plat_gfn_to_mfn(_gfn(gw.gfn))))
             return stop(out, "guest maps a frame that is not the guest's (Umbra's or beyond MAXPHYADDR)");
         if (access & PFEC_WRITE) {
-            if (!gw.rw && !wp0_leaf_ok(&gw)) {   /* allowed only by CR0.WP = 0 */
+            /* Allowed only by CR0.WP = 0: a read-only entry, or a PKRU
+             * write-disable the hardware (WP = 1) applied to a supervisor write. */
+            if ((!gw.rw && !wp0_leaf_ok(&gw)) || ((pfec & PFEC_PK) && !(access & PFEC_USER))) {
                 d->c.fault_emulated_wp0++;
                 return SH_EMULATE;
             }

@@ -6,6 +6,7 @@
 #include <umbra/kern.h>
 #include <umbra/lib.h>
 #include <umbra/loader.h>
+#include <umbra/x86.h>
 #include "gdbtarget.h"
 
 #define GUEST_ASID 1
@@ -70,6 +71,26 @@ const struct plat_cpu_features *plat_cpu_features(void)
         done = true;
     }
     return &f;
+}
+
+/*
+ * RDPKRU needs CR4.PKE in the host: set it the first time (Umbra's own pages
+ * are all supervisor pages, which PKRU never restricts, so the guest's PKRU
+ * left in the register cannot affect the hypervisor).  VMRUN/#VMEXIT save
+ * and restore the host CR4, so it stays set.
+ */
+uint32_t plat_guest_pkru(struct shadow_vcpu *v)
+{
+    (void)v;
+    if (!plat_cpu_features()->pku)
+        return 0;
+    unsigned long cr4;
+    __asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+    if (!(cr4 & X86_CR4_PKE))
+        __asm__ volatile("mov %0, %%cr4" :: "r"(cr4 | X86_CR4_PKE) : "memory");
+    uint32_t eax, edx;
+    __asm__ volatile(".byte 0x0f, 0x01, 0xee" : "=a"(eax), "=d"(edx) : "c"(0));   /* RDPKRU */
+    return eax;
 }
 
 void (*plat_log_sink)(const char *line, void *ctx);

@@ -395,6 +395,13 @@ static void shadow_pf(struct svm_vcpu *v)
     struct sh_fault out;
     uint32_t pfec = (uint32_t)vm->ctl.exitinfo1 |
                     ((vm->save.rflags & X86_RFLAGS_AC) ? SH_PFEC_AC : SH_PFEC_NOAC);
+    /* A fetch faults within the (at most 15) bytes of the instruction at the
+     * linear RIP; anything else is a data access (SMAP's business, shadow.h). */
+    uint64_t from_rip = vm->ctl.exitinfo2 - (vm->save.cs.base + vm->save.rip);
+    if (!(vm->save.efer & EFER_LMA) || !(vm->save.cs.attrib & (1u << 9)))
+        from_rip = (uint32_t)from_rip;      /* linear addresses wrap at 4 GiB */
+    if (from_rip >= 15)
+        pfec |= SH_PFEC_DATA;
 
     switch (shadow_page_fault(v->sh, vm->ctl.exitinfo2, pfec, &out)) {
     case SH_FIXED:

@@ -304,6 +304,7 @@ struct ref_paging ref_guest_paging(const struct shadow_vcpu *v)
     return (struct ref_paging){
         .cr0 = v->guest_cr0, .cr3 = v->guest_cr3, .cr4 = v->guest_cr4,
         .efer = v->guest_efer, .pdpte = v->guest_pdpte, .host_phys = false,
+        .pkru = sim_pkru,        /* one register: the guest's, and the hardware's */
     };
 }
 
@@ -311,7 +312,7 @@ struct ref_paging ref_hw_paging(const struct shadow_vcpu *v)
 {
     return (struct ref_paging){
         .cr0 = v->hw_cr0, .cr3 = v->hw_cr3, .cr4 = v->hw_cr4,
-        .efer = v->hw_efer, .pdpte = NULL, .host_phys = true,
+        .efer = v->hw_efer, .pdpte = NULL, .host_phys = true, .pkru = sim_pkru,
     };
 }
 

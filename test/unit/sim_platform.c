@@ -11,6 +11,7 @@
 #include "sim_platform.h"
 
 struct plat_cpu_features sim_features;
+uint32_t sim_pkru;
 bool sim_log_echo;
 unsigned long sim_flush_va_calls;
 gva_t sim_last_flush_va;
@@ -52,6 +53,7 @@ void sim_init(uint64_t ram_bytes, unsigned long pool_frames)
         abort();
     }
     sim_features = sim_features_default();
+    sim_pkru = 0;
     sim_flush_va_calls = 0;
     sim_last_flush_va = 0;
     sim_bad_map_calls = 0;
@@ -165,6 +167,12 @@ void plat_flush_va(struct shadow_vcpu *v, gva_t va)
 const struct plat_cpu_features *plat_cpu_features(void)
 {
     return &sim_features;
+}
+
+uint32_t plat_guest_pkru(struct shadow_vcpu *v)
+{
+    (void)v;
+    return sim_features.pku ? sim_pkru : 0;
 }
 
 static void log_append(const char *s, size_t n)
