@@ -167,7 +167,7 @@ struct gwalk {
 
 static enum sh_result fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec, struct sh_fault *out)
 {
-    pfec &= ~(SH_PFEC_AC | SH_PFEC_NOAC | SH_PFEC_DATA);
+    pfec &= ~(SH_PFEC_AC | SH_PFEC_NOAC | SH_PFEC_DATA | SH_PFEC_NOPK);
     /* I/D is reported only where execute permission exists (PAE/long + NXE, or SMEP). */
     if (!nxe(v) && !(v->guest_cr4 & X86_CR4_SMEP))
         pfec &= ~PFEC_INSN;
@@ -274,7 +274,7 @@ static enum sh_result SH_NAME(walk)(struct shadow_vcpu *v, gva_t va, uint32_t ac
     if ((access & PFEC_INSN) && gw->nx)
         bad = true;
 #if GUEST_LEVELS == 4
-    if (!(access & PFEC_INSN) && gw->us && (v->guest_cr4 & X86_CR4_PKE)
+    if (!(access & (PFEC_INSN | SH_PFEC_NOPK)) && gw->us && (v->guest_cr4 & X86_CR4_PKE)
         && plat_cpu_features()->pku) {
         unsigned key = (unsigned)((uint64_t)gw->e[gw->leaf] >> 59) & 15;
         uint32_t r = plat_guest_pkru(v) >> (2 * key);
@@ -559,11 +559,14 @@ static enum sh_result SH_NAME(page_fault)(struct shadow_vcpu *v, gva_t va, uint3
 {
     struct shadow_domain *d = v->d;
     struct gwalk gw;
-    /* AC unknown, or a read not told from a fetch (no I/D without NXE or SMEP):
-     * SMAP is judged by the hardware (see walk()), walk as with AC = 1. */
-    bool smap_here = (pfec & SH_PFEC_NOAC) && ((pfec & (PFEC_WRITE | SH_PFEC_DATA)) || nxe(v)
-                                               || (v->guest_cr4 & X86_CR4_SMEP));
-    uint32_t access = (pfec & (PFEC_WRITE | PFEC_USER | PFEC_INSN)) | (smap_here ? 0 : SH_PFEC_AC);
+    /* A read not told from a fetch (no I/D without NXE or SMEP, no
+     * SH_PFEC_DATA): SMAP and PK are judged by the hardware (see walk()); a
+     * PK in the hardware's code says it was data.  AC unknown: SMAP likewise. */
+    bool data = (pfec & (PFEC_WRITE | SH_PFEC_DATA | PFEC_PK)) || nxe(v)
+             || (v->guest_cr4 & X86_CR4_SMEP);
+    bool smap_here = (pfec & SH_PFEC_NOAC) && data;
+    uint32_t access = (pfec & (PFEC_WRITE | PFEC_USER | PFEC_INSN)) | (smap_here ? 0 : SH_PFEC_AC)
+                    | (data ? 0 : SH_PFEC_NOPK);
     enum sh_result r;
 
     if (sh_prealloc(d, SH_PREALLOC))

@@ -241,6 +241,10 @@ static inline uint64_t sh_rsvd_addr(unsigned top_bit)
     return ((top_bit == 63 ? ~0ULL : ((1ULL << (top_bit + 1)) - 1)) >> m) << m;
 }
 
+/* Internal access flag of walk(): the access may be a fetch the error code
+ * cannot name (no I/D reporting): leave protection keys to the hardware. */
+#define SH_PFEC_NOPK (1u << 28)
+
 #define SH_CAT3(a, b, c) a##b##c
 #define SH_XCAT3(a, b, c) SH_CAT3(a, b, c)
 

@@ -87,6 +87,7 @@ void tlb_fill(struct world *w, gva_t va, uint32_t acc, const struct ref_result *
     e->hu = h->user;
     e->hw = h->write;
     e->hnx = h->nx;
+    e->hkey = (uint8_t)((h->entry[h->leaf_level] >> 59) & 15);
     e->dirty = acc & PFEC_WRITE;
     e->gu = g.user;
     e->gw = g.write;
@@ -108,6 +109,13 @@ bool tlb_hit(struct world *w, gva_t va, uint32_t acc, bool ac, uint64_t *hpa)
         return false;              /* the CPU re-walks (and faults) */
     if ((acc & PFEC_WRITE) && !e->dirty)
         return false;              /* first write through a clean entry re-walks to set D */
+    if ((hp.cr4 & X86_CR4_PKE) && (hp.efer & EFER_LMA) && e->hu && !(acc & PFEC_INSN)) {
+        /* PKRU is checked on every access, cached key against the current
+         * register: a denial re-walks (and faults) */
+        uint32_t r = sim_pkru >> (2 * e->hkey);
+        if ((r & 1) || ((r & 2) && (acc & PFEC_WRITE) && ((acc & PFEC_USER) || (hp.cr0 & X86_CR0_WP))))
+            return false;
+    }
     if (e->epoch != w->guest_epoch && (w->v.guest_cr0 & X86_CR0_PG))
         wfail(w, "TLB entry for %#llx filled at step %lu survived a guest TLB flush (T3)",
               (unsigned long long)va, e->step);

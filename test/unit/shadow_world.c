@@ -215,6 +215,23 @@ static bool smap_refused(struct world *w, gva_t va, uint32_t acc, struct ref_res
 }
 
 
+/*
+ * The access faulted only on a check the shadow may leave to the hardware
+ * (which sets A/D first, shadow.h): SMAP with RFLAGS.AC unstated, or SMAP /
+ * PK on a read the fault did not call data in a mode without I/D reporting.
+ */
+static bool hw_judged(struct world *w, gva_t va, uint32_t acc, bool ac)
+{
+    struct ref_result g, g1;
+    bool no_id = !(w->v.guest_cr4 & X86_CR4_SMEP) &&
+                 !((w->v.guest_efer & EFER_NXE) && w->mode != GUEST_PAGING_2LEVEL);
+    bool ambiguous = w->data_unstated && no_id && !(acc & PFEC_WRITE);
+    if (smap_refused(w, va, acc, &g1) && (w->ac_unstated || ambiguous))
+        return true;
+    ref_guest_walk(&w->v, va, acc, ac, REF_NO_SIDE_EFFECTS, &g);
+    return ambiguous && !g.ok && (g.pfec & PFEC_PK);
+}
+
 static bool access_inner(struct world *w, gva_t va, uint32_t acc, bool ac, const void *data,
                       unsigned len, const char *what)
 {
@@ -263,6 +280,11 @@ static bool access_inner(struct world *w, gva_t va, uint32_t acc, bool ac, const
         uint32_t acflag = pct(w, 80) ? (ac ? SH_PFEC_AC : SH_PFEC_NOAC) : 0;
         if (!acflag)
             w->ac_unstated = true;
+        /* ... and that a data access is not a fetch (CR2 away from RIP), mostly. */
+        if (!(acc & PFEC_INSN) && pct(w, 80))
+            acflag |= SH_PFEC_DATA;
+        else if (!(acc & PFEC_INSN))
+            w->data_unstated = true;
         enum sh_result r = shadow_page_fault(&w->v, va, h.pfec | acflag, &f);
         oplog(w, "  #PF pfec=%#x -> %s", h.pfec,
               r == SH_FIXED ? "fixed" : r == SH_REFLECT ? "reflect" : r == SH_EMULATE ? "emulate" : "stop");
@@ -562,8 +584,13 @@ void pick_controls(struct world *w, uint64_t *cr0, uint64_t *cr4, uint64_t *efer
     } else if (f->nx && pct(w, 20)) {
         *efer |= EFER_NXE;   /* legal without PAE; no NX bit, no I/D in error codes */
     }
-    if (w->mode == GUEST_PAGING_LONG)
+    if (w->mode == GUEST_PAGING_LONG) {
         *efer |= EFER_LME;
+        if (f->pku && pct(w, 40)) {
+            *cr4 |= X86_CR4_PKE;
+            sim_pkru = (uint32_t)rnd(w);     /* keys come from the random leaves' bits 62:59 */
+        }
+    }
 }
 
 
@@ -580,19 +607,32 @@ bool do_access(struct world *w, gva_t va, uint32_t acc, bool ac, const void *dat
     ref_guest_walk(&w->v, va, 0, false, REF_NO_SIDE_EFFECTS, &pre);
     w->stopped = false;
     w->ac_unstated = false;
+    w->data_unstated = false;
     bool done = access_inner(w, va, acc, ac, data, len, what);
     /* After SH_STOP the guest is dead: what the shadow left in its tables does not matter. */
     if (!pre.mapped || !pre.levels || (done && (acc & PFEC_WRITE)) || w->stopped)
         return done;
+    /* S6: a faulting access sets no A bit at any level (nor D).  The
+     * documented exceptions (shadow.h): SMAP or PK left to the hardware
+     * because the fault did not state RFLAGS.AC, or did not say a read was
+     * data in a mode whose error codes cannot tell it from a fetch. */
+    ref_guest_walk(&w->v, va, 0, false, REF_NO_SIDE_EFFECTS, &post);
+    if (!done && post.mapped && post.leaf_level == pre.leaf_level && !hw_judged(w, va, acc, ac)) {
+        for (int k = pre.levels; k >= pre.leaf_level; k--)
+            if (post.entry[k] != pre.entry[k] &&
+                (post.entry[k] & ~(uint64_t)(_PAGE_ACCESSED | _PAGE_DIRTY)) ==
+                    (pre.entry[k] & ~(uint64_t)(_PAGE_ACCESSED | _PAGE_DIRTY)))
+                wfail(w, "%s %s at %#llx faulted but set A/D in the guest's level-%d entry "
+                      "(%#llx -> %#llx)", what, acc_name(acc), (unsigned long long)va, k,
+                      (unsigned long long)pre.entry[k], (unsigned long long)post.entry[k]);
+    }
     ref_guest_walk(&w->v, va, 0, false, REF_NO_SIDE_EFFECTS, &post);
     uint64_t ad = _PAGE_ACCESSED | _PAGE_DIRTY;
     int l = pre.leaf_level;
     if (post.mapped && post.leaf_level == l && !(pre.entry[l] & _PAGE_DIRTY) &&
         (post.entry[l] & _PAGE_DIRTY) && (pre.entry[l] & ~ad) == (post.entry[l] & ~ad)) {
-        struct ref_result g1;
         /* Documented in shadow.h when the fault did not state RFLAGS.AC. */
-        if (!done && (acc & PFEC_WRITE) && smap_refused(w, va, acc, &g1) &&
-            w->ac_unstated)
+        if (!done && (acc & PFEC_WRITE) && hw_judged(w, va, acc, ac))
             return done;
         wfail(w, "%s %s at %#llx %s but set D in the guest leaf (%#llx -> %#llx)", what,
               acc_name(acc), (unsigned long long)va, done ? "wrote nothing" : "faulted",

@@ -66,6 +66,7 @@ struct tlbe {
     gva_t va;                   /* 4 KiB page */
     uint64_t hpa;               /* host frame (shadow translation) */
     bool hu, hw, hnx;           /* rights the shadow gave */
+    uint8_t hkey;               /* the shadow leaf's protection key */
     bool gu, gw, gnx;           /* rights the guest gave when it was filled */
     uint64_t gpa, gbase, gsize; /* the guest's frame and page (superpage) then */
     unsigned long epoch, step;
@@ -82,6 +83,7 @@ struct world {
     int nas, cur;
     bool stopped;                     /* the last access ended in SH_STOP */
     bool ac_unstated;                 /* a fault of it went without SH_PFEC_(NO)AC */
+    bool data_unstated;               /* a fault of a data access went without SH_PFEC_DATA */
     struct tlbe tlb[TLB_N];           /* hardware TLB model */
     unsigned long guest_epoch;        /* guest full TLB flushes so far */
     uint64_t last_pt;                 /* last page-table entry written (gpa) */

@@ -342,6 +342,100 @@ START_TEST(pkeys)
 }
 END_TEST
 
+/* ---- page-table shapes ---------------------------------------------------- */
+
+/* A guest store of `len` bytes at va as the CPU under Umbra does it: through
+ * the shadow if it allows the write, else #PF -> fixed (retry) or emulated. */
+static void store(gva_t va, uint64_t val, unsigned len)
+{
+    for (int i = 0; i < 8; i++) {
+        struct ref_result r;
+        struct sh_fault f = { 0 };
+        if (ref_hw_walk(v, va, PFEC_WRITE, false, 0, &r)) {
+            sim_write_phys(r.pa, val, len);
+            return;
+        }
+        enum sh_result s = shadow_page_fault(v, va, r.pfec | SH_PFEC_NOAC | SH_PFEC_DATA, &f);
+        if (s == SH_EMULATE) {
+            ck_assert_int_eq(shadow_write_guest(v, va, &val, len, 0, &f), SH_FIXED);
+            return;
+        }
+        ck_assert_msg(s == SH_FIXED, "store at %#llx: %d pfec %#x", (unsigned long long)va, s,
+                      f.pfec);
+    }
+    ck_abort_msg("store at %#llx did not converge", (unsigned long long)va);
+}
+
+/* A guest load at va: must succeed, as the guest's own walk says, with its value. */
+static uint64_t load(gva_t va, unsigned len)
+{
+    struct ref_result g, r;
+    struct sh_fault f;
+    ck_assert_msg(ref_guest_walk(v, va, 0, false, REF_NO_SIDE_EFFECTS, &g),
+                  "guest cannot read %#llx", (unsigned long long)va);
+    for (int i = 0; i < 8; i++) {
+        if (ref_hw_walk(v, va, 0, false, 0, &r)) {
+            ck_assert_uint_eq(r.pa, g.pa);
+            return sim_guest_read(g.pa, len);
+        }
+        ck_assert_int_eq(shadow_page_fault(v, va, r.pfec | SH_PFEC_NOAC | SH_PFEC_DATA, &f),
+                         SH_FIXED);
+    }
+    ck_abort_msg("load at %#llx did not converge", (unsigned long long)va);
+    return 0;
+}
+
+/*
+ * Issue 12 item 5: a PAE guest points PDPTE3 at the PDPT itself, reads and
+ * writes through that alias (the PDPT is then a PD and a PT of itself),
+ * restores PDPTE3, points PDPTE2 at a new directory and reloads CR3; slot 2
+ * must then use the new directory, as a bare walk does.
+ */
+START_TEST(pdpt_maps_itself)
+{
+    const gpa_t X = 0x10000, PD0 = 0x11000, PT0 = 0x12000, PD3 = 0x13000, T = 0x14000,
+                PTT = 0x15000;
+    for (gpa_t a = X; a < PTT + PAGE_SIZE; a += 8)
+        sim_guest_write(a, 0, 8);
+    sim_guest_write(X, PD0 | P, 8);
+    sim_guest_write(X + 24, PD3 | P, 8);
+    sim_guest_write(PD0, PT0 | P | RW | A, 8);
+    for (unsigned k = 0x10; k <= 0x15; k++)                 /* VA 0x10000.. = X.. */
+        sim_guest_write(PT0 + 8 * k, (k << 12) | P | RW | A | D, 8);
+    v->guest_cr0 = CR0_ON;      /* WP = 0: the alias has no RW (reserved in a PDPTE) */
+    v->guest_cr4 = X86_CR4_PAE;
+    v->guest_efer = 0;
+    v->guest_cr3 = X;
+    ck_assert_int_eq(shadow_update_paging_mode(v), 0);
+    ck_assert_uint_eq(load(0x10018, 8), PD3 | P);
+    /* PDPTE3 -> the PDPT: VA 0xc0603000 is X through PDE 3 and PTE 3 of X */
+    store(0x10018, X | P, 8);
+    struct sh_fault f;
+    ck_assert_int_eq(shadow_update_cr3(v, &f), SH_FIXED);
+    ck_assert_uint_eq(load(0xc0603000, 8), PD0 | P);
+    ck_assert_uint_eq(load(0xc0603018, 8) & ~(uint64_t)(A | D), X | P);
+    store(0xc0603008, 0, 8);                                  /* PDPTE1 through the alias */
+    ck_assert_uint_eq(load(0x10008, 8), 0);
+    store(0xc0603018, PD3 | P, 8);                            /* restore PDPTE3 through it */
+    sim_guest_write(T, PTT | P | RW | A, 8);
+    sim_guest_write(PTT + 5 * 8, 0x555000 | P | RW | A | D, 8);
+    store(0x10010, T | P, 8);                                 /* PDPTE2 -> T */
+    ck_assert_uint_eq(load(0x10010, 8), T | P);
+    uint64_t mem[4];
+    bool good = ref_load_pdptes(X, mem);
+    enum sh_result r = shadow_update_cr3(v, &f);
+    ck_assert_msg(good ? r == SH_FIXED : (r == SH_REFLECT && f.vector == X86_EXC_GP),
+                  "CR3 reload: %d, PDPTEs %#llx %#llx %#llx %#llx", r, (unsigned long long)mem[0],
+                  (unsigned long long)mem[1], (unsigned long long)mem[2], (unsigned long long)mem[3]);
+    ck_assert(good);
+    ck_assert_uint_eq(v->guest_pdpte[2], T | P);
+    store(0x80005000, 0x1234, 8);
+    ck_assert_uint_eq(sim_guest_read(0x555000, 8), 0x1234);
+    ck_assert_uint_eq(load(0x80005000, 8), 0x1234);
+    ck_assert_uint_eq(shadow_audit(dom), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("shadow_ad");
@@ -353,6 +447,10 @@ static Suite *suite(void)
     t = tcase_create("pkeys");
     tcase_add_checked_fixture(t, setup, teardown);
     tcase_add_loop_test(t, pkeys, 0, 3);
+    suite_add_tcase(s, t);
+    t = tcase_create("shapes");
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_add_test(t, pdpt_maps_itself);
     suite_add_tcase(s, t);
     return s;
 }

@@ -38,6 +38,9 @@
  *      reserved bit gives #GP(0) with nothing changed.
  *
  *   S5 the guest's D bit is never set by an access that wrote nothing.
+ *   S6 a faulting access sets no A or D bit at any level (but where the shadow
+ *      leaves SMAP / PK to the hardware: RFLAGS.AC or "data" unstated, shadow.h).
+ *      Long-mode worlds run with CR4.PKE and a random PKRU 40% of the time.
  *   T1-T4 the hardware TLB in front of the shadow (hwtlb.c) only ever holds
  *      translations that are legal for the guest, and the shadow flushes
  *      what it takes away (INVLPG, CR3 loads, write-protection).  A TLB hit
