@@ -21,15 +21,30 @@ static gva_t pick_va(struct world *w)
     return va + (rn(w, PAGE_SIZE / 8) * 8);
 }
 
-/* A plausible new value for a page-table entry. */
-static uint64_t mutate_entry(struct world *w, uint64_t e)
+/*
+ * A plausible new value for the page-table entry at guest-physical epa.
+ * Besides flips and repoints, the odd shapes a guest may build on purpose:
+ * the entry's own table (a self-map at that level: a PDPTE pointing at the
+ * PDPT is "a PDPT that maps itself"), or the current address space's root
+ * (the top table, or the PAE PDPT's frame, reached from any level).
+ */
+static uint64_t mutate_entry(struct world *w, uint64_t e, uint64_t epa)
 {
     static const uint64_t flip[] = {
         _PAGE_PRESENT, _PAGE_RW, _PAGE_USER, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PSE,
         _PAGE_GLOBAL, _PAGE_NX, _PAGE_RW | _PAGE_USER, _PAGE_ACCESSED | _PAGE_DIRTY,
     };
     unsigned r = rn(w, 100);
-    if (r < 55) {
+    if (r < 8) {           /* self-map, or the root, with P only (a valid PDPTE) or the old flags */
+        uint64_t t = (r < 5 ? epa : w->as[w->cur].root) >> PAGE_SHIFT;
+        uint64_t low = pct(w, 50) ? _PAGE_PRESENT : (e & 0xfffULL & ~_PAGE_PSE) | _PAGE_PRESENT;
+        e = low | (t << PAGE_SHIFT);
+        oplog(w, "  (shape: %s)", r < 5 ? "self-map" : "root alias");
+        if (r < 5)
+            w->st->self_maps++;
+        else
+            w->st->root_aliases++;
+    } else if (r < 55) {
         e ^= flip[rn(w, ARRAY_SIZE(flip))];
     } else if (r < 70) {   /* repoint at another table of this world */
         uint64_t t = w->phase_first + rn(w, w->alloc.next - w->phase_first);
@@ -127,7 +142,7 @@ static void op_pt_write(struct world *w)
     if (!epa)
         return;
     w->last_pt = epa;
-    uint64_t old = gpt_read(m, epa), val = mutate_entry(w, old);
+    uint64_t old = gpt_read(m, epa), val = mutate_entry(w, old, epa);
     gva_t before[16], after[16];
     int nb = walkers_of(w, epa, before, 16);
     gva_t va = w->dm_base + epa;
@@ -267,7 +282,7 @@ static void one_step(struct world *w)
             /* A store into a page table through an alias: make it an entry. */
             len = gpt_entry_size(w->mode);
             va &= ~(gva_t)(len - 1);
-            v64 = mutate_entry(w, sim_guest_read(g.pa & ~(uint64_t)(len - 1), len));
+            v64 = mutate_entry(w, sim_guest_read(g.pa & ~(uint64_t)(len - 1), len), g.pa);
         }
         memcpy(data, &v64, 8);
         va &= ~(gva_t)(len - 1);
@@ -455,12 +470,13 @@ void world_print_stats(int mode, const struct world_stats *s)
     fprintf(stderr, "shadow_random %s: seeds=%lu steps=%lu accesses=%lu completed=%lu "
             "reflected=%lu emulated=%lu fixed=%lu stops=%lu pt_writes=%lu invlpg=%lu cr3=%lu "
             "cr3_gp=%lu mode=%lu mode_gp=%lu checks=%lu audits=%lu failed=%lu tlb_hits=%lu "
-            "tlb_flushes=%lu unpins=%lu teardowns=%lu emulated_insns=%lu small_pools=%lu\n",
+            "tlb_flushes=%lu unpins=%lu teardowns=%lu emulated_insns=%lu small_pools=%lu "
+            "self_maps=%lu root_aliases=%lu\n",
             mode < 0 ? "all" : mode_name[mode], s->seeds, s->steps, s->accesses, s->completed,
             s->reflected, s->emulated, s->fixed_faults, s->stops, s->pt_writes, s->invlpgs,
             s->cr3_loads, s->cr3_gp, s->mode_switches, s->mode_gp, s->checks, s->audits, s->failed,
             s->tlb_hits, s->tlb_flushes, s->unpins, s->teardowns, s->emulated_insns,
-            s->small_pools);
+            s->small_pools, s->self_maps, s->root_aliases);
     for (int k = 0; k < NGAPS; k++)
         if (s->gaps[k])
             fprintf(stderr, "shadow_random %s: tolerated known gap %s: %lu times (UMBRA_STRICT=1 fails on it)\n",

@@ -20,6 +20,7 @@ struct world_stats {
     unsigned long unpins, teardowns;   /* the shadow's reclaim counters, summed */
     unsigned long emulated_insns;      /* page-table writes done by x86_emulate (shadow_emul.c) */
     unsigned long small_pools;         /* seeds run with a pool near the minimum */
+    unsigned long self_maps, root_aliases;   /* odd shapes written (mutate_entry) */
     unsigned long gaps[NGAPS];   /* known shadow gaps tolerated (see tolerate()) */
 };
 
