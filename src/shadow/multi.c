@@ -274,14 +274,8 @@ static enum sh_result SH_NAME(walk)(struct shadow_vcpu *v, gva_t va, uint32_t ac
     if ((access & PFEC_INSN) && gw->nx)
         bad = true;
 #if GUEST_LEVELS == 4
-    if (!(access & (PFEC_INSN | SH_PFEC_NOPK)) && gw->us && (v->guest_cr4 & X86_CR4_PKE)
-        && plat_cpu_features()->pku) {
-        unsigned key = (unsigned)((uint64_t)gw->e[gw->leaf] >> 59) & 15;
-        uint32_t r = plat_guest_pkru(v) >> (2 * key);
-        if ((r & 1) || ((r & 2) && (access & PFEC_WRITE)
-                        && ((access & PFEC_USER) || (v->guest_cr0 & X86_CR0_WP))))
-            pk = PFEC_PK;
-    }
+    if (gw->us)
+        pk = sh_pk_fault(v, (unsigned)((uint64_t)gw->e[gw->leaf] >> 59) & 15, access);
 #endif
     (void)n;
     (void)smap;
