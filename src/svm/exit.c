@@ -500,6 +500,22 @@ void svm_handle_exit(struct svm_vcpu *v)
     uint64_t code = vm->ctl.exitcode;
 
     /*
+     * Only a task switch the CPU did not intercept (QEMU TCG) moves CR3
+     * behind the shadow.  Adopt it first: if the exit came in the middle of
+     * that switch, finishing it consumes the event and voids the exit.
+     */
+    if (unlikely(v->sh && vm->save.cr3 != v->sh->hw_cr3)) {
+        svm_task_switch_unintercepted(v);
+        if (v->stop)
+            return;
+        if (svm_task_switch_finish(v)) {
+            if (code < VMEXIT_TABLE_SIZE)
+                exit_count[code]++;
+            return;
+        }
+    }
+
+    /*
      * An event cut short by the exit is delivered again on the next VMRUN --
      * except INT n, INT3 and INTO: RIP still points at the instruction, which
      * simply runs again (re-injecting would return past it twice over
@@ -534,10 +550,6 @@ void svm_handle_exit(struct svm_vcpu *v)
             events_reexecuted++;
         }
     }
-
-    /* Only a task switch the CPU did not intercept (QEMU TCG) moves CR3 behind the shadow. */
-    if (unlikely(v->sh && vm->save.cr3 != v->sh->hw_cr3))
-        svm_task_switch_unintercepted(v);
 
     if (likely(code < VMEXIT_TABLE_SIZE)) {
         exit_count[code]++;
