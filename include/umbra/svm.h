@@ -250,7 +250,8 @@ struct svm_vcpu {
     unsigned long full_flushes;   /* TLB_CONTROL = 1 requests */
     uint64_t run_eventinj;        /* EVENTINJ and RIP of the last VMRUN (svm_handle_exit */
     uint64_t run_rip;             /*   checks EXITINTINFO against them) */
-    uint64_t last_eventinj;       /* the last event any VMRUN injected (ditto) */
+    uint64_t last_eventinj;       /* the last event any VMRUN injected (ditto) ... */
+    uint64_t last_inj_rip;        /*   ... and the RIP it was injected at */
     bool stop;                    /* leave the run loop */
     const char *stop_reason;
     unsigned stop_status;

@@ -73,6 +73,14 @@ static bool event_insn_at_rip(void *arg, uint8_t b[2])
     return v->sh && shadow_read_guest(v->sh, lma ? ip : (uint32_t)ip, b, 2, 0, &f) == SH_FIXED;
 }
 
+static bool event_read_guest(void *arg, uint64_t la, void *buf, unsigned len)
+{
+    struct svm_vcpu *v = arg;
+    struct sh_fault f;
+    bool lma = v->vmcb->save.efer & EFER_LMA;
+    return v->sh && shadow_read_guest(v->sh, lma ? la : (uint32_t)la, buf, len, 0, &f) == SH_FIXED;
+}
+
 /*
  * The highest vector in the LAPIC's in-service register (the guest owns the
  * LAPIC, so this is its state), or -1.  Only asked when EXITINTINFO cannot
@@ -213,7 +221,9 @@ void svm_print_exit_counts(void)
         ulog("exits: other=%lu", exit_count_other);
     ulog("events: cut short by an exit: redelivered=%lu, instruction re-executed=%lu",
          events_redelivered, events_reexecuted);
-    for (unsigned k = EVF_REPORTED + 1; k < EVF_KINDS; k++)
+    if (events_from[EVF_AS_LAST])
+        ulog("events: taken as reported, equal to an earlier injection=%lu", events_from[EVF_AS_LAST]);
+    for (unsigned k = EVF_AS_LAST + 1; k < EVF_KINDS; k++)
         if (events_from[k])
             ulog("events: not as EXITINTINFO reported: %s=%lu", svm_event_from_name(k), events_from[k]);
     svm_task_switch_report();
@@ -500,6 +510,22 @@ void svm_handle_exit(struct svm_vcpu *v)
     uint64_t code = vm->ctl.exitcode;
 
     /*
+     * Only a task switch the CPU did not intercept (QEMU TCG) moves CR3
+     * behind the shadow.  Adopt it first: if the exit came in the middle of
+     * that switch, finishing it consumes the event and voids the exit.
+     */
+    if (unlikely(v->sh && vm->save.cr3 != v->sh->hw_cr3)) {
+        svm_task_switch_unintercepted(v);
+        if (v->stop)
+            return;
+        if (svm_task_switch_finish(v)) {
+            if (code < VMEXIT_TABLE_SIZE)
+                exit_count[code]++;
+            return;
+        }
+    }
+
+    /*
      * An event cut short by the exit is delivered again on the next VMRUN --
      * except INT n, INT3 and INTO: RIP still points at the instruction, which
      * simply runs again (re-injecting would return past it twice over
@@ -507,22 +533,35 @@ void svm_handle_exit(struct svm_vcpu *v)
      */
     if (unlikely(vm->ctl.exitintinfo & SVM_EVT_VALID)) {
         struct svm_event_facts f = {
-            .exitintinfo = vm->ctl.exitintinfo, .exitcode = code, .exitinfo2 = vm->ctl.exitinfo2,
+            .exitintinfo = vm->ctl.exitintinfo, .exitcode = code, .exitinfo1 = vm->ctl.exitinfo1,
+            .exitinfo2 = vm->ctl.exitinfo2,
             .rip = vm->save.rip, .run_eventinj = v->run_eventinj, .run_rip = v->run_rip,
             .last_injected = v->last_eventinj, .intercepted_exc = vm->ctl.intercept_exc,
             .idt_base = vm->save.idtr.base, .idt_limit = vm->save.idtr.limit,
+            .gdt_base = vm->save.gdtr.base, .gdt_limit = vm->save.gdtr.limit,
+            .tss_base = vm->save.tr.base, .tss_limit = vm->save.tr.limit,
             .lma = vm->save.efer & EFER_LMA,
-            .insn_at_rip = event_insn_at_rip, .lapic_isr_top = event_lapic_isr_top, .arg = v,
+            .insn_at_rip = event_insn_at_rip, .read_guest = event_read_guest,
+            .lapic_isr_top = event_lapic_isr_top, .arg = v,
         };
+        if (vm->save.ldtr.sel & ~3u) {
+            f.ldt_base = vm->save.ldtr.base;
+            f.ldt_limit = vm->save.ldtr.limit;
+        }
         enum svm_event_from from;
         uint64_t ii = svm_event_cut_short(&f, &from);
         uint64_t type = ii & (7ULL << 8);
         unsigned vec = ii & 0xff;
         events_from[from]++;
         if (unlikely(from == EVF_IMPOSSIBLE)) {
-            /* Delivering it would hand the guest a fault it never raised. */
+            /*
+             * No CPU makes this report (event.h), so the emulator is broken;
+             * delivering it would hand the guest a fault it never raised.
+             */
+            ulog("events: last injected %#lx at rip %#lx; this VMRUN injected %#lx at rip %#lx",
+                 v->last_eventinj, v->last_inj_rip, v->run_eventinj, v->run_rip);
             svm_dump_guest(v, "EXITINTINFO names an intercepted exception as being delivered, "
-                           "and the real event cannot be found");
+                           "which no CPU does, and the real event cannot be found");
             svm_stop(v, "event-lost", UMBRA_STATUS_ERROR);
             return;
         }
@@ -534,10 +573,6 @@ void svm_handle_exit(struct svm_vcpu *v)
             events_reexecuted++;
         }
     }
-
-    /* Only a task switch the CPU did not intercept (QEMU TCG) moves CR3 behind the shadow. */
-    if (unlikely(v->sh && vm->save.cr3 != v->sh->hw_cr3))
-        svm_task_switch_unintercepted(v);
 
     if (likely(code < VMEXIT_TABLE_SIZE)) {
         exit_count[code]++;

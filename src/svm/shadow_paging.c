@@ -34,6 +34,7 @@ static uint64_t unhandled_rip = ~0ULL;   /* RIP of the last write the emulator c
 static uint64_t unhandled_gpa = ~0ULL;  /* ... and the guest-physical address it wrote */
 static unsigned long unhandled_retries;  /* ... retried natively after unshadowing its target */
 static unsigned long unhandled_blown;    /* ... retried natively after blowing every shadow */
+static unsigned long delivery_retries;   /* event-delivery writes to a page table, retried natively */
 
 #define INTERCEPT_CR(n)       (1u << (n))
 #define INTERCEPT_CR_WRITE(n) (1u << (16 + (n)))
@@ -333,6 +334,40 @@ static void shadow_invlpg_exit(struct svm_vcpu *v)
 }
 
 /*
+ * A write to a write-protected guest page table that Umbra cannot make
+ * itself -- an instruction the emulator does not know, or the CPU's own
+ * write while delivering an event (a push onto a stack that shares its
+ * frame with a live page table) -- is never dropped: unshadow just the
+ * target frame (CR2's) so it is plain memory, and let the guest or the
+ * delivery retry natively; the frame is reshadowed from its new contents
+ * when it is next used as a table.  Invariant: each retry makes progress --
+ * a new (RIP, target) pair is unshadowed; the same pair again (the target
+ * is an in-use top level, or the retry needs the frame as a table) falls
+ * back once to blowing every shadow.  Returns false when that was tried
+ * too: the caller stops the guest with a diagnostic.
+ */
+static bool retry_natively(struct svm_vcpu *v, uint64_t rip)
+{
+    gpa_t gpa;
+    if (shadow_gva_to_gpa(v->sh, v->vmcb->ctl.exitinfo2, &gpa)
+        && (rip != unhandled_rip || gpa >> PAGE_SHIFT != unhandled_gpa >> PAGE_SHIFT)
+        && shadow_unshadow_gfn(sh_dom, _gfn(gpa >> PAGE_SHIFT))) {
+        unhandled_rip = rip;
+        unhandled_gpa = gpa;
+        unhandled_retries++;
+        return true;
+    }
+    if (rip != unhandled_rip || unhandled_gpa != ~1ULL) {
+        unhandled_rip = rip;
+        unhandled_gpa = ~1ULL;          /* blown for this RIP */
+        unhandled_blown++;
+        shadow_blow_tables(sh_dom);
+        return true;
+    }
+    return false;
+}
+
+/*
  * SH_EMULATE: the faulting instruction writes a write-protected guest page
  * table (or relies on CR0.WP = 0).  Emulate it through the shadow, which
  * revalidates what it writes.
@@ -343,37 +378,9 @@ static void emulate_write(struct svm_vcpu *v)
     svm_emu_begin(&e, v);
     int rc = x86_emulate(&e.c);
     if (rc == X86EMU_UNHANDLED) {
-        /*
-         * Registers untouched, nothing written.  Never drop the write:
-         * unshadow just the target frame (CR2's) so it is plain memory, and
-         * let the guest retry natively; the frame is reshadowed from its new
-         * contents when it is next used as a table.  Invariant: each retry
-         * makes progress -- a new (RIP, target) pair is unshadowed; the same
-         * pair again (the target is an in-use top level, or the retry needs
-         * the frame as a table) falls back once to blowing every shadow,
-         * then stops with a diagnostic.
-         */
-        gpa_t gpa;
-        if (e.stop_why) {
+        /* Registers untouched, nothing written: the guest retries it natively. */
+        if (e.stop_why || !retry_natively(v, e.r.rip))
             svm_emu_fail(&e, rc, "emulate");
-            return;
-        }
-        if (shadow_gva_to_gpa(v->sh, v->vmcb->ctl.exitinfo2, &gpa)
-            && (e.r.rip != unhandled_rip || gpa >> PAGE_SHIFT != unhandled_gpa >> PAGE_SHIFT)
-            && shadow_unshadow_gfn(sh_dom, _gfn(gpa >> PAGE_SHIFT))) {
-            unhandled_rip = e.r.rip;
-            unhandled_gpa = gpa;
-            unhandled_retries++;
-            return;
-        }
-        if (e.r.rip != unhandled_rip || unhandled_gpa != ~1ULL) {
-            unhandled_rip = e.r.rip;
-            unhandled_gpa = ~1ULL;          /* blown for this RIP */
-            unhandled_blown++;
-            shadow_blow_tables(sh_dom);
-            return;
-        }
-        svm_emu_fail(&e, rc, "emulate");
         return;
     }
     unhandled_rip = ~0ULL;
@@ -416,9 +423,17 @@ static void shadow_pf(struct svm_vcpu *v)
         return;
     case SH_EMULATE:
         if (vm->ctl.exitintinfo & SVM_EVT_VALID) {
-            /* A write the shadow must emulate, made by event delivery (a push to a page table). */
-            ulog("shadow: emulation needed while delivering event %#lx at va %#lx",
-                 vm->ctl.exitintinfo, vm->ctl.exitinfo2);
+            /*
+             * The CPU's own write while delivering an event (exit.c has
+             * queued the event again, or lets INT n run again): retried
+             * natively once its target is plain memory.
+             */
+            if (retry_natively(v, vm->save.rip)) {
+                delivery_retries++;
+                return;
+            }
+            ulog("shadow: a write of event delivery (event %#lx, va %#lx) made no progress after "
+                 "unshadowing its target and blowing every shadow", vm->ctl.exitintinfo, vm->ctl.exitinfo2);
             svm_dump_guest(v, "cannot emulate event delivery");
             svm_stop(v, "shadow", UMBRA_STATUS_ERROR);
             return;
@@ -461,6 +476,8 @@ static void shadow_report(struct svm_vcpu *v)
          names[v->sh->paging & 3], v->sh->hw_cr0, v->sh->hw_cr3, v->sh->hw_cr4, v->sh->hw_efer);
     ulog("shadow: unemulated writes retried natively: after unshadowing the target=%lu, "
          "after blowing the shadows=%lu", unhandled_retries, unhandled_blown);
+    if (delivery_retries)
+        ulog("shadow: of them writes of event delivery=%lu", delivery_retries);
     shadow_print_stats(sh_dom);
 }
 

@@ -198,8 +198,10 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
             if (unlikely(svm_gdb_on))
                 svm_gdb_before_vmrun(v);
             v->run_eventinj = vm->ctl.eventinj;
-            if (unlikely(vm->ctl.eventinj & SVM_EVT_VALID))
+            if (unlikely(vm->ctl.eventinj & SVM_EVT_VALID)) {
                 v->last_eventinj = vm->ctl.eventinj;
+                v->last_inj_rip = vm->save.rip;
+            }
             v->run_rip = vm->save.rip;
             svm_vmrun(v);
             vm->ctl.tlb_control = 0;

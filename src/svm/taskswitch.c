@@ -62,7 +62,7 @@
 enum ts_reason { TS_JMP, TS_CALL, TS_IRET, TS_GATE_SOFT, TS_GATE_EVENT, TS_NR_REASONS };
 static unsigned long ts_count[TS_NR_REASONS];
 static unsigned long ts_faults, ts_cr3_loads, ts_err_pushed, ts_stopped, ts_unintercepted,
-    ts_pdpte_a_cleared;
+    ts_pdpte_a_cleared, ts_finished;
 
 struct ts {
     struct svm_vcpu *v;
@@ -536,6 +536,81 @@ void svm_task_switch_unintercepted(struct svm_vcpu *v)
     vm->save.cr3 = s->hw_cr3;
 }
 
+/*
+ * QEMU TCG switches tasks natively (no intercept) and loads the new TSS's
+ * CR3 -- a guest page table -- into the hardware CR3.  If one of its next
+ * accesses then faults (it walks the guest's table as if it were a shadow,
+ * with the hardware CR4, so a PSE guest's large pages look like tables), the
+ * exit comes mid-switch (QEMU's switch_tss_ra order): TR, CR3, EFLAGS and
+ * the general registers are the new task's, the segment registers not yet
+ * loaded hold bare selectors (attributes 0), no error code is pushed yet.
+ * RIP is the new task's EIP for a switch through a gate, the instruction's
+ * (IRET, JMP, CALL) otherwise: QEMU unwinds EIP to the faulting instruction.
+ * Re-injecting the event, or re-running the instruction, would switch again
+ * from a task that is no longer current.  So finish the switch from the TSS
+ * in TR, through the shadow: EIP, LDTR, the segments, the error code, the
+ * T-bit trap.  Each step repeats what the CPU did or would do next from the
+ * same TSS, so it is right whichever step the CPU stopped at.
+ * A switch is known to be cut short when EXITINTINFO's event has a task
+ * gate to the TSS in TR (the switch committed: the old TSS is saved, TR
+ * loaded; a completed delivery would not be reported), or when a segment
+ * register holds a non-null selector without the present bit, which no
+ * completed instruction leaves in protected mode.  Call only right after
+ * svm_task_switch_unintercepted().  Returns true if it finished the switch
+ * (the exit's own fault happened on the guest's tables and means nothing).
+ */
+bool svm_task_switch_finish(struct svm_vcpu *v)
+{
+    struct vmcb *vm = v->vmcb;
+    struct vmcb_save *sv = &vm->save;
+    struct ts t = { .v = v, .vm = vm, .s = v->sh };
+    uint64_t ii = vm->ctl.exitintinfo;
+    uint8_t tss[TSS32_MIN_LIMIT + 1];
+    int rc;
+
+    if (!t.s || (t.s->guest_efer & EFER_LMA) || !(t.s->guest_cr0 & X86_CR0_PE) || !(sv->tr.sel & ~3u) ||
+        sv->tr.limit < TSS32_MIN_LIMIT || (sv->tr.attrib & 0xd) != 9)    /* 32-bit TSS, busy or not */
+        return false;
+    bool event = (ii & SVM_EVT_VALID) && idt_task_gate(&t, ii & 0xff) == sv->tr.sel;
+    bool torn = false;
+    const struct vmcb_seg *segs = &sv->es;
+    for (unsigned i = 0; i < X86_NR_SEGS; i++)
+        torn |= (segs[i].sel & ~3u) && !(segs[i].attrib & X86_SEG_ATTR_P);
+    if (!event && !torn)
+        return false;
+    uint64_t etype = ii & (7ULL << 8);
+    unsigned evec = ii & 0xff;
+    bool soft = etype == SVM_EVT_TYPE_SOFT ||
+                (etype == SVM_EVT_TYPE_EXC && (evec == X86_EXC_BP || evec == X86_EXC_OF));
+    t.ext = event && !soft ? 1 : 0;
+    ts_finished++;
+    /* NT as the CPU set it: a gate or CALL nests, JMP and IRET take the TSS's own flag. */
+    if ((rc = rd(&t, sv->tr.base, tss, sizeof(tss))) ||
+        (rc = load_new_task(&t, tss, sv->rflags & RFLAGS_NT)))
+        goto out;
+    t.s->guest_cr0 |= X86_CR0_TS;
+    t.s->hw_cr0 |= X86_CR0_TS;
+    /* Software interrupts and the exceptions without one push no error code (EV clear). */
+    if (event && (ii & SVM_EVT_ERR_VALID)) {
+        if ((rc = push_err(&t, (uint32_t)(ii >> 32))))
+            goto out;
+        ts_err_pushed++;
+    }
+    if (tss[TSS_TRAP] & 1) {
+        sv->dr6 |= 1u << 15;
+        svm_inject_exc(v, X86_EXC_DB, false, 0);
+    }
+    return true;
+out:
+    if (rc == TS_STOP) {
+        report_stop(&t, sv->tr.sel);
+        return true;
+    }
+    ts_faults++;
+    svm_inject_fault(v, &t.f);      /* after the commit point: the new task's fault */
+    return true;
+}
+
 void svm_task_switch_report(void)
 {
     unsigned long total = 0;
@@ -548,6 +623,7 @@ void svm_task_switch_report(void)
     ulog("task-switch: cr3 loads=%lu error codes pushed=%lu faults raised=%lu stopped=%lu",
          ts_cr3_loads, ts_err_pushed, ts_faults, ts_stopped);
     if (ts_unintercepted)
-        ulog("task-switch: exits after a switch the CPU did not intercept=%lu (PDPTE A bits cleared=%lu)",
-             ts_unintercepted, ts_pdpte_a_cleared);
+        ulog("task-switch: exits after a switch the CPU did not intercept=%lu (PDPTE A bits cleared=%lu, "
+             "switches finished after the CPU stopped mid-way=%lu)", ts_unintercepted, ts_pdpte_a_cleared,
+             ts_finished);
 }

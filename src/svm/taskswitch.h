@@ -27,6 +27,15 @@ void svm_task_switch(struct svm_vcpu *v);
  */
 void svm_task_switch_unintercepted(struct svm_vcpu *v);
 
+/*
+ * Right after svm_task_switch_unintercepted(): if the CPU stopped in the
+ * middle of its native switch (QEMU TCG: a fault after it loaded TR and
+ * CR3), finish it from the TSS in TR and return true (an event it was
+ * delivering is consumed, the exit's own fault is void).  False: not such a
+ * switch, nothing changed.
+ */
+bool svm_task_switch_finish(struct svm_vcpu *v);
+
 /* Print the per-reason counters as "umbra: task-switch: ..." (nothing if none). */
 void svm_task_switch_report(void);
 

@@ -39,13 +39,12 @@ if [ "$(tap)" = "$bare_tap" ]; then echo "ok: TAP identical bare and under Umbra
 # being delivered.  Bochs 2.7 reports such an interrupt in EXITINTINFO as the
 # last event it recorded (here the guest's earlier #GP from the EFER test):
 # re-injected as is, the guest took a #GP it never raised and IRQ0 was never
-# acknowledged again.  Umbra takes the vector from the faulting gate; and
-# when fixing that fault tears the stack's shadow down too, the re-injected
-# interrupt can then fault on the stack with a stale EXITINTINFO again: Umbra
-# delivers the event it injected once more (event.c, rule 1).  Which
-# of the two happens depends on where the ticks fall (Bochs is deterministic
-# for one binary, but any change to Umbra moves them): this run must end
-# cleanly either way.
+# acknowledged again.  Umbra takes the vector from the faulting gate (rule G
+# in event.h); when fixing that fault tears the stack's shadow down too, the
+# re-injected interrupt can then fault on the stack, reported as the event
+# Umbra injected (Bochs records injections).  Which of the two happens depends
+# on where the ticks fall (Bochs is deterministic for one binary, but any
+# change to Umbra moves them): this run must end cleanly either way.
 run BOCHS_CPU=ryzen GUEST_ARGS=tick-churn "$RUN" bochs umbra "$DEMO" shadow_pool=128K
 expect_rc 1
 expect '^demo: tick-churn: 200 ticks during [0-9]+ passes$'
