@@ -9,7 +9,7 @@
  *    and P=0 with junk bits (which must not matter);
  *  - below a level that ends the walk (P=0 or a reserved bit) only the
  *    canonical entry (P|RW|US, or P for a PDPTE) is used: nothing below
- *    is read;
+ *    is read; an entry with a reserved bit varies only RW and US besides;
  *  - accesses: CPL 0 and 3 x read/write/fetch, and for CPL 0 data accesses
  *    under SMAP EFLAGS.AC=0 and 1;
  *  - the second access (none, read, write, fetch) and the rot bits come from
@@ -238,6 +238,11 @@ static void levels(struct actx *x, int l, bool ended)
     for (unsigned i = 0; i < nsub + 2; i++) {
         uint64_t f = i < nsub ? P | deposit(i, vb) : i == nsub ? 0 : s->junk[l] & ~P;
         if (ended && f != (P | canon))
+            continue;
+        /* An entry that ends the walk by a reserved bit: only RW and US
+         * vary with it (its A, D, G, NX are never looked at). */
+        uint64_t rb = f & ax_rsvd(x->m, l, l == s->leaf && l > 0, x->c);
+        if (rb && (f & ~(P | RW | US | rb)))
             continue;
         if (l == s->leaf && l > 0 && (f & P))
             f |= _PAGE_PSE;
