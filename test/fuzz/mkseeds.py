@@ -144,7 +144,27 @@ def seeds_rsp():
         rsp(b"qRcmd," + b"walk 0x100000".hex().encode()) + rsp(b"qRcmd," + b"stats".hex().encode()))
 
 
+def x86(mode, insn, flags=0x02, rip=0x1000, gpr=None, segs=0):
+    """The fuzz_x86.c input layout: 110 bytes of state, then the instruction."""
+    gpr = gpr or [0x2000 + 0x100 * i for i in range(16)]
+    b = bytes([mode, flags]) + struct.pack("<HHHH", 0x0202, 0x0100, 0x0040, rip) + struct.pack("<Q", 0x1234567)
+    b += b"".join(struct.pack("<I", g & 0xffffffff) for g in gpr) + struct.pack("<6H", *([segs] * 6))
+    return b + b"\0" * (110 - len(b)) + insn
+
+
+def seeds_x86():
+    put("x86", "pae-pte-mov", x86(2, bytes.fromhex("8901")))                  # mov [ecx], eax
+    put("x86", "pae-pte-cmpxchg8b", x86(2, bytes.fromhex("f00fc70e")))        # lock cmpxchg8b [esi]
+    put("x86", "long-xchg", x86(3, bytes.fromhex("488707")))                  # xchg [rdi], rax
+    put("x86", "long-rep-stos", x86(3, bytes.fromhex("f348ab")))             # rep stosq
+    put("x86", "prot32-lock-or", x86(2, bytes.fromhex("f0830b01"), flags=0x03))  # lock or [ebx], 1
+    put("x86", "real-movs", x86(0, bytes.fromhex("f3a5")))                   # rep movsw
+    put("x86", "prot16-bts", x86(1, bytes.fromhex("0fab07"), segs=0x0fff))   # bts [bx], ax
+    put("x86", "ro-page-fault", x86(2, bytes.fromhex("c70500500000efbeadde")))  # mov [0x5000], imm32
+
+
 if __name__ == "__main__":
+    seeds_x86()
     seeds_mb1()
     seeds_linux()
     seeds_mb2()
