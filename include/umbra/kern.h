@@ -24,6 +24,8 @@ struct umbra_opts {
 };
 
 #define OPTS_DEFAULT_SHADOW_POOL (8ULL << 20)
+/* The longest command line Umbra takes (bytes, without the NUL); a longer one is refused, never cut. */
+#define OPTS_CMDLINE_MAX 4096
 
 /* Set every option to its default. */
 void opts_default(struct umbra_opts *o);
@@ -31,7 +33,9 @@ void opts_default(struct umbra_opts *o);
 /*
  * Parse a space-separated command line into o (which holds the defaults).
  * Returns 0, or -1 with a message "unknown option 'NAME'" / "bad value for
- * NAME: 'VALUE'" in err[errlen].  Stops at the first bad word.
+ * NAME: 'VALUE'" / "... longer than Umbra's limit of OPTS_CMDLINE_MAX" in
+ * err[errlen].  Stops at the first bad word; a line over the limit is
+ * refused whole, before any word is taken.
  */
 int opts_parse(struct umbra_opts *o, const char *cmdline, char *err, size_t errlen);
 

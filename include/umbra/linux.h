@@ -22,6 +22,21 @@ bool linux_is_bzimage(const uint8_t *img, uint64_t size);
  */
 int linux_load(struct guest_boot *gb);
 
+/*
+ * The pure half of linux_load (src/svm/linux_boot.c): every check, then the
+ * zero page, GDT, command line, kernel and initrd written through
+ * loader_guest(); fills gb->entry/info/kernel_lo/kernel_hi.  The command
+ * line is the module string exactly as written, at most the kernel's
+ * cmdline_size bytes.  0, or -1 after "umbra: loader: ..." was logged.
+ */
+int linux_boot_load(struct guest_boot *gb);
+
+/* Where the loader puts the boot-protocol structures (guest-physical). */
+#define LX_BOOT_PARAMS_PA 0x90000u
+#define LX_GDT_PA         0x91000u
+#define LX_CMDLINE_PA     0x92000u
+#define LX_CMDLINE_AREA   0x2000u     /* LOADER_STRING_MAX + NUL fits */
+
 /* Boot-protocol fields (offsets in the zero page / the image). */
 #define LX_SETUP_SECTS   0x1f1
 #define LX_SYSSIZE       0x1f4

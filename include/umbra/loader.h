@@ -9,12 +9,18 @@
 #include <umbra/kern.h>
 #include <umbra/mb.h>
 
-#define LOADER_STRING_MAX 256
+/*
+ * The longest module string (the guest's command line is the first) and
+ * the longest Umbra command line taken, in bytes without the NUL: the
+ * multiboot "at least 4 KiB".  A longer one is refused by name, never cut.
+ */
+#define LOADER_STRING_MAX 4096
 
 struct staged_module {
     paddr_t pa;            /* copy inside Umbra's reserve */
+    const uint8_t *data;   /* the same copy, as the loader reads it */
     uint64_t size;
-    char string[LOADER_STRING_MAX];
+    const char *string;    /* copy inside the reserve, NUL-terminated, <= LOADER_STRING_MAX */
 };
 
 struct guest_boot {
@@ -22,7 +28,7 @@ struct guest_boot {
     struct staged_module mod[MB_MAX_MODULES];
     uint32_t entry;        /* results of loader_load() */
     uint32_t info;
-    uint32_t kernel_lo, kernel_hi;
+    uint64_t kernel_lo, kernel_hi;   /* [lo, hi) the kernel's image spans */
 };
 
 /* The guest's memory map: the firmware map with Umbra's reserve removed. */
@@ -43,11 +49,29 @@ int loader_stage(struct frame_alloc *fa, const struct mb2_info *mb, struct guest
  */
 int loader_load(struct guest_boot *gb);
 
+/*
+ * The loaders' seam to guest memory: a host pointer to guest-physical
+ * [pa, pa + len), a range a loader_check_* call has accepted.  The
+ * hypervisor returns its direct map (src/svm/platform.c); a hosted test or
+ * fuzzer its simulated guest memory, and it may abort on a range the checks
+ * should have refused.
+ */
+void *loader_guest(paddr_t pa, uint64_t len);
+
 /* Log "umbra: loader: ..." and return -1. */
 int loader_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* 0 if [lo, hi) is guest RAM below 4 GiB outside Umbra's reserve, else -1 after logging `what`. */
 int loader_check_dest(uint64_t lo, uint64_t hi, const char *what);
+
+/*
+ * The multiboot v1 rule, as lenient as GRUB's `multiboot` (whose relocator
+ * writes a segment wherever its paddr says): [lo, hi) may also lie in the
+ * legacy area below 1 MiB (BIOS data, EBDA, VGA, ROM: the guest's, as under
+ * GRUB).  Refused, with the reason: beyond 4 GiB, overlapping Umbra's
+ * reserve, or leaving the guest's RAM above 1 MiB.
+ */
+int loader_check_image(uint64_t lo, uint64_t hi, const char *what);
 
 /*
  * What a guest kind other than multiboot v1 changes in the SVM core (set by

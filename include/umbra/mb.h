@@ -47,7 +47,7 @@ struct mb2_info {
     const char *loader;          /* boot loader name, "" when absent */
     uint32_t mem_lower, mem_upper;   /* KiB, basic meminfo (0 when absent) */
     unsigned nmmap;
-    struct mem_range mmap[MB_MAX_MMAP];   /* sorted by base, E820 types */
+    struct mem_range mmap[MB_MAX_MMAP];   /* sorted by base, non-overlapping, E820 types */
     unsigned nmod;
     struct mb_module mod[MB_MAX_MODULES];
     bool have_load_base;
@@ -58,7 +58,9 @@ struct mb2_info {
 /*
  * Parse the multiboot2 info block at `p` (8-byte aligned; its first u32 is
  * the total size).  The BIOS mmap tag is used when present, else the EFI one
- * (converted to E820 types).  Returns 0, or -1 with a reason in err.
+ * (converted to E820 types); overlapping ranges are resolved (the stronger
+ * type wins: anything over available, else the larger type number).
+ * Returns 0, or -1 with a reason in err.
  */
 int mb2_parse(const void *p, struct mb2_info *out, char *err, size_t errlen);
 

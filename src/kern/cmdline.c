@@ -1,7 +1,8 @@
 /*
  * Umbra's command line: space-separated words, each NAME or NAME=VALUE.
  * Pure, hosted-tested.  An unknown name or a bad value is rejected by name
- * (a silently ignored typo would run the guest in the wrong mode).  A first
+ * (a silently ignored typo would run the guest in the wrong mode); so is a
+ * line longer than OPTS_CMDLINE_MAX, whole (a cut would drop words).  A first
  * word starting with '/' is the image path some loaders prepend; skipped.
  */
 #include <umbra/kern.h>
@@ -67,6 +68,13 @@ int opts_parse(struct umbra_opts *o, const char *cmdline, char *err, size_t errl
     static const char *const pagings[] = { "npt", "shadow" };
     const char *p = cmdline;
     bool first = true;
+
+    size_t len = strlen(cmdline);
+    if (len > OPTS_CMDLINE_MAX) {
+        snprintf(err, errlen, "the command line is %lu bytes: longer than Umbra's limit of %u",
+                 (unsigned long)len, OPTS_CMDLINE_MAX);
+        return -1;
+    }
 
     while (*p) {
         while (*p == ' ' || *p == '\t')

@@ -19,7 +19,7 @@ static struct mb2_info mbi;
 static struct frame_alloc frames;
 static struct guest_boot gboot;
 static struct svm_vcpu vcpu0;
-static char cmdline[256];
+static char cmdline[OPTS_CMDLINE_MAX + 1];
 
 paddr_t kva_to_pa(const void *p)
 {
@@ -61,12 +61,12 @@ void kmain(uint32_t magic, uint32_t info_pa, uint32_t load_base)
         ulog("%s", err);
         fail_stop();
     }
-    snprintf(cmdline, sizeof(cmdline), "%s", mbi.cmdline);
     opts_default(&umbra_opts);
-    if (opts_parse(&umbra_opts, cmdline, err, sizeof(err)) < 0) {
+    if (opts_parse(&umbra_opts, mbi.cmdline, err, sizeof(err)) < 0) {
         ulog("command line: %s", err);
         fail_stop();
     }
+    snprintf(cmdline, sizeof(cmdline), "%s", mbi.cmdline);   /* whole: opts_parse refuses a longer one */
     console_init(umbra_opts.console);
     ulog("Umbra %s, image at [%#lx, %#lx) (load-base tag %s%#lx), loader \"%s\"", "0.1",
          umbra_layout.image_lo, umbra_layout.image_hi, mbi.have_load_base ? "" : "absent ",

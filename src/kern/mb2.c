@@ -1,7 +1,8 @@
 /*
  * Multiboot2 information parsing and memory-map arithmetic.  Pure: it reads
  * only the block it is given, so the hosted test feeds it hand-built blocks.
- * Invariant of every map it produces: sorted by base, no zero-length
+ * Invariant of every map it produces: sorted by base, non-overlapping (a
+ * byte two firmware ranges claim takes the stronger type), no zero-length
  * entries, adjacent entries of one type merged.
  */
 #include <umbra/mb.h>
@@ -36,25 +37,66 @@ static int map_add(struct mb2_info *m, uint64_t base, uint64_t len, uint32_t typ
     return 0;
 }
 
-static void map_sort_merge(struct mb2_info *m)
+/* Which type a byte covered by two ranges gets: anything beats available, else the larger number (as Linux's e820 sanitizer). */
+static uint32_t map_stronger(uint32_t a, uint32_t b)
 {
-    for (unsigned i = 1; i < m->nmmap; i++) {
-        struct mem_range r = m->mmap[i];
-        unsigned j = i;
-        for (; j > 0 && m->mmap[j - 1].base > r.base; j--)
-            m->mmap[j] = m->mmap[j - 1];
-        m->mmap[j] = r;
-    }
-    unsigned n = 0;
+    if (a == MEM_AVAILABLE)
+        return b;
+    if (b == MEM_AVAILABLE)
+        return a;
+    return a > b ? a : b;
+}
+
+/*
+ * Sort, resolve overlaps (firmware maps do overlap: each byte takes the
+ * stronger type of the ranges covering it) and merge.  Afterwards the map is
+ * sorted, non-overlapping, without zero-length entries, adjacent entries of
+ * one type merged -- what mmap_remove() and mmap_is_ram() rely on.  -1 if
+ * the result has more than MB_MAX_MMAP entries.
+ */
+static int map_normalize(struct mb2_info *m)
+{
+    static uint64_t cut[2 * MB_MAX_MMAP];
+    static struct mem_range res[MB_MAX_MMAP];
+    unsigned nc = 0, nr = 0;
     for (unsigned i = 0; i < m->nmmap; i++) {
-        struct mem_range *r = &m->mmap[i];
-        if (n > 0 && m->mmap[n - 1].type == r->type &&
-            m->mmap[n - 1].base + m->mmap[n - 1].len == r->base)
-            m->mmap[n - 1].len += r->len;
-        else
-            m->mmap[n++] = *r;
+        uint64_t end = m->mmap[i].base + m->mmap[i].len;
+        if (end < m->mmap[i].base)                /* wraps past 2^64: clip */
+            m->mmap[i].len = UINT64_MAX - m->mmap[i].base;
+        cut[nc++] = m->mmap[i].base;
+        cut[nc++] = m->mmap[i].base + m->mmap[i].len;
     }
-    m->nmmap = n;
+    for (unsigned i = 1; i < nc; i++) {           /* insertion sort: n <= 256, once at boot */
+        uint64_t v = cut[i];
+        unsigned j = i;
+        for (; j > 0 && cut[j - 1] > v; j--)
+            cut[j] = cut[j - 1];
+        cut[j] = v;
+    }
+    for (unsigned i = 0; i + 1 < nc; i++) {
+        uint64_t lo = cut[i], hi = cut[i + 1];
+        if (lo == hi)
+            continue;
+        uint32_t type = 0;
+        bool covered = false;
+        for (unsigned k = 0; k < m->nmmap; k++)
+            if (m->mmap[k].base <= lo && hi <= m->mmap[k].base + m->mmap[k].len) {
+                type = covered ? map_stronger(type, m->mmap[k].type) : m->mmap[k].type;
+                covered = true;
+            }
+        if (!covered)
+            continue;                             /* a hole */
+        if (nr > 0 && res[nr - 1].type == type && res[nr - 1].base + res[nr - 1].len == lo) {
+            res[nr - 1].len += hi - lo;
+            continue;
+        }
+        if (nr == MB_MAX_MMAP)
+            return -1;
+        res[nr++] = (struct mem_range){ lo, hi - lo, type };
+    }
+    memcpy(m->mmap, res, nr * sizeof(res[0]));
+    m->nmmap = nr;
+    return 0;
 }
 
 static uint32_t efi_type_to_e820(uint32_t t)
@@ -83,11 +125,12 @@ int mb2_parse(const void *p, struct mb2_info *out, char *err, size_t errlen)
 
     uint32_t off = 8;
     for (;;) {
-        if (off + 8 > total)
+        if ((uint64_t)off + 8 > total)
             return fail(err, errlen, "multiboot2 info: no end tag");
         const uint8_t *t = base + off;
         uint32_t type = rd32(t), size = rd32(t + 4);
-        if (size < 8 || off + size > total)
+        /* 64-bit sums: a size near 4 GiB must not wrap past the check (it looped forever). */
+        if (size < 8 || (uint64_t)off + size > total)
             return fail(err, errlen, "multiboot2 info: tag overruns the block");
         if (type == MB2_TAG_END)
             break;
@@ -140,7 +183,7 @@ int mb2_parse(const void *p, struct mb2_info *out, char *err, size_t errlen)
         uint32_t size = rd32(bios_mmap + 4), esz = rd32(bios_mmap + 8);
         if (esz < 24)
             return fail(err, errlen, "multiboot2 info: bad mmap entry size");
-        for (uint32_t o = 16; o + esz <= size; o += esz) {
+        for (uint64_t o = 16; o + esz <= size; o += esz) {
             const uint8_t *e = bios_mmap + o;
             if (map_add(out, rd64(e), rd64(e + 8), rd32(e + 16)) < 0)
                 return fail(err, errlen, "multiboot2 info: memory map too long");
@@ -149,7 +192,7 @@ int mb2_parse(const void *p, struct mb2_info *out, char *err, size_t errlen)
         uint32_t size = rd32(efi_mmap + 4), dsz = rd32(efi_mmap + 8);
         if (dsz < 40)
             return fail(err, errlen, "multiboot2 info: bad EFI descriptor size");
-        for (uint32_t o = 16; o + dsz <= size; o += dsz) {
+        for (uint64_t o = 16; o + dsz <= size; o += dsz) {
             const uint8_t *e = efi_mmap + o;
             if (map_add(out, rd64(e + 8), rd64(e + 24) << PAGE_SHIFT, efi_type_to_e820(rd32(e))) < 0)
                 return fail(err, errlen, "multiboot2 info: memory map too long");
@@ -157,7 +200,8 @@ int mb2_parse(const void *p, struct mb2_info *out, char *err, size_t errlen)
     } else {
         return fail(err, errlen, "multiboot2 info: no memory map");
     }
-    map_sort_merge(out);
+    if (map_normalize(out) < 0)
+        return fail(err, errlen, "multiboot2 info: memory map too long");
     return 0;
 }
 

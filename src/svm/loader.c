@@ -50,14 +50,23 @@ int loader_stage(struct frame_alloc *fa, const struct mb2_info *mb, struct guest
     gb->nmod = mb->nmod;
     for (unsigned i = 0; i < mb->nmod; i++) {
         struct staged_module *m = &gb->mod[i];
+        size_t slen = strlen(mb->mod[i].string);
+        if (slen > LOADER_STRING_MAX)
+            return loader_error("%s (module %u's string) is %lu bytes: longer than Umbra's limit of %u",
+                                i ? "a module string" : "the guest's command line", i,
+                                (unsigned long)slen, LOADER_STRING_MAX);
         m->size = mb->mod[i].end - mb->mod[i].start;
-        snprintf(m->string, sizeof(m->string), "%s", mb->mod[i].string);
         unsigned long pages = (unsigned long)((m->size + PAGE_SIZE - 1) >> PAGE_SHIFT);
+        unsigned long spages = (unsigned long)((slen + 1 + PAGE_SIZE - 1) >> PAGE_SHIFT);
+        paddr_t spa = frame_alloc_n(fa, spages);
         m->pa = frame_alloc_n(fa, pages ? pages : 1);
-        if (!m->pa)
+        if (!m->pa || !spa)
             return loader_error("no room to copy module %u (%lu bytes) into the reserve", i,
                                 (unsigned long)m->size);
+        memcpy(phys_to_virt(spa), mb->mod[i].string, slen + 1);
+        m->string = phys_to_virt(spa);
         memcpy(phys_to_virt(m->pa), phys_to_virt(mb->mod[i].start), m->size);
+        m->data = phys_to_virt(m->pa);
     }
     return 0;
 }
@@ -75,6 +84,37 @@ int loader_check_dest(uint64_t lo, uint64_t hi, const char *what)
     return 0;
 }
 
+#define LEGACY_END 0x100000ULL   /* below 1 MiB: the PC's BIOS/VGA area, the guest's under GRUB too */
+
+/* The end of the available range holding pa, or pa if none does. */
+static uint64_t ram_end_at(uint64_t pa)
+{
+    for (unsigned i = 0; i < guest_mmap_n; i++) {
+        const struct mem_range *m = &guest_mmap[i];
+        if (m->type == MEM_AVAILABLE && m->base <= pa && pa < m->base + m->len)
+            return m->base + m->len;
+    }
+    return pa;
+}
+
+int loader_check_image(uint64_t lo, uint64_t hi, const char *what)
+{
+    if (hi < lo || hi > (1ULL << 32))
+        return loader_error("%s [%#lx, %#lx) is outside 32-bit memory", what, lo, hi);
+    if (lo < umbra_layout.reserve_hi && hi > umbra_layout.reserve_lo)
+        return loader_error("%s [%#lx, %#lx) overlaps Umbra's reserve [%#lx, %#lx)", what, lo, hi,
+                            umbra_layout.reserve_lo, umbra_layout.reserve_hi);
+    /* Walk [lo, hi): the legacy area, then available ranges back to back. */
+    for (uint64_t pa = lo; pa < hi;) {
+        uint64_t next = pa < LEGACY_END ? LEGACY_END : ram_end_at(pa);
+        if (next == pa)
+            return loader_error("%s [%#lx, %#lx) leaves the guest's RAM at %#lx (not RAM in its memory map)",
+                                what, lo, hi, pa);
+        pa = next;
+    }
+    return 0;
+}
+
 static const struct mb1_header *find_header(const uint8_t *img, uint64_t size)
 {
     uint64_t lim = size < MB1_HEADER_SEARCH ? size : MB1_HEADER_SEARCH;
@@ -86,6 +126,13 @@ static const struct mb1_header *find_header(const uint8_t *img, uint64_t size)
     return NULL;
 }
 
+/*
+ * The a.out kludge, as GRUB loads it: the file from the header's offset
+ * minus (header_addr - load_addr), load_end_addr - load_addr bytes of it
+ * (the rest of the file when 0), zeros up to bss_end_addr.  A file shorter
+ * than that is loaded as far as it goes (GRUB reads short without an error);
+ * the missing bytes are zeroed and said so.
+ */
 static int load_aout(const uint8_t *img, uint64_t size, const struct mb1_header *h,
                      struct guest_boot *gb)
 {
@@ -94,26 +141,36 @@ static int load_aout(const uint8_t *img, uint64_t size, const struct mb1_header 
         return loader_error("a.out kludge: load_addr %#x / header_addr %#x inconsistent",
                             h->load_addr, h->header_addr);
     uint64_t foff = hoff - (h->header_addr - h->load_addr);
-    uint64_t len = h->load_end_addr ? (uint64_t)h->load_end_addr - h->load_addr : size - foff;
     if (h->load_end_addr && h->load_end_addr < h->load_addr)
         return loader_error("a.out kludge: load_end_addr below load_addr");
-    if (foff + len > size)
-        return loader_error("a.out kludge: image truncated (%lu bytes needed, %lu present)",
-                            (unsigned long)(foff + len), (unsigned long)size);
-    uint64_t end = h->load_addr + len;
+    uint64_t len = h->load_end_addr ? (uint64_t)h->load_end_addr - h->load_addr : size - foff;
+    uint64_t have = len < size - foff ? len : size - foff;
+    uint64_t end = (uint64_t)h->load_addr + len;
     uint64_t bss_end = h->bss_end_addr ? h->bss_end_addr : end;
     if (bss_end < end)
         return loader_error("a.out kludge: bss_end_addr below the loaded image");
-    if (loader_check_dest(h->load_addr, bss_end, "kernel image") < 0)
+    if (loader_check_image(h->load_addr, bss_end, "kernel image") < 0)
         return -1;
-    memcpy(phys_to_virt(h->load_addr), img + foff, len);
-    memset(phys_to_virt(end), 0, bss_end - end);
+    if (have < len)
+        ulog("loader: a.out kludge: the file ends %lu bytes before load_end_addr; zeroed",
+             (unsigned long)(len - have));
+    if (bss_end > h->load_addr) {
+        uint8_t *dst = loader_guest(h->load_addr, bss_end - h->load_addr);
+        memcpy(dst, img + foff, have);
+        memset(dst + have, 0, bss_end - h->load_addr - have);
+    }
     gb->kernel_lo = h->load_addr;
-    gb->kernel_hi = (uint32_t)bss_end;
+    gb->kernel_hi = bss_end;
     gb->entry = h->entry_addr;
     return 0;
 }
 
+/*
+ * ELF32, as GRUB's multiboot loads it: every PT_LOAD segment at its paddr
+ * (filesz bytes from the file, zeros up to memsz; filesz 0 is all zeros),
+ * wherever loader_check_image allows, entry translated from vaddr to paddr
+ * through the segment holding it.  ET_EXEC or ET_DYN (loaded unrelocated).
+ */
 static int load_elf(const uint8_t *img, uint64_t size, struct guest_boot *gb)
 {
     const struct elf32_ehdr *eh = (const void *)img;
@@ -121,66 +178,71 @@ static int load_elf(const uint8_t *img, uint64_t size, struct guest_boot *gb)
         return loader_error("guest kernel is not an ELF file (and has no a.out kludge)");
     if (eh->ident[4] != 1 || eh->ident[5] != 1 || eh->machine != 3)
         return loader_error("guest kernel is not an ELF32 i386 image");
-    if (eh->type != 2)
-        return loader_error("guest kernel is not an executable ELF");
+    if (eh->type != 2 && eh->type != 3)
+        return loader_error("guest kernel is not an executable ELF (type %u)", eh->type);
     if (eh->phentsize < sizeof(struct elf32_phdr) ||
         (uint64_t)eh->phoff + (uint64_t)eh->phnum * eh->phentsize > size)
         return loader_error("guest kernel: program headers truncated");
 
     uint64_t lo = UINT64_MAX, hi = 0;
+    bool entry_found = false;
     /* Check every segment before writing any. */
     for (int pass = 0; pass < 2; pass++) {
         for (unsigned i = 0; i < eh->phnum; i++) {
-            const struct elf32_phdr *ph = (const void *)(img + eh->phoff + i * eh->phentsize);
-            if (ph->type != PT_LOAD || ph->memsz == 0)
+            struct elf32_phdr ph;
+            memcpy(&ph, img + eh->phoff + (uint64_t)i * eh->phentsize, sizeof(ph));
+            if (ph.type != PT_LOAD || ph.memsz == 0)
                 continue;
             if (pass == 0) {
-                if (ph->filesz > ph->memsz)
+                if (ph.filesz > ph.memsz)
                     return loader_error("segment %u: filesz > memsz", i);
-                if ((uint64_t)ph->offset + ph->filesz > size)
+                if ((uint64_t)ph.offset + ph.filesz > size)
                     return loader_error("segment %u truncated (ends at %lu, file has %lu bytes)", i,
-                                        (unsigned long)((uint64_t)ph->offset + ph->filesz),
+                                        (unsigned long)((uint64_t)ph.offset + ph.filesz),
                                         (unsigned long)size);
-                if (loader_check_dest(ph->paddr, (uint64_t)ph->paddr + ph->memsz, "segment") < 0)
+                if (loader_check_image(ph.paddr, (uint64_t)ph.paddr + ph.memsz, "segment") < 0)
                     return -1;
-                if (ph->paddr < lo) lo = ph->paddr;
-                if ((uint64_t)ph->paddr + ph->memsz > hi) hi = (uint64_t)ph->paddr + ph->memsz;
+                if (ph.paddr < lo) lo = ph.paddr;
+                if ((uint64_t)ph.paddr + ph.memsz > hi) hi = (uint64_t)ph.paddr + ph.memsz;
+                if (!entry_found && eh->entry >= ph.vaddr && eh->entry - ph.vaddr < ph.memsz) {
+                    gb->entry = eh->entry - ph.vaddr + ph.paddr;
+                    entry_found = true;
+                }
             } else {
-                memcpy(phys_to_virt(ph->paddr), img + ph->offset, ph->filesz);
-                memset(phys_to_virt((paddr_t)ph->paddr + ph->filesz), 0, ph->memsz - ph->filesz);
-                if (eh->entry >= ph->vaddr && eh->entry - ph->vaddr < ph->memsz)
-                    gb->entry = eh->entry - ph->vaddr + ph->paddr;
+                uint8_t *dst = loader_guest(ph.paddr, ph.memsz);
+                memcpy(dst, img + ph.offset, ph.filesz);
+                memset(dst + ph.filesz, 0, ph.memsz - ph.filesz);
             }
         }
         if (pass == 0 && hi == 0)
             return loader_error("guest kernel has no loadable segment");
-        if (pass == 0)
-            gb->entry = eh->entry;
+        if (pass == 0 && !entry_found)
+            return loader_error("entry point %#x is in no loadable segment", eh->entry);
     }
-    gb->kernel_lo = (uint32_t)lo;
-    gb->kernel_hi = (uint32_t)hi;
+    gb->kernel_lo = lo;
+    gb->kernel_hi = hi;
     return 0;
 }
 
 /* Bump allocator in guest RAM for the info structures. */
-static uint32_t place(uint32_t *cursor, uint32_t len, uint32_t align)
+static uint32_t place(uint64_t *cursor, uint64_t len, uint64_t align)
 {
-    uint32_t at = ALIGN_UP(*cursor, align);
+    uint64_t at = ALIGN_UP(*cursor, align);
     *cursor = at + len;
-    return at;
+    return (uint32_t)at;   /* below 4 GiB: loader_check_dest accepted the whole layout */
 }
 
-static uint32_t put_string(uint32_t *cursor, const char *s)
+static uint32_t put_string(uint64_t *cursor, const char *s)
 {
-    uint32_t len = (uint32_t)strlen(s) + 1;
+    uint64_t len = strlen(s) + 1;
     uint32_t at = place(cursor, len, 1);
-    memcpy(phys_to_virt(at), s, len);
+    memcpy(loader_guest(at, len), s, len);
     return at;
 }
 
 int loader_load(struct guest_boot *gb)
 {
-    const uint8_t *img = phys_to_virt(gb->mod[0].pa);
+    const uint8_t *img = gb->mod[0].data;
     uint64_t size = gb->mod[0].size;
     if (linux_is_bzimage(img, size))
         return linux_load(gb);
@@ -196,22 +258,22 @@ int loader_load(struct guest_boot *gb)
         return -1;
 
     /* The info block and everything it points to, right after the kernel. */
-    uint32_t cur = ALIGN_UP(gb->kernel_hi, PAGE_SIZE);
-    uint32_t start = cur;
+    uint64_t cur = ALIGN_UP(gb->kernel_hi, PAGE_SIZE);
+    uint64_t start = cur;
     unsigned nmods = gb->nmod - 1;
     uint32_t info_pa = place(&cur, sizeof(struct mb1_info), 8);
     uint32_t mmap_pa = place(&cur, guest_mmap_n * sizeof(struct mb1_mmap_entry), 8);
     uint32_t mods_pa = place(&cur, nmods * sizeof(struct mb1_module), 8);
-    uint32_t strings_need = 64;
+    uint64_t strings_need = 64;
     for (unsigned i = 0; i < gb->nmod; i++)
-        strings_need += (uint32_t)strlen(gb->mod[i].string) + 1;
-    uint32_t mod_end = ALIGN_UP(cur + strings_need, PAGE_SIZE);
+        strings_need += strlen(gb->mod[i].string) + 1;
+    uint64_t mod_end = ALIGN_UP(cur + strings_need, PAGE_SIZE);
     for (unsigned i = 1; i < gb->nmod; i++)
-        mod_end = ALIGN_UP(mod_end + (uint32_t)gb->mod[i].size, PAGE_SIZE);
+        mod_end = ALIGN_UP(mod_end + gb->mod[i].size, PAGE_SIZE);
     if (loader_check_dest(start, mod_end, "boot information and modules") < 0)
         return -1;
 
-    struct mb1_info *info = phys_to_virt(info_pa);
+    struct mb1_info *info = loader_guest(info_pa, sizeof(*info));
     memset(info, 0, sizeof(*info));
     info->flags = MB1_INFO_MEM | MB1_INFO_CMDLINE | MB1_INFO_MODS | MB1_INFO_MMAP | MB1_INFO_LOADER;
     for (unsigned i = 0; i < guest_mmap_n; i++) {
@@ -226,7 +288,7 @@ int loader_load(struct guest_boot *gb)
             info->mem_upper = (uint32_t)((top - 0x100000) >> 10);
         }
     }
-    struct mb1_mmap_entry *me = phys_to_virt(mmap_pa);
+    struct mb1_mmap_entry *me = loader_guest(mmap_pa, guest_mmap_n * sizeof(*me));
     for (unsigned i = 0; i < guest_mmap_n; i++)
         me[i] = (struct mb1_mmap_entry){ 20, guest_mmap[i].base, guest_mmap[i].len, guest_mmap[i].type };
     info->mmap_addr = mmap_pa;
@@ -235,19 +297,20 @@ int loader_load(struct guest_boot *gb)
     info->boot_loader_name = put_string(&cur, "umbra");
     info->mods_count = nmods;
     info->mods_addr = mods_pa;
-    struct mb1_module *mods = phys_to_virt(mods_pa);
+    struct mb1_module *mods = loader_guest(mods_pa, nmods * sizeof(*mods));
     for (unsigned i = 1; i < gb->nmod; i++)
         mods[i - 1].string = put_string(&cur, gb->mod[i].string);
     cur = ALIGN_UP(cur, PAGE_SIZE);
     for (unsigned i = 1; i < gb->nmod; i++) {
-        mods[i - 1].start = cur;
-        mods[i - 1].end = cur + (uint32_t)gb->mod[i].size;
+        mods[i - 1].start = (uint32_t)cur;
+        mods[i - 1].end = (uint32_t)(cur + gb->mod[i].size);
         mods[i - 1].reserved = 0;
-        memcpy(phys_to_virt(cur), phys_to_virt(gb->mod[i].pa), gb->mod[i].size);
-        cur = ALIGN_UP(cur + (uint32_t)gb->mod[i].size, PAGE_SIZE);
+        memcpy(loader_guest(cur, gb->mod[i].size), gb->mod[i].data, gb->mod[i].size);
+        cur = ALIGN_UP(cur + gb->mod[i].size, PAGE_SIZE);
     }
     gb->info = info_pa;
-    ulog("loader: kernel [%#x, %#x) entry %#x, %u module(s), info at %#x, cmdline \"%s\"",
-         gb->kernel_lo, gb->kernel_hi, gb->entry, nmods, info_pa, gb->mod[0].string);
+    ulog("loader: kernel [%#lx, %#lx) entry %#x, %u module(s), info at %#x, cmdline (%lu bytes) \"%s\"",
+         (unsigned long)gb->kernel_lo, (unsigned long)gb->kernel_hi, gb->entry, nmods, info_pa,
+         (unsigned long)strlen(gb->mod[0].string), gb->mod[0].string);
     return 0;
 }

@@ -4,7 +4,9 @@
 #   guest:  multiboot2 /boot/umbra.elf UMBRA_OPTS
 #           module2 /boot/GUEST /boot/GUEST GUEST_ARGS
 #   (GRUB drops a module's file name from its string, so the name is repeated:
-#   the guest's command line then starts with its name, as under QEMU -kernel.)
+#   the guest's command line then starts with its name, as under QEMU -kernel.
+#   Not for a Linux bzImage: Umbra hands Linux its module string exactly as
+#   written, and QEMU -kernel -append gives Linux GUEST_ARGS alone.)
 # mkiso.sh --bare OUT.iso GUEST.elf
 #   The guest alone, booted by GRUB's multiboot (v1) command (bare Bochs runs).
 # Environment: GUEST_ARGS (guest command line after its name), GUEST_MODULES
@@ -47,7 +49,9 @@ done
     else
         cp "$umbra" "$dir/boot/umbra.elf"
         echo "  multiboot2 /boot/umbra.elf $*"
-        echo "  module2 /boot/$gname /boot/$gname ${GUEST_ARGS:-}"
+        name="/boot/$gname "
+        [ "$(dd if="$guest" bs=1 skip=514 count=4 2>/dev/null)" = HdrS ] && name=""
+        echo "  module2 /boot/$gname $name${GUEST_ARGS:-}"
         for m in $mods; do echo "  module2 /boot/${m%%:*} ${m#*:}"; done
     fi
     echo "  boot"

@@ -17,6 +17,8 @@ t() { echo "linux-test: $*"; }
 # Not compared: where the time goes (uptime at each phase).
 ph() { read -r up _ < /proc/uptime; echo "init: $1 at ${up}s"; }
 t "init start, kernel $(uname -r) $(uname -m)"
+# Not compared (the runs under Umbra add arguments): the command line as the kernel got it.
+echo "init: cmdline: $(cat /proc/cmdline)"
 # Not compared (bare QEMU shows svm, Umbra hides it): the CPU flags that say where we run.
 echo "init: cpu flags: $(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -x -e svm -e hypervisor -e pae -e nx | tr '\n' ' ')"
 

@@ -7,7 +7,9 @@
 # shadow paging, shadow paging with a small pool and with the kernel's page
 # table isolation forced on (pti=on: a CR3 switch on every kernel entry/exit).
 # Asserts: the final marker, identical "linux-test:" lines bare and under
-# Umbra, Umbra ending on the guest's ACPI power-off, the loader's refusals.
+# Umbra, Umbra ending on the guest's ACPI power-off, the loader's refusals,
+# and /proc/cmdline equal to the module string, whole (the first run under
+# Umbra pads it to 2000 bytes; a 4 KiB one is refused with cmdline_size named).
 # Prints boot times (wall and the kernel's last timestamp) and Umbra's exit
 # counters for the report.  Fetching the packages needs the i386 lists
 # (tools/deps.sh); without them this test fails, it does not skip.
@@ -27,23 +29,36 @@ expect_rc 0
 expect '^linux-test: done$'
 expect '^\[ *[0-9.]+\] reboot: Power down'
 expect '^init: cpu flags: pae nx hypervisor svm $'
+expect "^init: cmdline: $GUEST_ARGS\$"
 report bare "$t0"
 bare_file=$(mktemp "${TMPDIR:-/tmp}/lx-bare.XXXXXX")
 trap 'rm -f "$bare_file"' EXIT
 markers > "$bare_file"
 [ "$(wc -l < "$bare_file")" -ge 10 ] || bad "bare run printed fewer than 10 marker lines"
 
+# A module-parameter-shaped word (ignored by the kernel) that makes the first
+# run's command line exactly 2000 bytes: below cmdline_size (2047).
+pad="umbra.pad="
+while [ $(( ${#GUEST_ARGS} + 1 + ${#pad} )) -lt 2000 ]; do pad="${pad}p"; done
+first=1
 IFS='|'
 for mode in $MODES; do
     unset IFS
     opts=${mode%%;*}
     kargs=""
     [ "$opts" = "$mode" ] || kargs=${mode#*;}
+    [ $first = 1 ] && kargs="$pad${kargs:+ $kargs}"
+    first=0
     t0=$(now)
     # shellcheck disable=SC2086
     run GUEST_ARGS="$GUEST_ARGS $kargs" "$RUN" qemu umbra "$LX/bzImage" $opts
     expect '^umbra: loader: Linux boot protocol 2\.[0-9]+, kernel [0-9]+ bytes at 0x1000000 .*initrd [0-9]+ bytes'
     expect_linux_umbra "$opts" "$kargs" 0x604
+    # The command line whole: exactly the module string (GRUB joins words with one space).
+    want="$GUEST_ARGS${kargs:+ $kargs}"
+    got=$(printf '%s\n' "$out" | sed -n 's/^init: cmdline: //p')
+    if [ "$got" = "$want" ]; then echo "ok: /proc/cmdline is the module string, whole (${#got} bytes)"
+    else bad "/proc/cmdline (${#got} bytes) is not the module string (${#want} bytes)"; fi
     report "umbra $mode" "$t0"
     compare_markers "$mode" "$bare_file"
     IFS='|'
@@ -71,5 +86,10 @@ printf '\005\002' | dd of="$tmp/old" bs=1 seek=518 conv=notrunc 2>/dev/null
 run GUEST_MODULES= TIMEOUT=60 "$RUN" qemu umbra "$tmp/old"
 expect_rc 255
 expect '^umbra: loader: Linux boot protocol 2\.05 is older than 2\.06$'
+# A 4 KiB command line: longer than the kernel's cmdline_size, refused by that name (never cut).
+long=$(printf '%04096d' 0 | tr 0 q)
+run GUEST_ARGS="$long" TIMEOUT=60 "$RUN" qemu umbra "$LX/bzImage"
+expect_rc 255
+expect "^umbra: loader: Linux command line \(4096 bytes\) is longer than the kernel's cmdline_size 2047$"
 rm -rf "$tmp"
 finish

@@ -1,0 +1,53 @@
+#!/bin/sh
+# fuzz-run.sh TARGET SECONDS [MODE]
+#   Fuzz TARGET (mb1, linux, mb2, opts, rsp, x86) for SECONDS, nice'd, from its
+#   seed corpus (test/fuzz/corpus/TARGET) and regression inputs
+#   (test/fuzz/regress/TARGET) into the working corpus test/fuzz/work/TARGET
+#   of the build tree.  MODE=check first runs every seed and regression input
+#   once, then fuzzes into a scratch directory (make check leaves no state).
+#   Prints "fuzz: TARGET execs=N cov=N corpus=N crashes=N"; exits 1 on a crash
+#   (the input is kept as test/fuzz/work/TARGET-crash-*).
+set -u
+t=$1; secs=$2; mode=${3:-fuzz}
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+case "$t" in
+rsp) bin="$top_builddir/gdb-libfuzzer" ;;
+*) bin="$top_builddir/test/fuzz/fuzz-$t" ;;
+esac
+[ -x "$bin" ] || { echo "fuzz: $t: no $bin (make $bin)"; exit 1; }
+seeds="$top_srcdir/test/fuzz/corpus/$t"
+regress="$top_srcdir/test/fuzz/regress/$t"
+work="$top_builddir/test/fuzz/work"
+mkdir -p "$work/$t"
+dirs="$seeds"
+[ -d "$regress" ] && dirs="$dirs $regress"
+log=$(mktemp "${TMPDIR:-/tmp}/fuzz-$t.XXXXXX")
+scratch=""
+trap 'rm -f "$log"; [ -n "$scratch" ] && rm -rf "$scratch"' EXIT
+corpus="$work/$t"
+if [ "$mode" = check ]; then
+    # Every committed input once: a regression input that crashes fails here.
+    # shellcheck disable=SC2086
+    if ! "$bin" -runs=0 $dirs >"$log" 2>&1; then
+        cat "$log"; echo "fuzz: $t: a committed input fails"; exit 1
+    fi
+    echo "fuzz: $t: $(find $dirs -type f | wc -l) committed inputs run once, none failed"
+    scratch=$(mktemp -d "${TMPDIR:-/tmp}/fuzz-$t-corpus.XXXXXX")
+    corpus=$scratch
+fi
+# shellcheck disable=SC2086
+nice "$bin" -max_total_time="$secs" -print_final_stats=1 -max_len=65536 -timeout=10 \
+    -artifact_prefix="$work/$t-" "$corpus" $dirs >"$log" 2>&1
+rc=$?
+execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' "$log" | tail -n 1)
+corp=$(sed -n 's/.* corp: \([0-9]*\)\/.*/\1/p' "$log" | tail -n 1)
+crashes=0
+[ $rc -ne 0 ] && crashes=1
+echo "fuzz: $t execs=${execs:-0} cov=${cov:-0} corpus=${corp:-0} crashes=$crashes"
+if [ $crashes -ne 0 ]; then
+    grep -E 'ERROR|SUMMARY|fuzz:|Test unit written' "$log" | head -n 20
+    exit 1
+fi
+[ -n "$execs" ] && [ "$execs" -gt 0 ] || { cat "$log"; echo "fuzz: $t ran nothing"; exit 1; }
