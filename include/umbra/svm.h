@@ -251,6 +251,7 @@ struct svm_vcpu {
     uint64_t run_eventinj;        /* EVENTINJ and RIP of the last VMRUN (svm_handle_exit */
     uint64_t run_rip;             /*   checks EXITINTINFO against them) */
     uint64_t last_eventinj;       /* the last event any VMRUN injected (ditto) */
+    unsigned long hlt_waits;      /* HLTs let through to wait natively (exit.c) */
     bool stop;                    /* leave the run loop */
     const char *stop_reason;
     unsigned stop_status;

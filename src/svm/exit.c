@@ -298,8 +298,16 @@ static void exit_hlt(struct svm_vcpu *v)
         svm_stop(v, "halt", UMBRA_STATUS_ERROR);
         return;
     }
-    /* Interrupts are the guest's: resume it, a pending one is delivered at VMRUN. */
-    svm_skip_insn(v);
+    /*
+     * HLT waits, as on the CPU: the guest re-enters at its HLT with the HLT
+     * intercept off (svm_run_guest() turns it back on after the next exit
+     * of any kind), so the CPU itself halts until an interrupt arrives and
+     * delivers it to the guest.  The interrupt shadow of an `sti; hlt` is
+     * kept (the VMCB's, untouched), so a wake-up cannot slip in between.
+     * Umbra still sees the next interrupt when GDB is on (INTR intercept).
+     */
+    v->vmcb->ctl.intercept_misc1 &= ~INTERCEPT1_HLT;
+    v->hlt_waits++;
 }
 
 static unsigned bochs_shutdown_pos;

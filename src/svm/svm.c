@@ -208,6 +208,7 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
             svm_vmrun(v);
             vm->ctl.tlb_control = 0;
             vm->ctl.eventinj = 0;
+            vm->ctl.intercept_misc1 |= INTERCEPT1_HLT;   /* after a native HLT wait (exit_hlt) */
             svm_handle_exit(v);
             if (unlikely(svm_gdb_on))
                 svm_gdb_after_exit(v);
@@ -220,6 +221,7 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
     svm_print_exit_counts();
     svm_apic_report();
     ulog("tlb: full flushes=%lu", v->full_flushes);
+    ulog("hlt: waits in the guest's own HLT=%lu", v->hlt_waits);
     if (v->paging->report)
         v->paging->report(v);
     return v->stop_status;

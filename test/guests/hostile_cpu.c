@@ -7,7 +7,8 @@
  *   - the ACPI MADT and the MP table list one CPU, with good checksums;
  *   - the local APIC still works for this CPU: a self-IPI by shorthand and
  *     by its own APIC ID, an NMI to itself, the APIC timer, EOIs; a fixed
- *     IPI to APIC ID 1 or to all-but-self reaches no one;
+ *     IPI to APIC ID 1 or to all-but-self reaches no one; HLT sleeps until
+ *     the timer's interrupt;
  *   - INIT-SIPI-SIPI (after an NMI) to APIC ID 1 with a real-mode trampoline
  *     whose code would scan memory above the guest's RAM for Umbra's strings
  *     and write into them: the AP never runs (its first instruction would
@@ -197,11 +198,21 @@ static void set_gate(unsigned v, void (*fn)(void))
     g[1] = (a & 0xffff0000u) | 0x8e00u;
 }
 
-/* Let pending interrupts in for a while. */
+/* Let pending interrupts in for a while (an emulator under load may be slow to deliver). */
 static void window(void)
 {
     __asm__ volatile("sti");
-    spin_tsc(20000000);
+    spin_tsc(50000000);
+    __asm__ volatile("cli");
+}
+
+/* Let interrupts in until *ctr reaches want, for at most about a second. */
+static void wait_for(volatile uint32_t *ctr, uint32_t want)
+{
+    uint64_t t = rdtsc();
+    __asm__ volatile("sti");
+    while (*ctr < want && rdtsc() - t < (1ULL << 31))
+        __asm__ volatile("pause");
     __asm__ volatile("cli");
 }
 
@@ -234,10 +245,10 @@ static void apic_cases(void)
     *apic(0xf0) = 0x1ff;                         /* software-enable, spurious vector 0xff */
     *apic(0x80) = 0;                             /* TPR */
     send_ipi(0, VEC_IPI | 1u << 18);             /* fixed, shorthand self */
-    window();
+    wait_for(&ipi_count, 1);
     tap_ok(ipi_count == 1, "self-IPI by shorthand arrives (%u)", ipi_count);
     send_ipi(apic_id(), VEC_IPI);                /* fixed, physical, to this CPU's ID */
-    window();
+    wait_for(&ipi_count, 2);
     tap_ok(ipi_count == 2, "IPI to this CPU's own APIC ID arrives (%u)", ipi_count);
     unsigned v = catch_call(nmi_self, NULL);
     tap_ok(v == X86_EXC_NMI, "NMI to this CPU's own APIC ID arrives (vector %u)", v);
@@ -250,11 +261,16 @@ static void apic_cases(void)
     *apic(0x3e0) = 0xb;                          /* divide by 1 */
     *apic(0x320) = VEC_TIMER;                    /* one-shot */
     *apic(0x380) = 100000;
-    window();
+    wait_for(&timer_count, 1);
+    window();                                    /* one-shot: nothing more comes */
     tap_ok(timer_count == 1, "the APIC timer fires once and its EOI is taken (%u)", timer_count);
     *apic(0x380) = 100000;                       /* the same count again: restarts the timer */
-    window();
+    wait_for(&timer_count, 2);
     tap_ok(timer_count == 2, "the timer restarted with the same count fires again (%u)", timer_count);
+    /* HLT with IF = 1 sleeps until the interrupt (a hypervisor that resumes at once fails this). */
+    *apic(0x380) = 20000000;                     /* 20 ms at QEMU's 1 GHz APIC clock */
+    __asm__ volatile("sti; hlt; cli");
+    tap_ok(timer_count == 3, "HLT waits for the next interrupt (the APIC timer: %u)", timer_count);
 }
 
 /* ---- another CPU, started at a trampoline ---------------------------------------------- */
@@ -356,7 +372,7 @@ static void ap_cases(void)
 
 int guest_main(void)
 {
-    tap_plan(13);
+    tap_plan(14);
     vmmcall_cases();
     table_cases();
     apic_cases();
