@@ -103,6 +103,8 @@ static inline void wrmsr(uint32_t msr, uint64_t v)
 }
 /* RDMSR that survives a #GP (Bochs refuses unknown MSRs): 0 ok, -1 faulted. */
 int rdmsr_safe(uint32_t msr, uint64_t *val);
+/* WRMSR that survives a #GP (an invalid value or transition): 0 ok, -1 faulted. */
+int wrmsr_safe(uint32_t msr, uint64_t val);
 static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
     __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));

@@ -19,6 +19,8 @@
 #define MB2_TAG_MEMINFO    4
 #define MB2_TAG_MMAP       6
 #define MB2_TAG_EFI_MMAP   17
+#define MB2_TAG_ACPI_OLD   14   /* a copy of the RSDP (ACPI 1.0) */
+#define MB2_TAG_ACPI_NEW   15   /* a copy of the RSDP (ACPI 2.0+) */
 #define MB2_TAG_LOAD_BASE  21
 
 /* Memory types, as in the BIOS E820 map (also used for multiboot v1). */
@@ -53,6 +55,7 @@ struct mb2_info {
     bool have_load_base;
     paddr_t load_base;
     uint32_t total_size;
+    const void *rsdp;            /* the loader's RSDP copy (the ACPI 2.0 one if both), or NULL */
 };
 
 /*

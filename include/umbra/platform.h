@@ -34,6 +34,14 @@ mfn_t plat_gfn_to_mfn(gfn_t gfn);
 bool plat_gfn_is_ram(gfn_t gfn);
 
 /*
+ * True if every guest write to `gfn` must reach Umbra (the local APIC page,
+ * whose ICR Umbra filters).  The shadow never maps such a frame writable and
+ * answers a write fault on it with SH_EMULATE (sh_fault.gfn names it), so the
+ * SVM layer emulates the instruction and decides what reaches the device.
+ */
+bool plat_gfn_trap_writes(gfn_t gfn);
+
+/*
  * Flush the guest TLB entry for one virtual address in the vCPU's ASID
  * (INVLPGA on SVM; a no-op in the simulator, which has no TLB).  For a
  * whole-ASID flush set v->tlb_flush instead.

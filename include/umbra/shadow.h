@@ -63,6 +63,7 @@ struct sh_fault {
     uint32_t pfec;       /* error code to inject */
     gva_t cr2;           /* faulting address (#PF) */
     const char *why;     /* SH_STOP diagnostic */
+    uint64_t gfn;        /* SH_EMULATE from a fault: the guest frame the write goes to */
 };
 
 /*

@@ -252,6 +252,7 @@ struct svm_vcpu {
     uint64_t run_rip;             /*   checks EXITINTINFO against them) */
     uint64_t last_eventinj;       /* the last event any VMRUN injected (ditto) ... */
     uint64_t last_inj_rip;        /*   ... and the RIP it was injected at */
+    unsigned long hlt_waits;      /* HLTs let through to wait natively (exit.c) */
     bool stop;                    /* leave the run loop */
     const char *stop_reason;
     unsigned stop_status;

@@ -66,6 +66,18 @@
 #define APIC_BASE_ENABLE (1UL << 11)
 #define APIC_ISR0        0x100u           /* xAPIC MMIO offset of ISR bits 31:0; +0x10 per word */
 #define MSR_X2APIC_ISR0  0x00000810u      /* x2APIC: one MSR per word */
+#define APIC_ID          0x020u           /* xAPIC MMIO offsets */
+#define APIC_LDR         0x0D0u
+#define APIC_DFR         0x0E0u
+#define APIC_ICR_LO      0x300u
+#define APIC_ICR_HI      0x310u
+#define MSR_X2APIC_ID    0x00000802u
+#define MSR_X2APIC_LDR   0x0000080Du
+#define MSR_X2APIC_ICR   0x00000830u      /* 64 bits: destination in 63:32 */
+/* ICR fields */
+#define ICR_MODE(lo)      (((lo) >> 8) & 7u)   /* 0 fixed 1 lowest 2 SMI 4 NMI 5 INIT 6 SIPI */
+#define ICR_LOGICAL       (1u << 11)
+#define ICR_SHORTHAND(lo) (((lo) >> 18) & 3u)  /* 0 none 1 self 2 all 3 all-but-self */
 
 /* RFLAGS */
 #define X86_RFLAGS_CF  (1UL << 0)

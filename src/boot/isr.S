@@ -111,3 +111,19 @@ rdmsr_safe_insn:
 rdmsr_safe_fixup:
     mov $-1, %eax
     ret
+
+/* int wrmsr_safe(uint32_t msr, uint64_t val): 0, or -1 if WRMSR raised #GP. */
+    .text
+    .globl wrmsr_safe, wrmsr_safe_insn, wrmsr_safe_fixup
+wrmsr_safe:
+    mov %edi, %ecx
+    mov %esi, %eax
+    mov %rsi, %rdx
+    shr $32, %rdx
+wrmsr_safe_insn:
+    wrmsr
+    xor %eax, %eax
+    ret
+wrmsr_safe_fixup:
+    mov $-1, %eax
+    ret

@@ -2,8 +2,8 @@
  * Umbra's own exceptions.  Umbra runs with interrupts off, so the only
  * entries into the IDT are CPU exceptions, which are Umbra bugs: print a
  * register dump on the console and end the run with UMBRA_STATUS_ERROR.
- * The one exception that is expected is a #GP from rdmsr_safe(), which the
- * handler fixes up by moving RIP to rdmsr_safe_fixup.
+ * The exceptions that are expected are a #GP from rdmsr_safe() or
+ * wrmsr_safe(), which the handler fixes up by moving RIP to their fixup label.
  */
 #include <umbra/kern.h>
 #include <umbra/svm.h>
@@ -25,7 +25,7 @@ struct idt_entry {
 
 static struct idt_entry idt[32] __attribute__((aligned(16)));
 extern const uint64_t isr_table[32];
-extern const char rdmsr_safe_insn[], rdmsr_safe_fixup[];
+extern const char rdmsr_safe_insn[], rdmsr_safe_fixup[], wrmsr_safe_insn[], wrmsr_safe_fixup[];
 
 void trap_init(void)
 {
@@ -47,6 +47,10 @@ void trap_handler(struct trap_frame *f)
 {
     if (f->vector == X86_EXC_GP && f->rip == (uint64_t)rdmsr_safe_insn) {
         f->rip = (uint64_t)rdmsr_safe_fixup;
+        return;
+    }
+    if (f->vector == X86_EXC_GP && f->rip == (uint64_t)wrmsr_safe_insn) {
+        f->rip = (uint64_t)wrmsr_safe_fixup;
         return;
     }
     uint64_t cr2, cr3;

@@ -10,6 +10,7 @@
 #include <umbra/mb.h>
 #include <umbra/svm.h>
 #include <umbra/loader.h>
+#include <umbra/smp.h>
 
 extern char __kernel_start[], __kernel_end[];
 
@@ -104,6 +105,7 @@ void kmain(uint32_t magic, uint32_t info_pa, uint32_t load_base)
         fail_stop();
     vcpu0.svm_features = features;
     vcpu0.paging = paging_select(umbra_opts.paging);
+    smp_init(mbi.rsdp);      /* before anything is loaded over the multiboot2 info or the tables */
 
     if (loader_stage(&frames, &mbi, &gboot) < 0)
         fail_stop();

@@ -167,6 +167,11 @@ int mb2_parse(const void *p, struct mb2_info *out, char *err, size_t errlen)
         case MB2_TAG_EFI_MMAP:
             efi_mmap = t;
             break;
+        case MB2_TAG_ACPI_OLD:
+        case MB2_TAG_ACPI_NEW:
+            if (size >= 8 + 20 && (type == MB2_TAG_ACPI_NEW || !out->rsdp))
+                out->rsdp = t + 8;
+            break;
         case MB2_TAG_LOAD_BASE:
             if (size >= 12) {
                 out->have_load_base = true;

@@ -356,8 +356,8 @@ static spte_t mk_leaf(struct shadow_domain *d, uint64_t gfn, uint64_t f)
     if (mfn_x(m) >> 20)
         return 0;          /* not nameable by a 32-bit entry */
 #endif
-    if ((f & _PAGE_RW) && sh_is_pt(d, gfn))
-        f &= ~(uint64_t)(_PAGE_RW | _PAGE_DIRTY);   /* write-protect page tables */
+    if ((f & _PAGE_RW) && (sh_is_pt(d, gfn) || plat_gfn_trap_writes(_gfn(gfn))))
+        f &= ~(uint64_t)(_PAGE_RW | _PAGE_DIRTY);   /* write-protect page tables (and trapped frames) */
     return (spte_t)((mfn_x(m) << PAGE_SHIFT) | f);
 }
 
@@ -578,6 +578,7 @@ static enum sh_result SH_NAME(page_fault)(struct shadow_vcpu *v, gva_t va, uint3
         if (!mfn_valid(plat_gfn_to_mfn(_gfn(gw.gfn))))
             return stop(out, "guest maps a frame that is not the guest's (Umbra's or beyond MAXPHYADDR)");
         if (access & PFEC_WRITE) {
+            out->gfn = gw.gfn;
             /* Allowed only by CR0.WP = 0: a read-only entry, or a PKRU
              * write-disable the hardware (WP = 1) applied to a supervisor write. */
             if ((!gw.rw && !wp0_leaf_ok(&gw)) || ((pfec & PFEC_PK) && !(access & PFEC_USER))) {
@@ -588,6 +589,8 @@ static enum sh_result SH_NAME(page_fault)(struct shadow_vcpu *v, gva_t va, uint3
                 d->c.fault_emulated_pt++;
                 return SH_EMULATE;
             }
+            if (plat_gfn_trap_writes(_gfn(gw.gfn)))
+                return SH_EMULATE;           /* the SVM layer emulates it (platform.h) */
         }
         if (SH_NAME(set_ad)(d, &gw, access & PFEC_WRITE))
             break;

@@ -18,7 +18,12 @@
 static uint64_t phys_leaf(uint64_t gfn)
 {
     mfn_t m = plat_gfn_to_mfn(_gfn(gfn));
-    return mfn_valid(m) ? (mfn_x(m) << PAGE_SHIFT) | PHYS_LEAF : 0;
+    if (!mfn_valid(m))
+        return 0;
+    uint64_t f = PHYS_LEAF;
+    if (plat_gfn_trap_writes(_gfn(gfn)))
+        f &= ~(uint64_t)(_PAGE_RW | _PAGE_DIRTY);   /* its writes go to Umbra (platform.h) */
+    return (mfn_x(m) << PAGE_SHIFT) | f;
 }
 
 static uint32_t phys_get(struct shadow_domain *d, uint64_t first, enum sh_type t)
@@ -70,6 +75,10 @@ static enum sh_result phys_page_fault(struct shadow_vcpu *v, gva_t va, uint32_t 
     uint64_t want = phys_leaf(va >> PAGE_SHIFT);
     if (!want)
         return phys_stop(out, "guest (paging off) touched a frame that is not its own");
+    if ((pfec & PFEC_WRITE) && !(want & _PAGE_RW)) {
+        out->gfn = va >> PAGE_SHIFT;
+        return SH_EMULATE;                  /* a trapped frame: the SVM layer emulates it */
+    }
     uint32_t l2 = sh_mfn_idx(d, mfn_x(v->toplevel[va >> 30]));
     if (l2 == SH_NIL)
         return phys_stop(out, "no top-level shadow");

@@ -18,6 +18,7 @@
 #include <umbra/shadow.h>
 #include <umbra/x86.h>
 #include "emu.h"
+#include "apic.h"
 
 static inline struct svm_emu *emu_of(struct x86_emu_ctxt *c)
 {
@@ -100,6 +101,76 @@ static const struct x86_emu_ops shadow_emu_ops = {
     .cmpxchg = cb_cmpxchg,
 };
 
+/*
+ * paging=npt (no shadow): guest memory through the guest's own tables
+ * (npt_walk.c) and the direct map.  Used only to emulate a write to the
+ * trapped APIC page; a page the walk cannot reach raises #PF as the CPU would.
+ */
+static int npt_xfer(struct x86_emu_ctxt *c, uint64_t la, void *buf, unsigned len, uint32_t pfec,
+                    struct x86_fault *f, bool write)
+{
+    struct svm_emu *e = emu_of(c);
+    while (len) {
+        unsigned n = PAGE_SIZE - (la & (PAGE_SIZE - 1));
+        gpa_t gpa;
+        if (n > len)
+            n = len;
+        if (!svm_npt_gva_to_gpa(e->v, la, &gpa)) {
+            *f = (struct x86_fault){ .vector = X86_EXC_PF, .has_error = true,
+                                     .error_code = pfec & (PFEC_WRITE | PFEC_USER | PFEC_INSN), .cr2 = la };
+            return X86EMU_FAULT;
+        }
+        if (gpa + n > DIRECT_MAP_LIMIT ||
+            (gpa + n > umbra_layout.reserve_lo && gpa < umbra_layout.reserve_hi)) {
+            e->stop_why = "the guest's access reaches past its memory";
+            return X86EMU_UNHANDLED;
+        }
+        if (write)
+            memcpy(phys_to_virt(gpa), buf, n);
+        else
+            memcpy(buf, phys_to_virt(gpa), n);
+        la += n, buf = (uint8_t *)buf + n, len -= n;
+    }
+    return X86EMU_OK;
+}
+
+static int npt_read(struct x86_emu_ctxt *c, uint64_t la, void *dst, unsigned len, uint32_t pfec,
+                    struct x86_fault *f)
+{
+    return npt_xfer(c, la, dst, len, pfec, f, false);
+}
+
+static int npt_write(struct x86_emu_ctxt *c, uint64_t la, const void *src, unsigned len,
+                     uint32_t pfec, struct x86_fault *f)
+{
+    return npt_xfer(c, la, (void *)src, len, pfec, f, true);
+}
+
+static int npt_cmpxchg(struct x86_emu_ctxt *c, uint64_t la, void *old, const void *new,
+                       unsigned len, uint32_t pfec, struct x86_fault *f)
+{
+    uint8_t cur[16];
+    int rc = npt_read(c, la, cur, len, pfec & ~PFEC_WRITE, f);
+    if (rc)
+        return rc;
+    if (memcmp(cur, old, len)) {
+        memcpy(old, cur, len);
+        return X86EMU_OK;
+    }
+    return npt_write(c, la, new, len, pfec | PFEC_WRITE, f);     /* one vCPU: exact */
+}
+
+static const struct x86_emu_ops npt_emu_ops = {
+    .read = npt_read,
+    .write = npt_write,
+    .cmpxchg = npt_cmpxchg,
+};
+
+const struct x86_emu_ops *svm_emu_ops(const struct svm_emu *e)
+{
+    return e->v->sh ? &shadow_emu_ops : &npt_emu_ops;
+}
+
 void svm_emu_begin(struct svm_emu *e, struct svm_vcpu *v)
 {
     const struct vmcb_save *s = &v->vmcb->save;
@@ -122,7 +193,7 @@ void svm_emu_begin(struct svm_emu *e, struct svm_vcpu *v)
         r->seg[i] = (struct x86_seg){ vs[i].sel, vs[i].attrib, vs[i].limit, vs[i].base };
     r->cpl = s->cpl;
 
-    e->c.ops = &shadow_emu_ops;
+    e->c.ops = v->sh ? &shadow_emu_ops : &npt_emu_ops;
     e->c.opaque = v->sh;
     e->c.regs = r;
     e->c.insn_avail = 0;
@@ -167,7 +238,8 @@ void svm_emu_fail(struct svm_emu *e, int rc, const char *what)
     struct sh_fault sf;
     uint64_t la = e->c.mode == X86_MODE_LONG64 ? e->r.rip
                 : (e->r.seg[X86_SEG_CS].base + e->r.rip) & 0xffffffffu;
-    bool have = shadow_read_guest(v->sh, la, b, 8, PFEC_INSN | SH_PFEC_AC, &sf) == SH_FIXED;
+    bool have = v->sh ? shadow_read_guest(v->sh, la, b, 8, PFEC_INSN | SH_PFEC_AC, &sf) == SH_FIXED
+                      : npt_read(&e->c, la, b, 8, PFEC_INSN, &e->c.fault) == X86EMU_OK;
     ulog("%s: cannot %s the instruction at %#lx (mode %u)%s%s", v->paging->name, what, la,
          (unsigned)e->c.mode, e->stop_why ? ": " : "", e->stop_why ? e->stop_why : "");
     if (have)

@@ -18,6 +18,9 @@ struct svm_emu {
     const char *stop_why;      /* set when the shadow refused an access (SH_STOP) */
 };
 
+/* The memory callbacks svm_emu_begin() installs: the shadow MMU's, or (paging=npt) the guest walk's. */
+const struct x86_emu_ops *svm_emu_ops(const struct svm_emu *e);
+
 /* Load e from the guest state of v (VMCB + v->regs); decode mode from the guest's CR0/EFER. */
 void svm_emu_begin(struct svm_emu *e, struct svm_vcpu *v);
 

@@ -15,12 +15,14 @@
 #include "gdbtarget.h"
 #include "taskswitch.h"
 #include "event.h"
+#include "apic.h"
 
 typedef void (*exit_fn)(struct svm_vcpu *v);
 
 static uint64_t exit_count[VMEXIT_TABLE_SIZE];
 static uint64_t exit_count_other;
 static uint64_t events_redelivered, events_reexecuted, events_from[EVF_KINDS];
+static unsigned long vmmcall_user_ud;   /* VMMCALLs from CPL > 0 answered with #UD */
 
 /* ---- next RIP ------------------------------------------------------------ */
 
@@ -227,6 +229,8 @@ void svm_print_exit_counts(void)
         if (events_from[k])
             ulog("events: not as EXITINTINFO reported: %s=%lu", svm_event_from_name(k), events_from[k]);
     svm_task_switch_report();
+    if (vmmcall_user_ud)
+        ulog("vmmcall: from CPL > 0, #UD raised=%lu", vmmcall_user_ud);
 }
 
 bool svm_exit_stat(unsigned idx, char *buf, size_t len, uint64_t *count)
@@ -304,8 +308,16 @@ static void exit_hlt(struct svm_vcpu *v)
         svm_stop(v, "halt", UMBRA_STATUS_ERROR);
         return;
     }
-    /* Interrupts are the guest's: resume it, a pending one is delivered at VMRUN. */
-    svm_skip_insn(v);
+    /*
+     * HLT waits, as on the CPU: the guest re-enters at its HLT with the HLT
+     * intercept off (svm_run_guest() turns it back on after the next exit
+     * of any kind), so the CPU itself halts until an interrupt arrives and
+     * delivers it to the guest.  The interrupt shadow of an `sti; hlt` is
+     * kept (the VMCB's, untouched), so a wake-up cannot slip in between.
+     * Umbra still sees the next interrupt when GDB is on (INTR intercept).
+     */
+    v->vmcb->ctl.intercept_misc1 &= ~INTERCEPT1_HLT;
+    v->hlt_waits++;
 }
 
 static unsigned bochs_shutdown_pos;
@@ -380,6 +392,14 @@ static void exit_msr(struct svm_vcpu *v)
         }
         val = msr == MSR_VM_CR ? VM_CR_SVMDIS : 0;
         break;
+    case MSR_APIC_BASE:
+    case MSR_X2APIC_ICR:
+        /* The APIC stays where its write trap is; IPIs reach this CPU only (apic.c). */
+        if (svm_apic_msr(v, msr, write, &val) < 0) {
+            svm_inject_exc(v, X86_EXC_GP, true, 0);
+            return;
+        }
+        break;
     default:
         exit_unexpected(v);
         return;
@@ -397,6 +417,15 @@ static void exit_vmmcall(struct svm_vcpu *v)
     uint32_t fn = (uint32_t)vm->save.rax;
     uint64_t ret = 0;
 
+    /*
+     * The hypercalls are the guest kernel's: from CPL > 0 (ring 1-3, V86)
+     * VMMCALL raises #UD, as it does on a CPU with no hypervisor behind it.
+     */
+    if (vm->save.cpl != 0) {
+        vmmcall_user_ud++;
+        svm_inject_exc(v, X86_EXC_UD, false, 0);
+        return;
+    }
     svm_skip_insn(v);
     switch (fn) {
     case HC_PRINT: {

@@ -14,6 +14,7 @@
 #include <umbra/lib.h>
 #include <umbra/svm.h>
 #include <umbra/x86.h>
+#include "apic.h"
 
 /* ---- nested paging ------------------------------------------------------- */
 
@@ -21,8 +22,10 @@
  * NPT entries: the guest's accesses through the nested tables are all
  * user-level, so U is set at every level.  2 MiB pages everywhere except
  * the (at most two) 2 MiB regions that straddle the reserve's bounds, which
- * get 4 KiB tables.  Frames, in this order: PML4, PDPT, one PD per GiB,
- * 2 PTs; allocated before the reserve is sealed (so they are inside it).
+ * get 4 KiB tables, and the 2 MiB region of the local APIC page, whose
+ * entry is read-only (a write exits as an NPF and is emulated with its IPIs
+ * filtered, apic.c).  Frames, in this order: PML4, PDPT, one PD per GiB,
+ * 3 PTs; allocated before the reserve is sealed (so they are inside it).
  */
 #define NPT_PRW  (_PAGE_PRESENT | _PAGE_RW | _PAGE_USER)
 #define SZ_2M    (2ULL << 20)
@@ -40,7 +43,7 @@ static unsigned gib_of(uint64_t top)
 
 unsigned long npt_frames_needed(uint64_t top)
 {
-    return 2 + gib_of(top) + 2;
+    return 2 + gib_of(top) + 3;
 }
 
 void npt_prealloc(paddr_t frames_pa, uint64_t top)
@@ -61,7 +64,7 @@ static int npt_init(struct svm_vcpu *v)
         return -1;
     }
     uint64_t *t = phys_to_virt(npt_base);
-    memset(t, 0, (4 + (size_t)npt_gib) * PAGE_SIZE);   /* PML4, PDPT, PDs, 2 PTs */
+    memset(t, 0, (5 + (size_t)npt_gib) * PAGE_SIZE);   /* PML4, PDPT, PDs, 3 PTs */
     uint64_t *pml4 = t, *pdpt = t + 512, *pd = t + 2 * 512;
     paddr_t pt_pa[2] = { npt_base + (2 + npt_gib) * PAGE_SIZE, npt_base + (3 + npt_gib) * PAGE_SIZE };
     unsigned npt_used = 0;
@@ -89,6 +92,21 @@ static int npt_init(struct svm_vcpu *v)
             pd[i] = pt_pa[npt_used++] | NPT_PRW;
         }
     }
+    if (apic_trap_gfn != ~0ULL && (apic_trap_gfn << PAGE_SHIFT) < (paddr_t)npt_gib * SZ_1G) {
+        paddr_t a = apic_trap_gfn << PAGE_SHIFT;
+        uint64_t *pde = &pd[a / SZ_2M];
+        if (*pde & _PAGE_PSE) {      /* a 2 MiB leaf: split it (the reserve is never in MMIO space) */
+            paddr_t pt_pa = npt_base + (4 + npt_gib) * PAGE_SIZE;
+            uint64_t *pt = phys_to_virt(pt_pa);
+            for (unsigned j = 0; j < 512; j++)
+                pt[j] = (ALIGN_DOWN(a, SZ_2M) + (paddr_t)j * PAGE_SIZE) | NPT_PRW;
+            *pde = pt_pa | NPT_PRW;
+        }
+        if (*pde & _PAGE_PRESENT) {
+            uint64_t *pt = phys_to_virt(*pde & ~0xfffULL);
+            pt[(a >> PAGE_SHIFT) & 511] = a | _PAGE_PRESENT | _PAGE_USER;   /* read-only */
+        }
+    }
     v->vmcb->ctl.np_enable = 1;
     v->vmcb->ctl.n_cr3 = npt_base;
     ulog("paging=npt: identity map of [0, %u GiB) except [%#lx, %#lx)", npt_gib, lo, hi);
@@ -99,6 +117,12 @@ static void npt_fault(struct svm_vcpu *v)
 {
     struct vmcb *vm = v->vmcb;
     paddr_t gpa = vm->ctl.exitinfo2;
+    /* A write to the local APIC page (the final access, not a guest table walk: bit 32). */
+    if (gpa >> PAGE_SHIFT == apic_trap_gfn && (vm->ctl.exitinfo1 & PFEC_WRITE) &&
+        (vm->ctl.exitinfo1 & (1ULL << 32))) {
+        svm_apic_emulate(v);
+        return;
+    }
     ulog("npf: guest %s %#lx (%s) at rip=%#lx", (vm->ctl.exitinfo1 & PFEC_WRITE) ? "wrote" : "read",
          gpa, in_reserve(gpa) ? "Umbra's reserve" : "not guest memory", vm->save.rip);
     svm_dump_guest(v, "nested page fault");

@@ -8,6 +8,7 @@
 #include <umbra/loader.h>
 #include <umbra/x86.h>
 #include "gdbtarget.h"
+#include "apic.h"
 
 #define GUEST_ASID 1
 
@@ -40,6 +41,11 @@ bool plat_gfn_is_ram(gfn_t gfn)
 {
     paddr_t pa = gfn_x(gfn) << PAGE_SHIFT;
     return gfn_valid(gfn) && mmap_is_ram(guest_mmap, guest_mmap_n, pa, pa + PAGE_SIZE);
+}
+
+bool plat_gfn_trap_writes(gfn_t gfn)
+{
+    return gfn_x(gfn) == apic_trap_gfn;
 }
 
 void plat_flush_va(struct shadow_vcpu *v, gva_t va)

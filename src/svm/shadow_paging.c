@@ -26,6 +26,7 @@
 #include <umbra/platform.h>
 #include <umbra/x86.h>
 #include "emu.h"
+#include "apic.h"
 
 static struct shadow_domain *sh_dom;
 static struct shadow_vcpu sh_vcpu0;
@@ -399,7 +400,7 @@ static void emulate_write(struct svm_vcpu *v)
 static void shadow_pf(struct svm_vcpu *v)
 {
     struct vmcb *vm = v->vmcb;
-    struct sh_fault out;
+    struct sh_fault out = { 0 };
     uint32_t pfec = (uint32_t)vm->ctl.exitinfo1 |
                     ((vm->save.rflags & X86_RFLAGS_AC) ? SH_PFEC_AC : SH_PFEC_NOAC);
     /* A fetch faults within the (at most 15) bytes of the instruction at the
@@ -438,7 +439,10 @@ static void shadow_pf(struct svm_vcpu *v)
             svm_stop(v, "shadow", UMBRA_STATUS_ERROR);
             return;
         }
-        emulate_write(v);
+        if (unlikely(out.gfn == apic_trap_gfn))
+            svm_apic_emulate(v);     /* a write to the local APIC page: its IPIs are filtered */
+        else
+            emulate_write(v);
         return;
     case SH_STOP:
         ulog("shadow: stopping the guest at va %#lx: %s", vm->ctl.exitinfo2,

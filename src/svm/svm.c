@@ -10,6 +10,7 @@
 #include <umbra/mb.h>
 #include <umbra/loader.h>
 #include "gdbtarget.h"
+#include "apic.h"
 
 static uint8_t host_save_area[4096] __attribute__((aligned(4096)));
 static uint8_t *iopm, *msrpm;
@@ -100,6 +101,9 @@ int svm_vcpu_alloc(struct svm_vcpu *v, struct frame_alloc *fa)
     msrpm_set(MSR_EFER);
     msrpm_set(MSR_VM_CR);
     msrpm_set(MSR_VM_HSAVE_PA);
+    msrpm_set(MSR_APIC_BASE);      /* the APIC page must not move away from its write trap */
+    msrpm_set(MSR_X2APIC_ICR);     /* x2APIC IPIs: filtered (apic.c) */
+    svm_apic_init();
     return 0;
 }
 
@@ -206,6 +210,7 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
             svm_vmrun(v);
             vm->ctl.tlb_control = 0;
             vm->ctl.eventinj = 0;
+            vm->ctl.intercept_misc1 |= INTERCEPT1_HLT;   /* after a native HLT wait (exit_hlt) */
             svm_handle_exit(v);
             if (unlikely(svm_gdb_on))
                 svm_gdb_after_exit(v);
@@ -216,7 +221,9 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
     ulog("guest paging at exit: %s (cr0=%#lx cr4=%#lx efer=%#lx)", guest_paging_name(v),
          svm_guest_cr(v, 0), svm_guest_cr(v, 4), v->paging->efer_read(v));
     svm_print_exit_counts();
+    svm_apic_report();
     ulog("tlb: full flushes=%lu", v->full_flushes);
+    ulog("hlt: waits in the guest's own HLT=%lu", v->hlt_waits);
     if (v->paging->report)
         v->paging->report(v);
     return v->stop_status;

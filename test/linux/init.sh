@@ -21,6 +21,8 @@ t "init start, kernel $(uname -r) $(uname -m)"
 echo "init: cmdline: $(cat /proc/cmdline)"
 # Not compared (bare QEMU shows svm, Umbra hides it): the CPU flags that say where we run.
 echo "init: cpu flags: $(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -x -e svm -e hypervisor -e pae -e nx | tr '\n' ' ')"
+# Not compared (bare QEMU -smp N shows N; under Umbra the guest has one CPU): the CPUs Linux runs.
+echo "init: cpus: $(grep -c '^processor' /proc/cpuinfo) in /proc/cpuinfo, online $(cat /sys/devices/system/cpu/online)"
 
 # Last PID the kernel handed out (4th field of /proc/loadavg): counts forks.
 lastpid() { read -r _ _ _ _ p < /proc/loadavg; echo "$p"; }

@@ -17,7 +17,8 @@ report() {
 # expect_linux_umbra OPTS KARGS PM1A: what every run under Umbra must show:
 # the final marker, the ACPI power-off (PM1a control port PM1A) ending the
 # run, the kernel's own paging (PAE with PGE and NXE) at the end, CPUID
-# (hypervisor bit, no SVM), and under shadow paging the shadow counters:
+# (hypervisor bit, no SVM), one CPU in the guest (and no INIT/SIPI sent:
+# Linux does not try to start a CPU its MADT does not list), and under shadow paging the shadow counters:
 # faults handled, 2 MiB kernel mappings splintered (fl1 shadows), no stop and
 # a clean audit; with a small pool, reclaim (preallocation unpinning top
 # levels); with pti=on, PTI enabled.
@@ -36,6 +37,10 @@ expect_linux_umbra() {
     fi
     expect '^init: cpu flags: .*hypervisor'
     expect_not '^init: cpu flags: .*svm'
+    # One vCPU whatever QEMU_ARGS' -smp says: Umbra parks the APs and shows a one-CPU MADT.
+    expect '^init: cpus: 1 in /proc/cpuinfo, online 0$'
+    expect '^umbra: cpus: '
+    expect '^umbra: apic: IPIs that reached no CPU: INIT=0 SIPI=0 '
     case "$1" in *paging=npt*) ;; *)
         for c in faults fault_fixed made_l1_pae made_l2_pae made_fl1_pae cr3_hits; do
             expect "^umbra: shadow: $c=[1-9][0-9]*\$"

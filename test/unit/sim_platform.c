@@ -39,6 +39,7 @@ struct plat_cpu_features sim_features_default(void)
 void sim_init(uint64_t ram_bytes, unsigned long pool_frames)
 {
     sim_fini();
+    sim_trap_gfn = ~0ULL;
     ram_frames = ALIGN_UP(ram_bytes, (uint64_t)PAGE_SIZE) >> PAGE_SHIFT;
     pool_base = ram_frames + SIM_IMAGE_FRAMES;
     pool_frames_n = pool_frames;
@@ -153,6 +154,13 @@ mfn_t plat_gfn_to_mfn(gfn_t gfn)
 bool plat_gfn_is_ram(gfn_t gfn)
 {
     return gfn_x(gfn) < ram_frames;
+}
+
+uint64_t sim_trap_gfn = ~0ULL;
+
+bool plat_gfn_trap_writes(gfn_t gfn)
+{
+    return gfn_x(gfn) == sim_trap_gfn;
 }
 
 void plat_flush_va(struct shadow_vcpu *v, gva_t va)

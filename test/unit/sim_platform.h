@@ -52,6 +52,8 @@ extern uint32_t sim_pkru;
 
 /* Layout queries. */
 uint64_t sim_ram_frames(void);         /* guest RAM frames, from gfn 0 */
+/* plat_gfn_trap_writes() is true for this frame only (~0 = none, the default). */
+extern uint64_t sim_trap_gfn;
 uint64_t sim_backed_frames(void);      /* frames with memory behind them */
 mfn_t sim_pool_base(void);
 unsigned long sim_pool_frames(void);

@@ -383,6 +383,36 @@ START_TEST(pae_pt_write_protect)
 }
 END_TEST
 
+/*
+ * A trapped frame (plat_gfn_trap_writes: the local APIC page): reads are
+ * mapped, a write asks for emulation naming the frame, and no shadow entry
+ * ever maps it writable -- also through a 2 MiB guest superpage (fl1) and
+ * with paging off.
+ */
+START_TEST(trapped_frame_never_writable)
+{
+    struct sh_fault f = { 0 };
+    struct ref_result r;
+    sim_trap_gfn = 0x301;
+    ck_assert_uint_eq(expect_ok(0x3000, PFEC_WRITE), 0x3000);         /* paging off: plain RAM */
+    ck_assert_uint_eq(expect_ok(0x301004, 0), 0x301004);
+    ck_assert_int_eq(access(0x301004, PFEC_WRITE, &f, NULL), SH_EMULATE);
+    ck_assert_uint_eq(f.gfn, 0x301);
+    pae_guest(0);
+    w64(PT0 + 8, 0x301000 | P | RW | A | D);          /* writable and dirty in the guest */
+    w64(PD0 + 8, 0x200000 | P | RW | A | D | (1ULL << 7));   /* 2 MiB page over it */
+    ck_assert_uint_eq(expect_ok(0x1000, 0), 0x301000);
+    f.gfn = 0;
+    ck_assert_int_eq(access(0x1000, PFEC_WRITE, &f, NULL), SH_EMULATE);
+    ck_assert_uint_eq(f.gfn, 0x301);
+    ck_assert(!ref_hw_walk(v, 0x1000, PFEC_WRITE, false, 0, &r));
+    ck_assert_uint_eq(expect_ok(0x301000, 0), 0x301000);              /* the superpage alias */
+    ck_assert_int_eq(access(0x301000, PFEC_WRITE, &f, NULL), SH_EMULATE);
+    ck_assert_uint_eq(expect_ok(0x302000, PFEC_WRITE), 0x302000);     /* its neighbour is plain */
+    sim_trap_gfn = ~0ULL;
+}
+END_TEST
+
 /* LOCK CMPXCHG on a PTE through the emulator's entry point. */
 START_TEST(pae_cmpxchg_pte)
 {
@@ -799,6 +829,7 @@ static Suite *suite(void)
     tcase_add_test(t, pae_pdpte_cache);
     tcase_add_test(t, pae_cr3_switch_refcounts);
     tcase_add_test(t, pae_pt_write_protect);
+    tcase_add_test(t, trapped_frame_never_writable);
     tcase_add_test(t, pae_wp_on_promotion);
     tcase_add_test(t, pae_umbra_frame_stops);
     tcase_add_test(t, pae_unshadow_on_write_run);
