@@ -309,6 +309,12 @@ struct gdb_stub {
     size_t xml_len;
     enum gdb_arch xml_arch;
 
+    /* the last refusal, "WHAT: CAUSE" (why.c; `monitor why` prints it), and the
+     * target's cause for a refusal in the packet being handled (gdb_stub_why()) */
+    char why[200];
+    char twhy[128];
+    unsigned long refusals;
+
     unsigned long packets, unknown;
 };
 
@@ -342,6 +348,11 @@ void gdb_stub_set_running(struct gdb_stub *s);
  * no = the guest's own int3, reflect #BP into the guest. */
 bool gdb_stub_swbp_at(const struct gdb_stub *s, uint64_t addr);
 
+/* A target hook about to fail can say why, in a few words ("cr0 0x...: PG=1
+ * needs PE=1").  Kept for the packet being handled: the stub puts it in its
+ * reply to P/G (E.text) and in `monitor why`. */
+void gdb_stub_why(struct gdb_stub *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* The layout in use for a vCPU (the override, else from its paging mode). */
 enum gdb_arch gdb_stub_arch_for(struct gdb_stub *s, unsigned cpu);
 
@@ -372,6 +383,20 @@ unsigned gdb_reg_get(const struct gdb_layout *l, unsigned n, const struct gdb_re
 bool gdb_reg_set(const struct gdb_layout *l, unsigned n, struct gdb_regs *r, const uint8_t *in, size_t size);
 /* Generate the target description XML (target.xml) into buf; returns its length or 0 if it does not fit. */
 size_t gdb_target_xml(const struct gdb_layout *l, char *buf, size_t size);
+
+/* ---- control-register checks (ctlcheck.c) ------------------------------------------ */
+/* What the target's CPU lets the guest set, and the code segment's L and D bits. */
+struct gdb_ctl_caps {
+    uint64_t cr4_allowed;       /* CR4 bits the guest may set */
+    uint64_t efer_allowed;      /* EFER bits (SCE LME LMA, NXE if the CPU has NX) */
+    unsigned maxphyaddr;
+    bool cs_l, cs_d;            /* CS.L and CS.D of the stopped vCPU */
+};
+/* True if CR0/CR3/CR4/EFER of n (the registers after a GDB write, o before)
+ * pass the checks VMRUN and the CPU's MOV CR / WRMSR make; else false and a
+ * one-line reason in why.  May set n->efer's LMA (see ctlcheck.c). */
+bool gdb_check_control(const struct gdb_regs *o, struct gdb_regs *n, const struct gdb_ctl_caps *c,
+                       char *why, size_t size);
 
 /* ---- monitor (monitor.c) ----------------------------------------------------------- */
 struct gdb_mon_ctx {
@@ -404,6 +429,10 @@ int gdb_shadow_pool(struct shadow_domain *d, struct gdb_pool_info *pi);
  * (-GDB_EPERM) if the guest's own tables forbid it. */
 int gdb_shadow_read_virt(struct shadow_vcpu *v, uint64_t va, void *buf, size_t len);
 int gdb_shadow_write_virt(struct shadow_vcpu *v, uint64_t va, const void *buf, size_t len);
+/* Map frame m for a debugger copy: plat_map_mfn(), except that frame 0 of an
+ * identity direct map (at address 0, i.e. NULL) counts as mapped.  False if
+ * m cannot be mapped. */
+bool gdb_map_frame(mfn_t m, char **p);
 /* True if guest frame gfn is shadowed as a page table. */
 bool gdb_shadow_is_table(struct shadow_domain *d, uint64_t gfn);
 

@@ -174,6 +174,22 @@ static int do_phys(const struct gdb_mon_ctx *c, const char *a)
     return 0;
 }
 
+/* The last refusal and its reason (why.c). */
+static int do_why(const struct gdb_mon_ctx *c, const char *a)
+{
+    if (!c->s)
+        return unavailable(c, "why");
+    if (*skip_ws(a)) {
+        gdb_printf(c->out, "umbra: monitor: usage: why\n");
+        return -1;
+    }
+    if (c->s->refusals == 0)
+        gdb_printf(c->out, "nothing refused since Umbra started\n");
+    else
+        gdb_printf(c->out, "refusal %lu: %s\n", c->s->refusals, c->s->why);
+    return 0;
+}
+
 /* ---- walk ------------------------------------------------------------------------ */
 static int do_walk(const struct gdb_mon_ctx *c, const char *a)
 {
@@ -503,6 +519,7 @@ static const struct mon_cmd cmds[] = {
     { "phys", "on|off", "m/M/X address guest-physical (on) or guest-virtual (off) memory", do_phys },
     { "dot", "", "Graphviz DOT of guest tables, shadows and links", do_dot },
     { "arch", "i386|x86-64|auto", "target description for the next connection", do_arch },
+    { "why", "", "the last request refused and why (GDB shows memory refusals as \"Cannot access memory\")", do_why },
 };
 
 static int do_help(const struct gdb_mon_ctx *c, const char *a)

@@ -143,6 +143,28 @@ int gdb_shadow_pool(struct shadow_domain *d, struct gdb_pool_info *pi)
     return 0;
 }
 
+/*
+ * plat_map_mfn() says "cannot map" with NULL, but on an identity direct map
+ * (the hypervisor's) frame 0 lives at address 0, which is NULL too: the
+ * guest's frame 0 (the real-mode IVT) was unreadable (issue 17 item 9).
+ * Frame 0 is taken as mapped at address 0 only when the map is the identity
+ * there (frame 1 at 0x1000), and the pointer is passed through an empty asm
+ * so the compiler cannot treat the access as a NULL dereference.
+ */
+bool gdb_map_frame(mfn_t m, char **out)
+{
+    char *p = plat_map_mfn(m);
+    if (!p) {
+        if (mfn_x(m) != 0 || plat_map_mfn(_mfn(1)) != (void *)(uintptr_t)PAGE_SIZE)
+            return false;
+        uintptr_t a = 0;
+        __asm__("" : "+r"(a));
+        p = (char *)a;
+    }
+    *out = p;
+    return true;
+}
+
 /* Debugger memory: translate without rights checks or A/D, then copy through
  * the direct map.  Invariant: a write never lands silently in a guest page
  * table -- those go through shadow_write_guest(), which revalidates the
@@ -158,7 +180,7 @@ static int virt_xfer(struct shadow_vcpu *v, uint64_t va, void *buf, size_t len, 
     if (!shadow_gva_to_gpa(v, va, &gpa))
         return -GDB_EIO;
     m = plat_gfn_to_mfn(_gfn(gpa >> PAGE_SHIFT));
-    if (!mfn_valid(m) || !plat_gfn_is_ram(_gfn(gpa >> PAGE_SHIFT)) || !(p = plat_map_mfn(m)))
+    if (!mfn_valid(m) || !plat_gfn_is_ram(_gfn(gpa >> PAGE_SHIFT)) || !gdb_map_frame(m, &p))
         return -GDB_EIO;
     p += gpa & (PAGE_SIZE - 1);
     if (!write) {

@@ -62,6 +62,13 @@ t1=$(date +%s)
 entry=$(sym _start); mark=$(sym gdb_mark); tick=$(sym gdb_tick); pdpt_pa=$(sym pdpt)
 dpa=$(sym data_page)
 expect "start eip=$entry cr0=0x11 cr3=0x0"
+expect "frame0-phys=0xbadf00d"
+expect_re "^frame0-read=0x[0-9a-f]+$"
+expect "cr0-refused: Could not write register \"cr0\"; remote failure reply 'E.write of cr0: cr0 0xffffffffffffffff: bits 63:32 must be zero (VMRUN check)'"
+expect "cr4-refused: Could not write register \"cr4\"; remote failure reply 'E.write of cr4: cr4 0xffffffff00000000: bits 0xffffffff00000000 reserved"
+expect "efer-refused: Could not write register \"efer\"; remote failure reply 'E.write of efer: efer: LME cannot change while paging is on (WRMSR raises GP(0))'"
+expect "refusal 3: write of efer: efer: LME cannot change while paging is on (WRMSR raises GP(0))"
+expect "after-refusals cr0=0x80000011 cr4=0x20 efer=0x0"
 expect "at-hbreak eip=$mark mark=$mark"
 expect "at-break eip=$tick tick=$tick cr0=0x80000011 cr3=$pdpt_pa"
 expect_re "^after-stepi eip=0x[0-9a-f]+$"
