@@ -129,6 +129,8 @@ struct gdb_walk {
 struct gdb_shadow_info {
     uint64_t smfn;          /* the shadow frame */
     uint64_t gfn;           /* the guest frame it shadows (fl1: first frame of the superpage) */
+    uint64_t g_table;       /* guest-physical address of the table it mirrors (gfn << 12; the
+                             * PAE PDPT: CR3 & ~0x1f); 0 if it mirrors none */
     const char *type;       /* "l1_pae", "l2_pae", "fl1_pae", "l2_32", ... */
     unsigned guest_levels;  /* 2, 3, 4 (0: paging-off shadow); 2 = 32-bit entries */
     unsigned level;         /* 1 = leaf table (l1/fl1), 2, 3, 4 */
@@ -417,8 +419,9 @@ void gdb_pte_flags(uint64_t e, unsigned level, enum guest_paging mode, char *buf
 /* ---- hooks on the shadow MMU (shadow_hooks.c; needs src/shadow) -------------------- */
 /* mon_walk: the guest walk and the shadow walk of va (shadow_walk_va()). */
 int gdb_shadow_walk(struct shadow_vcpu *v, uint64_t va, struct gdb_walk *w);
-/* mon_shadows: every live shadow (shadow_for_each()). */
-int gdb_shadow_list(struct shadow_domain *d, bool (*fn)(const struct gdb_shadow_info *, void *), void *arg);
+/* mon_shadows: every live shadow (shadow_for_each()); v's PDPT shadow is shown
+ * with the guest PDPT it mirrors. */
+int gdb_shadow_list(struct shadow_vcpu *v, bool (*fn)(const struct gdb_shadow_info *, void *), void *arg);
 /* mon_shadow_entry: entry i of a shadow and the guest entry it mirrors. */
 int gdb_shadow_entry(const struct gdb_shadow_info *si, unsigned i, uint64_t *sentry, uint64_t *gentry);
 /* mon_pool (shadow_pool_usage()). */

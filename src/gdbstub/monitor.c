@@ -373,16 +373,35 @@ static int do_audit(const struct gdb_mon_ctx *c, const char *a)
     return 0;
 }
 
+struct blow_count { unsigned long n, in_use; };
+
+static bool count_shadow(const struct gdb_shadow_info *si, void *arg)
+{
+    struct blow_count *b = arg;
+    b->n++;
+    b->in_use += si->in_use;
+    return true;
+}
+
 static int do_blow(const struct gdb_mon_ctx *c, const char *a)
 {
     (void)a;
     if (!c->ops->mon_blow)
         return unavailable(c, "blow");
+    struct blow_count before = { 0, 0 }, after = { 0, 0 };
+    if (c->ops->mon_shadows)
+        c->ops->mon_shadows(c->t, count_shadow, &before);
     if (c->ops->mon_blow(c->t) < 0) {
         gdb_printf(c->out, "umbra: monitor: blow failed\n");
         return -1;
     }
-    gdb_printf(c->out, "blow: all shadows torn down\n");
+    if (!c->ops->mon_shadows || c->ops->mon_shadows(c->t, count_shadow, &after) < 0) {
+        gdb_printf(c->out, "blow: shadows torn down\n");
+        return 0;
+    }
+    /* What `monitor shadows` will list next: the in-use top levels stay, emptied. */
+    gdb_printf(c->out, "blow: %lu of %lu shadows torn down; %lu kept (%lu in use, emptied, refilled on demand)\n",
+               before.n > after.n ? before.n - after.n : 0, before.n, after.n, after.in_use);
     return 0;
 }
 
@@ -515,7 +534,7 @@ static const struct mon_cmd cmds[] = {
     { "pool", "", "shadow pool usage", do_pool },
     { "stats", "", "shadow counters (NAME=VALUE)", do_stats },
     { "audit", "", "check every shadow against the guest tables", do_audit },
-    { "blow", "", "tear down all shadows (rebuilt on demand)", do_blow },
+    { "blow", "", "tear down every shadow not in use, empty the in-use ones (rebuilt on demand)", do_blow },
     { "phys", "on|off", "m/M/X address guest-physical (on) or guest-virtual (off) memory", do_phys },
     { "dot", "", "Graphviz DOT of guest tables, shadows and links", do_dot },
     { "arch", "i386|x86-64|auto", "target description for the next connection", do_arch },

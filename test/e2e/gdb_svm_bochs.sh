@@ -58,7 +58,7 @@ dfr=$(printf '%x' $((dpa >> 12)))
 expect_re "^L1 .*0x0*${dfr}[0-9a-f]{3} .*\| .*0x0*${dfr}[0-9a-f]{3} "
 expect_re "^exits_exception-3=[1-9]"
 expect_re "^exits_intr=[1-9]"
-expect "blow: all shadows torn down"
+expect_re "^blow: [0-9]+ of [0-9]+ shadows torn down; [0-9]+ kept"
 expect_re "exited (normally|with code 00)"
 expect "=== done"
 expect_com1 "gdbguest: mailbox 0x600df00d seen"

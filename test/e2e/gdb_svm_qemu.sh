@@ -94,7 +94,12 @@ expect_re "^exits_(exception-3|swint)=[1-9]"   # int3: #BP on hardware and Bochs
 expect "audit: 0 errors"
 expect_re "^attach-eip=0x[0-9a-f]+ cr0=0x80000011$"
 [ "$(grep -c 'audit: 0 errors' "$work/out")" -eq 3 ] || fail "the audits after the reattach (before and after monitor blow) did not pass"
-grep -q 'blow: all shadows torn down' "$work/out" || fail "monitor blow did not answer"
+# monitor blow says what monitor shadows and monitor pool list next (issue 17 item 9).
+kept=$(sed -n 's/^blow: [0-9]* of [0-9]* shadows torn down; \([0-9]*\) kept .*/\1/p' "$work/out")
+[ -n "$kept" ] || fail "monitor blow did not answer"
+[ "$(sed -n 's/^shadows: //p' "$work/out" | tail -n 1)" = "$kept" ] || fail "blow kept $kept, shadows lists another count"
+[ "$(sed -n 's/^pool total [0-9]* free [0-9]* shadows \([0-9]*\) .*/\1/p' "$work/out" | tail -n 1)" = "$kept" ] ||
+    fail "blow kept $kept, pool counts another"
 expect_com1 "umbra: gdb: GDB detached, guest running"
 expect_re "exited (normally|with code 00)"
 expect "=== done"

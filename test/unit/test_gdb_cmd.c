@@ -500,7 +500,7 @@ END_TEST
 START_TEST(monitor_help_lists_all)
 {
     const char *names[] = { "help", "mode", "walk", "shadows", "shadow", "pool", "stats",
-                            "audit", "blow", "phys", "dot", "arch" };
+                            "audit", "blow", "phys", "dot", "arch", "why" };
     const char *out = h_monitor(h, "help");
     ck_assert_str_eq(h->reply, "OK");
     for (unsigned i = 0; i < ARRAY_SIZE(names); i++) {
@@ -549,7 +549,7 @@ START_TEST(monitor_shadows_and_audit)
     ck_assert_ptr_nonnull(strstr(o, "audit: 1 error\n"));
     o = h_monitor(h, "pool");
     ck_assert_ptr_nonnull(strstr(o, "pool total 64 free 61 shadows 3 pinned 1"));
-    ck_assert_ptr_nonnull(strstr(h_monitor(h, "blow"), "blow: all shadows torn down"));
+    ck_assert_ptr_nonnull(strstr(h_monitor(h, "blow"), "blow: 3 of 3 shadows torn down; 0 kept (0 in use"));
     ck_assert_ptr_nonnull(strstr(h_monitor(h, "shadows"), "shadows: 0"));
     ck_assert_ptr_nonnull(strstr(h_monitor(h, "walk 401000"), "shadow: 0x401000 -> not mapped"));
     ck_assert_ptr_nonnull(strstr(h_monitor(h, "stats"), "resumes=0\n"));

@@ -32,15 +32,24 @@ static void out_write(void *ctx, const char *s, size_t n)
 }
 
 static int h_walk(void *t, unsigned cpu, uint64_t va, struct gdb_walk *w) { (void)t; (void)cpu; return gdb_shadow_walk(&V, va, w); }
-static int h_list(void *t, bool (*fn)(const struct gdb_shadow_info *, void *), void *arg) { (void)t; return gdb_shadow_list(D, fn, arg); }
+static int h_list(void *t, bool (*fn)(const struct gdb_shadow_info *, void *), void *arg) { (void)t; return gdb_shadow_list(&V, fn, arg); }
 static int h_entry(void *t, const struct gdb_shadow_info *si, unsigned i, uint64_t *se, uint64_t *ge) { (void)t; return gdb_shadow_entry(si, i, se, ge); }
 static int h_pool(void *t, struct gdb_pool_info *pi) { (void)t; return gdb_shadow_pool(D, pi); }
 static enum guest_paging h_mode(void *t, unsigned cpu) { (void)t; (void)cpu; return V.paging; }
+static int h_blow(void *t) { (void)t; shadow_blow_tables(D); return 0; }
 
 static const struct gdb_target_ops ops = {
     .paging_mode = h_mode, .mon_walk = h_walk, .mon_shadows = h_list,
-    .mon_shadow_entry = h_entry, .mon_pool = h_pool,
+    .mon_shadow_entry = h_entry, .mon_pool = h_pool, .mon_blow = h_blow,
 };
+
+/* The number after `key` in the text o. */
+static unsigned long num_after(const char *o, const char *key)
+{
+    const char *p = strstr(o, key);
+    ck_assert_msg(p != NULL, "no '%s' in:\n%s", key, o);
+    return strtoul(p + strlen(key), NULL, 0);
+}
 
 static const char *mon(const char *line)
 {
@@ -61,7 +70,7 @@ static void build(enum guest_paging mode)
     ck_assert_ptr_nonnull(D);
     ck_assert_int_eq(shadow_vcpu_init(&V, D), 0);
     gpt_alloc_init(&A, 0x100, 0x100);
-    gpt_init(&AS, mode, &A, 0);
+    gpt_init(&AS, mode, &A, mode == GUEST_PAGING_PAE ? 0x660 : 0);   /* Linux's PDPT offset */
     gpt_map(&AS, &A, 0x400000, 0x200000, 1, _PAGE_PRESENT | _PAGE_RW, _PAGE_PRESENT | _PAGE_RW);
     gpt_map(&AS, &A, 0x401000, 0x201000, 1, _PAGE_PRESENT, _PAGE_PRESENT | _PAGE_RW);
     /* the leaf table itself, mapped writable at 0x402000 */
@@ -83,6 +92,7 @@ static void build(enum guest_paging mode)
 
 static void check_mode(enum guest_paging mode, unsigned levels, const char *l1type)
 {
+    struct sh_fault f;
     struct gdb_walk w;
     uint8_t b[8];
     char want[64];
@@ -121,6 +131,42 @@ static void check_mode(enum guest_paging mode, unsigned levels, const char *l1ty
     ck_assert_ptr_nonnull(strstr(o, " -> s_"));
     o = mon("pool");
     ck_assert_ptr_nonnull(strstr(o, "pool total 512"));
+    /* pool and shadows count the same shadows (issue 17 item 9) */
+    unsigned long pooled = num_after(o, " shadows ");
+    o = mon("shadows");
+    ck_assert_uint_eq(num_after(o, "shadows: "), pooled);
+    if (mode == GUEST_PAGING_PAE) {
+        /* the PAE top level (issue 17 item 7): the PDPT at CR3 & ~0x1f, index 0..3,
+         * and the pdpt shadow listed with the guest frame it mirrors */
+        ck_assert_uint_eq(w.lv[0].level, 3);
+        ck_assert_uint_eq(w.lv[0].g_table, AS.cr3 & ~0x1fULL);
+        ck_assert_uint_eq(AS.cr3 & 0xfff, 0x660);
+        ck_assert_uint_eq(w.lv[0].g_index, 0);
+        ck_assert_int_eq(gdb_shadow_walk(&V, 0xc0000000, &w), 0);
+        ck_assert_uint_eq(w.lv[0].g_index, 3);
+        ck_assert_uint_eq(w.lv[0].s_index, 3);
+        char line[96];
+        snprintf(line, sizeof(line), "gfn 0x%-8llx type pdpt ", (unsigned long long)(AS.cr3 >> 12));
+        ck_assert_msg(strstr(o, line) != NULL, "no '%s' in:\n%s", line, o);
+        o = mon("walk 0x400010");
+        snprintf(line, sizeof(line), "L3  0x%-16llx 0 ", (unsigned long long)(AS.cr3 & ~0x1fULL));
+        ck_assert_msg(strstr(o, line) != NULL, "no '%s' in:\n%s", line, o);
+        /* the graph's guest root is the PDPT's frame, linked to its L2 table */
+        o = mon("dot");
+        uint64_t l2 = gpt_entry_addr(&AS, 0x400000, 2) >> 12;
+        snprintf(line, sizeof(line), "g_%llx -> g_%llx ", (unsigned long long)(AS.cr3 >> 12),
+                 (unsigned long long)l2);
+        ck_assert_msg(strstr(o, line) != NULL, "no '%s' in:\n%s", line, o);
+    }
+    /* blow says what `shadows` will list next */
+    o = mon("blow");
+    unsigned long kept = num_after(o, "down; "), torn = num_after(o, "blow: ");
+    ck_assert_uint_eq(num_after(o, " of "), pooled);
+    ck_assert_uint_eq(torn + kept, pooled);
+    ck_assert_uint_eq(num_after(mon("shadows"), "shadows: "), kept);
+    ck_assert_uint_eq(num_after(mon("pool"), " shadows "), kept);
+    ck_assert_int_eq(shadow_page_fault(&V, 0x400000, 0, &f), SH_FIXED);   /* refilled on demand */
+    ck_assert_int_eq(shadow_page_fault(&V, 0x402000, 0, &f), SH_FIXED);
 
     /* debugger memory */
     ck_assert_int_eq(gdb_shadow_read_virt(&V, 0x400000, b, 8), 0);
