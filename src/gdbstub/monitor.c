@@ -46,15 +46,34 @@ static const char *skip_ws(const char *p)
     return p;
 }
 
-/* A number: 0x-prefixed or bare hex.  The whole (trimmed) word must parse. */
+/* A number as GDB users write one (issue 17 item 8): hex with 0x, decimal
+ * without it (`walk 4096` is 0x1000).  The whole trimmed word must parse and
+ * fit 64 bits; bare hex digits (`401000abc`), GDB expressions ($pc) and
+ * anything else are refused with NUM_USAGE, which names the umbra wrappers
+ * that do evaluate expressions. */
+#define NUM_USAGE "a number: 0x-prefixed hex or decimal; for a GDB expression ($pc, &var) use `umbra %s`"
 static bool parse_num(const char *p, uint64_t *v)
 {
     p = skip_ws(p);
-    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
         p += 2;
-    if (!rsp_parse_hex(&p, v))
+        if (!rsp_parse_hex(&p, v))
+            return false;
+        return *skip_ws(p) == '\0';
+    }
+    if (*p < '0' || *p > '9')
         return false;
-    return *skip_ws(p) == '\0';
+    uint64_t n = 0;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (n > (~0ULL - d) / 10)
+            return false;               /* more than 64 bits */
+        n = n * 10 + d;
+    }
+    if (*skip_ws(p) != '\0')
+        return false;
+    *v = n;
+    return true;
 }
 
 static bool word_is(const char *p, const char *w)
@@ -198,7 +217,7 @@ static int do_walk(const struct gdb_mon_ctx *c, const char *a)
     char gf[48], sf[48];
 
     if (!parse_num(a, &va)) {
-        gdb_printf(c->out, "umbra: monitor: usage: walk VA\n");
+        gdb_printf(c->out, "umbra: monitor: usage: walk VA (VA: " NUM_USAGE ")\n", "walk $pc");
         return -1;
     }
     if (!c->ops->mon_walk)
@@ -306,7 +325,7 @@ static int do_shadow(const struct gdb_mon_ctx *c, const char *a)
     unsigned shown = 0;
 
     if (!parse_num(a, &f.smfn)) {
-        gdb_printf(c->out, "umbra: monitor: usage: shadow MFN\n");
+        gdb_printf(c->out, "umbra: monitor: usage: shadow MFN (MFN: " NUM_USAGE ")\n", "shadow EXPR");
         return -1;
     }
     if (!c->ops->mon_shadows || !c->ops->mon_shadow_entry)
@@ -528,9 +547,9 @@ static int do_dot(const struct gdb_mon_ctx *c, const char *a)
 static const struct mon_cmd cmds[] = {
     { "help", "", "list the monitor commands", do_help },
     { "mode", "", "the vCPU's paging mode, control registers, GDB layout", do_mode },
-    { "walk", "VA", "guest walk and shadow walk of VA side by side", do_walk },
+    { "walk", "VA", "guest walk and shadow walk of VA side by side (0x-hex or decimal)", do_walk },
     { "shadows", "", "every shadow page: frame, guest frame, type, refcount, pin", do_shadows },
-    { "shadow", "MFN", "the non-empty entries of one shadow table and their guest entries", do_shadow },
+    { "shadow", "MFN", "the non-empty entries of one shadow table and their guest entries (0x-hex or decimal)", do_shadow },
     { "pool", "", "shadow pool usage", do_pool },
     { "stats", "", "shadow counters (NAME=VALUE)", do_stats },
     { "audit", "", "check every shadow against the guest tables", do_audit },

@@ -64,5 +64,17 @@ umbra audit
 umbra shadow 0x82
 umbra mode
 umbra graph gdb_hosted.png
+umbra walk $pc
+umbra shadow (0x8000 + 0x200) >> 8
+umbra why
+umbra phys on
+umbra phys off
+umbra arch auto
+umbra dot gdb_hosted_dot.txt
+umbra help
+monitor walk $pc
+monitor walk 4198400
+umbra blow
+umbra shadows
 echo === done\n
 detach

@@ -75,6 +75,22 @@ expect 'audit: 0 errors'
 expect 'umbra: graph: gdb_hosted.png (6 nodes)'
 expect '[  4] shadow 0x8000000000014021 P A NX'
 expect 'gdb layout i386 (override auto), memory virtual'
+expect 'gdb layout i386 (override auto), memory virtual'
+# every monitor command has an umbra wrapper; numbers are GDB expressions (issue 17 item 8)
+pc=$(sed -n 's/^after-interrupt eip=\(0x[0-9a-f]*\)$/\1/p' "$work/out")
+expect "walk $pc cpu "
+expect 'entries: 4 non-empty of 512'
+expect 'nothing refused since Umbra started'
+expect 'memory access physical'
+expect 'memory access virtual'
+expect 'arch override auto'
+expect 'umbra: dot: gdb_hosted_dot.txt'
+expect 'why                         the last request refused'
+expect 'umbra: monitor: usage: walk VA (VA: a number: 0x-prefixed hex or decimal; for a GDB expression ($pc, &var) use `umbra walk $pc`)'
+expect 'walk 0x401000 cpu '
+expect 'blow: 3 of 3 shadows torn down; 0 kept'
+expect 'shadows: 0'
+grep -q '^digraph umbra' "$work/gdb_hosted_dot.txt" || fail "umbra dot FILE wrote no graph"
 expect '=== done'
 grep -q 'naks=0 noack-used=1' "$work/server.err" || fail "session 1 should run in no-ack mode"
 [ -s "$work/gdb_hosted.png" ] || fail "no PNG rendered"

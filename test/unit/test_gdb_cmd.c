@@ -524,12 +524,29 @@ START_TEST(monitor_walk)
     ck_assert_ptr_nonnull(strstr(o, "| 0x82000            4    0x8000000000014021 P A NX"));
     ck_assert_ptr_nonnull(strstr(o, "guest:  0x404010 -> gpa 0x14010"));
     ck_assert_ptr_nonnull(strstr(o, "shadow: 0x404010 -> hpa 0x14010"));
-    o = h_monitor(h, "walk 403000");
+    o = h_monitor(h, "walk 0x403000");
     ck_assert_ptr_nonnull(strstr(o, "guest:  0x403000 -> not mapped"));
     ck_assert_ptr_nonnull(strstr(o, "L1  0x3000             3    0x0                -"));
     ck_assert_ptr_nonnull(strstr(h_monitor(h, "walk"), "usage: walk VA"));
     ck_assert_ptr_nonnull(strstr(h_monitor(h, "walk 0xzz"), "usage: walk VA"));
     ck_assert_ptr_nonnull(strstr(h_monitor(h, "walk 12 34"), "usage: walk VA"));
+    /* decimal without 0x (issue 17 item 8): 4198416 is 0x401010, 401000 is 0x61e68 */
+    ck_assert_ptr_nonnull(strstr(h_monitor(h, "walk 401000"), "walk 0x61e68 cpu 0"));
+    ck_assert_ptr_nonnull(strstr(h_monitor(h, "walk 4198416"), "walk 0x401010 cpu 0"));
+    ck_assert_ptr_nonnull(strstr(h_monitor(h, "walk 4096"), "walk 0x1000 cpu 0"));
+    ck_assert_ptr_nonnull(strstr(h_monitor(h, "walk 0X401010"), "walk 0x401010 cpu 0"));
+    ck_assert_ptr_nonnull(strstr(h_monitor(h, "walk 18446744073709551615"), "walk 0xffffffffffffffff"));
+    /* refused, with what it takes: bare hex, an expression, overflow, half a prefix */
+    const char *bad[] = { "walk 0x4010 0", "walk 40100a", "walk $pc", "walk 18446744073709551616",
+                          "walk 0x", "walk -1", "walk 0x10000000000000000" };
+    for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
+        o = h_monitor(h, bad[i]);
+        ck_assert_msg(strstr(o, "usage: walk VA (VA: a number: 0x-prefixed hex or decimal; "
+                                "for a GDB expression ($pc, &var) use `umbra walk $pc`)"), "%s: %s", bad[i], o);
+    }
+    ck_assert_ptr_nonnull(strstr(h_monitor(h, "shadow 130"), "entries: 4 non-empty of 512"));   /* 0x82 */
+    ck_assert_ptr_nonnull(strstr(h_monitor(h, "shadow 82"), "0x52 is not a shadow"));
+    ck_assert_ptr_nonnull(strstr(h_monitor(h, "shadow x82"), "usage: shadow MFN"));
 }
 END_TEST
 
@@ -551,7 +568,7 @@ START_TEST(monitor_shadows_and_audit)
     ck_assert_ptr_nonnull(strstr(o, "pool total 64 free 61 shadows 3 pinned 1"));
     ck_assert_ptr_nonnull(strstr(h_monitor(h, "blow"), "blow: 3 of 3 shadows torn down; 0 kept (0 in use"));
     ck_assert_ptr_nonnull(strstr(h_monitor(h, "shadows"), "shadows: 0"));
-    ck_assert_ptr_nonnull(strstr(h_monitor(h, "walk 401000"), "shadow: 0x401000 -> not mapped"));
+    ck_assert_ptr_nonnull(strstr(h_monitor(h, "walk 0x401000"), "shadow: 0x401000 -> not mapped"));
     ck_assert_ptr_nonnull(strstr(h_monitor(h, "stats"), "resumes=0\n"));
     ck_assert_ptr_nonnull(strstr(h_monitor(h, "mode"), "cpu 0 paging pae\ncr0 0x80000011 cr3 0x1000"));
 }
