@@ -90,6 +90,8 @@ struct gdb_stop {
     uint64_t watch_addr;
     bool exited;        /* the guest is gone (W reply): exit_code */
     int exit_code;
+    const char *notice; /* shown by GDB before the stop (an `O` packet), e.g. that the
+                         * guest left the mode of this session's register layout; or NULL */
 };
 #define GDB_SIGINT  2
 #define GDB_SIGTRAP 5

@@ -156,6 +156,16 @@ void gdb_stub_stopped(struct gdb_stub *s, const struct gdb_stop *why)
     s->running = false;
     /* Nobody asked (no debugger has spoken since the last D/k): keep the
      * reason for '?', never push an unsolicited packet at a fresh GDB. */
+    if (s->attached && why->notice && !why->exited) {
+        /* Console output is allowed while GDB waits for a stop reply. */
+        size_t n = strlen(why->notice);
+        if (n > (sizeof(s->reply) - 2) / 2)
+            n = (sizeof(s->reply) - 2) / 2;
+        s->reply[0] = 'O';
+        rsp_mem2hex((const uint8_t *)why->notice, n, s->reply + 1);
+        reply(s, s->reply);
+    }
+    s->last_stop.notice = NULL;
     if (s->attached)
         send_stop(s);
 }

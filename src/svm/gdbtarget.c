@@ -69,7 +69,8 @@ static struct {
     bool window;              /* an interrupt window is open (see window()) */
     bool dr_owned;            /* GDB holds DR0-3/DR7; guest's copies below */
     uint64_t guest_dr[4], guest_dr7;
-    unsigned long stops, interrupts, intr_windows;
+    bool layout_told;         /* this connection was told its layout no longer fits */
+    unsigned long stops, interrupts, intr_windows, layout_stops;
 } g;
 
 /* ---- debug registers ---------------------------------------------------------- */
@@ -440,6 +441,21 @@ void svm_gdb_after_exit(struct svm_vcpu *v)
         }
         if (our_db || (vm->save.rip != g.step_rip && !(vm->ctl.eventinj & SVM_EVT_VALID)))
             record_stop(&(struct gdb_stop){ .signal = GDB_SIGTRAP });
+    }
+    /* The guest left the mode of this session's register layout (long.elf
+     * entering long mode under an i386 session): stop and say so, since GDB
+     * cannot change a connection's layout (README: "Guests that change mode"). */
+    if (gdb_stub_arch_for(&stub, 0) == stub.arch)
+        g.layout_told = false;
+    else if (!g.have_stop && !g.layout_told && stub.attached && stub.running) {
+        g.layout_told = true;                /* once per mode change and connection */
+        g.layout_stops++;
+        record_stop(&(struct gdb_stop){ .signal = GDB_SIGTRAP, .notice = stub.arch == GDB_ARCH_I386 ?
+            "umbra: the guest entered long mode; this GDB keeps the i386 layout (eip, 32-bit "
+            "disassembly). To follow it: disconnect, then start gdb -ex 'set architecture i386:x86-64' "
+            "-ex 'file GUEST' -ex 'target remote ...'\n" :
+            "umbra: the guest left long mode; this GDB keeps the x86-64 layout. To follow it: "
+            "disconnect, then start gdb -ex 'set architecture i386' -ex 'file GUEST' -ex 'target remote ...'\n" });
     }
     if (!g.have_stop && gdb_uart_poll(&stub, uart, false) == GDB_ACT_INTERRUPT) {
         g.interrupts++;

@@ -64,6 +64,12 @@ umbra audit
 umbra shadow 0x82
 umbra mode
 umbra graph gdb_hosted.png
+p $eflags
+p $cr0
+p/x $cr0
+p $cr4
+p $efer
+umbra regs
 umbra walk $pc
 umbra shadow (0x8000 + 0x200) >> 8
 umbra why

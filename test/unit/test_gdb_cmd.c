@@ -76,6 +76,22 @@ START_TEST(target_xml_i386_chunked)
     ck_assert_ptr_nonnull(strstr(xml, "<feature name=\"org.umbra.x86.sys\">"));
     ck_assert_ptr_nonnull(strstr(xml, "name=\"cr3\" bitsize=\"64\""));
     ck_assert_ptr_nonnull(strstr(xml, "name=\"fs_base\""));
+    /* flag types, defined in the feature that uses them (issue 17 item 4) */
+    const char *core = strstr(xml, "org.gnu.gdb.i386.core"), *sys = strstr(xml, "org.umbra.x86.sys");
+    const char *ef = strstr(xml, "<flags id=\"i386_eflags\" size=\"4\">");
+    ck_assert(ef && ef > core && ef < sys);
+    ck_assert_ptr_nonnull(strstr(ef, "<field name=\"IOPL\" start=\"12\" end=\"13\"/>"));
+    ck_assert_ptr_nonnull(strstr(xml, "name=\"eflags\" bitsize=\"32\" type=\"i386_eflags\""));
+    const char *c0 = strstr(xml, "<flags id=\"umbra_cr0\" size=\"8\">");
+    ck_assert(c0 && c0 > sys);
+    ck_assert_ptr_nonnull(strstr(c0, "<field name=\"PG\" start=\"31\" end=\"31\"/>"));
+    ck_assert_ptr_nonnull(strstr(xml, "<field name=\"PDBR\" start=\"12\" end=\"63\"/>"));
+    ck_assert_ptr_nonnull(strstr(xml, "<field name=\"PAE\" start=\"5\" end=\"5\"/>"));
+    ck_assert_ptr_nonnull(strstr(xml, "<field name=\"LMA\" start=\"10\" end=\"10\"/>"));
+    ck_assert_ptr_nonnull(strstr(xml, "name=\"cr0\" bitsize=\"64\" type=\"umbra_cr0\" regnum=\"32\" group=\"system\""));
+    ck_assert_ptr_nonnull(strstr(xml, "type=\"umbra_cr3\""));
+    ck_assert_ptr_nonnull(strstr(xml, "type=\"umbra_cr4\""));
+    ck_assert_ptr_nonnull(strstr(xml, "name=\"efer\" bitsize=\"64\" type=\"umbra_efer\""));
     ck_assert_ptr_null(strstr(xml, "rax"));
     REPLY("qXfer:features:read:target.xml:ffff,10", "l");
     REPLY("qXfer:features:read:other.xml:0,10", "E02");

@@ -19,6 +19,8 @@
 #   umbra dot [FILE]      the Graphviz text of monitor dot (to FILE)
 #   umbra graph FILE.png  render guest tables + shadows with Graphviz (monitor dot | dot -Tpng)
 #   umbra help            the monitor's own list
+#   umbra regs            the system registers with their flags (GDB 13 leaves
+#                         `info registers system` empty for i386, see UmbraRegs)
 #
 # Each is a thin wrapper over Umbra's `monitor` commands, so they work over any
 # GDB connection to Umbra's stub (serial line, emulator socket).
@@ -88,6 +90,26 @@ class _Words(gdb.Command):
         gdb.write(monitor((self.name + " " + a).strip()))
 
 
+class UmbraRegs(gdb.Command):
+    """umbra regs: the system registers (cr0 cr2 cr3 cr4 efer, segment bases), hex and flags.
+GDB 13's i386 backend files every register it does not know under "general"
+(it ignores the target description's group="system"), so `info registers
+system` is empty; this prints that group."""
+
+    NAMES = ("cr0", "cr2", "cr3", "cr4", "efer", "cs_base", "ss_base", "ds_base", "es_base",
+             "fs_base", "gs_base")
+
+    def __init__(self):
+        super().__init__("umbra regs", gdb.COMMAND_USER)
+
+    def invoke(self, arg, from_tty):
+        for name in self.NAMES:
+            v = gdb.parse_and_eval("$" + name)
+            raw = int(v.cast(gdb.lookup_type("unsigned long long")))
+            shown = str(v)
+            gdb.write("%-8s 0x%-16x %s\n" % (name, raw, shown if shown.startswith("[") else ""))
+
+
 class UmbraDot(gdb.Command):
     """umbra dot [FILE]: the Graphviz DOT text of monitor dot, printed or written to FILE."""
 
@@ -136,6 +158,7 @@ Also writes FILE.dot next to it.  The dot program comes from $DOT or PATH."""
 
 
 Umbra()
+UmbraRegs()
 _Expr("walk", "umbra walk EXPR: the guest walk and the shadow walk of the address EXPR side by side.")
 _Expr("shadow", "umbra shadow EXPR: the non-empty entries of the shadow table in frame EXPR.")
 UmbraGraph()
