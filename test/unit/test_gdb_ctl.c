@@ -155,6 +155,33 @@ START_TEST(monitor_why_explains_memory_refusals)
 }
 END_TEST
 
+/* A stop with a notice (the layout no longer fits the guest's mode): the
+ * text reaches GDB as console output before the stop reply, once. */
+START_TEST(stop_notice_before_stop_reply)
+{
+    REPLY("c", "<none>");
+    size_t from = h->outlen;
+    h->console[0] = '\0';
+    gdb_stub_stopped(&h->s, &(struct gdb_stop){ .signal = GDB_SIGTRAP, .notice = "umbra: layout changed\n" });
+    ck_assert_int_eq(h_decode(h, from), 2);
+    ck_assert_str_eq(h->console, "umbra: layout changed\n");
+    ck_assert_str_eq(h->reply, "T05thread:1;");
+    ck_assert_ptr_null(h->s.last_stop.notice);      /* not kept for a later '?' */
+    h->console[0] = '\0';
+    REPLY("?", "T05thread:1;");
+    ck_assert_str_eq(h->console, "");
+    /* an over-long notice is cut, never overruns the reply */
+    static char big[3 * GDB_PACKET_SIZE];
+    memset(big, 'x', sizeof(big) - 1);
+    REPLY("c", "<none>");
+    from = h->outlen;
+    gdb_stub_stopped(&h->s, &(struct gdb_stop){ .signal = GDB_SIGTRAP, .notice = big });
+    ck_assert_int_eq(h_decode(h, from), 2);
+    ck_assert_uint_eq(strlen(h->console), (GDB_PACKET_SIZE - 1) / 2);
+    ck_assert_int_eq(h->bad_frames, 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("gdb_ctl");
@@ -167,6 +194,7 @@ int main(void)
     tcase_add_test(tc, G_with_bad_cr0_refused);
     tcase_add_test(tc, checker_rules);
     tcase_add_test(tc, monitor_why_explains_memory_refusals);
+    tcase_add_test(tc, stop_notice_before_stop_reply);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
