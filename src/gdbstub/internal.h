@@ -22,4 +22,9 @@ long gdb_mem_xfer(struct gdb_stub *s, bool phys, uint64_t addr, void *buf, size_
 const char *gdb_refusal(struct gdb_stub *s, int err, bool va_known, uint64_t va, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
+/* monitor.c: a monitor number (0x-hex or decimal, the whole trimmed word). */
+bool gdb_mon_parse_num(const char *p, uint64_t *v);
+/* vmmap.c: monitor vmmap. */
+int gdb_mon_vmmap(const struct gdb_mon_ctx *c, const char *args);
+
 #endif

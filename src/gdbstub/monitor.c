@@ -52,6 +52,12 @@ static const char *skip_ws(const char *p)
  * anything else are refused with NUM_USAGE, which names the umbra wrappers
  * that do evaluate expressions. */
 #define NUM_USAGE "a number: 0x-prefixed hex or decimal; for a GDB expression ($pc, &var) use `umbra %s`"
+static bool parse_num(const char *p, uint64_t *v);
+bool gdb_mon_parse_num(const char *p, uint64_t *v)
+{
+    return parse_num(p, v);
+}
+
 static bool parse_num(const char *p, uint64_t *v)
 {
     p = skip_ws(p);
@@ -557,6 +563,7 @@ static const struct mon_cmd cmds[] = {
     { "phys", "on|off", "m/M/X address guest-physical (on) or guest-virtual (off) memory", do_phys },
     { "dot", "", "Graphviz DOT of guest tables, shadows and links", do_dot },
     { "arch", "i386|x86-64|auto", "target description for the next connection", do_arch },
+    { "vmmap", "[RANGE] [FILTERS]", "the address space as merged ranges: guest rights, shadow state (-w -x -u -s -diff -frame GFN)", gdb_mon_vmmap },
     { "why", "", "the last request refused and why (GDB shows memory refusals as \"Cannot access memory\")", do_why },
 };
 

@@ -22,7 +22,8 @@ continue
 printf "at-break eip=0x%x tick=0x%x cr0=0x%x cr3=0x%x\n", $eip, &gdb_tick, $cr0, $cr3
 # Control-register writes VMRUN would refuse: refused with the reason, the guest runs on.
 python
-for reg, val in (("cr0", "0xffffffffffffffff"), ("cr4", "0xffffffff00000000"), ("efer", "0x500")):
+# (flag-typed 64-bit registers take 64-bit values: GDB refuses an int literal, "Invalid cast")
+for reg, val in (("cr0", "0xffffffffffffffff"), ("cr4", "0xffffffff00000000"), ("efer", "0x500ULL")):
     try:
         gdb.execute("set $%s = %s" % (reg, val))
         print("%s-accepted" % reg)
@@ -52,6 +53,12 @@ continue
 printf "after-interrupt eip=0x%x\n", $eip
 monitor walk 0x80000004
 source tools/gdb/umbra.py
+echo === vmmap\n
+monitor vmmap
+monitor vmmap -w -diff
+umbra vmmap -frame data_page_pa>>12
+umbra vmmap 0x80000000 0x80001000
+echo === end vmmap\n
 umbra graph svm.png
 monitor pool
 monitor audit

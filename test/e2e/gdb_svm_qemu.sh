@@ -88,6 +88,11 @@ expect_re "^after-interrupt eip=0x"
 # monitor walk: the guest L1 entry and the shadow L1 entry both map the data page's frame.
 dfr=$(printf '%x' $((dpa >> 12)))
 expect_re "^L1 .*0x0*${dfr}[0-9a-f]{3} .*\| .*0x0*${dfr}[0-9a-f]{3} "
+# vmmap: the alias VA 0x80000000 and every other VA of the data page's frame (issue 17 item 2)
+expect_re "^0x80000000-0x80001000 +4K rw. s . 4K (shadowed|rw-held|unshadowed) +gpa $dpa\$"
+[ "$(sed -n '/^=== vmmap/,/^=== end vmmap/p' "$work/out" | grep -c "gpa $dpa\$")" -ge 3 ] ||
+    fail "vmmap does not show the data page's frame in the full map, -frame and the range"
+expect_re "^vmmap: [0-9]+ ranges, [0-9]+ leaves, [0-9]+ KiB$"
 expect "umbra: graph: svm.png"
 expect_re "^exits_intr=[1-9]"
 expect_re "^exits_(exception-3|swint)=[1-9]"   # int3: #BP on hardware and Bochs, INT n in QEMU TCG

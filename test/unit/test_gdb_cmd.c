@@ -516,7 +516,7 @@ END_TEST
 START_TEST(monitor_help_lists_all)
 {
     const char *names[] = { "help", "mode", "walk", "shadows", "shadow", "pool", "stats",
-                            "audit", "blow", "phys", "dot", "arch", "why" };
+                            "audit", "blow", "phys", "dot", "arch", "why", "vmmap" };
     const char *out = h_monitor(h, "help");
     ck_assert_str_eq(h->reply, "OK");
     for (unsigned i = 0; i < ARRAY_SIZE(names); i++) {

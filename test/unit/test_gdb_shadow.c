@@ -37,10 +37,25 @@ static int h_entry(void *t, const struct gdb_shadow_info *si, unsigned i, uint64
 static int h_pool(void *t, struct gdb_pool_info *pi) { (void)t; return gdb_shadow_pool(D, pi); }
 static enum guest_paging h_mode(void *t, unsigned cpu) { (void)t; (void)cpu; return V.paging; }
 static int h_blow(void *t) { (void)t; shadow_blow_tables(D); return 0; }
+static int h_regs(void *t, unsigned cpu, struct gdb_regs *r)
+{
+    (void)t; (void)cpu;
+    memset(r, 0, sizeof(*r));
+    r->cr0 = V.guest_cr0; r->cr3 = V.guest_cr3; r->cr4 = V.guest_cr4; r->efer = V.guest_efer;
+    return 0;
+}
+static int h_phys(void *t, uint64_t gpa, void *buf, size_t len)
+{
+    (void)t;
+    for (size_t i = 0; i < len; i++)
+        ((uint8_t *)buf)[i] = (uint8_t)sim_guest_read(gpa + i, 1);
+    return 0;
+}
 
 static const struct gdb_target_ops ops = {
     .paging_mode = h_mode, .mon_walk = h_walk, .mon_shadows = h_list,
     .mon_shadow_entry = h_entry, .mon_pool = h_pool, .mon_blow = h_blow,
+    .get_regs = h_regs, .read_phys = h_phys,
 };
 
 /* The number after `key` in the text o. */
@@ -158,6 +173,38 @@ static void check_mode(enum guest_paging mode, unsigned levels, const char *l1ty
                  (unsigned long long)l2);
         ck_assert_msg(strstr(o, line) != NULL, "no '%s' in:\n%s", line, o);
     }
+    /* vmmap (issue 17 item 2): guest rights and shadow state per merged range */
+    unsigned wd = mode == GUEST_PAGING_LONG ? 16 : 8;
+    char l0[128], l1[128], l2[128];
+    uint64_t ptf = gpt_entry_addr(&AS, 0x400000, 1) & ~0xfffULL;    /* the leaf table's frame */
+    snprintf(l0, sizeof(l0), "0x%0*x-0x%0*x     4K rwx s - 4K rw-held    gpa 0x200000\n", wd, 0x400000, wd, 0x401000);
+    snprintf(l1, sizeof(l1), "0x%0*x-0x%0*x     4K r-x s - 4K unshadowed gpa 0x201000\n", wd, 0x401000, wd, 0x402000);
+    snprintf(l2, sizeof(l2), "0x%0*x-0x%0*x     4K rwx s - 4K rw-held    gpa 0x%llx\n", wd, 0x402000, wd, 0x403000,
+             (unsigned long long)ptf);
+    o = mon("vmmap");
+    ck_assert_msg(strstr(o, l0) && strstr(o, l1) && strstr(o, l2), "%s", o);
+    ck_assert_msg(strstr(o, "vmmap: 3 ranges, 3 leaves, 12 KiB\n"), "%s", o);
+    o = mon("vmmap -w");
+    ck_assert_msg(strstr(o, l0) && !strstr(o, l1) && strstr(o, l2), "%s", o);
+    o = mon("vmmap 0x401000-0x402000");
+    ck_assert_msg(!strstr(o, l0) && strstr(o, l1) && !strstr(o, l2), "%s", o);
+    o = mon("vmmap 4198400");                                        /* decimal 0x401000, to the end */
+    ck_assert_msg(!strstr(o, l0) && strstr(o, l1) && strstr(o, l2), "%s", o);
+    snprintf(want, sizeof(want), "vmmap -frame 0x%llx", (unsigned long long)(ptf >> 12));
+    o = mon(want);                                                   /* who maps the page table */
+    ck_assert_msg(strstr(o, l2) && strstr(o, "vmmap: 1 ranges"), "%s", o);
+    ck_assert_msg(strstr(mon("vmmap -u"), "vmmap: 0 ranges"), "%s", outbuf);
+    ck_assert_msg(strstr(mon("vmmap -x -s"), "vmmap: 3 ranges"), "%s", outbuf);
+    /* a write makes 0x400000 dirty: shadowed writable, and -diff no longer lists it */
+    ck_assert_int_eq(shadow_page_fault(&V, 0x400000, PFEC_WRITE, &f), SH_FIXED);
+    o = mon("vmmap -diff");
+    ck_assert_msg(!strstr(o, "gpa 0x200000") && strstr(o, l1) && strstr(o, l2), "%s", o);
+    ck_assert_msg(strstr(mon("vmmap"), "4K rwx s - 4K shadowed   gpa 0x200000"), "%s", outbuf);
+    /* malformed forms */
+    const char *bad[] = { "vmmap 0x5-0x1", "vmmap -q", "vmmap -frame", "vmmap -frame zz", "vmmap -u -s",
+                          "vmmap 1-", "vmmap -3", "vmmap 0x1 0x2", "vmmap $pc" };
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ck_assert_msg(strstr(mon(bad[i]), "usage: vmmap"), "%s: %s", bad[i], outbuf);
     /* blow says what `shadows` will list next */
     o = mon("blow");
     unsigned long kept = num_after(o, "down; "), torn = num_after(o, "blow: ");

@@ -6,6 +6,7 @@
 # 0x-hex or decimal (GDB hands monitor lines to the stub unevaluated).
 #
 #   umbra walk EXPR       guest walk and shadow walk of an address side by side
+#   umbra vmmap [START [END]] [-w -x -u -s -diff -frame GFN]   the address space as ranges
 #   umbra shadows         every shadow page (frame, guest frame, type, refcount, pin)
 #   umbra shadow EXPR     one shadow table's entries with their guest entries
 #   umbra stats           shadow counters
@@ -110,6 +111,38 @@ system` is empty; this prints that group."""
             gdb.write("%-8s 0x%-16x %s\n" % (name, raw, shown if shown.startswith("[") else ""))
 
 
+class UmbraVmmap(gdb.Command):
+    """umbra vmmap [START [END]] [-w] [-x] [-u|-s] [-diff] [-frame GFN]: the address space
+as merged ranges with the guest's rights and the shadow's state (monitor vmmap), START,
+END and GFN as GDB expressions (no spaces inside one: &buf+0x1000, $cr3>>12)."""
+
+    FLAGS = ("-w", "-x", "-u", "-s", "-diff")
+
+    def __init__(self):
+        super().__init__("umbra vmmap", gdb.COMMAND_USER, gdb.COMPLETE_EXPRESSION)
+
+    def invoke(self, arg, from_tty):
+        argv = gdb.string_to_argv(arg)
+        out, nums = [], []
+        i = 0
+        while i < len(argv):
+            a = argv[i]
+            if a in self.FLAGS:
+                out.append(a)
+            elif a == "-frame":
+                if i + 1 == len(argv):
+                    raise gdb.GdbError("umbra vmmap: -frame needs a frame number")
+                out.append("-frame 0x%x" % _addr(argv[i + 1]))
+                i += 1
+            else:
+                nums.append(_addr(a))
+            i += 1
+        if len(nums) > 2:
+            raise gdb.GdbError("usage: umbra vmmap [START [END]] [-w] [-x] [-u|-s] [-diff] [-frame GFN]")
+        rng = "0x%x-0x%x" % tuple(nums) if len(nums) == 2 else "0x%x" % nums[0] if nums else ""
+        gdb.write(monitor(" ".join(["vmmap", rng] + out).replace("  ", " ")))
+
+
 class UmbraDot(gdb.Command):
     """umbra dot [FILE]: the Graphviz DOT text of monitor dot, printed or written to FILE."""
 
@@ -159,6 +192,7 @@ Also writes FILE.dot next to it.  The dot program comes from $DOT or PATH."""
 
 Umbra()
 UmbraRegs()
+UmbraVmmap()
 _Expr("walk", "umbra walk EXPR: the guest walk and the shadow walk of the address EXPR side by side.")
 _Expr("shadow", "umbra shadow EXPR: the non-empty entries of the shadow table in frame EXPR.")
 UmbraGraph()
