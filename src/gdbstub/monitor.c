@@ -323,17 +323,42 @@ static bool find_one(const struct gdb_shadow_info *si, void *arg)
     return false;
 }
 
+/*
+ * monitor shadow MFN [-all] [-w] [-x] [-u|-s] [-diff]: the present entries of
+ * one shadow table (issue 17 item 2: all 512 were 42 KB), -all for every
+ * non-empty one; -w -x -u -s keep entries whose shadow grants write / execute
+ * / user / only supervisor; -diff those where the shadow entry's frame or
+ * rights (P RW US NX) differ from the guest entry it mirrors.
+ */
 static int do_shadow(const struct gdb_mon_ctx *c, const char *a)
 {
     struct shadow_find f = { 0 };
     uint64_t se, ge;
-    char sf[48], gf[48];
-    unsigned shown = 0;
+    char sf[48], gf[48], w[32];
+    unsigned shown = 0, present = 0, nonempty = 0;
+    bool all = false, fw = false, fx = false, fu = false, fs = false, diff = false, have = false;
+    const uint64_t cmp = _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_NX | PADDR_MASK_52;
 
-    if (!parse_num(a, &f.smfn)) {
-        gdb_printf(c->out, "umbra: monitor: usage: shadow MFN (MFN: " NUM_USAGE ")\n", "shadow EXPR");
-        return -1;
+    for (a = skip_ws(a); *a; a = skip_ws(a)) {
+        size_t n = 0;
+        while (a[n] && a[n] != ' ' && a[n] != '\t')
+            n++;
+        if (n >= sizeof(w))
+            goto usage;
+        memcpy(w, a, n);
+        w[n] = 0;
+        a += n;
+        if (strcmp(w, "-all") == 0) all = true;
+        else if (strcmp(w, "-w") == 0) fw = true;
+        else if (strcmp(w, "-x") == 0) fx = true;
+        else if (strcmp(w, "-u") == 0) fu = true;
+        else if (strcmp(w, "-s") == 0) fs = true;
+        else if (strcmp(w, "-diff") == 0) diff = true;
+        else if (!have && parse_num(w, &f.smfn)) have = true;
+        else goto usage;
     }
+    if (!have || (fu && fs))
+        goto usage;
     if (!c->ops->mon_shadows || !c->ops->mon_shadow_entry)
         return unavailable(c, "shadow");
     if (c->ops->mon_shadows(c->t, find_one, &f) < 0 || !f.found) {
@@ -347,14 +372,26 @@ static int do_shadow(const struct gdb_mon_ctx *c, const char *a)
             break;
         if (!se && !ge)
             continue;
+        nonempty++;
+        present += (se & _PAGE_PRESENT) != 0;
+        if (!all && !(se & _PAGE_PRESENT))
+            continue;
+        if ((fw && !(se & _PAGE_RW)) || (fx && (se & _PAGE_NX)) || (fu && !(se & _PAGE_USER)) ||
+            (fs && (se & _PAGE_USER)) || (diff && !((se ^ ge) & cmp)))
+            continue;
         gdb_pte_flags(se, f.si.level, GUEST_PAGING_PAE, sf, sizeof(sf));
         gdb_pte_flags(ge, f.si.level, GUEST_PAGING_PAE, gf, sizeof(gf));
         gdb_printf(c->out, "[%3u] shadow 0x%016llx %-20s guest 0x%016llx %s\n", i,
                    (unsigned long long)se, sf, (unsigned long long)ge, gf);
         shown++;
     }
-    gdb_printf(c->out, "entries: %u non-empty of %u\n", shown, f.si.entries);
+    gdb_printf(c->out, "entries: %u shown of %u (%u present, %u non-empty)\n", shown, f.si.entries, present,
+               nonempty);
     return 0;
+usage:
+    gdb_printf(c->out, "umbra: monitor: usage: shadow MFN [-all] [-w] [-x] [-u|-s] [-diff] (MFN: " NUM_USAGE ")\n",
+               "shadow EXPR");
+    return -1;
 }
 
 static int do_pool(const struct gdb_mon_ctx *c, const char *a)
@@ -555,7 +592,7 @@ static const struct mon_cmd cmds[] = {
     { "mode", "", "the vCPU's paging mode, control registers, GDB layout", do_mode },
     { "walk", "VA", "guest walk and shadow walk of VA side by side (0x-hex or decimal)", do_walk },
     { "shadows", "", "every shadow page: frame, guest frame, type, refcount, pin", do_shadows },
-    { "shadow", "MFN", "the non-empty entries of one shadow table and their guest entries (0x-hex or decimal)", do_shadow },
+    { "shadow", "MFN [FILTERS]", "the present entries of one shadow table and their guest entries (-all -w -x -u -s -diff)", do_shadow },
     { "pool", "", "shadow pool usage", do_pool },
     { "stats", "", "shadow counters (NAME=VALUE)", do_stats },
     { "audit", "", "check every shadow against the guest tables", do_audit },

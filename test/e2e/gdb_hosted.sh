@@ -91,7 +91,7 @@ expect_re '^efer +0x800 +\[ NXE \]$'
 expect_re '^fs_base +0x0 *$'
 pc=$(sed -n 's/^after-interrupt eip=\(0x[0-9a-f]*\)$/\1/p' "$work/out")
 expect "walk $pc cpu "
-expect 'entries: 4 non-empty of 512'
+expect 'entries: 4 shown of 512 (4 present, 4 non-empty)'
 expect 'nothing refused since Umbra started'
 expect 'memory access physical'
 expect 'memory access virtual'

@@ -560,7 +560,7 @@ START_TEST(monitor_walk)
         ck_assert_msg(strstr(o, "usage: walk VA (VA: a number: 0x-prefixed hex or decimal; "
                                 "for a GDB expression ($pc, &var) use `umbra walk $pc`)"), "%s: %s", bad[i], o);
     }
-    ck_assert_ptr_nonnull(strstr(h_monitor(h, "shadow 130"), "entries: 4 non-empty of 512"));   /* 0x82 */
+    ck_assert_ptr_nonnull(strstr(h_monitor(h, "shadow 130"), "entries: 4 shown of 512"));   /* 0x82 */
     ck_assert_ptr_nonnull(strstr(h_monitor(h, "shadow 82"), "0x52 is not a shadow"));
     ck_assert_ptr_nonnull(strstr(h_monitor(h, "shadow x82"), "usage: shadow MFN"));
 }
@@ -573,10 +573,30 @@ START_TEST(monitor_shadows_and_audit)
     ck_assert_ptr_nonnull(strstr(o, "shadows: 3"));
     o = h_monitor(h, "shadow 0x82");
     ck_assert_ptr_nonnull(strstr(o, "[  1] shadow 0x0000000000011023 P RW A"));
-    ck_assert_ptr_nonnull(strstr(o, "entries: 4 non-empty of 512"));
+    ck_assert_ptr_nonnull(strstr(o, "entries: 4 shown of 512 (4 present, 4 non-empty)"));
+    /* present entries by default, filters on the shadow entry (issue 17 item 2) */
+    h->f.mem[0x82000 + 7 * 8 + 1] = 0x50;                           /* entry 7: 0x5000, not present */
+    ck_assert_ptr_nonnull(strstr(h_monitor(h, "shadow 0x82"), "entries: 4 shown of 512 (4 present, 5 non-empty)"));
+    o = h_monitor(h, "shadow 0x82 -all");
+    ck_assert_ptr_nonnull(strstr(o, "[  7] shadow 0x0000000000005000"));
+    ck_assert_ptr_nonnull(strstr(o, "entries: 5 shown"));
+    ck_assert_ptr_nonnull(strstr(h_monitor(h, "shadow 0x82 -w"), "entries: 3 shown"));
+    ck_assert_ptr_nonnull(strstr(h_monitor(h, "shadow -x 0x82"), "entries: 3 shown"));
+    o = h_monitor(h, "shadow 0x82 -u");
+    ck_assert_ptr_nonnull(strstr(o, "[  0] shadow"));
+    ck_assert_ptr_nonnull(strstr(o, "entries: 1 shown"));
+    ck_assert_ptr_nonnull(strstr(h_monitor(h, "shadow 0x82 -s -w"), "entries: 2 shown"));
+    ck_assert_ptr_nonnull(strstr(h_monitor(h, "shadow 0x82 -diff"), "entries: 0 shown"));
+    h->f.mem[0x82000 + 7 * 8 + 1] = 0;
     ck_assert_ptr_nonnull(strstr(h_monitor(h, "shadow 0x99"), "0x99 is not a shadow"));
     ck_assert_ptr_nonnull(strstr(h_monitor(h, "audit"), "audit: 0 errors"));
     h->f.mem[0x82000 + 4 * 8] |= _PAGE_RW;        /* shadow grants a write the guest does not */
+    o = h_monitor(h, "shadow 0x82 -diff");
+    ck_assert_ptr_nonnull(strstr(o, "[  4] shadow 0x8000000000014023"));
+    ck_assert_ptr_nonnull(strstr(o, "entries: 1 shown"));
+    const char *bad[] = { "shadow", "shadow 0x82 -q", "shadow 0x82 0x83", "shadow 0x82 -u -s", "shadow -all" };
+    for (unsigned i = 0; i < ARRAY_SIZE(bad); i++)
+        ck_assert_msg(strstr(h_monitor(h, bad[i]), "usage: shadow MFN [-all]"), "%s: %s", bad[i], h->console);
     o = h_monitor(h, "audit");
     ck_assert_ptr_nonnull(strstr(o, "umbra: audit: smfn 0x82 [4]"));
     ck_assert_ptr_nonnull(strstr(o, "audit: 1 error\n"));
