@@ -90,6 +90,8 @@ struct gdb_stop {
     uint64_t watch_addr;
     bool exited;        /* the guest is gone (W reply): exit_code */
     int exit_code;
+    const char *notice; /* shown by GDB before the stop (an `O` packet), e.g. that the
+                         * guest left the mode of this session's register layout; or NULL */
 };
 #define GDB_SIGINT  2
 #define GDB_SIGTRAP 5
@@ -129,6 +131,8 @@ struct gdb_walk {
 struct gdb_shadow_info {
     uint64_t smfn;          /* the shadow frame */
     uint64_t gfn;           /* the guest frame it shadows (fl1: first frame of the superpage) */
+    uint64_t g_table;       /* guest-physical address of the table it mirrors (gfn << 12; the
+                             * PAE PDPT: CR3 & ~0x1f); 0 if it mirrors none */
     const char *type;       /* "l1_pae", "l2_pae", "fl1_pae", "l2_32", ... */
     unsigned guest_levels;  /* 2, 3, 4 (0: paging-off shadow); 2 = 32-bit entries */
     unsigned level;         /* 1 = leaf table (l1/fl1), 2, 3, 4 */
@@ -309,6 +313,12 @@ struct gdb_stub {
     size_t xml_len;
     enum gdb_arch xml_arch;
 
+    /* the last refusal, "WHAT: CAUSE" (why.c; `monitor why` prints it), and the
+     * target's cause for a refusal in the packet being handled (gdb_stub_why()) */
+    char why[200];
+    char twhy[128];
+    unsigned long refusals;
+
     unsigned long packets, unknown;
 };
 
@@ -342,6 +352,11 @@ void gdb_stub_set_running(struct gdb_stub *s);
  * no = the guest's own int3, reflect #BP into the guest. */
 bool gdb_stub_swbp_at(const struct gdb_stub *s, uint64_t addr);
 
+/* A target hook about to fail can say why, in a few words ("cr0 0x...: PG=1
+ * needs PE=1").  Kept for the packet being handled: the stub puts it in its
+ * reply to P/G (E.text) and in `monitor why`. */
+void gdb_stub_why(struct gdb_stub *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* The layout in use for a vCPU (the override, else from its paging mode). */
 enum gdb_arch gdb_stub_arch_for(struct gdb_stub *s, unsigned cpu);
 
@@ -373,6 +388,20 @@ bool gdb_reg_set(const struct gdb_layout *l, unsigned n, struct gdb_regs *r, con
 /* Generate the target description XML (target.xml) into buf; returns its length or 0 if it does not fit. */
 size_t gdb_target_xml(const struct gdb_layout *l, char *buf, size_t size);
 
+/* ---- control-register checks (ctlcheck.c) ------------------------------------------ */
+/* What the target's CPU lets the guest set, and the code segment's L and D bits. */
+struct gdb_ctl_caps {
+    uint64_t cr4_allowed;       /* CR4 bits the guest may set */
+    uint64_t efer_allowed;      /* EFER bits (SCE LME LMA, NXE if the CPU has NX) */
+    unsigned maxphyaddr;
+    bool cs_l, cs_d;            /* CS.L and CS.D of the stopped vCPU */
+};
+/* True if CR0/CR3/CR4/EFER of n (the registers after a GDB write, o before)
+ * pass the checks VMRUN and the CPU's MOV CR / WRMSR make; else false and a
+ * one-line reason in why.  May set n->efer's LMA (see ctlcheck.c). */
+bool gdb_check_control(const struct gdb_regs *o, struct gdb_regs *n, const struct gdb_ctl_caps *c,
+                       char *why, size_t size);
+
 /* ---- monitor (monitor.c) ----------------------------------------------------------- */
 struct gdb_mon_ctx {
     struct gdb_stub *s;               /* the stub (arch, phys state); may be NULL in tests of formatting */
@@ -392,8 +421,9 @@ void gdb_pte_flags(uint64_t e, unsigned level, enum guest_paging mode, char *buf
 /* ---- hooks on the shadow MMU (shadow_hooks.c; needs src/shadow) -------------------- */
 /* mon_walk: the guest walk and the shadow walk of va (shadow_walk_va()). */
 int gdb_shadow_walk(struct shadow_vcpu *v, uint64_t va, struct gdb_walk *w);
-/* mon_shadows: every live shadow (shadow_for_each()). */
-int gdb_shadow_list(struct shadow_domain *d, bool (*fn)(const struct gdb_shadow_info *, void *), void *arg);
+/* mon_shadows: every live shadow (shadow_for_each()); v's PDPT shadow is shown
+ * with the guest PDPT it mirrors. */
+int gdb_shadow_list(struct shadow_vcpu *v, bool (*fn)(const struct gdb_shadow_info *, void *), void *arg);
 /* mon_shadow_entry: entry i of a shadow and the guest entry it mirrors. */
 int gdb_shadow_entry(const struct gdb_shadow_info *si, unsigned i, uint64_t *sentry, uint64_t *gentry);
 /* mon_pool (shadow_pool_usage()). */
@@ -404,6 +434,10 @@ int gdb_shadow_pool(struct shadow_domain *d, struct gdb_pool_info *pi);
  * (-GDB_EPERM) if the guest's own tables forbid it. */
 int gdb_shadow_read_virt(struct shadow_vcpu *v, uint64_t va, void *buf, size_t len);
 int gdb_shadow_write_virt(struct shadow_vcpu *v, uint64_t va, const void *buf, size_t len);
+/* Map frame m for a debugger copy: plat_map_mfn(), except that frame 0 of an
+ * identity direct map (at address 0, i.e. NULL) counts as mapped.  False if
+ * m cannot be mapped. */
+bool gdb_map_frame(mfn_t m, char **p);
 /* True if guest frame gfn is shadowed as a page table. */
 bool gdb_shadow_is_table(struct shadow_domain *d, uint64_t gfn);
 

@@ -28,6 +28,19 @@ static void reply_err(struct gdb_stub *s, int err)
     reply(s, s->reply);
 }
 
+/* GDB's textual error reply, "E." + text: GDB prints it for P and G ("remote
+ * failure reply 'E.text'").  Only where GDB reads it: its m handler takes
+ * anything but "Enn" as data. */
+static void reply_text_err(struct gdb_stub *s, const char *text)
+{
+    snprintf(s->reply, sizeof(s->reply), "E.%s", text);
+    /* GDB shows the text as it came, escapes included: keep it plain. */
+    for (char *c = s->reply; *c; c++)
+        if (*c == '#' || *c == '$' || *c == '}' || *c == '*')
+            *c = '_';
+    reply(s, s->reply);
+}
+
 static void reply_rc(struct gdb_stub *s, int rc)
 {
     if (rc < 0)
@@ -143,6 +156,16 @@ void gdb_stub_stopped(struct gdb_stub *s, const struct gdb_stop *why)
     s->running = false;
     /* Nobody asked (no debugger has spoken since the last D/k): keep the
      * reason for '?', never push an unsolicited packet at a fresh GDB. */
+    if (s->attached && why->notice && !why->exited) {
+        /* Console output is allowed while GDB waits for a stop reply. */
+        size_t n = strlen(why->notice);
+        if (n > (sizeof(s->reply) - 2) / 2)
+            n = (sizeof(s->reply) - 2) / 2;
+        s->reply[0] = 'O';
+        rsp_mem2hex((const uint8_t *)why->notice, n, s->reply + 1);
+        reply(s, s->reply);
+    }
+    s->last_stop.notice = NULL;
     if (s->attached)
         send_stop(s);
 }
@@ -297,7 +320,11 @@ static void cmd_G(struct gdb_stub *s, const char *p, size_t len)
         gdb_reg_set(l, i, &r, s->scratch + total, gdb_reg_size(l, i));
         total += gdb_reg_size(l, i);
     }
-    reply_rc(s, s->ops->set_regs ? s->ops->set_regs(s->t, s->g_cpu, &r) : -GDB_ENOSYS);
+    int rc = s->ops->set_regs ? s->ops->set_regs(s->t, s->g_cpu, &r) : -GDB_ENOSYS;
+    if (rc < 0)
+        reply_text_err(s, gdb_refusal(s, rc, false, 0, "write of the registers"));
+    else
+        reply(s, "OK");
 }
 
 static void cmd_p(struct gdb_stub *s, const char *p)
@@ -342,7 +369,11 @@ static void cmd_P(struct gdb_stub *s, const char *p)
         return;
     }
     gdb_reg_set(l, (unsigned)n, &r, b, sz);
-    reply_rc(s, s->ops->set_regs ? s->ops->set_regs(s->t, s->g_cpu, &r) : -GDB_ENOSYS);
+    int rc = s->ops->set_regs ? s->ops->set_regs(s->t, s->g_cpu, &r) : -GDB_ENOSYS;
+    if (rc < 0)
+        reply_text_err(s, gdb_refusal(s, rc, false, 0, "write of %s", l->regs[n].name));
+    else
+        reply(s, "OK");
 }
 
 /* ---- memory ------------------------------------------------------------------- */
@@ -363,6 +394,8 @@ static void cmd_m(struct gdb_stub *s, const char *p)
     }
     got = gdb_mem_xfer(s, s->phys, addr, s->scratch, len, false);
     if (got < 0) {
+        gdb_refusal(s, (int)got, !s->phys, addr, "read of %s %#llx", s->phys ? "gpa" : "guest VA",
+                    (unsigned long long)addr);
         reply_err(s, GDB_EIO);
         return;
     }
@@ -396,6 +429,11 @@ static void cmd_write(struct gdb_stub *s, const char *p, size_t plen, bool binar
         return;
     }
     put = gdb_mem_xfer(s, s->phys, addr, s->scratch, len, true);
+    if (put != (long)len) {
+        uint64_t at = addr + (put > 0 ? (uint64_t)put : 0);
+        gdb_refusal(s, put < 0 ? (int)put : -GDB_EIO, !s->phys, at, "write of %s %#llx",
+                    s->phys ? "gpa" : "guest VA", (unsigned long long)at);
+    }
     reply_rc(s, put == (long)len ? 0 : -GDB_EIO);
 }
 
@@ -423,6 +461,9 @@ static void cmd_Z(struct gdb_stub *s, const char *p, bool insert)
     } else {
         rc = -GDB_ENOSYS;
     }
+    if (rc < 0)
+        gdb_refusal(s, rc, type == GDB_BP_SW, addr, "%s of a type-%u breakpoint at %#llx",
+                    insert ? "insert" : "removal", (unsigned)type, (unsigned long long)addr);
     if (rc == -GDB_ENOSYS)
         reply(s, "");                   /* "not supported": GDB falls back */
     else
@@ -648,6 +689,7 @@ static enum gdb_action handle(struct gdb_stub *s)
 
     s->packets++;
     s->attached = true;
+    s->twhy[0] = 0;
     if (s->rsp.overflow) {
         reply_err(s, GDB_EINVAL);
         return GDB_ACT_NONE;

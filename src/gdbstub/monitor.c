@@ -46,15 +46,40 @@ static const char *skip_ws(const char *p)
     return p;
 }
 
-/* A number: 0x-prefixed or bare hex.  The whole (trimmed) word must parse. */
+/* A number as GDB users write one (issue 17 item 8): hex with 0x, decimal
+ * without it (`walk 4096` is 0x1000).  The whole trimmed word must parse and
+ * fit 64 bits; bare hex digits (`401000abc`), GDB expressions ($pc) and
+ * anything else are refused with NUM_USAGE, which names the umbra wrappers
+ * that do evaluate expressions. */
+#define NUM_USAGE "a number: 0x-prefixed hex or decimal; for a GDB expression ($pc, &var) use `umbra %s`"
+static bool parse_num(const char *p, uint64_t *v);
+bool gdb_mon_parse_num(const char *p, uint64_t *v)
+{
+    return parse_num(p, v);
+}
+
 static bool parse_num(const char *p, uint64_t *v)
 {
     p = skip_ws(p);
-    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
         p += 2;
-    if (!rsp_parse_hex(&p, v))
+        if (!rsp_parse_hex(&p, v))
+            return false;
+        return *skip_ws(p) == '\0';
+    }
+    if (*p < '0' || *p > '9')
         return false;
-    return *skip_ws(p) == '\0';
+    uint64_t n = 0;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (n > (~0ULL - d) / 10)
+            return false;               /* more than 64 bits */
+        n = n * 10 + d;
+    }
+    if (*skip_ws(p) != '\0')
+        return false;
+    *v = n;
+    return true;
 }
 
 static bool word_is(const char *p, const char *w)
@@ -174,6 +199,22 @@ static int do_phys(const struct gdb_mon_ctx *c, const char *a)
     return 0;
 }
 
+/* The last refusal and its reason (why.c). */
+static int do_why(const struct gdb_mon_ctx *c, const char *a)
+{
+    if (!c->s)
+        return unavailable(c, "why");
+    if (*skip_ws(a)) {
+        gdb_printf(c->out, "umbra: monitor: usage: why\n");
+        return -1;
+    }
+    if (c->s->refusals == 0)
+        gdb_printf(c->out, "nothing refused since Umbra started\n");
+    else
+        gdb_printf(c->out, "refusal %lu: %s\n", c->s->refusals, c->s->why);
+    return 0;
+}
+
 /* ---- walk ------------------------------------------------------------------------ */
 static int do_walk(const struct gdb_mon_ctx *c, const char *a)
 {
@@ -182,7 +223,7 @@ static int do_walk(const struct gdb_mon_ctx *c, const char *a)
     char gf[48], sf[48];
 
     if (!parse_num(a, &va)) {
-        gdb_printf(c->out, "umbra: monitor: usage: walk VA\n");
+        gdb_printf(c->out, "umbra: monitor: usage: walk VA (VA: " NUM_USAGE ")\n", "walk $pc");
         return -1;
     }
     if (!c->ops->mon_walk)
@@ -282,17 +323,42 @@ static bool find_one(const struct gdb_shadow_info *si, void *arg)
     return false;
 }
 
+/*
+ * monitor shadow MFN [-all] [-w] [-x] [-u|-s] [-diff]: the present entries of
+ * one shadow table (issue 17 item 2: all 512 were 42 KB), -all for every
+ * non-empty one; -w -x -u -s keep entries whose shadow grants write / execute
+ * / user / only supervisor; -diff those where the shadow entry's frame or
+ * rights (P RW US NX) differ from the guest entry it mirrors.
+ */
 static int do_shadow(const struct gdb_mon_ctx *c, const char *a)
 {
     struct shadow_find f = { 0 };
     uint64_t se, ge;
-    char sf[48], gf[48];
-    unsigned shown = 0;
+    char sf[48], gf[48], w[32];
+    unsigned shown = 0, present = 0, nonempty = 0;
+    bool all = false, fw = false, fx = false, fu = false, fs = false, diff = false, have = false;
+    const uint64_t cmp = _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_NX | PADDR_MASK_52;
 
-    if (!parse_num(a, &f.smfn)) {
-        gdb_printf(c->out, "umbra: monitor: usage: shadow MFN\n");
-        return -1;
+    for (a = skip_ws(a); *a; a = skip_ws(a)) {
+        size_t n = 0;
+        while (a[n] && a[n] != ' ' && a[n] != '\t')
+            n++;
+        if (n >= sizeof(w))
+            goto usage;
+        memcpy(w, a, n);
+        w[n] = 0;
+        a += n;
+        if (strcmp(w, "-all") == 0) all = true;
+        else if (strcmp(w, "-w") == 0) fw = true;
+        else if (strcmp(w, "-x") == 0) fx = true;
+        else if (strcmp(w, "-u") == 0) fu = true;
+        else if (strcmp(w, "-s") == 0) fs = true;
+        else if (strcmp(w, "-diff") == 0) diff = true;
+        else if (!have && parse_num(w, &f.smfn)) have = true;
+        else goto usage;
     }
+    if (!have || (fu && fs))
+        goto usage;
     if (!c->ops->mon_shadows || !c->ops->mon_shadow_entry)
         return unavailable(c, "shadow");
     if (c->ops->mon_shadows(c->t, find_one, &f) < 0 || !f.found) {
@@ -306,14 +372,26 @@ static int do_shadow(const struct gdb_mon_ctx *c, const char *a)
             break;
         if (!se && !ge)
             continue;
+        nonempty++;
+        present += (se & _PAGE_PRESENT) != 0;
+        if (!all && !(se & _PAGE_PRESENT))
+            continue;
+        if ((fw && !(se & _PAGE_RW)) || (fx && (se & _PAGE_NX)) || (fu && !(se & _PAGE_USER)) ||
+            (fs && (se & _PAGE_USER)) || (diff && !((se ^ ge) & cmp)))
+            continue;
         gdb_pte_flags(se, f.si.level, GUEST_PAGING_PAE, sf, sizeof(sf));
         gdb_pte_flags(ge, f.si.level, GUEST_PAGING_PAE, gf, sizeof(gf));
         gdb_printf(c->out, "[%3u] shadow 0x%016llx %-20s guest 0x%016llx %s\n", i,
                    (unsigned long long)se, sf, (unsigned long long)ge, gf);
         shown++;
     }
-    gdb_printf(c->out, "entries: %u non-empty of %u\n", shown, f.si.entries);
+    gdb_printf(c->out, "entries: %u shown of %u (%u present, %u non-empty)\n", shown, f.si.entries, present,
+               nonempty);
     return 0;
+usage:
+    gdb_printf(c->out, "umbra: monitor: usage: shadow MFN [-all] [-w] [-x] [-u|-s] [-diff] (MFN: " NUM_USAGE ")\n",
+               "shadow EXPR");
+    return -1;
 }
 
 static int do_pool(const struct gdb_mon_ctx *c, const char *a)
@@ -357,16 +435,35 @@ static int do_audit(const struct gdb_mon_ctx *c, const char *a)
     return 0;
 }
 
+struct blow_count { unsigned long n, in_use; };
+
+static bool count_shadow(const struct gdb_shadow_info *si, void *arg)
+{
+    struct blow_count *b = arg;
+    b->n++;
+    b->in_use += si->in_use;
+    return true;
+}
+
 static int do_blow(const struct gdb_mon_ctx *c, const char *a)
 {
     (void)a;
     if (!c->ops->mon_blow)
         return unavailable(c, "blow");
+    struct blow_count before = { 0, 0 }, after = { 0, 0 };
+    if (c->ops->mon_shadows)
+        c->ops->mon_shadows(c->t, count_shadow, &before);
     if (c->ops->mon_blow(c->t) < 0) {
         gdb_printf(c->out, "umbra: monitor: blow failed\n");
         return -1;
     }
-    gdb_printf(c->out, "blow: all shadows torn down\n");
+    if (!c->ops->mon_shadows || c->ops->mon_shadows(c->t, count_shadow, &after) < 0) {
+        gdb_printf(c->out, "blow: shadows torn down\n");
+        return 0;
+    }
+    /* What `monitor shadows` will list next: the in-use top levels stay, emptied. */
+    gdb_printf(c->out, "blow: %lu of %lu shadows torn down; %lu kept (%lu in use, emptied, refilled on demand)\n",
+               before.n > after.n ? before.n - after.n : 0, before.n, after.n, after.in_use);
     return 0;
 }
 
@@ -493,16 +590,18 @@ static int do_dot(const struct gdb_mon_ctx *c, const char *a)
 static const struct mon_cmd cmds[] = {
     { "help", "", "list the monitor commands", do_help },
     { "mode", "", "the vCPU's paging mode, control registers, GDB layout", do_mode },
-    { "walk", "VA", "guest walk and shadow walk of VA side by side", do_walk },
+    { "walk", "VA", "guest walk and shadow walk of VA side by side (0x-hex or decimal)", do_walk },
     { "shadows", "", "every shadow page: frame, guest frame, type, refcount, pin", do_shadows },
-    { "shadow", "MFN", "the non-empty entries of one shadow table and their guest entries", do_shadow },
+    { "shadow", "MFN [FILTERS]", "the present entries of one shadow table and their guest entries (-all -w -x -u -s -diff)", do_shadow },
     { "pool", "", "shadow pool usage", do_pool },
     { "stats", "", "shadow counters (NAME=VALUE)", do_stats },
     { "audit", "", "check every shadow against the guest tables", do_audit },
-    { "blow", "", "tear down all shadows (rebuilt on demand)", do_blow },
+    { "blow", "", "tear down every shadow not in use, empty the in-use ones (rebuilt on demand)", do_blow },
     { "phys", "on|off", "m/M/X address guest-physical (on) or guest-virtual (off) memory", do_phys },
     { "dot", "", "Graphviz DOT of guest tables, shadows and links", do_dot },
     { "arch", "i386|x86-64|auto", "target description for the next connection", do_arch },
+    { "vmmap", "[RANGE] [FILTERS]", "the address space as merged ranges: guest rights, shadow state (-w -x -u -s -diff -frame GFN)", gdb_mon_vmmap },
+    { "why", "", "the last request refused and why (GDB shows memory refusals as \"Cannot access memory\")", do_why },
 };
 
 static int do_help(const struct gdb_mon_ctx *c, const char *a)

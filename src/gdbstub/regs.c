@@ -35,11 +35,11 @@
     { "fop", 32, "int32", "float", FEAT_CORE, -1 }
 
 #define SYS_REGS \
-    { "cr0", 64, "int64", "system", FEAT_SYS, F(cr0) }, \
+    { "cr0", 64, "umbra_cr0", "system", FEAT_SYS, F(cr0) }, \
     { "cr2", 64, "int64", "system", FEAT_SYS, F(cr2) }, \
-    { "cr3", 64, "int64", "system", FEAT_SYS, F(cr3) }, \
-    { "cr4", 64, "int64", "system", FEAT_SYS, F(cr4) }, \
-    { "efer", 64, "int64", "system", FEAT_SYS, F(efer) }, \
+    { "cr3", 64, "umbra_cr3", "system", FEAT_SYS, F(cr3) }, \
+    { "cr4", 64, "umbra_cr4", "system", FEAT_SYS, F(cr4) }, \
+    { "efer", 64, "umbra_efer", "system", FEAT_SYS, F(efer) }, \
     { "cs_base", 64, "int64", "system", FEAT_SYS, F(cs_base) }, \
     { "ss_base", 64, "int64", "system", FEAT_SYS, F(ss_base) }, \
     { "ds_base", 64, "int64", "system", FEAT_SYS, F(ds_base) }, \
@@ -57,7 +57,7 @@ static const struct gdb_reg_desc i386_regs[] = {
     { "esi", 32, "int32", "general", FEAT_CORE, F(rsi) },
     { "edi", 32, "int32", "general", FEAT_CORE, F(rdi) },
     { "eip", 32, "code_ptr", "general", FEAT_CORE, F(rip) },
-    { "eflags", 32, "int32", "general", FEAT_CORE, F(rflags) },
+    { "eflags", 32, "i386_eflags", "general", FEAT_CORE, F(rflags) },
     { "cs", 32, "int32", "general", FEAT_CORE, F(cs) },
     { "ss", 32, "int32", "general", FEAT_CORE, F(ss) },
     { "ds", 32, "int32", "general", FEAT_CORE, F(ds) },
@@ -86,7 +86,7 @@ static const struct gdb_reg_desc amd64_regs[] = {
     { "r14", 64, "int64", "general", FEAT_CORE, F(r14) },
     { "r15", 64, "int64", "general", FEAT_CORE, F(r15) },
     { "rip", 64, "code_ptr", "general", FEAT_CORE, F(rip) },
-    { "eflags", 32, "int32", "general", FEAT_CORE, F(rflags) },
+    { "eflags", 32, "i386_eflags", "general", FEAT_CORE, F(rflags) },
     { "cs", 32, "int32", "general", FEAT_CORE, F(cs) },
     { "ss", 32, "int32", "general", FEAT_CORE, F(ss) },
     { "ds", 32, "int32", "general", FEAT_CORE, F(ds) },
@@ -95,6 +95,55 @@ static const struct gdb_reg_desc amd64_regs[] = {
     { "gs", 32, "int32", "general", FEAT_CORE, F(gs) },
     X87_REGS,
     SYS_REGS,
+};
+
+/*
+ * Flag types (issue 17 item 4), so that GDB prints `p $cr0` as
+ * [ PE ET PG ] and `p $eflags` as [ IOPL=0 IF ZF PF CF ], as with QEMU's
+ * stub.  Each is emitted once, at the top of the feature its register is
+ * in (GDB looks types up per feature).  Bit positions from the AMD APM
+ * vol. 2 (3.1 CR0/CR3/CR4, 3.1.7 EFER, 3.1.6 RFLAGS); a range is a field.
+ */
+struct flag_field { const char *name; unsigned start, end; };
+struct flag_type {
+    const char *id;
+    unsigned size;              /* bytes */
+    unsigned feature;
+    const struct flag_field *fields;
+    unsigned nfields;
+};
+
+static const struct flag_field eflags_fields[] = {
+    { "CF", 0, 0 }, { "", 1, 1 }, { "PF", 2, 2 }, { "AF", 4, 4 }, { "ZF", 6, 6 }, { "SF", 7, 7 },
+    { "TF", 8, 8 }, { "IF", 9, 9 }, { "DF", 10, 10 }, { "OF", 11, 11 }, { "IOPL", 12, 13 },
+    { "NT", 14, 14 }, { "RF", 16, 16 }, { "VM", 17, 17 }, { "AC", 18, 18 }, { "VIF", 19, 19 },
+    { "VIP", 20, 20 }, { "ID", 21, 21 },
+};
+static const struct flag_field cr0_fields[] = {
+    { "PE", 0, 0 }, { "MP", 1, 1 }, { "EM", 2, 2 }, { "TS", 3, 3 }, { "ET", 4, 4 }, { "NE", 5, 5 },
+    { "WP", 16, 16 }, { "AM", 18, 18 }, { "NW", 29, 29 }, { "CD", 30, 30 }, { "PG", 31, 31 },
+};
+static const struct flag_field cr3_fields[] = {
+    { "PWT", 3, 3 }, { "PCD", 4, 4 }, { "PDBR", 12, 63 },
+};
+static const struct flag_field cr4_fields[] = {
+    { "VME", 0, 0 }, { "PVI", 1, 1 }, { "TSD", 2, 2 }, { "DE", 3, 3 }, { "PSE", 4, 4 },
+    { "PAE", 5, 5 }, { "MCE", 6, 6 }, { "PGE", 7, 7 }, { "PCE", 8, 8 }, { "OSFXSR", 9, 9 },
+    { "OSXMMEXCPT", 10, 10 }, { "UMIP", 11, 11 }, { "LA57", 12, 12 }, { "FSGSBASE", 16, 16 },
+    { "PCIDE", 17, 17 }, { "OSXSAVE", 18, 18 }, { "SMEP", 20, 20 }, { "SMAP", 21, 21 },
+    { "PKE", 22, 22 }, { "CET", 23, 23 },
+};
+static const struct flag_field efer_fields[] = {
+    { "SCE", 0, 0 }, { "LME", 8, 8 }, { "LMA", 10, 10 }, { "NXE", 11, 11 }, { "SVME", 12, 12 },
+    { "LMSLE", 13, 13 }, { "FFXSR", 14, 14 }, { "TCE", 15, 15 },
+};
+#define FLAGS(id, size, feat, f) { id, size, feat, f, ARRAY_SIZE(f) }
+static const struct flag_type flag_types[] = {
+    FLAGS("i386_eflags", 4, FEAT_CORE, eflags_fields),
+    FLAGS("umbra_cr0", 8, FEAT_SYS, cr0_fields),
+    FLAGS("umbra_cr3", 8, FEAT_SYS, cr3_fields),
+    FLAGS("umbra_cr4", 8, FEAT_SYS, cr4_fields),
+    FLAGS("umbra_efer", 8, FEAT_SYS, efer_fields),
 };
 
 static const struct gdb_layout layouts[] = {
@@ -164,6 +213,16 @@ size_t gdb_target_xml(const struct gdb_layout *l, char *buf, size_t size)
          "<target version=\"1.0\">\n<architecture>%s</architecture>\n", l->arch_name);
     for (unsigned f = 0; f < ARRAY_SIZE(l->features) && l->features[f]; f++) {
         EMIT("<feature name=\"%s\">\n", l->features[f]);
+        for (unsigned t = 0; t < ARRAY_SIZE(flag_types); t++) {
+            const struct flag_type *ft = &flag_types[t];
+            if (ft->feature != f)
+                continue;
+            EMIT("  <flags id=\"%s\" size=\"%u\">\n", ft->id, ft->size);
+            for (unsigned i = 0; i < ft->nfields; i++)
+                EMIT("    <field name=\"%s\" start=\"%u\" end=\"%u\"/>\n", ft->fields[i].name,
+                     ft->fields[i].start, ft->fields[i].end);
+            EMIT("  </flags>\n");
+        }
         for (unsigned i = 0; i < l->nregs; i++) {
             const struct gdb_reg_desc *d = &l->regs[i];
             if (d->feature != f)

@@ -98,6 +98,18 @@ enum rsp_event rsp_rx(struct rsp *r, uint8_t c)
         return RSP_EV_NONE;
     }
 
+    /* Ctrl-C inside an unfinished packet (line noise, a client that gave up
+     * mid-packet: issue 17 item 9): GDB sends 0x03 raw and never inside a
+     * text packet, so it ends the packet unheard and interrupts.  Only the
+     * payload of a binary X packet may hold a raw 0x03 byte, and "}\x03" is
+     * an escaped '#'. */
+    if (c == 0x03 && r->st != RSP_IDLE && r->st != RSP_ESC &&
+        (r->st == RSP_CSUM1 || r->st == RSP_CSUM2 || r->len == 0 || r->buf[0] != 'X')) {
+        r->garbage++;
+        r->st = RSP_IDLE;
+        return RSP_EV_INTERRUPT;
+    }
+
     switch (r->st) {
     case RSP_IDLE:
         if (c == 0x03)

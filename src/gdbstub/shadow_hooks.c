@@ -53,6 +53,12 @@ int gdb_shadow_walk(struct shadow_vcpu *v, uint64_t va, struct gdb_walk *w)
         l->s_valid = s->s_valid;
         l->s_table = mfn_x(s->s_mfn) << PAGE_SHIFT;
         l->s_index = shadow_index(m == GUEST_PAGING_OFF ? GUEST_PAGING_PAE : m, s->level, va);
+        if (m == GUEST_PAGING_PAE && s->level == 3) {
+            /* The guest's PDPT is 32 bytes at CR3 & ~0x1f, anywhere in its
+             * frame: index 0..3 from there (issue 17 item 7). */
+            l->g_table = v->guest_cr3 & 0xffffffe0ULL;
+            l->g_index = (unsigned)((va >> 30) & 3);
+        }
         l->s_entry = s->s_entry;
         l->leaf = s->level == 1 || (s->level > 1 && s->g_valid && (s->g_entry & _PAGE_PSE) &&
                                     !(m == GUEST_PAGING_PAE && s->level == 3));
@@ -72,7 +78,13 @@ int gdb_shadow_walk(struct shadow_vcpu *v, uint64_t va, struct gdb_walk *w)
 struct list_ctx {
     bool (*fn)(const struct gdb_shadow_info *, void *);
     void *arg;
+    const struct shadow_vcpu *v;
 };
+
+static bool is_pdpt(const char *type)
+{
+    return type && strcmp(type, "pdpt") == 0;
+}
 
 static bool list_one(const struct shadow_info *si, void *arg)
 {
@@ -80,6 +92,7 @@ static bool list_one(const struct shadow_info *si, void *arg)
     struct gdb_shadow_info g = {
         .smfn = mfn_x(si->smfn),
         .gfn = gfn_x(si->gfn),
+        .g_table = gfn_x(si->gfn) << PAGE_SHIFT,
         .type = si->type,
         .guest_levels = si->guest_levels,
         .level = si->level,
@@ -88,14 +101,26 @@ static bool list_one(const struct shadow_info *si, void *arg)
         .in_use = si->in_use != 0,
         .entries = si->guest_levels == 2 ? 1024 : 512,
     };
+    /* The per-vCPU shadow PDPT is keyed by the vCPU, not a guest frame: it
+     * mirrors the 4 PDPTEs at the PAE guest's CR3 & ~0x1f. */
+    if (is_pdpt(si->type)) {
+        g.entries = 4;
+        g.g_table = 0;
+        g.gfn = 0;
+        if (c->v && mfn_x(c->v->pae_l3) == g.smfn && c->v->paging == GUEST_PAGING_PAE) {
+            g.g_table = c->v->guest_cr3 & 0xffffffe0ULL;
+            g.gfn = g.g_table >> PAGE_SHIFT;
+            g.in_use = true;
+        }
+    }
     return c->fn(&g, c->arg);
 }
 
-int gdb_shadow_list(struct shadow_domain *d, bool (*fn)(const struct gdb_shadow_info *, void *), void *arg)
+int gdb_shadow_list(struct shadow_vcpu *v, bool (*fn)(const struct gdb_shadow_info *, void *), void *arg)
 {
-    struct list_ctx c = { fn, arg };
+    struct list_ctx c = { fn, arg, v };
 
-    shadow_for_each(d, list_one, &c);
+    shadow_for_each(v->d, list_one, &c);
     return 0;
 }
 
@@ -127,20 +152,55 @@ int gdb_shadow_entry(const struct gdb_shadow_info *si, unsigned i, uint64_t *sen
         return -GDB_ENOENT;
     *sentry = read_entry(st, i, esize);
     *gentry = 0;
-    if (mirrors_guest_table(si->type)) {
-        mfn_t gm = plat_gfn_to_mfn(_gfn(si->gfn));
-        const void *gt = mfn_valid(gm) ? plat_map_mfn(gm) : NULL;
-        if (gt)
-            *gentry = read_entry(gt, i, esize);
+    if (mirrors_guest_table(si->type) || (is_pdpt(si->type) && si->g_table)) {
+        uint64_t ga = si->g_table + (uint64_t)i * esize;
+        mfn_t gm = plat_gfn_to_mfn(_gfn(ga >> PAGE_SHIFT));
+        char *gt;
+        if (mfn_valid(gm) && gdb_map_frame(gm, &gt))
+            *gentry = read_entry(gt + (ga & (PAGE_SIZE - 1)), 0, esize);
     }
     return 0;
 }
 
+static bool count_one(const struct shadow_info *si, void *arg)
+{
+    struct gdb_pool_info *pi = arg;
+    pi->shadows++;
+    pi->pinned += si->pinned != 0;
+    return true;
+}
+
+/* Free and total from the pool; shadows and pinned counted as `monitor
+ * shadows` lists them (shadow_pool_usage()'s live count leaves out the
+ * per-vCPU PDPT, which is not hashed: pool said 4 where shadows said 5). */
 int gdb_shadow_pool(struct shadow_domain *d, struct gdb_pool_info *pi)
 {
     memset(pi, 0, sizeof(*pi));
-    shadow_pool_usage(d, &pi->total, &pi->free, &pi->shadows, &pi->pinned);
+    shadow_pool_usage(d, &pi->total, &pi->free, NULL, NULL);
+    shadow_for_each(d, count_one, pi);
     return 0;
+}
+
+/*
+ * plat_map_mfn() says "cannot map" with NULL, but on an identity direct map
+ * (the hypervisor's) frame 0 lives at address 0, which is NULL too: the
+ * guest's frame 0 (the real-mode IVT) was unreadable (issue 17 item 9).
+ * Frame 0 is taken as mapped at address 0 only when the map is the identity
+ * there (frame 1 at 0x1000), and the pointer is passed through an empty asm
+ * so the compiler cannot treat the access as a NULL dereference.
+ */
+bool gdb_map_frame(mfn_t m, char **out)
+{
+    char *p = plat_map_mfn(m);
+    if (!p) {
+        if (mfn_x(m) != 0 || plat_map_mfn(_mfn(1)) != (void *)(uintptr_t)PAGE_SIZE)
+            return false;
+        uintptr_t a = 0;
+        __asm__("" : "+r"(a));
+        p = (char *)a;
+    }
+    *out = p;
+    return true;
 }
 
 /* Debugger memory: translate without rights checks or A/D, then copy through
@@ -158,7 +218,7 @@ static int virt_xfer(struct shadow_vcpu *v, uint64_t va, void *buf, size_t len, 
     if (!shadow_gva_to_gpa(v, va, &gpa))
         return -GDB_EIO;
     m = plat_gfn_to_mfn(_gfn(gpa >> PAGE_SHIFT));
-    if (!mfn_valid(m) || !plat_gfn_is_ram(_gfn(gpa >> PAGE_SHIFT)) || !(p = plat_map_mfn(m)))
+    if (!mfn_valid(m) || !plat_gfn_is_ram(_gfn(gpa >> PAGE_SHIFT)) || !gdb_map_frame(m, &p))
         return -GDB_EIO;
     p += gpa & (PAGE_SIZE - 1);
     if (!write) {

@@ -23,7 +23,7 @@ int svm_mon_walk(void *t, unsigned cpu, uint64_t va, struct gdb_walk *w)
 int svm_mon_shadows(void *t, bool (*fn)(const struct gdb_shadow_info *, void *), void *arg)
 {
     struct svm_vcpu *v = t;
-    return v->sh ? gdb_shadow_list(v->sh->d, fn, arg) : -GDB_ENOSYS;
+    return v->sh ? gdb_shadow_list(v->sh, fn, arg) : -GDB_ENOSYS;
 }
 
 int svm_mon_shadow_entry(void *t, const struct gdb_shadow_info *si, unsigned i,

@@ -69,7 +69,8 @@ static struct {
     bool window;              /* an interrupt window is open (see window()) */
     bool dr_owned;            /* GDB holds DR0-3/DR7; guest's copies below */
     uint64_t guest_dr[4], guest_dr7;
-    unsigned long stops, interrupts, intr_windows;
+    bool layout_told;         /* this connection was told its layout no longer fits */
+    unsigned long stops, interrupts, intr_windows, layout_stops;
 } g;
 
 /* ---- debug registers ---------------------------------------------------------- */
@@ -441,6 +442,21 @@ void svm_gdb_after_exit(struct svm_vcpu *v)
         if (our_db || (vm->save.rip != g.step_rip && !(vm->ctl.eventinj & SVM_EVT_VALID)))
             record_stop(&(struct gdb_stop){ .signal = GDB_SIGTRAP });
     }
+    /* The guest left the mode of this session's register layout (long.elf
+     * entering long mode under an i386 session): stop and say so, since GDB
+     * cannot change a connection's layout (README: "Guests that change mode"). */
+    if (gdb_stub_arch_for(&stub, 0) == stub.arch)
+        g.layout_told = false;
+    else if (!g.have_stop && !g.layout_told && stub.attached && stub.running) {
+        g.layout_told = true;                /* once per mode change and connection */
+        g.layout_stops++;
+        record_stop(&(struct gdb_stop){ .signal = GDB_SIGTRAP, .notice = stub.arch == GDB_ARCH_I386 ?
+            "umbra: the guest entered long mode; this GDB keeps the i386 layout (eip, 32-bit "
+            "disassembly). To follow it: disconnect, then start gdb -ex 'set architecture i386:x86-64' "
+            "-ex 'file GUEST' -ex 'target remote ...'\n" :
+            "umbra: the guest left long mode; this GDB keeps the x86-64 layout. To follow it: "
+            "disconnect, then start gdb -ex 'set architecture i386' -ex 'file GUEST' -ex 'target remote ...'\n" });
+    }
     if (!g.have_stop && gdb_uart_poll(&stub, uart, false) == GDB_ACT_INTERRUPT) {
         g.interrupts++;
         record_stop(&(struct gdb_stop){ .signal = GDB_SIGINT });
@@ -494,32 +510,52 @@ static int t_get_regs(void *t, unsigned cpu, struct gdb_regs *r)
 }
 
 /*
- * CR0/CR3/CR4/EFER written by GDB: through the shadow protocol (the same
+ * CR0/CR3/CR4/EFER written by GDB: first the checks VMRUN and the CPU make
+ * (gdb_check_control(): a state VMRUN would refuse is refused here, with
+ * its reason, and the guest runs on), then the shadow protocol (the same
  * calls the CR intercepts make), the old values back on a refusal.
  */
 static int set_control(struct svm_vcpu *v, const struct gdb_regs *r)
 {
     struct shadow_vcpu *s = v->sh;
+    char why[128];
     if (r->cr0 == svm_guest_cr(v, 0) && r->cr3 == svm_guest_cr(v, 3) && r->cr4 == svm_guest_cr(v, 4) &&
         r->efer == v->paging->efer_read(v))
         return 0;
-    if (!s)
-        return -GDB_EPERM;                   /* nested paging: not supported from GDB */
+    if (!s) {
+        gdb_stub_why(&stub, "control registers cannot be written from GDB under paging=npt");
+        return -GDB_EPERM;
+    }
     uint64_t o0 = s->guest_cr0, o4 = s->guest_cr4, oe = s->guest_efer, o3 = s->guest_cr3;
-    if (r->cr0 != o0 || r->cr4 != o4 || r->efer != oe) {
-        s->guest_cr0 = r->cr0 | X86_CR0_ET;
-        s->guest_cr4 = r->cr4;
-        s->guest_efer = r->efer;
+    struct gdb_regs old = { .cr0 = o0, .cr3 = o3, .cr4 = o4, .efer = oe }, n = *r;
+    uint16_t cs = v->vmcb->save.cs.attrib;
+    struct gdb_ctl_caps caps = {
+        .cr4_allowed = svm_shadow_cr4_allowed(),
+        .efer_allowed = EFER_SCE | EFER_LME | EFER_LMA | (plat_cpu_features()->nx ? EFER_NXE : 0),
+        .maxphyaddr = plat_cpu_features()->maxphyaddr,
+        .cs_l = cs & (1u << 9), .cs_d = cs & (1u << 10),
+    };
+    if (!gdb_check_control(&old, &n, &caps, why, sizeof(why))) {
+        gdb_stub_why(&stub, "%s", why);
+        return -GDB_EPERM;
+    }
+    if (n.cr0 != o0 || n.cr4 != o4 || n.efer != oe) {
+        s->guest_cr0 = n.cr0 | X86_CR0_ET;
+        s->guest_cr4 = n.cr4;
+        s->guest_efer = n.efer;
         if (shadow_update_paging_mode(s) != 0) {
             s->guest_cr0 = o0, s->guest_cr4 = o4, s->guest_efer = oe;
+            gdb_stub_why(&stub, "the shadow refused the paging mode (PAE PDPTEs with reserved bits?)");
             return shadow_update_paging_mode(s) == 0 ? -GDB_EPERM : -GDB_EIO;
         }
         v->guest_efer = s->guest_efer;
     }
-    if (r->cr3 != o3) {
-        struct sh_fault f;
-        s->guest_cr3 = r->cr3;
+    if (n.cr3 != o3) {
+        struct sh_fault f = { 0 };
+        s->guest_cr3 = n.cr3;
         if (shadow_update_cr3(s, &f) != SH_FIXED) {
+            gdb_stub_why(&stub, "cr3 %#lx refused by the shadow: %s", (unsigned long)n.cr3,
+                         f.why ? f.why : "the guest's top-level table is not usable");
             s->guest_cr3 = o3;
             shadow_update_cr3(s, &f);
             return -GDB_EPERM;
@@ -536,8 +572,10 @@ static int t_set_regs(void *t, unsigned cpu, const struct gdb_regs *r)
     (void)cpu;
     /* Segments need descriptors: GDB may only write back what it read. */
     if (r->cs != s->cs.sel || r->ss != s->ss.sel || r->ds != s->ds.sel || r->es != s->es.sel ||
-        r->fs != s->fs.sel || r->gs != s->gs.sel)
+        r->fs != s->fs.sel || r->gs != s->gs.sel) {
+        gdb_stub_why(&stub, "segment selectors are read-only (they need descriptors)");
         return -GDB_EPERM;
+    }
     int rc = set_control(v, r);
     if (rc < 0)
         return rc;
@@ -567,7 +605,7 @@ static int phys_xfer(uint64_t gpa, void *buf, size_t len, bool write)
     if ((gpa & (PAGE_SIZE - 1)) + len > PAGE_SIZE)
         return -GDB_EINVAL;
     m = plat_gfn_to_mfn(gfn);
-    if (!mfn_valid(m) || !plat_gfn_is_ram(gfn) || !(p = plat_map_mfn(m)))
+    if (!mfn_valid(m) || !plat_gfn_is_ram(gfn) || !gdb_map_frame(m, &p))
         return -GDB_EIO;
     p += gpa & (PAGE_SIZE - 1);
     if (write)

@@ -53,6 +53,10 @@ long svm_mon_audit(void *t, const struct gdb_out *out);
 int svm_mon_blow(void *t);
 /* gdbtarget.c: idx-th of the stub's own counters (SVM_GDB_OWN_STATS of them); false past the last. */
 #define SVM_GDB_OWN_STATS 4
+
+/* CR4 bits the shadow lets the guest set (shadow_paging.c): the GDB target
+ * checks a debugger's CR4 write against the same mask the CR4 intercept uses. */
+uint64_t svm_shadow_cr4_allowed(void);
 bool svm_gdb_own_stat(unsigned idx, const char **name, uint64_t *value);
 
 /* From exit.c: idx-th exit reason with a non-zero count (name into buf); false past the last. */

@@ -27,6 +27,7 @@
 #include <umbra/x86.h>
 #include "emu.h"
 #include "apic.h"
+#include "gdbtarget.h"
 
 static struct shadow_domain *sh_dom;
 static struct shadow_vcpu sh_vcpu0;
@@ -62,6 +63,11 @@ static uint64_t compute_cr4_allowed(void)
     ok |= (f->pge ? X86_CR4_PGE : 0) | (f->smep ? X86_CR4_SMEP : 0)
         | (f->smap ? X86_CR4_SMAP : 0) | (f->pku ? X86_CR4_PKE : 0);
     return ok;
+}
+
+uint64_t svm_shadow_cr4_allowed(void)
+{
+    return cr4_allowed;
 }
 
 static int shadow_init(struct svm_vcpu *v)

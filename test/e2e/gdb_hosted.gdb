@@ -64,5 +64,23 @@ umbra audit
 umbra shadow 0x82
 umbra mode
 umbra graph gdb_hosted.png
+p $eflags
+p $cr0
+p/x $cr0
+p $cr4
+p $efer
+umbra regs
+umbra walk $pc
+umbra shadow (0x8000 + 0x200) >> 8
+umbra why
+umbra phys on
+umbra phys off
+umbra arch auto
+umbra dot gdb_hosted_dot.txt
+umbra help
+monitor walk $pc
+monitor walk 4198400
+umbra blow
+umbra shadows
 echo === done\n
 detach

@@ -37,6 +37,9 @@ run_session() {   # $1 = server flags, $2 = gdb script, $3 = a gdb setting befor
 expect() {   # $1 = fixed string that must appear in the gdb output
     grep -qF -- "$1" "$work/out" || fail "missing: $1"
 }
+expect_re() {   # $1 = extended regex a line of the gdb output must match
+    grep -qE -- "$1" "$work/out" || fail "no line matches /$1/"
+}
 
 # --- session 1: a PAE guest, i386 layout -------------------------------------
 run_session "" "$(cd "$top_srcdir" && pwd)/test/e2e/gdb_hosted.gdb"
@@ -75,6 +78,31 @@ expect 'audit: 0 errors'
 expect 'umbra: graph: gdb_hosted.png (6 nodes)'
 expect '[  4] shadow 0x8000000000014021 P A NX'
 expect 'gdb layout i386 (override auto), memory virtual'
+expect 'gdb layout i386 (override auto), memory virtual'
+# every monitor command has an umbra wrapper; numbers are GDB expressions (issue 17 item 8)
+# registers as flags (issue 17 item 4); the fake's eflags is 0x2 plus what the toy program set
+expect_re '^\$[0-9]+ = \[ .*IOPL=0.* \]$'
+expect_re '^\$[0-9]+ = \[ PE ET PG \]$'
+expect_re '^\$[0-9]+ = 0x80000011$'
+expect_re '^\$[0-9]+ = \[ PAE \]$'
+expect_re '^\$[0-9]+ = \[ NXE \]$'
+expect_re '^cr0 +0x80000011 +\[ PE ET PG \]$'
+expect_re '^efer +0x800 +\[ NXE \]$'
+expect_re '^fs_base +0x0 *$'
+pc=$(sed -n 's/^after-interrupt eip=\(0x[0-9a-f]*\)$/\1/p' "$work/out")
+expect "walk $pc cpu "
+expect 'entries: 4 shown of 512 (4 present, 4 non-empty)'
+expect 'nothing refused since Umbra started'
+expect 'memory access physical'
+expect 'memory access virtual'
+expect 'arch override auto'
+expect 'umbra: dot: gdb_hosted_dot.txt'
+expect 'why                         the last request refused'
+expect 'umbra: monitor: usage: walk VA (VA: a number: 0x-prefixed hex or decimal; for a GDB expression ($pc, &var) use `umbra walk $pc`)'
+expect 'walk 0x401000 cpu '
+expect 'blow: 3 of 3 shadows torn down; 0 kept'
+expect 'shadows: 0'
+grep -q '^digraph umbra' "$work/gdb_hosted_dot.txt" || fail "umbra dot FILE wrote no graph"
 expect '=== done'
 grep -q 'naks=0 noack-used=1' "$work/server.err" || fail "session 1 should run in no-ack mode"
 [ -s "$work/gdb_hosted.png" ] || fail "no PNG rendered"

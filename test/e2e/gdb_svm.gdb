@@ -7,6 +7,12 @@ set pagination off
 set confirm off
 set width 0
 printf "start eip=0x%x cr0=0x%x cr3=0x%x\n", $eip, $cr0, $cr3
+# Guest frame 0 (paging is off: VA 0 is gpa 0), read, written, read back physically.
+printf "frame0-read=0x%x\n", *(unsigned *)0
+set {unsigned}0 = 0x0badf00d
+monitor phys on
+printf "frame0-phys=0x%x\n", *(unsigned *)0
+monitor phys off
 hbreak gdb_mark
 continue
 printf "at-hbreak eip=0x%x mark=0x%x\n", $eip, &gdb_mark
@@ -14,6 +20,18 @@ delete
 break gdb_tick
 continue
 printf "at-break eip=0x%x tick=0x%x cr0=0x%x cr3=0x%x\n", $eip, &gdb_tick, $cr0, $cr3
+# Control-register writes VMRUN would refuse: refused with the reason, the guest runs on.
+python
+# (flag-typed 64-bit registers take 64-bit values: GDB refuses an int literal, "Invalid cast")
+for reg, val in (("cr0", "0xffffffffffffffff"), ("cr4", "0xffffffff00000000"), ("efer", "0x500ULL")):
+    try:
+        gdb.execute("set $%s = %s" % (reg, val))
+        print("%s-accepted" % reg)
+    except gdb.error as e:
+        print("%s-refused: %s" % (reg, e))
+end
+monitor why
+printf "after-refusals cr0=0x%x cr4=0x%x efer=0x%x\n", $cr0, $cr4, $efer
 stepi
 printf "after-stepi eip=0x%x\n", $eip
 printf "step-offset=%d\n", $eip - (unsigned)&gdb_tick
@@ -35,6 +53,12 @@ continue
 printf "after-interrupt eip=0x%x\n", $eip
 monitor walk 0x80000004
 source tools/gdb/umbra.py
+echo === vmmap\n
+monitor vmmap
+monitor vmmap -w -diff
+umbra vmmap -frame data_page_pa>>12
+umbra vmmap 0x80000000 0x80001000
+echo === end vmmap\n
 umbra graph svm.png
 monitor pool
 monitor audit

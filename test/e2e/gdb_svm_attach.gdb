@@ -10,6 +10,8 @@ printf "attach-eip=0x%x cr0=0x%x\n", $eip, $cr0
 monitor shadows
 monitor audit
 monitor blow
+monitor shadows
+monitor pool
 monitor audit
 set {unsigned}0x80000004 = 0x600DF00D
 continue

@@ -3,6 +3,7 @@ set pagination off
 set confirm off
 set width 0
 printf "start eip=0x%x cr0=0x%x cr3=0x%x\n", $eip, $cr0, $cr3
+printf "frame0-read=0x%x\n", *(unsigned *)0
 hbreak gdb_mark
 continue
 printf "at-hbreak eip=0x%x mark=0x%x\n", $eip, &gdb_mark
@@ -15,6 +16,16 @@ printf "after-stepi eip=0x%x\n", $eip
 printf "step-offset=%d\n", $eip - (unsigned)&gdb_tick
 delete
 printf "alias-read=0x%x\n", *(unsigned *)0x80000000
+p $eflags
+p $cr0
+python
+try:
+    gdb.execute("set $cr0 = 0xffffffffffffffff")
+    print("cr0-accepted")
+except gdb.error as e:
+    print("cr0-refused: %s" % e)
+end
+monitor vmmap 0x80000000-0x80001000
 shell (sleep 2; kill -INT $PPID) &
 continue
 printf "after-interrupt eip=0x%x\n", $eip

@@ -58,7 +58,12 @@ dfr=$(printf '%x' $((dpa >> 12)))
 expect_re "^L1 .*0x0*${dfr}[0-9a-f]{3} .*\| .*0x0*${dfr}[0-9a-f]{3} "
 expect_re "^exits_exception-3=[1-9]"
 expect_re "^exits_intr=[1-9]"
-expect "blow: all shadows torn down"
+expect_re "^frame0-read=0x[0-9a-f]+$"
+expect_re '^\$1 = \[ .*IF.* \]$'
+expect_re '^\$2 = \[ PE ET PG \]$'
+expect "cr0-refused: Could not write register \"cr0\"; remote failure reply 'E.write of cr0: cr0 0xffffffffffffffff: bits 63:32 must be zero (VMRUN check)'"
+expect_re "^0x80000000-0x80001000 +4K rw. s . 4K [a-z-]+ +gpa $(sym data_page)\$"
+expect_re "^blow: [0-9]+ of [0-9]+ shadows torn down; [0-9]+ kept"
 expect_re "exited (normally|with code 00)"
 expect "=== done"
 expect_com1 "gdbguest: mailbox 0x600df00d seen"

@@ -62,6 +62,13 @@ t1=$(date +%s)
 entry=$(sym _start); mark=$(sym gdb_mark); tick=$(sym gdb_tick); pdpt_pa=$(sym pdpt)
 dpa=$(sym data_page)
 expect "start eip=$entry cr0=0x11 cr3=0x0"
+expect "frame0-phys=0xbadf00d"
+expect_re "^frame0-read=0x[0-9a-f]+$"
+expect "cr0-refused: Could not write register \"cr0\"; remote failure reply 'E.write of cr0: cr0 0xffffffffffffffff: bits 63:32 must be zero (VMRUN check)'"
+expect "cr4-refused: Could not write register \"cr4\"; remote failure reply 'E.write of cr4: cr4 0xffffffff00000000: bits 0xffffffff00000000 reserved"
+expect "efer-refused: Could not write register \"efer\"; remote failure reply 'E.write of efer: efer: LME cannot change while paging is on (WRMSR raises GP(0))'"
+expect "refusal 3: write of efer: efer: LME cannot change while paging is on (WRMSR raises GP(0))"
+expect "after-refusals cr0=0x80000011 cr4=0x20 efer=0x0"
 expect "at-hbreak eip=$mark mark=$mark"
 expect "at-break eip=$tick tick=$tick cr0=0x80000011 cr3=$pdpt_pa"
 expect_re "^after-stepi eip=0x[0-9a-f]+$"
@@ -81,13 +88,23 @@ expect_re "^after-interrupt eip=0x"
 # monitor walk: the guest L1 entry and the shadow L1 entry both map the data page's frame.
 dfr=$(printf '%x' $((dpa >> 12)))
 expect_re "^L1 .*0x0*${dfr}[0-9a-f]{3} .*\| .*0x0*${dfr}[0-9a-f]{3} "
+# vmmap: the alias VA 0x80000000 and every other VA of the data page's frame (issue 17 item 2)
+expect_re "^0x80000000-0x80001000 +4K rw. s . 4K (shadowed|rw-held|unshadowed) +gpa $dpa\$"
+[ "$(sed -n '/^=== vmmap/,/^=== end vmmap/p' "$work/out" | grep -c "gpa $dpa\$")" -ge 3 ] ||
+    fail "vmmap does not show the data page's frame in the full map, -frame and the range"
+expect_re "^vmmap: [0-9]+ ranges, [0-9]+ leaves, [0-9]+ KiB$"
 expect "umbra: graph: svm.png"
 expect_re "^exits_intr=[1-9]"
 expect_re "^exits_(exception-3|swint)=[1-9]"   # int3: #BP on hardware and Bochs, INT n in QEMU TCG
 expect "audit: 0 errors"
 expect_re "^attach-eip=0x[0-9a-f]+ cr0=0x80000011$"
 [ "$(grep -c 'audit: 0 errors' "$work/out")" -eq 3 ] || fail "the audits after the reattach (before and after monitor blow) did not pass"
-grep -q 'blow: all shadows torn down' "$work/out" || fail "monitor blow did not answer"
+# monitor blow says what monitor shadows and monitor pool list next (issue 17 item 9).
+kept=$(sed -n 's/^blow: [0-9]* of [0-9]* shadows torn down; \([0-9]*\) kept .*/\1/p' "$work/out")
+[ -n "$kept" ] || fail "monitor blow did not answer"
+[ "$(sed -n 's/^shadows: //p' "$work/out" | tail -n 1)" = "$kept" ] || fail "blow kept $kept, shadows lists another count"
+[ "$(sed -n 's/^pool total [0-9]* free [0-9]* shadows \([0-9]*\) .*/\1/p' "$work/out" | tail -n 1)" = "$kept" ] ||
+    fail "blow kept $kept, pool counts another"
 expect_com1 "umbra: gdb: GDB detached, guest running"
 expect_re "exited (normally|with code 00)"
 expect "=== done"

@@ -76,6 +76,22 @@ START_TEST(target_xml_i386_chunked)
     ck_assert_ptr_nonnull(strstr(xml, "<feature name=\"org.umbra.x86.sys\">"));
     ck_assert_ptr_nonnull(strstr(xml, "name=\"cr3\" bitsize=\"64\""));
     ck_assert_ptr_nonnull(strstr(xml, "name=\"fs_base\""));
+    /* flag types, defined in the feature that uses them (issue 17 item 4) */
+    const char *core = strstr(xml, "org.gnu.gdb.i386.core"), *sys = strstr(xml, "org.umbra.x86.sys");
+    const char *ef = strstr(xml, "<flags id=\"i386_eflags\" size=\"4\">");
+    ck_assert(ef && ef > core && ef < sys);
+    ck_assert_ptr_nonnull(strstr(ef, "<field name=\"IOPL\" start=\"12\" end=\"13\"/>"));
+    ck_assert_ptr_nonnull(strstr(xml, "name=\"eflags\" bitsize=\"32\" type=\"i386_eflags\""));
+    const char *c0 = strstr(xml, "<flags id=\"umbra_cr0\" size=\"8\">");
+    ck_assert(c0 && c0 > sys);
+    ck_assert_ptr_nonnull(strstr(c0, "<field name=\"PG\" start=\"31\" end=\"31\"/>"));
+    ck_assert_ptr_nonnull(strstr(xml, "<field name=\"PDBR\" start=\"12\" end=\"63\"/>"));
+    ck_assert_ptr_nonnull(strstr(xml, "<field name=\"PAE\" start=\"5\" end=\"5\"/>"));
+    ck_assert_ptr_nonnull(strstr(xml, "<field name=\"LMA\" start=\"10\" end=\"10\"/>"));
+    ck_assert_ptr_nonnull(strstr(xml, "name=\"cr0\" bitsize=\"64\" type=\"umbra_cr0\" regnum=\"32\" group=\"system\""));
+    ck_assert_ptr_nonnull(strstr(xml, "type=\"umbra_cr3\""));
+    ck_assert_ptr_nonnull(strstr(xml, "type=\"umbra_cr4\""));
+    ck_assert_ptr_nonnull(strstr(xml, "name=\"efer\" bitsize=\"64\" type=\"umbra_efer\""));
     ck_assert_ptr_null(strstr(xml, "rax"));
     REPLY("qXfer:features:read:target.xml:ffff,10", "l");
     REPLY("qXfer:features:read:other.xml:0,10", "E02");
@@ -500,7 +516,7 @@ END_TEST
 START_TEST(monitor_help_lists_all)
 {
     const char *names[] = { "help", "mode", "walk", "shadows", "shadow", "pool", "stats",
-                            "audit", "blow", "phys", "dot", "arch" };
+                            "audit", "blow", "phys", "dot", "arch", "why", "vmmap" };
     const char *out = h_monitor(h, "help");
     ck_assert_str_eq(h->reply, "OK");
     for (unsigned i = 0; i < ARRAY_SIZE(names); i++) {
@@ -524,12 +540,29 @@ START_TEST(monitor_walk)
     ck_assert_ptr_nonnull(strstr(o, "| 0x82000            4    0x8000000000014021 P A NX"));
     ck_assert_ptr_nonnull(strstr(o, "guest:  0x404010 -> gpa 0x14010"));
     ck_assert_ptr_nonnull(strstr(o, "shadow: 0x404010 -> hpa 0x14010"));
-    o = h_monitor(h, "walk 403000");
+    o = h_monitor(h, "walk 0x403000");
     ck_assert_ptr_nonnull(strstr(o, "guest:  0x403000 -> not mapped"));
     ck_assert_ptr_nonnull(strstr(o, "L1  0x3000             3    0x0                -"));
     ck_assert_ptr_nonnull(strstr(h_monitor(h, "walk"), "usage: walk VA"));
     ck_assert_ptr_nonnull(strstr(h_monitor(h, "walk 0xzz"), "usage: walk VA"));
     ck_assert_ptr_nonnull(strstr(h_monitor(h, "walk 12 34"), "usage: walk VA"));
+    /* decimal without 0x (issue 17 item 8): 4198416 is 0x401010, 401000 is 0x61e68 */
+    ck_assert_ptr_nonnull(strstr(h_monitor(h, "walk 401000"), "walk 0x61e68 cpu 0"));
+    ck_assert_ptr_nonnull(strstr(h_monitor(h, "walk 4198416"), "walk 0x401010 cpu 0"));
+    ck_assert_ptr_nonnull(strstr(h_monitor(h, "walk 4096"), "walk 0x1000 cpu 0"));
+    ck_assert_ptr_nonnull(strstr(h_monitor(h, "walk 0X401010"), "walk 0x401010 cpu 0"));
+    ck_assert_ptr_nonnull(strstr(h_monitor(h, "walk 18446744073709551615"), "walk 0xffffffffffffffff"));
+    /* refused, with what it takes: bare hex, an expression, overflow, half a prefix */
+    const char *bad[] = { "walk 0x4010 0", "walk 40100a", "walk $pc", "walk 18446744073709551616",
+                          "walk 0x", "walk -1", "walk 0x10000000000000000" };
+    for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
+        o = h_monitor(h, bad[i]);
+        ck_assert_msg(strstr(o, "usage: walk VA (VA: a number: 0x-prefixed hex or decimal; "
+                                "for a GDB expression ($pc, &var) use `umbra walk $pc`)"), "%s: %s", bad[i], o);
+    }
+    ck_assert_ptr_nonnull(strstr(h_monitor(h, "shadow 130"), "entries: 4 shown of 512"));   /* 0x82 */
+    ck_assert_ptr_nonnull(strstr(h_monitor(h, "shadow 82"), "0x52 is not a shadow"));
+    ck_assert_ptr_nonnull(strstr(h_monitor(h, "shadow x82"), "usage: shadow MFN"));
 }
 END_TEST
 
@@ -540,18 +573,38 @@ START_TEST(monitor_shadows_and_audit)
     ck_assert_ptr_nonnull(strstr(o, "shadows: 3"));
     o = h_monitor(h, "shadow 0x82");
     ck_assert_ptr_nonnull(strstr(o, "[  1] shadow 0x0000000000011023 P RW A"));
-    ck_assert_ptr_nonnull(strstr(o, "entries: 4 non-empty of 512"));
+    ck_assert_ptr_nonnull(strstr(o, "entries: 4 shown of 512 (4 present, 4 non-empty)"));
+    /* present entries by default, filters on the shadow entry (issue 17 item 2) */
+    h->f.mem[0x82000 + 7 * 8 + 1] = 0x50;                           /* entry 7: 0x5000, not present */
+    ck_assert_ptr_nonnull(strstr(h_monitor(h, "shadow 0x82"), "entries: 4 shown of 512 (4 present, 5 non-empty)"));
+    o = h_monitor(h, "shadow 0x82 -all");
+    ck_assert_ptr_nonnull(strstr(o, "[  7] shadow 0x0000000000005000"));
+    ck_assert_ptr_nonnull(strstr(o, "entries: 5 shown"));
+    ck_assert_ptr_nonnull(strstr(h_monitor(h, "shadow 0x82 -w"), "entries: 3 shown"));
+    ck_assert_ptr_nonnull(strstr(h_monitor(h, "shadow -x 0x82"), "entries: 3 shown"));
+    o = h_monitor(h, "shadow 0x82 -u");
+    ck_assert_ptr_nonnull(strstr(o, "[  0] shadow"));
+    ck_assert_ptr_nonnull(strstr(o, "entries: 1 shown"));
+    ck_assert_ptr_nonnull(strstr(h_monitor(h, "shadow 0x82 -s -w"), "entries: 2 shown"));
+    ck_assert_ptr_nonnull(strstr(h_monitor(h, "shadow 0x82 -diff"), "entries: 0 shown"));
+    h->f.mem[0x82000 + 7 * 8 + 1] = 0;
     ck_assert_ptr_nonnull(strstr(h_monitor(h, "shadow 0x99"), "0x99 is not a shadow"));
     ck_assert_ptr_nonnull(strstr(h_monitor(h, "audit"), "audit: 0 errors"));
     h->f.mem[0x82000 + 4 * 8] |= _PAGE_RW;        /* shadow grants a write the guest does not */
+    o = h_monitor(h, "shadow 0x82 -diff");
+    ck_assert_ptr_nonnull(strstr(o, "[  4] shadow 0x8000000000014023"));
+    ck_assert_ptr_nonnull(strstr(o, "entries: 1 shown"));
+    const char *bad[] = { "shadow", "shadow 0x82 -q", "shadow 0x82 0x83", "shadow 0x82 -u -s", "shadow -all" };
+    for (unsigned i = 0; i < ARRAY_SIZE(bad); i++)
+        ck_assert_msg(strstr(h_monitor(h, bad[i]), "usage: shadow MFN [-all]"), "%s: %s", bad[i], h->console);
     o = h_monitor(h, "audit");
     ck_assert_ptr_nonnull(strstr(o, "umbra: audit: smfn 0x82 [4]"));
     ck_assert_ptr_nonnull(strstr(o, "audit: 1 error\n"));
     o = h_monitor(h, "pool");
     ck_assert_ptr_nonnull(strstr(o, "pool total 64 free 61 shadows 3 pinned 1"));
-    ck_assert_ptr_nonnull(strstr(h_monitor(h, "blow"), "blow: all shadows torn down"));
+    ck_assert_ptr_nonnull(strstr(h_monitor(h, "blow"), "blow: 3 of 3 shadows torn down; 0 kept (0 in use"));
     ck_assert_ptr_nonnull(strstr(h_monitor(h, "shadows"), "shadows: 0"));
-    ck_assert_ptr_nonnull(strstr(h_monitor(h, "walk 401000"), "shadow: 0x401000 -> not mapped"));
+    ck_assert_ptr_nonnull(strstr(h_monitor(h, "walk 0x401000"), "shadow: 0x401000 -> not mapped"));
     ck_assert_ptr_nonnull(strstr(h_monitor(h, "stats"), "resumes=0\n"));
     ck_assert_ptr_nonnull(strstr(h_monitor(h, "mode"), "cpu 0 paging pae\ncr0 0x80000011 cr3 0x1000"));
 }

@@ -144,9 +144,23 @@ static int f_get_regs(void *t, unsigned cpu, struct gdb_regs *r)
 static int f_set_regs(void *t, unsigned cpu, const struct gdb_regs *r)
 {
     struct fake *f = t;
+    struct gdb_regs n = *r;
+    char why[128];
+    /* A CPU like QEMU's EPYC model: what a real target checks (ctlcheck.c). */
+    const struct gdb_ctl_caps caps = {
+        .cr4_allowed = 0x7ff | X86_CR4_FSGSBASE | X86_CR4_OSXSAVE | X86_CR4_SMEP | X86_CR4_SMAP,
+        .efer_allowed = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE,
+        .maxphyaddr = 40,
+        .cs_l = f->mode == GUEST_PAGING_LONG,
+    };
     if (cpu >= FAKE_NCPUS)
         return -GDB_EINVAL;
-    f->regs[cpu] = *r;
+    if (!gdb_check_control(&f->regs[cpu], &n, &caps, why, sizeof(why))) {
+        if (f->stub)
+            gdb_stub_why(f->stub, "%s", why);
+        return -GDB_EPERM;
+    }
+    f->regs[cpu] = n;
     return 0;
 }
 

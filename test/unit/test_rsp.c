@@ -234,13 +234,46 @@ START_TEST(interrupt_only_outside_packets)
     uint8_t c = 0x03;
     feed(&c, 1);
     ck_assert_int_eq(nintr, 1);
-    /* inside a packet 0x03 is data */
-    char f[16];
-    int n = snprintf(f, sizeof(f), "$\x03#%02x", 3);
+    /* Only the binary payload of an X packet holds a raw 0x03 as data. */
+    char f[32];
+    unsigned sum = 'X' + '1' + ',' + '1' + ':' + 3;
+    int n = snprintf(f, sizeof(f), "$X1,1:\x03#%02x", sum & 0xff);
     feed(f, (size_t)n);
     ck_assert_int_eq(nintr, 1);
     ck_assert_int_eq(npackets, 1);
-    ck_assert_int_eq(lastpkt[0], 3);
+    ck_assert_int_eq(lastpkt[5], 3);
+}
+END_TEST
+
+/* Ctrl-C after an unterminated packet (issue 17 item 9) is not swallowed:
+ * in the payload of a text packet, after '#', and as the first byte. */
+START_TEST(interrupt_after_unterminated_packet)
+{
+    feeds("$garbage\x03");
+    ck_assert_int_eq(nintr, 1);
+    ck_assert_int_eq(npackets, 0);
+    ck_assert_uint_eq(r.garbage, 1);
+    feeds("$g#\x03");                      /* cut inside the checksum */
+    ck_assert_int_eq(nintr, 2);
+    feeds("$g#6\x03");
+    ck_assert_int_eq(nintr, 3);
+    feeds("$\x03");                        /* first byte */
+    ck_assert_int_eq(nintr, 4);
+    feeds("$m1*\x03");                     /* a run-length count is never 0x03 */
+    ck_assert_int_eq(nintr, 5);
+    ck_assert_int_eq(npackets, 0);
+    feeds("$g#67");                         /* the framing is back in sync */
+    ck_assert_int_eq(npackets, 1);
+    ck_assert_str_eq(lastpkt, "g");
+    /* a binary payload keeps its 0x03, and "}\x03" is an escaped '#' */
+    unsigned sum = 'X' + '0' + ',' + '2' + ':' + '}' + 3 + 3;
+    char f[32];
+    int n = snprintf(f, sizeof(f), "$X0,2:}\x03\x03#%02x", sum & 0xff);
+    feed(f, (size_t)n);
+    ck_assert_int_eq(nintr, 5);
+    ck_assert_int_eq(npackets, 2);
+    ck_assert_int_eq(lastpkt[5], '#');
+    ck_assert_int_eq(lastpkt[6], 3);
 }
 END_TEST
 
@@ -344,6 +377,7 @@ int main(void)
     tcase_add_test(tc, exact_limit_accepted);
     tcase_add_test(tc, garbage_ignored_then_packet);
     tcase_add_test(tc, interrupt_only_outside_packets);
+    tcase_add_test(tc, interrupt_after_unterminated_packet);
     tcase_add_test(tc, nak_resends_last);
     tcase_add_test(tc, noack_mode);
     tcase_add_test(tc, send_escapes_and_roundtrips);

@@ -1,13 +1,27 @@
 # Umbra GDB helpers: `source tools/gdb/umbra.py` after `target remote ...`.
 #
-#   umbra walk ADDR       guest walk and shadow walk of ADDR side by side
+# One `umbra` command per `monitor` command.  Where the monitor command takes
+# a number, the umbra one takes any GDB expression ($pc, &var, $cr3 >> 12,
+# 0x401000+4) and passes its value as 0x-hex; `monitor` itself only takes
+# 0x-hex or decimal (GDB hands monitor lines to the stub unevaluated).
+#
+#   umbra walk EXPR       guest walk and shadow walk of an address side by side
+#   umbra vmmap [START [END]] [-w -x -u -s -diff -frame GFN]   the address space as ranges
 #   umbra shadows         every shadow page (frame, guest frame, type, refcount, pin)
-#   umbra shadow MFN      one shadow table's entries with their guest entries
+#   umbra shadow EXPR     one shadow table's entries with their guest entries
 #   umbra stats           shadow counters
 #   umbra pool            shadow pool usage
 #   umbra audit           check every shadow against the guest tables
+#   umbra blow            tear down the shadows not in use (rebuilt on demand)
 #   umbra mode            paging mode, control registers, register layout
+#   umbra phys on|off     m/M/X by guest-physical or guest-virtual address
+#   umbra arch i386|x86-64|auto   layout for the next connection
+#   umbra why             the last refused request and why
+#   umbra dot [FILE]      the Graphviz text of monitor dot (to FILE)
 #   umbra graph FILE.png  render guest tables + shadows with Graphviz (monitor dot | dot -Tpng)
+#   umbra help            the monitor's own list
+#   umbra regs            the system registers with their flags (GDB 13 leaves
+#                         `info registers system` empty for i386, see UmbraRegs)
 #
 # Each is a thin wrapper over Umbra's `monitor` commands, so they work over any
 # GDB connection to Umbra's stub (serial line, emulator socket).
@@ -30,7 +44,8 @@ def _addr(arg):
 
 
 class Umbra(gdb.Command):
-    """Umbra hypervisor commands: walk, shadows, shadow, stats, pool, audit, mode, graph."""
+    """Umbra hypervisor commands, one per monitor command (numbers as GDB expressions):
+walk, shadows, shadow, stats, pool, audit, blow, mode, phys, arch, why, dot, graph, help."""
 
     def __init__(self):
         super().__init__("umbra", gdb.COMMAND_USER, prefix=True)
@@ -46,24 +61,103 @@ class _Simple(gdb.Command):
         gdb.write(monitor(self.mon))
 
 
-class UmbraWalk(gdb.Command):
-    """umbra walk ADDR: the guest walk and the shadow walk of ADDR side by side."""
+class _Expr(gdb.Command):
+    """A monitor command whose argument is a number: evaluated by GDB here."""
 
-    def __init__(self):
-        super().__init__("umbra walk", gdb.COMMAND_USER)
-
-    def invoke(self, arg, from_tty):
-        gdb.write(monitor("walk 0x%x" % _addr(arg)))
-
-
-class UmbraShadow(gdb.Command):
-    """umbra shadow MFN: the non-empty entries of one shadow table."""
-
-    def __init__(self):
-        super().__init__("umbra shadow", gdb.COMMAND_USER)
+    def __init__(self, name, doc):
+        self.__doc__ = doc
+        super().__init__("umbra " + name, gdb.COMMAND_USER, gdb.COMPLETE_EXPRESSION)
+        self.name = name
 
     def invoke(self, arg, from_tty):
-        gdb.write(monitor("shadow 0x%x" % _addr(arg)))
+        gdb.write(monitor("%s 0x%x" % (self.name, _addr(arg))))
+
+
+class _Words(gdb.Command):
+    """A monitor command whose argument is one of a few words."""
+
+    def __init__(self, name, words, doc):
+        self.__doc__ = doc
+        super().__init__("umbra " + name, gdb.COMMAND_USER)
+        self.name, self.words = name, words
+
+    def complete(self, text, word):
+        return [w for w in self.words if w.startswith(text.strip())]
+
+    def invoke(self, arg, from_tty):
+        a = arg.strip()
+        if a and a not in self.words:
+            raise gdb.GdbError("usage: umbra %s [%s]" % (self.name, "|".join(self.words)))
+        gdb.write(monitor((self.name + " " + a).strip()))
+
+
+class UmbraRegs(gdb.Command):
+    """umbra regs: the system registers (cr0 cr2 cr3 cr4 efer, segment bases), hex and flags.
+GDB 13's i386 backend files every register it does not know under "general"
+(it ignores the target description's group="system"), so `info registers
+system` is empty; this prints that group."""
+
+    NAMES = ("cr0", "cr2", "cr3", "cr4", "efer", "cs_base", "ss_base", "ds_base", "es_base",
+             "fs_base", "gs_base")
+
+    def __init__(self):
+        super().__init__("umbra regs", gdb.COMMAND_USER)
+
+    def invoke(self, arg, from_tty):
+        for name in self.NAMES:
+            v = gdb.parse_and_eval("$" + name)
+            raw = int(v.cast(gdb.lookup_type("unsigned long long")))
+            shown = str(v)
+            gdb.write("%-8s 0x%-16x %s\n" % (name, raw, shown if shown.startswith("[") else ""))
+
+
+class UmbraVmmap(gdb.Command):
+    """umbra vmmap [START [END]] [-w] [-x] [-u|-s] [-diff] [-frame GFN]: the address space
+as merged ranges with the guest's rights and the shadow's state (monitor vmmap), START,
+END and GFN as GDB expressions (no spaces inside one: &buf+0x1000, $cr3>>12)."""
+
+    FLAGS = ("-w", "-x", "-u", "-s", "-diff")
+
+    def __init__(self):
+        super().__init__("umbra vmmap", gdb.COMMAND_USER, gdb.COMPLETE_EXPRESSION)
+
+    def invoke(self, arg, from_tty):
+        argv = gdb.string_to_argv(arg)
+        out, nums = [], []
+        i = 0
+        while i < len(argv):
+            a = argv[i]
+            if a in self.FLAGS:
+                out.append(a)
+            elif a == "-frame":
+                if i + 1 == len(argv):
+                    raise gdb.GdbError("umbra vmmap: -frame needs a frame number")
+                out.append("-frame 0x%x" % _addr(argv[i + 1]))
+                i += 1
+            else:
+                nums.append(_addr(a))
+            i += 1
+        if len(nums) > 2:
+            raise gdb.GdbError("usage: umbra vmmap [START [END]] [-w] [-x] [-u|-s] [-diff] [-frame GFN]")
+        rng = "0x%x-0x%x" % tuple(nums) if len(nums) == 2 else "0x%x" % nums[0] if nums else ""
+        gdb.write(monitor(" ".join(["vmmap", rng] + out).replace("  ", " ")))
+
+
+class UmbraDot(gdb.Command):
+    """umbra dot [FILE]: the Graphviz DOT text of monitor dot, printed or written to FILE."""
+
+    def __init__(self):
+        super().__init__("umbra dot", gdb.COMMAND_USER, gdb.COMPLETE_FILENAME)
+
+    def invoke(self, arg, from_tty):
+        text = monitor("dot")
+        out = arg.strip()
+        if not out:
+            gdb.write(text)
+            return
+        with open(out, "w") as f:
+            f.write(text[max(text.find("digraph"), 0):])
+        gdb.write("umbra: dot: %s\n" % out)
 
 
 class UmbraGraph(gdb.Command):
@@ -97,11 +191,19 @@ Also writes FILE.dot next to it.  The dot program comes from $DOT or PATH."""
 
 
 Umbra()
-UmbraWalk()
-UmbraShadow()
+UmbraRegs()
+UmbraVmmap()
+_Expr("walk", "umbra walk EXPR: the guest walk and the shadow walk of the address EXPR side by side.")
+_Expr("shadow", "umbra shadow EXPR: the non-empty entries of the shadow table in frame EXPR.")
 UmbraGraph()
+UmbraDot()
 _Simple("shadows", "shadows", "umbra shadows: every shadow page with type, refcount, pin.")
 _Simple("stats", "stats", "umbra stats: the shadow MMU counters.")
 _Simple("pool", "pool", "umbra pool: shadow pool usage.")
 _Simple("audit", "audit", "umbra audit: check every shadow against the guest tables.")
+_Simple("blow", "blow", "umbra blow: tear down every shadow not in use (rebuilt on demand).")
 _Simple("mode", "mode", "umbra mode: paging mode, control registers, register layout.")
+_Simple("why", "why", "umbra why: the last request Umbra refused, and why.")
+_Simple("help", "help", "umbra help: the monitor commands, as Umbra lists them.")
+_Words("phys", ["on", "off"], "umbra phys on|off: memory by guest-physical (on) or guest-virtual (off) address.")
+_Words("arch", ["i386", "x86-64", "auto"], "umbra arch i386|x86-64|auto: the layout for the next connection.")
