@@ -10,6 +10,7 @@
 #include <umbra/mb.h>
 #include <umbra/loader.h>
 #include "gdbtarget.h"
+#include "exitprof.h"
 
 static uint8_t host_save_area[4096] __attribute__((aligned(4096)));
 static uint8_t *iopm, *msrpm;
@@ -201,7 +202,9 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
             if (unlikely(vm->ctl.eventinj & SVM_EVT_VALID))
                 v->last_eventinj = vm->ctl.eventinj;
             v->run_rip = vm->save.rip;
+            exitprof_entry(vm->ctl.exitcode);
             svm_vmrun(v);
+            exitprof_exit();
             vm->ctl.tlb_control = 0;
             vm->ctl.eventinj = 0;
             svm_handle_exit(v);
