@@ -6,7 +6,7 @@ PKGS="build-essential autoconf automake pkg-config check gdb
       bochs bochs-term bochsbios vgabios seabios
       qemu-system-x86 ovmf
       grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools
-      graphviz python3"
+      graphviz python3 valgrind"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 missing=""
