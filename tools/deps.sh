@@ -6,7 +6,7 @@ PKGS="build-essential autoconf automake pkg-config check gdb
       bochs bochs-term bochsbios vgabios seabios
       qemu-system-x86 ovmf
       grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools
-      graphviz python3 clang libclang-rt-14-dev"
+      graphviz python3 clang libclang-rt-14-dev valgrind"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 missing=""

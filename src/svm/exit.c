@@ -16,6 +16,7 @@
 #include "taskswitch.h"
 #include "event.h"
 #include "apic.h"
+#include "exitprof.h"
 
 typedef void (*exit_fn)(struct svm_vcpu *v);
 
@@ -23,6 +24,8 @@ static uint64_t exit_count[VMEXIT_TABLE_SIZE];
 static uint64_t exit_count_other;
 static uint64_t events_redelivered, events_reexecuted, events_from[EVF_KINDS];
 static unsigned long vmmcall_user_ud;   /* VMMCALLs from CPL > 0 answered with #UD */
+uint64_t exitprof_ticks[VMEXIT_TABLE_SIZE];
+uint64_t exitprof_t0;
 
 /* ---- next RIP ------------------------------------------------------------ */
 
@@ -221,6 +224,17 @@ void svm_print_exit_counts(void)
             ulog("exits: %s=%lu", exit_name(c, nb, sizeof(nb)), exit_count[c]);
     if (exit_count_other)
         ulog("exits: other=%lu", exit_count_other);
+    /* The bench build's ticks per reason (exitprof.h); nothing in umbra.elf. */
+    uint64_t tsum = 0, tn = 0;
+    for (unsigned c = 0; c < VMEXIT_TABLE_SIZE; c++)
+        if (exitprof_ticks[c]) {
+            ulog("exit-ticks: %s=%lu mean=%lu", exit_name(c, nb, sizeof(nb)), exitprof_ticks[c],
+                 exitprof_ticks[c] / exit_count[c]);
+            tsum += exitprof_ticks[c];
+            tn += exit_count[c];
+        }
+    if (tn)
+        ulog("exit-ticks: total=%lu exits=%lu mean=%lu", tsum, tn, tsum / tn);
     ulog("events: cut short by an exit: redelivered=%lu, instruction re-executed=%lu",
          events_redelivered, events_reexecuted);
     if (events_from[EVF_AS_LAST])

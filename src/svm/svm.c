@@ -11,6 +11,7 @@
 #include <umbra/loader.h>
 #include "gdbtarget.h"
 #include "apic.h"
+#include "exitprof.h"
 
 static uint8_t host_save_area[4096] __attribute__((aligned(4096)));
 static uint8_t *iopm, *msrpm;
@@ -207,7 +208,9 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
                 v->last_inj_rip = vm->save.rip;
             }
             v->run_rip = vm->save.rip;
+            exitprof_entry(vm->ctl.exitcode);
             svm_vmrun(v);
+            exitprof_exit();
             vm->ctl.tlb_control = 0;
             vm->ctl.eventinj = 0;
             vm->ctl.intercept_misc1 |= INTERCEPT1_HLT;   /* after a native HLT wait (exit_hlt) */

@@ -1,0 +1,292 @@
+/*
+ * Hosted micro-benchmarks of the shadow MMU (bench/README.md): one shadow
+ * operation repeated N times on the simulated machine of the unit tests, with
+ * callgrind's collection switched on around the measured call only, so
+ * `valgrind --tool=callgrind --collect-atstart=no` counts the instructions of
+ * exactly N operations (bench/callgrind.sh divides).  Run natively (make
+ * check), the same program checks that every operation ended as the benchmark
+ * assumes: a benchmark that measured the wrong path would be worse than none.
+ *
+ *   micro_shadow OP N      OP: fault_fixed fault_reflected cr3_cached pt_write unshadow reclaim
+ *
+ * The guest: PAE with NX, one PDPT per address space, PD0 and PT0 mapping
+ * 2 MiB of data frames from 4 MiB, PT0 mapped at VA 0x1ff000 (so the guest
+ * writes its own PTEs through it), code at VA 0x1fe000.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <valgrind/callgrind.h>
+
+#include <umbra/x86.h>
+#include <umbra/x86emu.h>
+#include <umbra/shadow.h>
+#include "../test/unit/sim_platform.h"
+#include "../test/unit/refmmu.h"
+
+#define P  _PAGE_PRESENT
+#define RW _PAGE_RW
+#define US _PAGE_USER
+#define A  _PAGE_ACCESSED
+#define D  _PAGE_DIRTY
+#define CR0_ON (X86_CR0_PG | X86_CR0_PE | X86_CR0_WP | X86_CR0_ET)
+#define LEAF (P | RW | US | A | D)
+
+#define NAS      48               /* address spaces (reclaim cycles through them) */
+#define AS_BASE  0x100000ULL      /* AS k: PDPT, PD, PT at AS_BASE + k * 0x3000 */
+#define DATA     0x400000ULL      /* data frames */
+#define PT_VA    0x1ff000ULL      /* PT0 seen by the guest */
+#define CODE_VA  0x1fe000ULL
+
+static struct shadow_domain *dom;
+static struct shadow_vcpu vc, *v = &vc;
+
+static void die(const char *what, unsigned long i)
+{
+    fprintf(stderr, "micro_shadow: %s (op %lu)\n", what, i);
+    sim_log_dump(stderr);
+    exit(1);
+}
+
+static uint64_t pdpt(unsigned k) { return AS_BASE + k * 0x3000ULL; }
+static uint64_t pd(unsigned k) { return pdpt(k) + 0x1000; }
+static uint64_t pt(unsigned k) { return pdpt(k) + 0x2000; }
+
+/* Address space k: 511 data pages at 0..0x1fd000 (entry 0 left not present), code, PT0 itself. */
+static void build_as(unsigned k)
+{
+    sim_guest_write(pdpt(k), pd(k) | P, 8);
+    sim_guest_write(pd(k), pt(k) | P | RW | US | A, 8);
+    for (unsigned i = 1; i < 510; i++)
+        sim_guest_write(pt(k) + 8 * i, (DATA + i * 0x1000ULL) | LEAF, 8);
+    sim_guest_write(pt(k) + 8 * 510, (DATA + 0x1000 * 600) | P | A, 8);   /* code page */
+    sim_guest_write(pt(k) + 8 * 511, pt(k) | P | RW | A | D, 8);
+}
+
+/* A shadow counter, read from the "shadow: NAME=V" line shadow_print_stats() logs. */
+static unsigned long counter(const char *name)
+{
+    char key[64];
+    snprintf(key, sizeof(key), "shadow: %s=", name);
+    sim_log_reset();
+    shadow_print_stats(dom);
+    const char *p = strstr(sim_log_text(), key);
+    if (!p)
+        die("no such counter", 0);
+    return strtoul(p + strlen(key), NULL, 10);
+}
+
+static void setup(unsigned long pool)
+{
+    sim_init(64ULL << 20, pool);
+    dom = shadow_domain_init(sim_pool_base(), sim_pool_frames());
+    if (!dom || shadow_vcpu_init(v, dom))
+        die("shadow_domain_init", 0);
+    for (unsigned k = 0; k < NAS; k++)
+        build_as(k);
+    sim_guest_write(DATA + 600 * 0x1000ULL, 0x0389, 2);        /* mov [ebx], eax */
+    v->guest_cr0 = CR0_ON;
+    v->guest_cr4 = X86_CR4_PAE;
+    v->guest_efer = EFER_NXE;
+    v->guest_cr3 = pdpt(0);
+    if (shadow_update_paging_mode(v))
+        die("shadow_update_paging_mode", 0);
+}
+
+static void load_cr3(unsigned k)
+{
+    struct sh_fault f;
+    v->guest_cr3 = pdpt(k);
+    if (shadow_update_cr3(v, &f) != SH_FIXED)
+        die("cr3 load", k);
+}
+
+/* The #PF the hardware would take on va for acc (false: no fault). */
+static bool hw_fault(gva_t va, uint32_t acc, uint32_t *pfec)
+{
+    struct ref_result r;
+    if (ref_hw_walk(v, va, acc, false, 0, &r))
+        return false;
+    *pfec = r.pfec;
+    return true;
+}
+
+/* Measured: one call to the shadow's #PF handler. */
+static enum sh_result measured_fault(gva_t va, uint32_t pfec, struct sh_fault *f)
+{
+    CALLGRIND_TOGGLE_COLLECT;
+    enum sh_result r = shadow_page_fault(v, va, pfec, f);
+    CALLGRIND_TOGGLE_COLLECT;
+    return r;
+}
+
+/* Make the access converge outside the measurement (warming shadows). */
+static void touch(gva_t va, uint32_t acc)
+{
+    uint32_t pfec;
+    struct sh_fault f;
+    for (int i = 0; i < 8 && hw_fault(va, acc, &pfec); i++)
+        if (shadow_page_fault(v, va, pfec, &f) != SH_FIXED)
+            die("touch", (unsigned long)va);
+}
+
+/* ---- the emulator's callbacks, as the SVM layer backs them (include/umbra/x86emu.h) ---- */
+static int from_shadow(enum sh_result r, const struct sh_fault *sf, struct x86_fault *f)
+{
+    if (r == SH_FIXED)
+        return X86EMU_OK;
+    if (r == SH_REFLECT) {
+        *f = (struct x86_fault){ sf->vector, true, sf->pfec, sf->cr2 };
+        return X86EMU_FAULT;
+    }
+    return X86EMU_UNHANDLED;
+}
+static int cb_read(struct x86_emu_ctxt *c, uint64_t la, void *dst, unsigned len, uint32_t pfec,
+                   struct x86_fault *f)
+{
+    struct sh_fault sf = { 0 };
+    return from_shadow(shadow_read_guest(c->opaque, la, dst, len, pfec, &sf), &sf, f);
+}
+static int cb_write(struct x86_emu_ctxt *c, uint64_t la, const void *src, unsigned len,
+                    uint32_t pfec, struct x86_fault *f)
+{
+    struct sh_fault sf = { 0 };
+    return from_shadow(shadow_write_guest(c->opaque, la, src, len, pfec, &sf), &sf, f);
+}
+static const struct x86_emu_ops emu_ops = { cb_read, cb_write, NULL, NULL };
+
+/* A guest MOV [EBX], EAX at CODE_VA: the fault, then its emulation (fetch, decode, write, revalidate). */
+static void guest_pte_write(unsigned long i, unsigned slot, uint64_t val)
+{
+    gva_t va = PT_VA + 8 * slot;
+    uint32_t pfec;
+    struct sh_fault f;
+    touch(CODE_VA, PFEC_INSN);                /* the code page is shadowed (as a real guest's would be) */
+    touch(va, 0);                             /* and PT0's page is readable through the shadow */
+    if (!hw_fault(va, PFEC_WRITE, &pfec))
+        die("a PTE write did not fault: PT0 is not write-protected", i);
+    struct x86_regs r;
+    memset(&r, 0, sizeof(r));
+    for (unsigned s = 0; s < X86_NR_SEGS; s++)
+        r.seg[s] = (struct x86_seg){ 0x10, 0xc93, 0xffffffffu, 0 };
+    r.seg[X86_SEG_CS] = (struct x86_seg){ 0x08, 0xc9b, 0xffffffffu, 0 };
+    r.rflags = 0x2;
+    r.rip = CODE_VA;
+    r.gpr[X86_RBX] = va;
+    r.gpr[X86_RAX] = (uint32_t)val;
+    struct x86_emu_ctxt c;
+    memset(&c, 0, sizeof(c));
+    c.ops = &emu_ops;
+    c.opaque = v;
+    c.regs = &r;
+    c.mode = X86_MODE_PROT32;
+    CALLGRIND_TOGGLE_COLLECT;
+    enum sh_result s = shadow_page_fault(v, va, pfec, &f);
+    int rc = s == SH_EMULATE ? (int)x86_emulate(&c) : -1;
+    CALLGRIND_TOGGLE_COLLECT;
+    if (s != SH_EMULATE || rc != X86EMU_OK || r.rip != CODE_VA + 2)
+        die("PTE write not emulated", i);
+    if ((uint32_t)sim_guest_read(pt(0) + 8 * slot, 4) != (uint32_t)val)
+        die("PTE write did not land", i);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: micro_shadow fault_fixed|fault_reflected|cr3_cached|pt_write|unshadow|reclaim N\n");
+        return 2;
+    }
+    const char *op = argv[1];
+    unsigned long n = strtoul(argv[2], NULL, 0);
+    struct sh_fault f;
+    uint32_t pfec;
+
+    if (!strcmp(op, "fault_fixed")) {
+        /* A present, accessed, dirty guest PTE whose shadow entry is empty: the hidden fault Umbra fixes. */
+        setup(512);
+        touch(0x1000, 0);                     /* the L1 shadow of PT0 exists from here on */
+        for (unsigned long i = 0; i < n; i++) {
+            gva_t va = (1 + i % 509) << 12;
+            if (i % 509 == 0)
+                for (unsigned j = 1; j < 510; j++)
+                    shadow_invlpg(v, (gva_t)j << 12);   /* empty the shadow entries again */
+            if (!hw_fault(va, PFEC_WRITE, &pfec))
+                die("no hidden fault", i);
+            if (measured_fault(va, pfec, &f) != SH_FIXED || hw_fault(va, PFEC_WRITE, &pfec))
+                die("hidden fault not fixed", i);
+        }
+    } else if (!strcmp(op, "fault_reflected")) {
+        /* VA 0: PT0 entry 0 not present, a true guest fault. */
+        setup(512);
+        touch(0x1000, 0);
+        for (unsigned long i = 0; i < n; i++) {
+            if (!hw_fault(0, 0, &pfec))
+                die("no fault at 0", i);
+            if (measured_fault(0, pfec, &f) != SH_REFLECT || f.vector != X86_EXC_PF || f.pfec != 0)
+                die("fault not reflected with pfec 0", i);
+        }
+    } else if (!strcmp(op, "cr3_cached")) {
+        /* Two address spaces whose top levels are pinned: every switch is a hash hit. */
+        setup(512);
+        load_cr3(1);
+        load_cr3(0);
+        unsigned long misses = counter("cr3_misses");
+        for (unsigned long i = 0; i < n; i++) {
+            v->guest_cr3 = pdpt((i + 1) & 1);
+            CALLGRIND_TOGGLE_COLLECT;
+            enum sh_result r = shadow_update_cr3(v, &f);
+            CALLGRIND_TOGGLE_COLLECT;
+            if (r != SH_FIXED)
+                die("cr3 switch", i);
+        }
+        if (counter("cr3_misses") != misses)
+            die("a cached CR3 switch missed", 0);
+    } else if (!strcmp(op, "pt_write")) {
+        /* A guest MOV to a PTE of its shadowed PT0, through PT0's own mapping. */
+        setup(512);
+        touch(0x1000, 0);
+        for (unsigned long i = 0; i < n; i++) {
+            unsigned slot = 1 + i % 509;
+            guest_pte_write(i, slot, (DATA + ((i & 1) ? 700 : 1) * 0x1000ULL + slot * 0x1000ULL) | LEAF);
+        }
+    } else if (!strcmp(op, "unshadow")) {
+        /* PT0's L1 shadow torn down: the guest stopped using PT0 as a page table (fork/exit). */
+        setup(512);
+        for (unsigned long i = 0; i < n; i++) {
+            touch(0x1000, 0);                 /* (re)shadow PT0 */
+            CALLGRIND_TOGGLE_COLLECT;
+            bool gone = shadow_unshadow_gfn(dom, _gfn(pt(0) >> 12));
+            CALLGRIND_TOGGLE_COLLECT;
+            if (!gone)
+                die("PT0 still shadowed", i);
+        }
+    } else if (!strcmp(op, "reclaim")) {
+        /* A pool too small for all 48 address spaces: each switch to one not cached reclaims. */
+        setup(48);
+        for (unsigned k = 0; k < NAS; k++) {
+            load_cr3(k);
+            touch(0x1000, 0);
+        }
+        unsigned long unpins = counter("reclaim_unpins");
+        for (unsigned long i = 0; i < n; i++) {
+            unsigned k = (unsigned)(i % NAS);
+            v->guest_cr3 = pdpt(k);
+            CALLGRIND_TOGGLE_COLLECT;
+            enum sh_result r = shadow_update_cr3(v, &f);
+            CALLGRIND_TOGGLE_COLLECT;
+            if (r != SH_FIXED)
+                die("cr3 load under a full pool", i);
+            touch(0x1000, 0);                 /* the new space's L1: the pool stays full */
+        }
+        if (n && counter("reclaim_unpins") < unpins + n)
+            die("a cr3 load under the full pool did not reclaim", 0);
+    } else {
+        fprintf(stderr, "micro_shadow: unknown op %s\n", op);
+        return 2;
+    }
+    if (shadow_audit(dom))
+        die("audit", 0);
+    printf("micro_shadow: %s ops=%lu ok\n", op, n);
+    sim_fini();
+    return 0;
+}
