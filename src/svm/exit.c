@@ -11,6 +11,7 @@
 #include <umbra/x86.h>
 #include <umbra/platform.h>
 #include <umbra/loader.h>
+#include <umbra/iommu.h>
 #include <umbra/shadow.h>
 #include "gdbtarget.h"
 #include "taskswitch.h"
@@ -391,7 +392,8 @@ static void exit_vmmcall(struct svm_vcpu *v)
     switch (fn) {
     case HC_PRINT: {
         uint64_t gpa = (uint32_t)v->regs.rbx, len = (uint32_t)v->regs.rcx;
-        if (len > HC_PRINT_MAX || gpa + len > umbra_layout.reserve_lo) {
+        if (len > HC_PRINT_MAX || gpa + len > umbra_layout.reserve_lo ||
+            (iommu_active && iommu_mmio_overlaps(gpa, len))) {
             ret = 0xffffffff;
             break;
         }

@@ -6,6 +6,7 @@
 #include <umbra/kern.h>
 #include <umbra/lib.h>
 #include <umbra/loader.h>
+#include <umbra/iommu.h>
 #include "gdbtarget.h"
 
 #define GUEST_ASID 1
@@ -25,6 +26,8 @@ mfn_t plat_gfn_to_mfn(gfn_t gfn)
         return INVALID_MFN;
     if (pa >= umbra_layout.reserve_lo && pa < umbra_layout.reserve_hi)
         return INVALID_MFN;
+    if (unlikely(iommu_active) && iommu_mmio_overlaps(pa, PAGE_SIZE))
+        return INVALID_MFN;                 /* the IOMMU's registers are Umbra's */
     return _mfn(gfn_x(gfn));
 }
 

@@ -9,6 +9,7 @@
 #include <umbra/x86.h>
 #include <umbra/mb.h>
 #include <umbra/loader.h>
+#include <umbra/iommu.h>
 #include "gdbtarget.h"
 
 static uint8_t host_save_area[4096] __attribute__((aligned(4096)));
@@ -205,6 +206,8 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
             vm->ctl.tlb_control = 0;
             vm->ctl.eventinj = 0;
             svm_handle_exit(v);
+            if (iommu_active)
+                iommu_poll_events();
             if (unlikely(svm_gdb_on))
                 svm_gdb_after_exit(v);
         }
@@ -217,5 +220,6 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
     ulog("tlb: full flushes=%lu", v->full_flushes);
     if (v->paging->report)
         v->paging->report(v);
+    iommu_report();
     return v->stop_status;
 }

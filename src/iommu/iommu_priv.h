@@ -1,0 +1,12 @@
+/* Inside src/iommu: the host ACPI lookup the driver uses (hostacpi.c). */
+#ifndef UMBRA_IOMMU_PRIV_H
+#define UMBRA_IOMMU_PRIV_H
+
+#include <umbra/types.h>
+
+/* The firmware's IVRS (and its length), or NULL. */
+uint8_t *iommu_find_ivrs(uint32_t *len);
+/* Take the IVRS out of the XSDT/RSDT (checksums fixed) and wipe its bytes. */
+void iommu_hide_ivrs(uint8_t *ivrs, uint32_t len);
+
+#endif
