@@ -75,6 +75,14 @@ int iommu_prepare(struct frame_alloc *fa, uint64_t ram_top, bool require);
  */
 int iommu_enable(void);
 
+/*
+ * Right before sealing: one guard frame at the very bottom of the reserve
+ * (just above the top of guest RAM), filled with a pattern iommu_report()
+ * checks.  A guest DMA aimed just above its RAM lands there if nothing stops
+ * it; the end-of-run line says whether it did.
+ */
+void iommu_guard_alloc(struct frame_alloc *fa);
+
 /* True if [pa, pa + len) touches an IOMMU's MMIO registers (refused to the guest). */
 bool iommu_mmio_overlaps(paddr_t pa, uint64_t len);
 
@@ -86,7 +94,10 @@ bool iommu_mmio_overlaps(paddr_t pa, uint64_t len);
  */
 unsigned iommu_poll_events(void);
 
-/* End-of-run line: "umbra: iommu: events=N (io-page-faults=M)". */
+/*
+ * End-of-run lines: the guard page ("intact" / "OVERWRITTEN"), then with an
+ * IOMMU its PCI status and "umbra: iommu: events=N (io-page-faults=M)".
+ */
 void iommu_report(void);
 
 extern bool iommu_active;

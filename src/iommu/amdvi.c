@@ -85,6 +85,9 @@ static paddr_t devtab_pa, pt_root_pa, pt_pool_pa;
 static unsigned pt_gib;
 static unsigned long events, io_page_faults;
 static volatile uint64_t wait_word __attribute__((aligned(8)));
+static paddr_t guard_pa;
+
+#define GUARD_WORD 0x756d627261475244ULL   /* "DRGarbmu" */
 
 static uint64_t rdq(struct amdvi *u, unsigned off) { return *(volatile uint64_t *)(u->mmio + off); }
 static void wrq(struct amdvi *u, unsigned off, uint64_t v) { *(volatile uint64_t *)(u->mmio + off) = v; }
@@ -153,6 +156,35 @@ int iommu_prepare(struct frame_alloc *fa, uint64_t ram_top, bool require)
         return -1;
     }
     return 0;
+}
+
+void iommu_guard_alloc(struct frame_alloc *fa)
+{
+    guard_pa = frame_alloc_n(fa, 1);
+    if (!guard_pa)
+        return;
+    uint64_t *g = phys_to_virt(guard_pa);
+    for (unsigned i = 0; i < PAGE_SIZE / 8; i++)
+        g[i] = GUARD_WORD ^ i;
+}
+
+/* Words of the guard page that are no longer what iommu_guard_alloc() wrote. */
+static unsigned guard_damage(void)
+{
+    const volatile uint64_t *g = phys_to_virt(guard_pa);
+    unsigned bad = 0;
+    for (unsigned i = 0; i < PAGE_SIZE / 8; i++)
+        bad += g[i] != (GUARD_WORD ^ i);
+    return bad;
+}
+
+/* The IOMMU function's PCI status register (segment 0, configuration mechanism #1). */
+static uint16_t pci_status(uint16_t devid)
+{
+    uint32_t a = 0x80000000u | (uint32_t)devid << 8 | 0x04, v;
+    __asm__ volatile("outl %0, %1" :: "a"(a), "Nd"((uint16_t)0xcf8));
+    __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"((uint16_t)0xcfc));
+    return (uint16_t)(v >> 16);
 }
 
 /* ---- the I/O page table -------------------------------------------------- */
@@ -353,12 +385,23 @@ unsigned iommu_poll_events(void)
 
 void iommu_report(void)
 {
+    if (guard_pa) {
+        unsigned bad = guard_damage();
+        if (bad)
+            ulog("iommu: guard page at %#lx (the reserve's lowest frame) OVERWRITTEN: %u of %lu words "
+                 "changed: something (guest DMA) wrote Umbra's memory", guard_pa, bad, PAGE_SIZE / 8);
+        else
+            ulog("iommu: guard page at %#lx (the reserve's lowest frame) intact", guard_pa);
+    }
     if (!iommu_active)
         return;
     for (unsigned i = 0; i < ivrs.niommu; i++) {
         drain(i);
         if (rdq(&unit[i], MMIO_STATUS) & STATUS_EVT_OVF)
             ulog("iommu: IOMMU %u: event log overflowed (events lost)", i);
+        uint16_t st = pci_status(ivrs.iommu[i].devid);
+        ulog("iommu: IOMMU %u: PCI status %#x%s", i, st,
+             st != 0xffff && (st & (1u << 11)) ? " (signalled target abort: it refused a request)" : "");
     }
     ulog("iommu: events=%lu (io-page-faults=%lu)", events, io_page_faults);
 }

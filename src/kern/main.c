@@ -148,6 +148,7 @@ void kmain(uint32_t magic, uint32_t info_pa, uint32_t load_base)
              umbra_layout.shadow_pool + ((paddr_t)n << PAGE_SHIFT));
     }
 
+    iommu_guard_alloc(&frames);
     umbra_layout.reserve_lo = frame_seal(&frames);
     guest_mmap_n = mmap_remove(mbi.mmap, mbi.nmmap, umbra_layout.reserve_lo,
                                umbra_layout.reserve_hi, guest_mmap, MB_MAX_MMAP);
