@@ -60,13 +60,14 @@ struct frame_alloc;
 struct mb2_info;
 
 /*
- * Before the reserve is sealed: find the IVRS (ACPI), parse it, allocate the
+ * Before the reserve is sealed: find the IVRS (ACPI: the root tables the
+ * multiboot2 ACPI tags name, else the RSDP in the BIOS area), parse it, allocate the
  * device table, command buffer, event log and I/O page tables from fa.
  * Without an IOMMU it logs that guest DMA can reach Umbra's memory; with
  * iommu=require it then returns -1 (the caller refuses to start).  0 or -1
  * (logged).
  */
-int iommu_prepare(struct frame_alloc *fa, uint64_t ram_top, bool require);
+int iommu_prepare(struct frame_alloc *fa, const struct mb2_info *mb, uint64_t ram_top, bool require);
 
 /*
  * After sealing (the reserve's bounds are final) and before the guest runs:

@@ -19,6 +19,8 @@
 #define MB2_TAG_MEMINFO    4
 #define MB2_TAG_MMAP       6
 #define MB2_TAG_EFI_MMAP   17
+#define MB2_TAG_ACPI_OLD   14   /* a copy of the ACPI 1.0 RSDP */
+#define MB2_TAG_ACPI_NEW   15   /* a copy of the ACPI 2.0+ RSDP */
 #define MB2_TAG_LOAD_BASE  21
 
 /* Memory types, as in the BIOS E820 map (also used for multiboot v1). */
@@ -52,6 +54,7 @@ struct mb2_info {
     struct mb_module mod[MB_MAX_MODULES];
     bool have_load_base;
     paddr_t load_base;
+    paddr_t acpi_rsdt, acpi_xsdt;    /* from the ACPI tags' RSDP copy (0 when absent): UEFI has no RSDP in the BIOS area */
     uint32_t total_size;
 };
 

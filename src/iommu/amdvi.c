@@ -27,6 +27,7 @@
 #include <umbra/kern.h>
 #include <umbra/lib.h>
 #include <umbra/iommu.h>
+#include <umbra/mb.h>
 #include "iommu_priv.h"
 
 /* MMIO registers */
@@ -100,9 +101,10 @@ bool iommu_mmio_overlaps(paddr_t pa, uint64_t len)
     return false;
 }
 
-int iommu_prepare(struct frame_alloc *fa, uint64_t ram_top, bool require)
+int iommu_prepare(struct frame_alloc *fa, const struct mb2_info *mb, uint64_t ram_top, bool require)
 {
     char err[96];
+    iommu_acpi_roots(mb->acpi_rsdt, mb->acpi_xsdt);
     ivrs_table = iommu_find_ivrs(&ivrs_len);
     if (!ivrs_table) {
         if (require) {

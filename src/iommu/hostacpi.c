@@ -7,8 +7,9 @@
  * and acpi_hide_table(sig); at merge, iommu_find_ivrs() becomes
  * acpi_find_table("IVRS") and iommu_hide_ivrs() acpi_hide_table("IVRS") (plus
  * the memset of the table's bytes, which the guest could otherwise still
- * find by scanning memory), and this file goes.  Like linux.c's FADT lookup
- * it finds no RSDP under UEFI (the RSDP is then in the multiboot2 ACPI tags).
+ * find by scanning memory), and this file goes.  Under UEFI there is no RSDP
+ * in the BIOS area: the multiboot2 ACPI tags' RSDP copy names the root
+ * tables (mb2.c), handed over with iommu_acpi_roots().
  */
 #include <umbra/kern.h>
 #include <umbra/lib.h>
@@ -58,11 +59,22 @@ static uint8_t *find_rsdp(void)
     return r ? r : rsdp_scan(0xe0000, 0x100000);
 }
 
+static paddr_t mb_rsdt, mb_xsdt;
+
+void iommu_acpi_roots(paddr_t rsdt, paddr_t xsdt)
+{
+    mb_rsdt = rsdt;
+    mb_xsdt = xsdt;
+}
+
 /* Root tables: [0] the XSDT (8-byte entries), [1] the RSDT (4-byte entries); NULL if absent. */
 static void roots(uint8_t *root[2])
 {
+    root[0] = mb_xsdt ? table_at(mb_xsdt) : NULL;
+    root[1] = mb_rsdt ? table_at(mb_rsdt) : NULL;
+    if (root[0] || root[1])
+        return;
     uint8_t *rsdp = find_rsdp();
-    root[0] = root[1] = NULL;
     if (!rsdp)
         return;
     if (rsdp[15] >= 2)

@@ -115,7 +115,7 @@ void kmain(uint32_t magic, uint32_t info_pa, uint32_t load_base)
         if (mbi.mmap[i].type == MEM_AVAILABLE && mbi.mmap[i].base + mbi.mmap[i].len > ram_top)
             ram_top = mbi.mmap[i].base + mbi.mmap[i].len;
     /* The IOMMU first: nested paging must know its MMIO range. */
-    if (iommu_prepare(&frames, ram_top, umbra_opts.iommu_require) < 0)
+    if (iommu_prepare(&frames, &mbi, ram_top, umbra_opts.iommu_require) < 0)
         fail_stop();
     if (umbra_opts.paging == PAGING_NPT) {
         paddr_t npt = frame_alloc_n(&frames, npt_frames_needed(ram_top));

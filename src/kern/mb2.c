@@ -124,6 +124,15 @@ int mb2_parse(const void *p, struct mb2_info *out, char *err, size_t errlen)
         case MB2_TAG_EFI_MMAP:
             efi_mmap = t;
             break;
+        case MB2_TAG_ACPI_OLD:
+        case MB2_TAG_ACPI_NEW:
+            /* RSDP: +16 RSDT address (u32), +15 revision, +24 XSDT address (u64, revision >= 2). */
+            if (size >= 8 + 20 && memcmp(t + 8, "RSD PTR ", 8) == 0) {
+                out->acpi_rsdt = rd32(t + 8 + 16);
+                if (t[8 + 15] >= 2 && size >= 8 + 32)
+                    out->acpi_xsdt = rd64(t + 8 + 24);
+            }
+            break;
         case MB2_TAG_LOAD_BASE:
             if (size >= 12) {
                 out->have_load_base = true;

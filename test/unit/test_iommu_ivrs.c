@@ -1,13 +1,15 @@
 /*
  * Hosted tests of src/iommu/ivrs.c on hand-built IVRS tables (the layout of
  * QEMU 7.2's table, a real-machine-like one with ranges and a second IVHD
- * for the same IOMMU, and broken ones), and of the iommu= option.
+ * for the same IOMMU, and broken ones), of the iommu= option and of the
+ * multiboot2 ACPI tags that name the root tables under UEFI.
  */
 #include <check.h>
 #include <string.h>
 #include <stdlib.h>
 #include <umbra/iommu.h>
 #include <umbra/kern.h>
+#include <umbra/mb.h>
 
 struct tb { uint8_t b[1024]; size_t n; };
 
@@ -231,6 +233,47 @@ START_TEST(iommu_option)
 }
 END_TEST
 
+/* The multiboot2 ACPI tags name the root tables (UEFI has no RSDP in the BIOS area). */
+START_TEST(mb2_acpi_tags)
+{
+    static uint8_t blk[256] __attribute__((aligned(8)));
+    struct mb2_info mi;
+    char err[96];
+    uint32_t off = 8;
+    memset(blk, 0, sizeof(blk));
+    /* tag 15: an ACPI 2.0 RSDP copy (36 bytes) */
+    uint32_t t15[2] = { MB2_TAG_ACPI_NEW, 8 + 36 };
+    memcpy(blk + off, t15, 8);
+    memcpy(blk + off + 8, "RSD PTR ", 8);
+    blk[off + 8 + 15] = 2;
+    uint32_t rsdt = 0x7fe1234;
+    uint64_t xsdt = 0x17fe5678ULL;
+    memcpy(blk + off + 8 + 16, &rsdt, 4);
+    memcpy(blk + off + 8 + 24, &xsdt, 8);
+    off += (8 + 36 + 7) & ~7u;
+    /* tag 6: one RAM range */
+    uint32_t t6[4] = { MB2_TAG_MMAP, 16 + 24, 24, 0 };
+    memcpy(blk + off, t6, 16);
+    uint64_t e[2] = { 0x100000, 0x7000000 };
+    uint32_t ty = MEM_AVAILABLE;
+    memcpy(blk + off + 16, e, 16);
+    memcpy(blk + off + 32, &ty, 4);
+    off += 16 + 24;
+    uint32_t end[2] = { MB2_TAG_END, 8 };
+    memcpy(blk + off, end, 8);
+    off += 8;
+    memcpy(blk, &off, 4);
+    ck_assert_int_eq(mb2_parse(blk, &mi, err, sizeof(err)), 0);
+    ck_assert_uint_eq(mi.acpi_rsdt, 0x7fe1234);
+    ck_assert_uint_eq(mi.acpi_xsdt, 0x17fe5678ULL);
+    /* An ACPI 1.0 copy has no XSDT. */
+    blk[8 + 8 + 15] = 0;
+    ck_assert_int_eq(mb2_parse(blk, &mi, err, sizeof(err)), 0);
+    ck_assert_uint_eq(mi.acpi_rsdt, 0x7fe1234);
+    ck_assert_uint_eq(mi.acpi_xsdt, 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("iommu-ivrs");
@@ -241,6 +284,7 @@ int main(void)
     tcase_add_test(tc, broken_tables);
     tcase_add_test(tc, random_blocks_stay_in_bounds);
     tcase_add_test(tc, iommu_option);
+    tcase_add_test(tc, mb2_acpi_tags);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
