@@ -6,7 +6,11 @@
  * What Umbra gives each IOMMU, all allocated inside the reserve:
  *   device table  65536 entries x 32 bytes (2 MiB): every device ID there can
  *                 be, so no request ever falls outside the table whatever a
- *                 guest does to bus numbers; every entry the same:
+ *                 guest does to bus numbers (QEMU 7.2 does not check the
+ *                 table's size: it would read a DTE past the end).  Where the
+ *                 RAM region holding Umbra has no 2 MiB to spare (UEFI), the
+ *                 table covers the buses the IVRS names, whole buses.
+ *                 Every entry the same:
  *                 V, TV, Mode 3, IR, IW, domain 1, the one page table root.
  *                 IV = 0: interrupts pass untranslated (no remapping yet).
  *   command buffer 4 KiB (256 commands): invalidate-all + completion wait.
@@ -63,8 +67,8 @@
 #define DTE_MODE3       (3ULL << 9)
 #define DOMAIN_ID       1
 
-#define DEVTAB_ENTRIES  65536
-#define DEVTAB_FRAMES   (DEVTAB_ENTRIES * 32 / PAGE_SIZE)
+#define DEVTAB_MAX      65536
+#define DTE_PER_FRAME   (PAGE_SIZE / 32)
 #define SZ_2M           (2ULL << 20)
 #define SZ_1G           (1ULL << 30)
 #define MAX_GIB         512
@@ -83,6 +87,7 @@ static uint8_t *ivrs_table;
 static uint32_t ivrs_len;
 static struct amdvi unit[IVRS_MAX_IOMMUS];
 static paddr_t devtab_pa, pt_root_pa, pt_pool_pa;
+static unsigned devtab_entries;              /* a multiple of 256 (whole buses) */
 static unsigned pt_gib;
 static unsigned long events, io_page_faults;
 static volatile uint64_t wait_word __attribute__((aligned(8)));
@@ -144,7 +149,17 @@ int iommu_prepare(struct frame_alloc *fa, const struct mb2_info *mb, uint64_t ra
     pt_gib = (unsigned)(ALIGN_UP(top, SZ_1G) / SZ_1G);
     if (pt_gib > MAX_GIB)
         pt_gib = MAX_GIB;
-    devtab_pa = frame_alloc_n(fa, DEVTAB_FRAMES);
+    devtab_entries = DEVTAB_MAX;
+    devtab_pa = frame_alloc_n(fa, DEVTAB_MAX / DTE_PER_FRAME);
+    if (!devtab_pa) {
+        uint32_t maxid = 0;
+        for (unsigned i = 0; i < ivrs.niommu; i++)
+            maxid = ivrs.iommu[i].max_devid > maxid ? ivrs.iommu[i].max_devid : maxid;
+        devtab_entries = (maxid / 256 + 1) * 256;
+        devtab_pa = frame_alloc_n(fa, devtab_entries / DTE_PER_FRAME);
+        ulog("iommu: no room for a 2 MiB device table: %u entries (buses 0-%u) instead; a device "
+             "on a higher bus gets no translation entry", devtab_entries, devtab_entries / 256 - 1);
+    }
     pt_root_pa = frame_alloc_n(fa, 1 + pt_gib + MAX_PT);
     pt_pool_pa = pt_root_pa + PAGE_SIZE;
     for (unsigned i = 0; i < ivrs.niommu && devtab_pa && pt_root_pa; i++) {
@@ -254,8 +269,8 @@ static int build_page_table(void)
 static void build_device_table(void)
 {
     uint64_t *dte = phys_to_virt(devtab_pa);
-    memset(dte, 0, (size_t)DEVTAB_FRAMES * PAGE_SIZE);
-    for (unsigned d = 0; d < DEVTAB_ENTRIES; d++) {
+    memset(dte, 0, (size_t)devtab_entries * 32);
+    for (unsigned d = 0; d < devtab_entries; d++) {
         dte[4 * d + 0] = DTE_V | DTE_TV | DTE_MODE3 | pt_root_pa | IOPTE_IR | IOPTE_IW;
         dte[4 * d + 1] = DOMAIN_ID;
     }
@@ -303,7 +318,7 @@ int iommu_enable(void)
         memset(phys_to_virt(u->evt_pa), 0, PAGE_SIZE);
         u->efr = rdq(u, MMIO_EFR);
         wrq(u, MMIO_CONTROL, rdq(u, MMIO_CONTROL) & ~(CTL_IOMMU_EN | CTL_EVTLOG_EN | CTL_CMDBUF_EN));
-        wrq(u, MMIO_DEVTAB, devtab_pa | (DEVTAB_FRAMES - 1));
+        wrq(u, MMIO_DEVTAB, devtab_pa | (devtab_entries / DTE_PER_FRAME - 1));
         wrq(u, MMIO_CMDBUF, u->cmd_pa | LEN_256);
         wrq(u, MMIO_EVTLOG, u->evt_pa | LEN_256);
         wrq(u, MMIO_CMD_HEAD, 0);
@@ -319,7 +334,7 @@ int iommu_enable(void)
         if (u->efr & EFR_IA_SUP) {
             cmd_put(u, 0, 8u << 28, 0, 0);                           /* INVALIDATE_IOMMU_ALL */
         } else {
-            for (unsigned d = 0; d <= ivrs.iommu[i].max_devid && d < DEVTAB_ENTRIES; d++) {
+            for (unsigned d = 0; d <= ivrs.iommu[i].max_devid && d < devtab_entries; d++) {
                 cmd_put(u, d, 2u << 28, 0, 0);                       /* INVALIDATE_DEVTAB_ENTRY */
                 if ((u->cmd_tail + 32) % PAGE_SIZE == 0 && cmd_sync(u) < 0)
                     break;

@@ -9,7 +9,9 @@
 #                                  is intact, the IOMMU refused a request;
 #   Umbra without an IOMMU:        the warning; the aimed read DOES land in
 #                                  Umbra's guard page (what the IOMMU prevents);
-#   Umbra without, iommu=require:  Umbra refuses to start.
+#   Umbra without, iommu=require:  Umbra refuses to start;
+#   the "real machine" profile:    OVMF (UEFI), -smp 4, -m 6144 (RAM above
+#                                  4 GiB), the IOMMU: as the second run.
 . "${top_srcdir:-$(dirname "$0")/../..}/test/e2e/lib.sh"
 GUEST="$top_builddir/test/guests/hostile_dma.elf"
 [ -f "$GUEST" ] || { echo "missing $GUEST (run make)"; exit 1; }
@@ -53,4 +55,14 @@ expect_rc 255
 expect '^umbra: iommu: no IOMMU \(no ACPI IVRS table\) and iommu=require: refusing to start$'
 expect '^umbra: exit reason=error status=127$'
 expect_not '^1\.\.'
+
+run UEFI=1 MEM=6144 QEMU_ARGS="-machine q35 -smp 4 -device amd-iommu $IDE" TIMEOUT=120 "$RUN" qemu umbra "$GUEST"
+expect_rc 1
+expect '^umbra: iommu: IOMMU 0 on: control=0x[0-9a-f]*5 '
+expect '^umbra: iommu: I/O page table: \[0, 8 GiB\) 1:1 except the reserve'
+if [ "$(tap)" = "$bare_tap" ]; then echo "ok: the TAP lines equal the bare run's"; else bad "TAP differs from bare"; fi
+g=$(printf '%s\n' "$out" | sed -n 's/^umbra: iommu: guard page at \(0x[0-9a-f]*\) .*intact$/\1/p')
+[ -n "$g" ] && expect "^# dma: aiming sector 2 at $g, just above the top of guest RAM$" || bad "guard page not intact"
+expect '^umbra: iommu: IOMMU 0: PCI status 0x[0-9a-f]+ \(signalled target abort'
+printf '%s\n' "$out" | grep -E '^umbra: iommu: |^# dma: aiming'
 finish

@@ -9,11 +9,17 @@
 # naming the address); it fails when the guest REACHED Umbra's memory or
 # ended any other way.  Then umbra-mutant-reserve.elf (an Umbra whose p2m does
 # not refuse its reserve) must make the 4k-read case report REACHED: the
-# cases can tell.  Prints the table.  Env: HOSTILE_CASES (default: all).
+# cases can tell.  Prints the table.  Env: HOSTILE_CASES (default: all),
+# HOSTILE_PROFILE=real: every run on the "real machine" profile (q35, OVMF,
+# -smp 4, -m 6144, the AMD IOMMU) instead of the default PC.
 . "${top_srcdir:-$(dirname "$0")/../..}/test/e2e/lib.sh"
 GUEST="$top_builddir/test/guests/hostile_mem.elf"
 MUTANT="$top_builddir/umbra-mutant-reserve.elf"
 for f in "$GUEST" "$MUTANT"; do [ -f "$f" ] || { echo "missing $f (run make)"; exit 1; }; done
+if [ "${HOSTILE_PROFILE:-}" = real ]; then
+    UEFI=1 MEM=6144 QEMU_ARGS="-machine q35 -smp 4 -device amd-iommu"
+    export UEFI MEM QEMU_ARGS
+fi
 CASES=${HOSTILE_CASES:-"4k-read 4k-write 2m-read 2m-write 4m-read 4m-write nopg-read nopg-write hypercall"}
 
 # cell OUT RC: one table cell for a run's output; sets $verdict (pass|FAIL).
@@ -43,8 +49,8 @@ for c in $CASES; do
     row="| $c |"
     for col in bare shadow npt; do
         case $col in
-        bare) run GUEST_ARGS="case=$c" TIMEOUT=60 "$RUN" qemu bare "$GUEST" ;;
-        *) run GUEST_ARGS="case=$c" TIMEOUT=60 "$RUN" qemu umbra "$GUEST" paging=$col ;;
+        bare) run GUEST_ARGS="case=$c" TIMEOUT=120 "$RUN" qemu bare "$GUEST" ;;
+        *) run GUEST_ARGS="case=$c" TIMEOUT=120 "$RUN" qemu umbra "$GUEST" paging=$col ;;
         esac
         text=$(cell "$out" "$rc")
         cell "$out" "$rc" >/dev/null
@@ -55,7 +61,7 @@ for c in $CASES; do
 $row"
 done
 
-run GUEST_ARGS="case=4k-read" TIMEOUT=60 UMBRA_ELF="$MUTANT" "$RUN" qemu umbra "$GUEST"
+run GUEST_ARGS="case=4k-read" TIMEOUT=120 UMBRA_ELF="$MUTANT" "$RUN" qemu umbra "$GUEST"
 expect '^not ok 1 - mem 4k-read: REACHED Umbra.s memory: marker "exit reason=%s status=%u" read at physical 0x'
 mutant=$(printf '%s\n' "$out" | sed -n 's/^not ok 1 - mem 4k-read: //p')
 

@@ -6,9 +6,9 @@
  * bus-master DMA.  The CD (test/e2e/hostile-dma.sh makes it) holds sectors
  * whose bytes are dma_byte(lba, i).
  *   1. a read into guest RAM arrives, byte for byte;
- *   2. the same read aimed just above the top of the guest's RAM (the
- *      multiboot memory map's first range: under Umbra that is where Umbra's
- *      reserve begins) ends, and the guest goes on -- under Umbra with the
+ *   2. the same read aimed just above the top of the guest's RAM (where
+ *      the memory map has a hole, hostile_top.h: under Umbra that is where
+ *      Umbra's reserve begins) ends, and the guest goes on -- under Umbra with the
  *      IOMMU the device's write faults there (Umbra logs the IOMMU event;
  *      the script checks that line), bare it goes to no RAM;
  *   3. a read into guest RAM still arrives afterwards.
@@ -17,6 +17,7 @@
  * (linear = physical = the device's address).
  */
 #include "lib/guest.h"
+#include "hostile_top.h"
 
 static inline void outw(uint16_t p, uint16_t v) { __asm__ volatile("outw %0,%1" :: "a"(v), "Nd"(p)); }
 static inline uint32_t inl(uint16_t p) { uint32_t v; __asm__ volatile("inl %1,%0" : "=a"(v) : "Nd"(p)); return v; }
@@ -181,7 +182,7 @@ int guest_main(void)
     atapi_settle();
     read_into_ram(1, "first");
 
-    uint32_t top = 0x100000u + mb_mem_upper_kb() * 1024u;
+    uint32_t top = hostile_target();
     tap_diag("dma: aiming sector 2 at 0x%x, just above the top of guest RAM", top);
     const char *r = dma_read(2, top);
     /* Bare it lands in no RAM; under Umbra the IOMMU faults it: both end, the guest goes on. */

@@ -4,9 +4,9 @@
  * (case=NAME); test/e2e/hostile-mem.sh runs each bare and under Umbra and
  * prints the table.
  *
- * Where Umbra's memory is: the guest's memory map ends its first RAM range
- * where Umbra's reserve begins, so every case aims at the bytes just above
- * the top of guest RAM (multiboot mem_upper) and scans SCAN_BYTES from
+ * Where Umbra's memory is: where the guest's memory map has a hole above a
+ * RAM range (hostile_top.h), so every case aims at the bytes just above
+ * that top of guest RAM and scans SCAN_BYTES from
  * there for MARKER, a format string in Umbra's image.  Finding it, or a
  * write there reading back, means the guest reached Umbra's memory: the
  * case prints "not ok ... REACHED".  Bare, nothing is there (no RAM): the
@@ -22,6 +22,7 @@
  *                       at 4 GiB, too long, at the IOMMU's MMIO; an unknown function
  */
 #include "lib/pt.h"
+#include "hostile_top.h"
 
 #define SCAN_BYTES (16u << 20)   /* Umbra's default reserve is about 11-13 MiB, its image on top */
 #define WIN        0x40000000u          /* where the 4k/2m/4m cases map what they scan */
@@ -89,31 +90,9 @@ static void report_scan(const char *name, long at, uint32_t pa_base)
                SCAN_BYTES >> 20);
 }
 
-/*
- * Is physical `pa` in some range of the multiboot memory map (of any type)?
- * Bare, the bytes above the top of RAM may be firmware memory the map lists
- * as reserved (QEMU: the last 128 KiB below 128 MiB); Umbra's reserve is in
- * none: the map has a hole there.
- */
-static bool mmap_lists(uint32_t pa)
-{
-    extern uint32_t mb_info;
-    const uint32_t *mbi = (const uint32_t *)(uintptr_t)mb_info;
-    if (!mbi || !(mbi[0] & (1u << 6)))
-        return false;
-    for (uint32_t off = 0; off < mbi[11];) {
-        const uint32_t *e = (const uint32_t *)(uintptr_t)(mbi[12] + off);
-        uint64_t base = e[1] | (uint64_t)e[2] << 32, len = e[3] | (uint64_t)e[4] << 32;
-        if (pa >= base && pa < base + len)
-            return true;
-        off += e[0] + 4;
-    }
-    return false;
-}
-
 static void report_poke(const char *name, volatile uint32_t *p)
 {
-    bool listed = mmap_lists(top);
+    bool listed = mb1_listed(top);
     *p = POKE;
     uint32_t back = *p;
     bool reached = back == POKE && !listed;
@@ -233,7 +212,7 @@ int guest_main(void)
     for (const char *s = marker_b; *s; s++)
         marker[i++] = *s;
     mlen = i;
-    top = 0x100000u + mb_mem_upper_kb() * 1024u;
+    top = hostile_target();
     gprintf("# mem: case %s, the top of guest RAM is 0x%x\n", c, top);
     if (is(c, "4k-read")) case_4k(false);
     else if (is(c, "4k-write")) case_4k(true);
