@@ -84,6 +84,9 @@ int iommu_enable(void);
  */
 void iommu_guard_alloc(struct frame_alloc *fa);
 
+/* True if bus/devfn `devid` (segment 0) is one of the IOMMUs' own PCI functions. */
+bool iommu_pci_is_iommu(uint16_t devid);
+
 /* True if [pa, pa + len) touches an IOMMU's MMIO registers (refused to the guest). */
 bool iommu_mmio_overlaps(paddr_t pa, uint64_t len);
 

@@ -106,6 +106,14 @@ bool iommu_mmio_overlaps(paddr_t pa, uint64_t len)
     return false;
 }
 
+bool iommu_pci_is_iommu(uint16_t devid)
+{
+    for (unsigned i = 0; i < ivrs.niommu; i++)
+        if (ivrs.iommu[i].devid == devid)
+            return true;
+    return false;
+}
+
 int iommu_prepare(struct frame_alloc *fa, const struct mb2_info *mb, uint64_t ram_top, bool require)
 {
     char err[96];

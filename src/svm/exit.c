@@ -313,6 +313,8 @@ static void exit_ioio(struct svm_vcpu *v)
     if (guest_hooks && guest_hooks->ioio && !(info & (IOIO_STR | IOIO_REP)) &&
         guest_hooks->ioio(v, port, size, info & IOIO_IN))
         return;
+    if (iommu_active && !(info & (IOIO_STR | IOIO_REP)) && svm_pcicfg_ioio(v, port, size, info & IOIO_IN))
+        return;                                   /* PCI config ports (pcicfg.c) */
     if (info & (IOIO_STR | IOIO_REP)) {
         exit_unexpected(v);
         return;

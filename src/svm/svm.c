@@ -181,6 +181,7 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
     ulog("guest: entry %#x, info %#x, paging=%s, nRIP from %s", entry, info, v->paging->name,
          (v->svm_features & SVM_FEAT_NRIPS) ? "VMCB (NRIPS)" : "instruction lengths");
     int r = v->paging->init(v);
+    svm_pcicfg_init();
     console_drain();    /* the guest's UART init would drop what is still in the FIFO */
     if (r < 0) {
         svm_stop(v, "error", UMBRA_STATUS_ERROR);
@@ -221,5 +222,6 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
     if (v->paging->report)
         v->paging->report(v);
     iommu_report();
+    svm_pcicfg_report();
     return v->stop_status;
 }

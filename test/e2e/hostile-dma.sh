@@ -6,7 +6,9 @@
 # secondary channel.  Four runs, about 3 s each:
 #   bare, with the IOMMU device:   the three TAP cases pass (reference);
 #   Umbra with the IOMMU:          the same TAP; the IOMMU is on, the guard page
-#                                  is intact, the IOMMU refused a request;
+#                                  is intact, the IOMMU refused a request, its
+#                                  PCI function is hidden from the guest (bare
+#                                  the guest sees it);
 #   Umbra without an IOMMU:        the warning; the aimed read DOES land in
 #                                  Umbra's guard page (what the IOMMU prevents);
 #   Umbra without, iommu=require:  Umbra refuses to start;
@@ -27,8 +29,9 @@ IDE="-device piix3-ide,id=pide -drive if=none,id=cd2,media=cdrom,format=raw,file
 
 run QEMU_ARGS="-machine q35 -device amd-iommu $IDE" TIMEOUT=60 "$RUN" qemu bare "$GUEST"
 expect_rc 1
-expect '^1\.\.3$'
+expect '^1\.\.4$'
 expect_not '^not ok'
+expect '^# dma: IOMMU function 00:[0-9a-f]+\.[0-7] visible'
 bare_tap=$(tap)
 
 run QEMU_ARGS="-machine q35 -device amd-iommu $IDE" TIMEOUT=60 "$RUN" qemu umbra "$GUEST"
@@ -38,6 +41,8 @@ expect '^umbra: iommu: IVRS hidden from the guest'
 expect '^ok 2 - dma: the same read aimed just above the top of guest RAM ends'
 expect '^umbra: iommu: guard page at 0x[0-9a-f]+ \(the reserve.s lowest frame\) intact$'
 expect '^umbra: iommu: IOMMU 0: PCI status 0x[0-9a-f]+ \(signalled target abort'
+expect '^umbra: pci: config port accesses=[0-9]+, of the IOMMU.s function: reads hidden=[1-9]'
+expect '^# dma: no IOMMU function in configuration space$'
 if [ "$(tap)" = "$bare_tap" ]; then echo "ok: the TAP lines equal the bare run's"; else bad "TAP differs from bare"; fi
 # The guest aimed at the guard page itself.
 g=$(printf '%s\n' "$out" | sed -n 's/^umbra: iommu: guard page at \(0x[0-9a-f]*\) .*/\1/p')

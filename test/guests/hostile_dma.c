@@ -11,7 +11,11 @@
  *      Umbra's reserve begins) ends, and the guest goes on -- under Umbra with the
  *      IOMMU the device's write faults there (Umbra logs the IOMMU event;
  *      the script checks that line), bare it goes to no RAM;
- *   3. a read into guest RAM still arrives afterwards.
+ *   3. a read into guest RAM still arrives afterwards;
+ *   4. the IOMMU's own PCI function (class 08h/06h) is not the guest's:
+ *      under a hypervisor it must not show in configuration space (through
+ *      ports 0xCF8/0xCFC), and a write to its capability block must not
+ *      stick; bare there is nobody to hide it.
  * After each transfer the guest executes CPUID: under Umbra that is an
  * exit, after which Umbra logs any IOMMU event that arrived.  Paging is off
  * (linear = physical = the device's address).
@@ -173,9 +177,39 @@ static void read_into_ram(uint32_t lba, const char *what)
            "arrives (%s, %u of %u bytes wrong)", what, lba, r, bad, SECTOR);
 }
 
+/* The IOMMU's PCI function on bus 0 through 0xCF8/0xCFC (class 0x0806), or -1. */
+static int iommu_function(void)
+{
+    for (unsigned devfn = 0; devfn < 256; devfn++)
+        if (pci_read(devfn, 0) != 0xffffffffu && pci_read(devfn, 8) >> 16 == 0x0806)
+            return (int)devfn;
+    return -1;
+}
+
+static void iommu_hidden(void)
+{
+    int f = iommu_function();
+    bool hv = emu_under_hypervisor();
+    if (f < 0) {
+        tap_diag("dma: no IOMMU function in configuration space");
+        tap_ok(true, "dma: the IOMMU's PCI function is not the guest's (hidden, or no hypervisor)");
+        return;
+    }
+    /* Its capability block: the first capability of ID 0x0f (secure device). */
+    unsigned cap = pci_read((unsigned)f, 0x34) & 0xfc;
+    while (cap && (pci_read((unsigned)f, cap) & 0xff) != 0x0f)
+        cap = (pci_read((unsigned)f, cap) >> 8) & 0xfc;
+    uint32_t before = cap ? pci_read((unsigned)f, cap + 4) : 0;
+    if (cap && !hv)
+        pci_write((unsigned)f, cap + 4, before);           /* bare: harmless (same value) */
+    tap_diag("dma: IOMMU function 00:%02x.%u visible, capability at 0x%x, base address low 0x%x%s",
+             f >> 3, f & 7, cap, before, hv ? " -- under a hypervisor" : "");
+    tap_ok(!hv, "dma: the IOMMU's PCI function is not the guest's (hidden, or no hypervisor)");
+}
+
 int guest_main(void)
 {
-    tap_plan(3);
+    tap_plan(4);
     outb(ATA_CTRL, 0x02);                              /* nIEN: no interrupts, we poll */
     if (!ide_find())
         tap_bail("dma: no PIIX3 IDE controller (QEMU: -device piix3-ide)");
@@ -190,5 +224,6 @@ int guest_main(void)
            "goes on (%s)", r);
 
     read_into_ram(3, "after the aimed read");
+    iommu_hidden();
     return tap_done();
 }
