@@ -25,6 +25,12 @@ void *acpi_phys(paddr_t pa, size_t len);
 paddr_t acpi_init(void);
 /* Use this RSDP (e.g. a copy multiboot2 handed over); 0 ok, -1 if it is not an RSDP. */
 int acpi_init_at(paddr_t rsdp);
+/*
+ * The RSDP for everything below: the multiboot2 loader's copy when it is
+ * one (UEFI has no RSDP in the BIOS area), else acpi_init()'s scan.
+ * Idempotent: smp_init() and iommu_prepare() both call it.  0 if none.
+ */
+paddr_t acpi_init_mb2(const void *mb2_copy);
 
 /* The first table with signature sig through the XSDT (else the RSDT), checksum good; 0 if none. */
 paddr_t acpi_find_table(const char sig[4]);

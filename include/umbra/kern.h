@@ -21,6 +21,7 @@ struct umbra_opts {
     enum gdb_port gdb;           /* gdb=com1|com2|none (default none) */
     bool gdb_wait;               /* gdb_wait */
     enum paging_kind paging;     /* paging=shadow|npt (default shadow) */
+    bool iommu_require;          /* iommu=require: refuse to start without an IOMMU (default iommu=auto) */
 };
 
 #define OPTS_DEFAULT_SHADOW_POOL (8ULL << 20)

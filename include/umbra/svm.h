@@ -345,6 +345,15 @@ void svm_flush_guest_tlb(struct svm_vcpu *v);
 
 /* Set (on) or clear the IOPM intercept of one guest I/O port, from the next VMRUN on. */
 void svm_iopm_intercept(unsigned port, bool on);
+/*
+ * PCI configuration ports while an IOMMU is on (src/svm/pcicfg.c): init sets
+ * the intercepts of 0xCF8-0xCFF; ioio handles one intercepted access there
+ * (true) or leaves it (false); report prints the counts.
+ */
+void svm_pcicfg_init(void);
+bool svm_pcicfg_ioio(struct svm_vcpu *v, unsigned port, unsigned size, bool in);
+void svm_pcicfg_report(void);
+
 /* Give v its VMCB, IOPM and MSRPM from the reserve (before sealing). 0 or -1 (logged). */
 struct frame_alloc;
 int svm_vcpu_alloc(struct svm_vcpu *v, struct frame_alloc *fa);

@@ -87,6 +87,13 @@ paddr_t acpi_init(void)
     return r;
 }
 
+paddr_t acpi_init_mb2(const void *mb2_copy)
+{
+    if (mb2_copy && acpi_init_at((paddr_t)(uintptr_t)mb2_copy) == 0)
+        return rsdp_pa;
+    return acpi_init();
+}
+
 /* The table at pa with its whole length mapped, or NULL if bad. */
 static uint8_t *sdt(paddr_t pa)
 {

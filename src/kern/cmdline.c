@@ -15,6 +15,7 @@ void opts_default(struct umbra_opts *o)
     o->gdb = GDB_NONE;
     o->gdb_wait = false;
     o->paging = PAGING_SHADOW;
+    o->iommu_require = false;
 }
 
 int parse_size(const char *s, size_t len, uint64_t *out)
@@ -66,6 +67,7 @@ int opts_parse(struct umbra_opts *o, const char *cmdline, char *err, size_t errl
     static const char *const consoles[] = { "com1", "e9", "none" };
     static const char *const gdbs[] = { "none", "com1", "com2" };
     static const char *const pagings[] = { "npt", "shadow" };
+    static const char *const iommus[] = { "auto", "require" };
     const char *p = cmdline;
     bool first = true;
 
@@ -119,8 +121,12 @@ int opts_parse(struct umbra_opts *o, const char *cmdline, char *err, size_t errl
             r = choose(val, vlen, pagings, 2);
             if (r >= 0)
                 o->paging = r == 0 ? PAGING_NPT : PAGING_SHADOW;
+        } else if (eq(w, nlen, "iommu") && has_val) {
+            r = choose(val, vlen, iommus, 2);
+            if (r >= 0)
+                o->iommu_require = r == 1;
         } else if (eq(w, nlen, "console") || eq(w, nlen, "shadow_pool") || eq(w, nlen, "gdb") ||
-                   eq(w, nlen, "paging")) {
+                   eq(w, nlen, "paging") || eq(w, nlen, "iommu")) {
             snprintf(err, errlen, "option %.*s needs a value", (int)nlen, w);
             return -1;
         } else if (eq(w, nlen, "gdb_wait")) {

@@ -11,6 +11,7 @@
 #include <umbra/svm.h>
 #include <umbra/loader.h>
 #include <umbra/smp.h>
+#include <umbra/iommu.h>
 
 extern char __kernel_start[], __kernel_end[];
 
@@ -115,6 +116,9 @@ void kmain(uint32_t magic, uint32_t info_pa, uint32_t load_base)
     for (unsigned i = 0; i < mbi.nmmap; i++)
         if (mbi.mmap[i].type == MEM_AVAILABLE && mbi.mmap[i].base + mbi.mmap[i].len > ram_top)
             ram_top = mbi.mmap[i].base + mbi.mmap[i].len;
+    /* The IOMMU first: nested paging must know its MMIO range. */
+    if (iommu_prepare(&frames, &mbi, ram_top, umbra_opts.iommu_require) < 0)
+        fail_stop();
     if (umbra_opts.paging == PAGING_NPT) {
         paddr_t npt = frame_alloc_n(&frames, npt_frames_needed(ram_top));
         if (!npt) {
@@ -146,6 +150,7 @@ void kmain(uint32_t magic, uint32_t info_pa, uint32_t load_base)
              umbra_layout.shadow_pool + ((paddr_t)n << PAGE_SHIFT));
     }
 
+    iommu_guard_alloc(&frames);
     umbra_layout.reserve_lo = frame_seal(&frames);
     guest_mmap_n = mmap_remove(mbi.mmap, mbi.nmmap, umbra_layout.reserve_lo,
                                umbra_layout.reserve_hi, guest_mmap, MB_MAX_MMAP);
@@ -154,6 +159,8 @@ void kmain(uint32_t magic, uint32_t info_pa, uint32_t load_base)
          (unsigned long)((umbra_layout.reserve_hi - umbra_layout.reserve_lo) >> 10),
          frames.frames, umbra_layout.reserve_lo);
 
+    if (iommu_enable() < 0)
+        fail_stop();
     if (loader_load(&gboot) < 0)
         fail_stop();
     unsigned status = svm_run_guest(&vcpu0, gboot.entry, gboot.info);

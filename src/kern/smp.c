@@ -94,8 +94,7 @@ void smp_init(const void *mb2_rsdp)
         return;
     }
     s->boot_id = boot_apic_id();
-    if (!(mb2_rsdp && acpi_init_at((paddr_t)(uintptr_t)mb2_rsdp) == 0))
-        acpi_init();
+    acpi_init_mb2(mb2_rsdp);
     int n = acpi_madt_cpus(cpu, ACPI_MAX_CPUS);
     s->source = "MADT";
     if (n < 0) {

@@ -11,6 +11,7 @@
 #include <umbra/x86.h>
 #include <umbra/platform.h>
 #include <umbra/loader.h>
+#include <umbra/iommu.h>
 #include <umbra/shadow.h>
 #include "gdbtarget.h"
 #include "taskswitch.h"
@@ -348,6 +349,8 @@ static void exit_ioio(struct svm_vcpu *v)
     if (guest_hooks && guest_hooks->ioio && !(info & (IOIO_STR | IOIO_REP)) &&
         guest_hooks->ioio(v, port, size, info & IOIO_IN))
         return;
+    if (iommu_active && !(info & (IOIO_STR | IOIO_REP)) && svm_pcicfg_ioio(v, port, size, info & IOIO_IN))
+        return;                                   /* PCI config ports (pcicfg.c) */
     if (info & (IOIO_STR | IOIO_REP)) {
         exit_unexpected(v);
         return;
@@ -444,7 +447,8 @@ static void exit_vmmcall(struct svm_vcpu *v)
     switch (fn) {
     case HC_PRINT: {
         uint64_t gpa = (uint32_t)v->regs.rbx, len = (uint32_t)v->regs.rcx;
-        if (len > HC_PRINT_MAX || gpa + len > umbra_layout.reserve_lo) {
+        if (len > HC_PRINT_MAX || gpa + len > umbra_layout.reserve_lo ||
+            (iommu_active && iommu_mmio_overlaps(gpa, len))) {
             ret = 0xffffffff;
             break;
         }

@@ -14,6 +14,7 @@
 #include <umbra/lib.h>
 #include <umbra/svm.h>
 #include <umbra/x86.h>
+#include <umbra/iommu.h>
 #include "apic.h"
 
 /* ---- nested paging ------------------------------------------------------- */
@@ -21,16 +22,19 @@
 /*
  * NPT entries: the guest's accesses through the nested tables are all
  * user-level, so U is set at every level.  2 MiB pages everywhere except
- * the (at most two) 2 MiB regions that straddle the reserve's bounds, which
- * get 4 KiB tables, and the 2 MiB region of the local APIC page, whose
+ * the 2 MiB regions that are only partly guest memory or partly special,
+ * which get 4 KiB tables: the (at most two) that straddle the reserve's
+ * bounds, those holding an IOMMU's MMIO registers (not present: the guest
+ * must not reach the IOMMU), and the one of the local APIC page, whose
  * entry is read-only (a write exits as an NPF and is emulated with its IPIs
  * filtered, apic.c).  Frames, in this order: PML4, PDPT, one PD per GiB,
- * 3 PTs; allocated before the reserve is sealed (so they are inside it).
+ * NPT_MAX_PT PTs; allocated before the reserve is sealed (so inside it).
  */
 #define NPT_PRW  (_PAGE_PRESENT | _PAGE_RW | _PAGE_USER)
 #define SZ_2M    (2ULL << 20)
 #define SZ_1G    (1ULL << 30)
 #define NPT_MAX_GIB 512          /* one PDPT */
+#define NPT_MAX_PT  (2 + IVRS_MAX_IOMMUS + 1)
 
 static paddr_t npt_base;
 static unsigned npt_gib;
@@ -43,7 +47,7 @@ static unsigned gib_of(uint64_t top)
 
 unsigned long npt_frames_needed(uint64_t top)
 {
-    return 2 + gib_of(top) + 3;
+    return 2 + gib_of(top) + NPT_MAX_PT;
 }
 
 void npt_prealloc(paddr_t frames_pa, uint64_t top)
@@ -57,6 +61,22 @@ static bool in_reserve(paddr_t pa)
     return pa >= umbra_layout.reserve_lo && pa < umbra_layout.reserve_hi;
 }
 
+/* Not guest memory: Umbra's reserve, an IOMMU's registers. */
+static bool hidden(paddr_t pa)
+{
+    return in_reserve(pa) || iommu_mmio_overlaps(pa, PAGE_SIZE);
+}
+
+/* The nested entry of one 4 KiB frame: absent if hidden, read-only for the APIC page. */
+static uint64_t npt_pte(paddr_t pa)
+{
+    if (hidden(pa))
+        return 0;
+    if (pa >> PAGE_SHIFT == apic_trap_gfn)
+        return pa | _PAGE_PRESENT | _PAGE_USER;
+    return pa | NPT_PRW;
+}
+
 static int npt_init(struct svm_vcpu *v)
 {
     if (!(v->svm_features & SVM_FEAT_NP)) {
@@ -64,52 +84,38 @@ static int npt_init(struct svm_vcpu *v)
         return -1;
     }
     uint64_t *t = phys_to_virt(npt_base);
-    memset(t, 0, (5 + (size_t)npt_gib) * PAGE_SIZE);   /* PML4, PDPT, PDs, 3 PTs */
+    memset(t, 0, (2 + NPT_MAX_PT + (size_t)npt_gib) * PAGE_SIZE);   /* PML4, PDPT, PDs, PTs */
     uint64_t *pml4 = t, *pdpt = t + 512, *pd = t + 2 * 512;
-    paddr_t pt_pa[2] = { npt_base + (2 + npt_gib) * PAGE_SIZE, npt_base + (3 + npt_gib) * PAGE_SIZE };
     unsigned npt_used = 0;
     paddr_t lo = umbra_layout.reserve_lo, hi = umbra_layout.reserve_hi;
+    paddr_t apic = apic_trap_gfn != ~0ULL ? apic_trap_gfn << PAGE_SHIFT : ~0ULL;
 
     pml4[0] = (npt_base + PAGE_SIZE) | NPT_PRW;
     for (unsigned i = 0; i < npt_gib; i++)
         pdpt[i] = (npt_base + (2 + i) * PAGE_SIZE) | NPT_PRW;
     for (unsigned i = 0; i < npt_gib * 512; i++) {
         paddr_t b = (paddr_t)i * SZ_2M, e = b + SZ_2M;
-        if (e <= lo || b >= hi) {
+        bool special = iommu_mmio_overlaps(b, SZ_2M) || (apic >= b && apic < e);
+        if ((e <= lo || b >= hi) && !special) {
             pd[i] = b | NPT_PRW | _PAGE_PSE;
         } else if (b >= lo && e <= hi) {
             pd[i] = 0;                     /* wholly Umbra's */
         } else {
-            if (npt_used == 2) {
-                ulog("paging=npt: reserve bounds need more than two page tables");
+            if (npt_used == NPT_MAX_PT) {
+                ulog("paging=npt: the hidden and trapped ranges need more than %u page tables", NPT_MAX_PT);
                 return -1;
             }
-            uint64_t *pt = phys_to_virt(pt_pa[npt_used]);
-            for (unsigned j = 0; j < 512; j++) {
-                paddr_t pa = b + (paddr_t)j * PAGE_SIZE;
-                pt[j] = in_reserve(pa) ? 0 : (pa | NPT_PRW);
-            }
-            pd[i] = pt_pa[npt_used++] | NPT_PRW;
-        }
-    }
-    if (apic_trap_gfn != ~0ULL && (apic_trap_gfn << PAGE_SHIFT) < (paddr_t)npt_gib * SZ_1G) {
-        paddr_t a = apic_trap_gfn << PAGE_SHIFT;
-        uint64_t *pde = &pd[a / SZ_2M];
-        if (*pde & _PAGE_PSE) {      /* a 2 MiB leaf: split it (the reserve is never in MMIO space) */
-            paddr_t pt_pa = npt_base + (4 + npt_gib) * PAGE_SIZE;
+            paddr_t pt_pa = npt_base + (2 + npt_gib + npt_used++) * PAGE_SIZE;
             uint64_t *pt = phys_to_virt(pt_pa);
             for (unsigned j = 0; j < 512; j++)
-                pt[j] = (ALIGN_DOWN(a, SZ_2M) + (paddr_t)j * PAGE_SIZE) | NPT_PRW;
-            *pde = pt_pa | NPT_PRW;
-        }
-        if (*pde & _PAGE_PRESENT) {
-            uint64_t *pt = phys_to_virt(*pde & ~0xfffULL);
-            pt[(a >> PAGE_SHIFT) & 511] = a | _PAGE_PRESENT | _PAGE_USER;   /* read-only */
+                pt[j] = npt_pte(b + (paddr_t)j * PAGE_SIZE);
+            pd[i] = pt_pa | NPT_PRW;
         }
     }
     v->vmcb->ctl.np_enable = 1;
     v->vmcb->ctl.n_cr3 = npt_base;
-    ulog("paging=npt: identity map of [0, %u GiB) except [%#lx, %#lx)", npt_gib, lo, hi);
+    ulog("paging=npt: identity map of [0, %u GiB) except [%#lx, %#lx)%s", npt_gib, lo, hi,
+         iommu_mmio_overlaps(0, ~0ULL) ? " and the IOMMU MMIO" : "");
     return 0;
 }
 
@@ -124,7 +130,8 @@ static void npt_fault(struct svm_vcpu *v)
         return;
     }
     ulog("npf: guest %s %#lx (%s) at rip=%#lx", (vm->ctl.exitinfo1 & PFEC_WRITE) ? "wrote" : "read",
-         gpa, in_reserve(gpa) ? "Umbra's reserve" : "not guest memory", vm->save.rip);
+         gpa, in_reserve(gpa) ? "Umbra's reserve" : iommu_mmio_overlaps(gpa, 1) ? "the IOMMU's registers" :
+         "not guest memory", vm->save.rip);
     svm_dump_guest(v, "nested page fault");
     svm_stop(v, "npf", UMBRA_STATUS_ERROR);
 }

@@ -7,6 +7,7 @@
 #include <umbra/lib.h>
 #include <umbra/loader.h>
 #include <umbra/x86.h>
+#include <umbra/iommu.h>
 #include "gdbtarget.h"
 #include "apic.h"
 
@@ -25,8 +26,12 @@ mfn_t plat_gfn_to_mfn(gfn_t gfn)
     paddr_t pa = gfn_x(gfn) << PAGE_SHIFT;
     if (!gfn_valid(gfn) || gfn_x(gfn) >> (plat_cpu_features()->maxphyaddr - PAGE_SHIFT))
         return INVALID_MFN;
+#ifndef UMBRA_MUTANT_REACHABLE_RESERVE   /* umbra-mutant-reserve.elf: test/e2e/hostile-mem.sh */
     if (pa >= umbra_layout.reserve_lo && pa < umbra_layout.reserve_hi)
         return INVALID_MFN;
+#endif
+    if (unlikely(iommu_active) && iommu_mmio_overlaps(pa, PAGE_SIZE))
+        return INVALID_MFN;                 /* the IOMMU's registers are Umbra's */
     return _mfn(gfn_x(gfn));
 }
 

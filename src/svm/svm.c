@@ -9,6 +9,7 @@
 #include <umbra/x86.h>
 #include <umbra/mb.h>
 #include <umbra/loader.h>
+#include <umbra/iommu.h>
 #include "gdbtarget.h"
 #include "apic.h"
 #include "exitprof.h"
@@ -185,6 +186,7 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
     ulog("guest: entry %#x, info %#x, paging=%s, nRIP from %s", entry, info, v->paging->name,
          (v->svm_features & SVM_FEAT_NRIPS) ? "VMCB (NRIPS)" : "instruction lengths");
     int r = v->paging->init(v);
+    svm_pcicfg_init();
     console_drain();    /* the guest's UART init would drop what is still in the FIFO */
     if (r < 0) {
         svm_stop(v, "error", UMBRA_STATUS_ERROR);
@@ -215,6 +217,8 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
             vm->ctl.eventinj = 0;
             vm->ctl.intercept_misc1 |= INTERCEPT1_HLT;   /* after a native HLT wait (exit_hlt) */
             svm_handle_exit(v);
+            if (iommu_active)
+                iommu_poll_events();
             if (unlikely(svm_gdb_on))
                 svm_gdb_after_exit(v);
         }
@@ -229,5 +233,7 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
     ulog("hlt: waits in the guest's own HLT=%lu", v->hlt_waits);
     if (v->paging->report)
         v->paging->report(v);
+    iommu_report();
+    svm_pcicfg_report();
     return v->stop_status;
 }
