@@ -132,6 +132,7 @@ _Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "g_pat");
 /* intercept_misc1 (VMCB +0x00C) */
 #define INTERCEPT1_INTR     (1u << 0)
 #define INTERCEPT1_NMI      (1u << 1)
+#define INTERCEPT1_IRET     (1u << 20)
 #define INTERCEPT1_INVLPG   (1u << 25)
 #define INTERCEPT1_INVLPGA  (1u << 26)
 #define INTERCEPT1_CPUID    (1u << 18)
@@ -175,6 +176,7 @@ _Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "g_pat");
 #define VMEXIT_SMI        0x062
 #define VMEXIT_INIT       0x063
 #define VMEXIT_VINTR      0x064
+#define VMEXIT_IRET       0x074
 #define VMEXIT_CPUID      0x072
 #define VMEXIT_HLT        0x078
 #define VMEXIT_INVLPG     0x079
@@ -253,6 +255,12 @@ struct svm_vcpu {
     uint64_t last_eventinj;       /* the last event any VMRUN injected (ditto) ... */
     uint64_t last_inj_rip;        /*   ... and the RIP it was injected at */
     unsigned long hlt_waits;      /* HLTs let through to wait natively (exit.c) */
+    bool nmi_masked;              /* the guest's NMI blocking, kept by Umbra (nmi.c) ... */
+    bool nmi_pending;             /*   an NMI held until the unmasking IRET */
+    bool nmi_step;                /*   single-stepping that IRET */
+    bool nmi_step_guest_tf, nmi_step_db_intercepted;
+    uint16_t nmi_step_cs;
+    uint64_t nmi_step_rip;
     bool stop;                    /* leave the run loop */
     const char *stop_reason;
     unsigned stop_status;

@@ -25,6 +25,7 @@
 #include <umbra/platform.h>
 #include "emu.h"
 #include "apic.h"
+#include "nmi.h"
 
 uint64_t apic_trap_gfn = ~0ULL;
 static paddr_t apic_base;            /* xAPIC MMIO base (fixed for the run) */
@@ -92,8 +93,9 @@ static bool includes_self(uint32_t lo, uint32_t dest, bool x2, uint32_t ldr, uin
 /*
  * Judge one IPI.  Returns false when nothing is to be written to the ICR:
  * the IPI reaches no CPU (dropped, counted), or it is an NMI for this CPU,
- * which is injected into the guest (an NMI sent by the hardware now would
- * arrive in Umbra, not in the guest).  Returns true to send it, with *lo
+ * which is raised through nmi.c (injected, or held while the guest's NMIs
+ * are masked; an NMI sent by the hardware now would arrive in Umbra, not in
+ * the guest).  Returns true to send it, with *lo
  * rewritten so it reaches this CPU only: fixed and lowest priority become a
  * fixed self-IPI (shorthand "self"), keeping the vector and trigger bits.
  */
@@ -108,11 +110,7 @@ static bool ipi_filter(struct svm_vcpu *v, uint32_t *lo, uint32_t *dest, bool x2
     }
     sent_self++;
     if (mode == 4) {
-        if (v->vmcb->ctl.eventinj & SVM_EVT_VALID) {
-            sent_self--, dropped[4]++;       /* an event is already queued: the NMI is lost */
-            return false;
-        }
-        v->vmcb->ctl.eventinj = SVM_EVT_VALID | SVM_EVT_TYPE_NMI | X86_EXC_NMI;
+        svm_nmi_raise(v);                    /* injected now or held (nmi.c) */
         return false;
     }
     (void)dest;

@@ -18,6 +18,7 @@
 #include "event.h"
 #include "apic.h"
 #include "exitprof.h"
+#include "nmi.h"
 
 typedef void (*exit_fn)(struct svm_vcpu *v);
 
@@ -183,6 +184,7 @@ static const char *exit_name(uint64_t code, char *buf, size_t len)
     case VMEXIT_NMI: return "nmi";
     case VMEXIT_TASK_SWITCH: return "task-switch";
     case VMEXIT_VINTR: return "vintr";
+    case VMEXIT_IRET: return "iret";
     case 0x75: return "swint";
     }
     if (code < VMEXIT_CR0_READ + 16)
@@ -526,7 +528,8 @@ static const exit_fn exit_table[VMEXIT_TABLE_SIZE] = {
     [VMEXIT_CR4_WRITE] = exit_cr_write,
     [VMEXIT_EXC_BASE + X86_EXC_PF] = exit_pf,
     /* gdb=com1|com2 only (gdbtarget.c sets these intercepts) */
-    [VMEXIT_EXC_BASE + X86_EXC_DB] = svm_gdb_exit_db,
+    [VMEXIT_EXC_BASE + X86_EXC_DB] = svm_nmi_exit_db,    /* nmi.c, then gdbtarget.c */
+    [VMEXIT_IRET] = svm_nmi_exit_iret,
     [VMEXIT_EXC_BASE + X86_EXC_BP] = svm_gdb_exit_bp,
     [VMEXIT_INTR] = svm_gdb_exit_intr,
     [0x75] = svm_gdb_exit_swint,              /* INT n */

@@ -321,6 +321,11 @@ static void hw_stop(unsigned i)
  * slot (the guest's own DR7 is not live while GDB owns the registers, so
  * without TF only GDB's slots can raise it).
  */
+bool svm_gdb_stepping(void)
+{
+    return svm_gdb_on && g.stepping;
+}
+
 void svm_gdb_exit_db(struct svm_vcpu *v)
 {
     struct vmcb *vm = v->vmcb;

@@ -31,6 +31,8 @@ void svm_gdb_end(struct svm_vcpu *v);
 
 /* Exit handlers (registered in exit.c's table; intercepts set only when svm_gdb_on). */
 void svm_gdb_exit_bp(struct svm_vcpu *v);     /* #BP */
+/* True while GDB single-steps the guest (TF is GDB's). */
+bool svm_gdb_stepping(void);
 void svm_gdb_exit_db(struct svm_vcpu *v);     /* #DB */
 void svm_gdb_exit_swint(struct svm_vcpu *v);  /* INT n (QEMU reports INT3 this way) */
 void svm_gdb_exit_intr(struct svm_vcpu *v);   /* physical INTR */

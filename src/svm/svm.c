@@ -13,6 +13,7 @@
 #include "gdbtarget.h"
 #include "apic.h"
 #include "exitprof.h"
+#include "nmi.h"
 
 static uint8_t host_save_area[4096] __attribute__((aligned(4096)));
 static uint8_t *iopm, *msrpm;
@@ -200,6 +201,8 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
                 if (unlikely(v->stop))
                     break;
             }
+            if (unlikely(v->nmi_pending | v->nmi_step))
+                svm_nmi_before_vmrun(v);
             if (vm->ctl.tlb_control)
                 v->full_flushes++;
             if (unlikely(svm_gdb_on))
@@ -229,6 +232,7 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
          svm_guest_cr(v, 0), svm_guest_cr(v, 4), v->paging->efer_read(v));
     svm_print_exit_counts();
     svm_apic_report();
+    svm_nmi_report();
     ulog("tlb: full flushes=%lu", v->full_flushes);
     ulog("hlt: waits in the guest's own HLT=%lu", v->hlt_waits);
     if (v->paging->report)
