@@ -31,6 +31,14 @@ int acpi_init_at(paddr_t rsdp);
  * Idempotent: smp_init() and iommu_prepare() both call it.  0 if none.
  */
 paddr_t acpi_init_mb2(const void *mb2_copy);
+/*
+ * The RSDP found by acpi_init*() (20 bytes for ACPI 1.0, 36 for 2.0+), copied
+ * into out[0..max): Umbra keeps its own copy from the moment it finds one.
+ * Returns the bytes copied, 0 if there is none.  The Linux loader hands it
+ * to the guest (boot_params.acpi_rsdp_addr): under UEFI there is no RSDP in
+ * the BIOS area for the guest to find.
+ */
+unsigned acpi_rsdp_copy(uint8_t *out, unsigned max);
 
 /* The first table with signature sig through the XSDT (else the RSDT), checksum good; 0 if none. */
 paddr_t acpi_find_table(const char sig[4]);

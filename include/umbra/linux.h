@@ -34,6 +34,7 @@ int linux_boot_load(struct guest_boot *gb);
 /* Where the loader puts the boot-protocol structures (guest-physical). */
 #define LX_BOOT_PARAMS_PA 0x90000u
 #define LX_GDT_PA         0x91000u
+#define LX_RSDP_PA        0x91100u    /* in the GDT's page, after the GDT */
 #define LX_CMDLINE_PA     0x92000u
 #define LX_CMDLINE_AREA   0x2000u     /* LOADER_STRING_MAX + NUL fits */
 
@@ -56,6 +57,7 @@ int linux_boot_load(struct guest_boot *gb);
 #define LX_CMDLINE_SIZE  0x238
 #define LX_PREF_ADDRESS  0x258
 #define LX_INIT_SIZE     0x260
+#define LX_ACPI_RSDP_ADDR 0x070   /* boot_params (zero page), protocol 2.14+ */
 #define LX_ALT_MEM_K     0x1e0
 #define LX_E820_ENTRIES  0x1e8
 #define LX_E820_TABLE    0x2d0

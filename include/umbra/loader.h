@@ -29,6 +29,8 @@ struct guest_boot {
     uint32_t entry;        /* results of loader_load() */
     uint32_t info;
     uint64_t kernel_lo, kernel_hi;   /* [lo, hi) the kernel's image spans */
+    uint8_t rsdp[36];      /* the firmware's RSDP as Umbra found it (acpi_rsdp_copy), for Linux */
+    unsigned rsdp_len;     /*   20 or 36 bytes; 0: none */
 };
 
 /* The guest's memory map: the firmware map with Umbra's reserve removed. */

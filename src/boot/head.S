@@ -23,12 +23,20 @@ mb2_header:
     .long 0                             /* architecture: i386 protected mode */
     .long mb2_header_end - mb2_header
     .long 0x100000000 - (0xe85250d6 + (mb2_header_end - mb2_header))
-    /* Relocatable image: anywhere in [2 MiB, 4 GiB), 2 MiB aligned, highest first. */
+    /*
+     * Relocatable image: anywhere in [2 MiB, 1 GiB), 2 MiB aligned, highest
+     * first.  Umbra's reserve (pool, staged modules, tables) is carved from
+     * the RAM range just below the image, so the image must not sit at the
+     * top of a small range: under UEFI the highest free memory below 4 GiB is
+     * a few MiB left between the firmware's own ranges (OVMF, 6 GiB: 2.4 MiB,
+     * too small to stage a Linux kernel), while below 1 GiB it is one large
+     * range.  With less than 1 GiB of RAM nothing changes (top of RAM).
+     */
     .balign 8
     .short 10, 0
     .long 24
     .long 0x00200000                    /* min_addr */
-    .long 0xffffffff                    /* max_addr (end of image) */
+    .long 0x40000000                    /* max_addr (end of image) */
     .long 0x00200000                    /* align */
     .long 2                             /* preference: highest */
     .balign 8

@@ -20,6 +20,20 @@
 #define SDT_MAX (1u << 20)  /* no sane table is bigger */
 
 static paddr_t rsdp_pa;
+/*
+ * A copy of the RSDP found: the multiboot2 loader's copy lies in memory the
+ * guest gets (the multiboot2 info), so everything after acpi_init*() reads
+ * the root table addresses from here, never from there again.
+ */
+static uint8_t rsdp_buf[36];
+static unsigned rsdp_len;
+
+static void keep_rsdp(const uint8_t *r)
+{
+    rsdp_len = r[15] >= 2 ? 36 : 20;
+    memset(rsdp_buf, 0, sizeof(rsdp_buf));
+    memcpy(rsdp_buf, r, rsdp_len);
+}
 
 static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 static uint64_t rd64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
@@ -70,9 +84,11 @@ static paddr_t ebda_base(void)
 
 int acpi_init_at(paddr_t rsdp)
 {
-    if (!rsdp_at(rsdp))
+    const uint8_t *r = rsdp_at(rsdp);
+    if (!r)
         return -1;
     rsdp_pa = rsdp;
+    keep_rsdp(r);
     return 0;
 }
 
@@ -84,14 +100,26 @@ paddr_t acpi_init(void)
     if (!r)
         r = rsdp_scan(0xe0000, 0x100000);
     rsdp_pa = r;
+    rsdp_len = 0;
+    if (r)
+        keep_rsdp(rsdp_at(r));
     return r;
 }
 
 paddr_t acpi_init_mb2(const void *mb2_copy)
 {
+    if (rsdp_len)
+        return rsdp_pa;                  /* once: the copy may be gone by the second call */
     if (mb2_copy && acpi_init_at((paddr_t)(uintptr_t)mb2_copy) == 0)
         return rsdp_pa;
     return acpi_init();
+}
+
+unsigned acpi_rsdp_copy(uint8_t *out, unsigned max)
+{
+    unsigned n = rsdp_len < max ? rsdp_len : max;
+    memcpy(out, rsdp_buf, n);
+    return n;
 }
 
 /* The table at pa with its whole length mapped, or NULL if bad. */
@@ -110,7 +138,7 @@ static uint8_t *sdt(paddr_t pa)
 /* The XSDT (esz 8) or RSDT (esz 4); which = 0 XSDT, 1 RSDT. */
 static uint8_t *root(unsigned which, unsigned *esz)
 {
-    const uint8_t *r = rsdp_pa ? rsdp_at(rsdp_pa) : NULL;
+    const uint8_t *r = rsdp_len ? rsdp_buf : NULL;
     if (!r)
         return NULL;
     uint8_t *t = NULL;

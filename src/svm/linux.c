@@ -10,6 +10,7 @@
  * or resets.  A triple fault and HLT with IF=0 end it in exit.c already.
  */
 #include <umbra/linux.h>
+#include <umbra/acpi.h>
 #include <umbra/lib.h>
 #include <umbra/svm.h>
 #include <umbra/x86.h>
@@ -32,66 +33,6 @@ static inline uint64_t rd64(const uint8_t *p, unsigned off) { uint64_t v; memcpy
 
 /* ---- ACPI: where the PM1 control registers are ---------------------------- */
 
-static bool acpi_sum_ok(const uint8_t *p, uint32_t len)
-{
-    uint8_t s = 0;
-    for (uint32_t i = 0; i < len; i++)
-        s = (uint8_t)(s + p[i]);
-    return s == 0;
-}
-
-static const uint8_t *rsdp_scan(paddr_t lo, paddr_t hi)
-{
-    for (paddr_t p = lo; p + 20 <= hi; p += 16) {
-        const uint8_t *r = phys_to_virt(p);
-        if (memcmp(r, "RSD PTR ", 8) == 0 && acpi_sum_ok(r, 20))
-            return r;
-    }
-    return NULL;
-}
-
-/* A system description table at pa, if it looks like one (below 4 GiB, sane length). */
-static const uint8_t *acpi_table(uint64_t pa)
-{
-    if (pa == 0 || pa >= (1ULL << 32) - 36)
-        return NULL;
-    const uint8_t *t = phys_to_virt(pa);
-    uint32_t len = rd32(t, 4);
-    if (len < 36 || len > 0x100000 || !acpi_sum_ok(t, len))
-        return NULL;
-    return t;
-}
-
-/* The FADT ("FACP") via the RSDP in the EBDA or the BIOS area, then the XSDT or RSDT. */
-static const uint8_t *acpi_find_fadt(void)
-{
-    /* The BDA word at 0x40E holds the EBDA segment (the barrier keeps gcc from calling 0x40E NULL+). */
-    uintptr_t bda = 0x40e;
-    __asm__("" : "+r"(bda));
-    paddr_t ebda = (paddr_t)*(const volatile uint16_t *)phys_to_virt(bda) << 4;
-    const uint8_t *rsdp = NULL;
-    if (ebda >= 0x80000 && ebda < 0xa0000)
-        rsdp = rsdp_scan(ebda, ebda + 1024);
-    if (!rsdp)
-        rsdp = rsdp_scan(0xe0000, 0x100000);
-    if (!rsdp)
-        return NULL;
-    const uint8_t *sdt = NULL;
-    unsigned esz = 4;
-    if (rsdp[15] >= 2 && (sdt = acpi_table(rd64(rsdp, 24))) != NULL)
-        esz = 8;
-    else
-        sdt = acpi_table(rd32(rsdp, 16));
-    if (!sdt)
-        return NULL;
-    for (uint32_t off = 36; off + esz <= rd32(sdt, 4); off += esz) {
-        const uint8_t *t = acpi_table(esz == 8 ? rd64(sdt, off) : rd32(sdt, off));
-        if (t && memcmp(t, "FACP", 4) == 0)
-            return t;
-    }
-    return NULL;
-}
-
 /* A PM1x control block port: the 32-bit field, else the extended (GAS, I/O space) one. */
 static uint16_t fadt_port(const uint8_t *fadt, unsigned legacy_off, unsigned gas_off)
 {
@@ -103,7 +44,11 @@ static uint16_t fadt_port(const uint8_t *fadt, unsigned legacy_off, unsigned gas
 
 static void find_power_ports(void)
 {
-    const uint8_t *fadt = acpi_find_fadt();
+    /* The FADT through src/guest/acpi.c (its RSDP: the BIOS area, or the multiboot2 copy under UEFI). */
+    paddr_t fadt_pa = acpi_find_table("FACP");
+    const uint8_t *fadt = fadt_pa ? acpi_phys(fadt_pa, 36) : NULL;
+    if (fadt)
+        fadt = acpi_phys(fadt_pa, rd32(fadt, 4));
     if (fadt) {
         lx.pm1_cnt[0] = fadt_port(fadt, 64, 172);
         lx.pm1_cnt[1] = fadt_port(fadt, 68, 184);

@@ -14,7 +14,10 @@
  * CS = 0x10, DS/ES/SS = 0x18, ESI = boot_params, EBX = EBP = EDI = 0.
  *
  * Guest RAM after loading (all inside guest_mmap's available ranges):
- *   0x90000 boot_params | 0x91000 GDT (0x10, 0x18 flat) | 0x92000 command line
+ *   0x90000 boot_params | 0x91000 GDT (0x10, 0x18 flat), at 0x91100 a copy
+ *   of the firmware's RSDP (boot_params.acpi_rsdp_addr, protocol 2.14+: under
+ *   UEFI no RSDP lies in the BIOS area; Linux reserves the first MiB) |
+ *   0x92000 command line
  *   [load, load + init_size)   kernel: pref_address for a relocatable kernel
  *                              when that fits, else code32_start
  *   initrd                     as high as guest RAM and initrd_addr_max allow,
@@ -206,6 +209,11 @@ int linux_boot_load(struct guest_boot *gb)
     gdt[0] = gdt[1] = 0;
     gdt[2] = 0x00cf9b000000ffffULL;               /* 0x10: flat 4 GiB code, exec/read */
     gdt[3] = 0x00cf93000000ffffULL;               /* 0x18: flat 4 GiB data, read/write */
+    if (gb->rsdp_len && version >= 0x20e && gb->rsdp_len <= sizeof(gb->rsdp)) {
+        memcpy(loader_guest(LX_RSDP_PA, gb->rsdp_len), gb->rsdp, gb->rsdp_len);
+        uint64_t rsdp_pa = LX_RSDP_PA;
+        memcpy(bp + LX_ACPI_RSDP_ADDR, &rsdp_pa, 8);
+    }
     memcpy(loader_guest(load, pm_len), img + setup_len, pm_len);
     if (initrd_len)
         memcpy(loader_guest(initrd, initrd_len), gb->mod[1].data, initrd_len);
