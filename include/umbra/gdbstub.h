@@ -217,8 +217,9 @@ struct gdb_target_ops {
     int (*mon_shadow_entry)(void *t, const struct gdb_shadow_info *si, unsigned i,
                             uint64_t *sentry, uint64_t *gentry);
     int (*mon_pool)(void *t, struct gdb_pool_info *pi);
-    /* idx-th counter: name and value; -GDB_ENOENT past the last. */
-    int (*mon_stat)(void *t, unsigned idx, const char **name, uint64_t *value);
+    /* idx-th counter: name, group (faults, cr3, tlb, exits, ...: `monitor
+     * stats` prints by group) and value; -GDB_ENOENT past the last. */
+    int (*mon_stat)(void *t, unsigned idx, const char **name, const char **group, uint64_t *value);
     /* Run the audit, printing each error to `out`; returns the error count. */
     long (*mon_audit)(void *t, const struct gdb_out *out);
     /* Tear down every shadow not in use (then the current ones are rebuilt on demand). */

@@ -410,17 +410,75 @@ static int do_pool(const struct gdb_mon_ctx *c, const char *a)
     return 0;
 }
 
+/*
+ * stats [-a | -d]: the counters by group ("[faults]" then NAME=VALUE lines,
+ * greppable as before), groups in the order the target lists them.  Default:
+ * the non-zero ones; -a: all; -d: those that changed since the last `stats`
+ * (any form), with the change.  Every call records the values for -d.
+ */
+#define STATS_MAX 256
+#define STATS_GROUPS 24
+static uint64_t stats_prev[STATS_MAX];
+static unsigned stats_nprev;
+
 static int do_stats(const struct gdb_mon_ctx *c, const char *a)
 {
-    const char *name;
+    const char *name, *group, *groups[STATS_GROUPS];
+    unsigned ng = 0, n = 0, shown = 0;
+    bool all = false, delta = false;
     uint64_t v;
 
-    (void)a;
+    for (a = skip_ws(a); *a; a = skip_ws(a)) {
+        bool one = a[0] == '-' && (a[2] == '\0' || a[2] == ' ' || a[2] == '\t');
+        if (one && a[1] == 'a')
+            all = true;
+        else if (one && a[1] == 'd')
+            delta = true;
+        else
+            goto usage;
+        a += 2;
+    }
+    if (all && delta)
+        goto usage;
     if (!c->ops->mon_stat)
         return unavailable(c, "stats");
-    for (unsigned i = 0; c->ops->mon_stat(c->t, i, &name, &v) == 0; i++)
-        gdb_printf(c->out, "%s=%llu\n", name, (unsigned long long)v);
+    for (; n < STATS_MAX && c->ops->mon_stat(c->t, n, &name, &group, &v) == 0; n++) {
+        unsigned g = 0;
+        while (g < ng && strcmp(groups[g], group) != 0)
+            g++;
+        if (g == ng && ng < STATS_GROUPS)
+            groups[ng++] = group;
+    }
+    for (unsigned g = 0; g < ng; g++) {
+        bool header = false;
+        for (unsigned i = 0; i < n; i++) {
+            if (c->ops->mon_stat(c->t, i, &name, &group, &v) != 0 || strcmp(group, groups[g]) != 0)
+                continue;
+            uint64_t before = i < stats_nprev ? stats_prev[i] : 0;
+            if (delta ? v == before : !all && v == 0)
+                continue;
+            if (!header)
+                gdb_printf(c->out, "[%s]\n", groups[g]);
+            header = true;
+            shown++;
+            if (delta)
+                gdb_printf(c->out, "%s=%llu (%s%llu)\n", name, (unsigned long long)v, v >= before ? "+" : "-",
+                           (unsigned long long)(v >= before ? v - before : before - v));
+            else
+                gdb_printf(c->out, "%s=%llu\n", name, (unsigned long long)v);
+        }
+    }
+    gdb_printf(c->out, "stats: %u of %u counters shown (%s)\n", shown, n,
+               all ? "all" : delta ? (stats_nprev ? "changed since the last stats" : "changed since start")
+                   : "non-zero; -a all, -d changed");
+    for (unsigned i = 0; i < n; i++)
+        if (c->ops->mon_stat(c->t, i, &name, &group, &v) == 0)
+            stats_prev[i] = v;
+    stats_nprev = n;
     return 0;
+usage:
+    gdb_printf(c->out, "usage: stats [-a | -d] (non-zero counters by group; -a all; -d changed since the last stats)\n");
+    return -1;
 }
 
 static int do_audit(const struct gdb_mon_ctx *c, const char *a)
@@ -594,7 +652,7 @@ static const struct mon_cmd cmds[] = {
     { "shadows", "", "every shadow page: frame, guest frame, type, refcount, pin", do_shadows },
     { "shadow", "MFN [FILTERS]", "the present entries of one shadow table and their guest entries (-all -w -x -u -s -diff)", do_shadow },
     { "pool", "", "shadow pool usage", do_pool },
-    { "stats", "", "shadow counters (NAME=VALUE)", do_stats },
+    { "stats", "[-a|-d]", "counters by group: non-zero, -a all, -d changed since the last stats", do_stats },
     { "audit", "", "check every shadow against the guest tables", do_audit },
     { "blow", "", "tear down every shadow not in use, empty the in-use ones (rebuilt on demand)", do_blow },
     { "phys", "on|off", "m/M/X address guest-physical (on) or guest-virtual (off) memory", do_phys },

@@ -97,6 +97,14 @@ expect "umbra: graph: svm.png"
 expect_re "^exits_intr=[1-9]"
 expect_re "^exits_(exception-3|swint)=[1-9]"   # int3: #BP on hardware and Bochs, INT n in QEMU TCG
 expect "audit: 0 errors"
+# monitor stats by group, non-zero by default, then -d, then a refused flag (issue 17 item 11)
+expect_re "^\\[faults\\]$"
+expect_re "^\\[exits\\]$"
+expect_re "^stats: [0-9]+ of [0-9]+ counters shown \\(non-zero; -a all, -d changed\\)$"
+expect_re "^stats: [0-9]+ of [0-9]+ counters shown \\(changed since the last stats\\)$"
+expect "usage: stats [-a | -d]"
+[ "$(sed -n '/^\[faults\]$/,/^stats: /p' "$work/out" | grep -cE '^[a-z_0-9-]+=0$')" -eq 0 ] ||
+    fail "monitor stats showed a zero counter by default"
 expect_re "^attach-eip=0x[0-9a-f]+ cr0=0x80000011$"
 [ "$(grep -c 'audit: 0 errors' "$work/out")" -eq 3 ] || fail "the audits after the reattach (before and after monitor blow) did not pass"
 # monitor blow says what monitor shadows and monitor pool list next (issue 17 item 9).

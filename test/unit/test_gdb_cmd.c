@@ -657,8 +657,34 @@ START_TEST(monitor_shadows_and_audit)
     ck_assert_ptr_nonnull(strstr(h_monitor(h, "blow"), "blow: 3 of 3 shadows torn down; 0 kept (0 in use"));
     ck_assert_ptr_nonnull(strstr(h_monitor(h, "shadows"), "shadows: 0"));
     ck_assert_ptr_nonnull(strstr(h_monitor(h, "walk 0x401000"), "shadow: 0x401000 -> not mapped"));
-    ck_assert_ptr_nonnull(strstr(h_monitor(h, "stats"), "resumes=0\n"));
+    ck_assert_ptr_nonnull(strstr(h_monitor(h, "stats -a"), "resumes=0\n"));
     ck_assert_ptr_nonnull(strstr(h_monitor(h, "mode"), "cpu 0 paging pae\ncr0 0x80000011 cr3 0x1000"));
+}
+END_TEST
+
+/* monitor stats (issue 17 item 11): by group, non-zero by default, -a all,
+ * -d the changes since the last stats; anything else is refused. */
+START_TEST(monitor_stats_groups_and_deltas)
+{
+    const char *o = h_monitor(h, "stats -a");
+    ck_assert_ptr_nonnull(strstr(o, "[run]\ninsns=0\nsteps=0\nresumes=0\n[memory]\nvirt_reads="));
+    ck_assert_ptr_nonnull(strstr(o, "stats: 5 of 5 counters shown (all)\n"));
+    o = h_monitor(h, "stats");
+    ck_assert_ptr_null(strstr(o, "resumes=0"));               /* zeros hidden */
+    ck_assert_ptr_null(strstr(o, "[run]"));                   /* and a group with none */
+    REPLY("s", "<none>");
+    run_to_stop();
+    o = h_monitor(h, "stats -d");
+    ck_assert_ptr_nonnull(strstr(o, "[run]\ninsns=1 (+1)\nsteps=1 (+1)\nresumes=1 (+1)\n"));
+    o = h_monitor(h, "stats -d");                              /* nothing ran since */
+    ck_assert_ptr_null(strstr(o, "[run]"));
+    ck_assert_ptr_nonnull(strstr(o, "stats: 0 of 5 counters shown (changed since the last stats)"));
+    o = h_monitor(h, "stats");
+    ck_assert_ptr_nonnull(strstr(o, "[run]\ninsns=1\nsteps=1\nresumes=1\n"));
+    const char *bad[] = { "stats -x", "stats -ad", "stats -a -d", "stats all", "stats -", "stats --a" };
+    for (unsigned i = 0; i < ARRAY_SIZE(bad); i++)
+        ck_assert_msg(strstr(h_monitor(h, bad[i]), "usage: stats [-a | -d]"), "%s: %s", bad[i], h->console);
+    ck_assert_ptr_nonnull(strstr(h_monitor(h, "stats  -a  "), "(all)"));
 }
 END_TEST
 
@@ -812,6 +838,7 @@ int main(void)
     tcase_add_test(tc, monitor_dot_dedupe_and_cap);
     tcase_add_test(tc, monitor_without_hooks);
     tcase_add_test(tc, monitor_output_split_into_O_packets);
+    tcase_add_test(tc, monitor_stats_groups_and_deltas);
     tcase_add_test(tc, pte_flag_names);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
