@@ -584,6 +584,77 @@ static bool snap_one(const struct gdb_shadow_info *si, void *arg)
     return true;
 }
 
+/*
+ * The VA range each shadow covers, from the in-use top levels down the
+ * shadow->shadow links (a child at entry e of a level-L table starts at the
+ * parent's base + e << entry_bits(L)); dot_va_known[i] is false for tables
+ * no in-use root reaches.  At most four passes: a chain has <= 4 levels.
+ */
+static uint64_t dot_va[DOT_MAX_SHADOWS];
+static bool dot_va_known[DOT_MAX_SHADOWS];
+
+static unsigned entry_bits(const struct gdb_shadow_info *si)
+{
+    return 12 + (si->guest_levels == 2 ? 10 : 9) * (si->level - 1);
+}
+
+static uint64_t va_span(const struct gdb_shadow_info *si)
+{
+    unsigned bits = entry_bits(si);
+    return bits >= 63 ? ~0ULL : (uint64_t)si->entries << bits;
+}
+
+static void dot_vas(const struct gdb_mon_ctx *c)
+{
+    for (unsigned long i = 0; i < dot_n; i++) {
+        const struct gdb_shadow_info *si = &dot_snap[i];
+        dot_va[i] = 0;
+        dot_va_known[i] = si->in_use && si->guest_levels &&
+                          si->level == (si->guest_levels == 2 ? 2 : si->guest_levels);
+    }
+    for (int pass = 0; pass < 4; pass++)
+        for (unsigned long i = 0; i < dot_n; i++) {
+            const struct gdb_shadow_info *si = &dot_snap[i];
+            if (!dot_va_known[i] || si->level <= 1)
+                continue;
+            for (unsigned e = 0; e < si->entries; e++) {
+                uint64_t se = 0, ge = 0;
+                if (c->ops->mon_shadow_entry(c->t, si, e, &se, &ge) < 0)
+                    break;
+                if (!(se & _PAGE_PRESENT) || (se & _PAGE_PSE))
+                    continue;
+                uint64_t cm = (se & PADDR_MASK_52) >> PAGE_SHIFT;
+                if (!set_has(dot_smfn, dot_nsmfn, cm))
+                    continue;
+                for (unsigned long k = 0; k < dot_n; k++)
+                    if (dot_snap[k].smfn == cm && !dot_va_known[k]) {
+                        uint64_t va = dot_va[i] + ((uint64_t)e << entry_bits(si));
+                        if (si->guest_levels == 4 && (va & (1ULL << 47)))
+                            va |= 0xffff000000000000ULL;
+                        dot_va[k] = va;
+                        dot_va_known[k] = true;
+                    }
+            }
+        }
+}
+
+/* What the colours and edges mean, as its own cluster. */
+static void dot_legend(const struct gdb_mon_ctx *c)
+{
+    static const char *const lines[] = {   /* one gdb_printf each: its buffer is short */
+        "  subgraph cluster_legend {\n    label=\"legend\";\n",
+        "    l_g [label=\"guest page table\", style=filled, fillcolor=lightblue];\n",
+        "    l_u [label=\"shadow in use\\n(a vCPU's top level)\", style=filled, fillcolor=orange];\n",
+        "    l_p [label=\"shadow pinned\", style=filled, fillcolor=gold];\n",
+        "    l_s [label=\"shadow\\nva: the range it maps\", style=filled, fillcolor=lightgrey];\n",
+        "    l_g -> l_s [label=\"shadowed by\", style=dashed, color=grey];\n",
+        "    l_u -> l_p [label=\"shadow entry N\"];\n",
+        "    l_g -> l_g [label=\"guest entry N\", color=blue];\n  }\n",
+    };
+    for (unsigned i = 0; i < ARRAY_SIZE(lines); i++)
+        gdb_printf(c->out, "%s", lines[i]);
+}
+
 static int do_dot(const struct gdb_mon_ctx *c, const char *a)
 {
     unsigned long i;
@@ -596,6 +667,8 @@ static int do_dot(const struct gdb_mon_ctx *c, const char *a)
     if (c->ops->mon_shadows(c->t, snap_one, NULL) < 0)
         return unavailable(c, "dot");
     gdb_printf(c->out, "digraph umbra {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n");
+    dot_vas(c);
+    dot_legend(c);
     gdb_printf(c->out, "  subgraph cluster_guest {\n    label=\"guest page tables\";\n");
     for (i = 0; i < dot_n; i++) {
         const struct gdb_shadow_info *si = &dot_snap[i];
@@ -608,9 +681,13 @@ static int do_dot(const struct gdb_mon_ctx *c, const char *a)
     gdb_printf(c->out, "  }\n  subgraph cluster_shadow {\n    label=\"shadows\";\n");
     for (i = 0; i < dot_n; i++) {
         const struct gdb_shadow_info *si = &dot_snap[i];
-        gdb_printf(c->out, "    s_%llx [label=\"smfn 0x%llx\\n%s\\nref %u%s%s\", style=filled, fillcolor=%s];\n",
+        char va[48] = "";
+        if (dot_va_known[i])
+            snprintf(va, sizeof(va), "\\nva 0x%llx-0x%llx", (unsigned long long)dot_va[i],
+                     (unsigned long long)(dot_va[i] + va_span(si) - 1));
+        gdb_printf(c->out, "    s_%llx [label=\"smfn 0x%llx\\n%s\\nref %u%s%s%s\", style=filled, fillcolor=%s];\n",
                    (unsigned long long)si->smfn, (unsigned long long)si->smfn, si->type ? si->type : "?",
-                   si->refcount, si->pinned ? " pinned" : "", si->in_use ? " in-use" : "",
+                   si->refcount, si->pinned ? " pinned" : "", si->in_use ? " in-use" : "", va,
                    si->in_use ? "orange" : si->pinned ? "gold" : "lightgrey");
     }
     gdb_printf(c->out, "  }\n");

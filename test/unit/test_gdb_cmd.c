@@ -692,7 +692,14 @@ START_TEST(monitor_dot)
 {
     const char *o = h_monitor(h, "dot");
     ck_assert_int_eq(strncmp(o, "digraph umbra {", 15), 0);
-    ck_assert_ptr_nonnull(strstr(o, "s_80 [label=\"smfn 0x80\\nl3_pae\\nref 1 pinned in-use\""));
+    /* VA labels (issue 17 item 11): the root spans 4 GiB, the L2 at entry 0
+     * 1 GiB, the L1 at its entry 2 the 2 MiB from 0x400000. */
+    ck_assert_ptr_nonnull(strstr(o, "s_80 [label=\"smfn 0x80\\nl3_pae\\nref 1 pinned in-use\\nva 0x0-0xffffffff\""));
+    ck_assert_ptr_nonnull(strstr(o, "s_81 [label=\"smfn 0x81\\nl2_pae\\nref 1\\nva 0x0-0x3fffffff\""));
+    ck_assert_ptr_nonnull(strstr(o, "s_82 [label=\"smfn 0x82\\nl1_pae\\nref 1\\nva 0x400000-0x5fffff\""));
+    ck_assert_ptr_nonnull(strstr(o, "subgraph cluster_legend"));
+    ck_assert_ptr_nonnull(strstr(o, "l_u [label=\"shadow in use"));
+    ck_assert_ptr_nonnull(strstr(o, "    l_g -> l_g [label=\"guest entry N\", color=blue];\n  }\n  subgraph cluster_guest {"));
     ck_assert_ptr_nonnull(strstr(o, "s_80 -> s_81 [label=\"0\"]"));
     ck_assert_ptr_nonnull(strstr(o, "s_81 -> s_82 [label=\"2\"]"));
     ck_assert_ptr_nonnull(strstr(o, "g_2 -> g_3 [label=\"2\", color=blue]"));
