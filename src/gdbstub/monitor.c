@@ -585,7 +585,8 @@ static bool snap_one(const struct gdb_shadow_info *si, void *arg)
 }
 
 /*
- * The VA range each shadow covers, from the in-use top levels down the
+ * The VA range each shadow covers, from the in-use top levels (the in-use
+ * shadows of the highest level: under PAE the vCPU's PDPT) down the
  * shadow->shadow links (a child at entry e of a level-L table starts at the
  * parent's base + e << entry_bits(L)); dot_va_known[i] is false for tables
  * no in-use root reaches.  At most four passes: a chain has <= 4 levels.
@@ -606,11 +607,13 @@ static uint64_t va_span(const struct gdb_shadow_info *si)
 
 static void dot_vas(const struct gdb_mon_ctx *c)
 {
+    unsigned top = 0;                  /* the roots: the in-use shadows of the highest level */
+    for (unsigned long i = 0; i < dot_n; i++)
+        if (dot_snap[i].in_use && dot_snap[i].level > top)
+            top = dot_snap[i].level;
     for (unsigned long i = 0; i < dot_n; i++) {
-        const struct gdb_shadow_info *si = &dot_snap[i];
         dot_va[i] = 0;
-        dot_va_known[i] = si->in_use && si->guest_levels &&
-                          si->level == (si->guest_levels == 2 ? 2 : si->guest_levels);
+        dot_va_known[i] = dot_snap[i].in_use && dot_snap[i].level == top;
     }
     for (int pass = 0; pass < 4; pass++)
         for (unsigned long i = 0; i < dot_n; i++) {

@@ -128,6 +128,9 @@ grep -q "^ *$g0 \[label=\"guest gfn" "$work/svm.dot" || fail "guest top-level pd
 s0=$(sed -n "s/^ *$g0 -> \(s_[0-9a-f]*\) .*/\1/p" "$work/svm.dot" | head -n 1)
 [ -n "$s0" ] || fail "pd0 has no shadow edge in the DOT text"
 grep -qE "^ *$s0 \[label=\"smfn [^\"]*l2_pae[^\"]*in-use" "$work/svm.dot" || fail "pd0's shadow $s0 is not an in-use l2_pae node"
+# ... labelled with the VA range it maps (PDPT entry 0: the first GiB), and a legend (issue 17 item 11)
+grep -qE "^ *$s0 \[label=\"smfn [^\"]*in-use\\\\nva 0x0-0x3fffffff\"" "$work/svm.dot" || fail "pd0's shadow $s0 has no VA label"
+grep -q "subgraph cluster_legend" "$work/svm.dot" || fail "no legend in the graph"
 # No debugger: the PAE demo guest runs to the end with the stub on (INTR
 # intercepted, interrupt windows), and without a COM2 the stub stays off.
 demo=$top_builddir/test/guests/demo/demo.elf
