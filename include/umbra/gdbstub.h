@@ -28,7 +28,7 @@
 #include <umbra/shadow.h>   /* enum guest_paging */
 
 /* ---- limits ---------------------------------------------------------------- */
-#define GDB_PACKET_SIZE   4096   /* max payload we accept and advertise (PacketSize) */
+#define GDB_PACKET_SIZE   16384  /* max payload we accept and advertise (PacketSize): GDB 13 uses at most 16384 */
 #define GDB_MAX_CPUS      8
 #define GDB_MAX_SWBP      64
 #define GDB_XML_SIZE      8192
@@ -217,8 +217,9 @@ struct gdb_target_ops {
     int (*mon_shadow_entry)(void *t, const struct gdb_shadow_info *si, unsigned i,
                             uint64_t *sentry, uint64_t *gentry);
     int (*mon_pool)(void *t, struct gdb_pool_info *pi);
-    /* idx-th counter: name and value; -GDB_ENOENT past the last. */
-    int (*mon_stat)(void *t, unsigned idx, const char **name, uint64_t *value);
+    /* idx-th counter: name, group (faults, cr3, tlb, exits, ...: `monitor
+     * stats` prints by group) and value; -GDB_ENOENT past the last. */
+    int (*mon_stat)(void *t, unsigned idx, const char **name, const char **group, uint64_t *value);
     /* Run the audit, printing each error to `out`; returns the error count. */
     long (*mon_audit)(void *t, const struct gdb_out *out);
     /* Tear down every shadow not in use (then the current ones are rebuilt on demand). */
@@ -385,6 +386,9 @@ unsigned gdb_reg_size(const struct gdb_layout *l, unsigned n);
 unsigned gdb_reg_get(const struct gdb_layout *l, unsigned n, const struct gdb_regs *r, uint8_t *out);
 /* Store size bytes into register n of r (zero-extending i386 registers); false if bad n or size. */
 bool gdb_reg_set(const struct gdb_layout *l, unsigned n, struct gdb_regs *r, const uint8_t *in, size_t size);
+/* "NN:hex;" for each register of l with a field in r (a T reply's expedited
+ * registers), within size bytes; returns the length. */
+size_t gdb_expedite_regs(const struct gdb_layout *l, const struct gdb_regs *r, char *buf, size_t size);
 /* Generate the target description XML (target.xml) into buf; returns its length or 0 if it does not fit. */
 size_t gdb_target_xml(const struct gdb_layout *l, char *buf, size_t size);
 

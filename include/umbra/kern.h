@@ -20,6 +20,7 @@ struct umbra_opts {
     uint64_t shadow_pool;        /* shadow_pool=SIZE in bytes (default 8M) */
     enum gdb_port gdb;           /* gdb=com1|com2|none (default none) */
     bool gdb_wait;               /* gdb_wait */
+    unsigned gdb_baud;           /* gdb_baud=N: the stub's UART rate, 115200/D (default 115200) */
     enum paging_kind paging;     /* paging=shadow|npt (default shadow) */
     bool iommu_require;          /* iommu=require: refuse to start without an IOMMU (default iommu=auto) */
 };

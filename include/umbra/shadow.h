@@ -220,4 +220,18 @@ void shadow_set_audit(struct shadow_domain *d, unsigned level);
 /* Print the shadow counters as "umbra: shadow: NAME=VALUE" lines through plat_log. */
 void shadow_print_stats(struct shadow_domain *d);
 
+/* One shadow counter (stats.c): its name, its group ("faults", "cr3", "tlb",
+ * "writes", "unshadow", "pool", "audit", else "other") and its value. */
+struct shadow_stat {
+    char name[40];
+    const char *group;
+    uint64_t value;
+};
+/* The idx-th counter of d into *st (a stable order: the counters, made_/
+ * destroyed_ per shadow type, then pool_frames, pool_free, live, pinned);
+ * false past the last.  The names are those shadow_print_stats() prints. */
+bool shadow_stat(const struct shadow_domain *d, unsigned idx, struct shadow_stat *st);
+/* The group of a counter name, by the rule shadow_stat() uses. */
+const char *shadow_stat_group(const char *name);
+
 #endif

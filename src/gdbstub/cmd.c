@@ -13,6 +13,7 @@
 #include <umbra/lib.h>
 
 static void out_O(void *ctx, const char *str, size_t n);
+static const struct gdb_layout *layout(struct gdb_stub *s);
 
 /* ---- replies --------------------------------------------------------------- */
 static void reply(struct gdb_stub *s, const char *str)
@@ -143,6 +144,12 @@ static void send_stop(struct gdb_stub *s)
         snprintf(s->reply, sizeof(s->reply), "T%02xthread:%x;%s", w->signal & 0xff, w->cpu + 1,
                  w->swbreak && s->gdb_swbreak ? "swbreak:;" :
                  w->hwbreak && s->gdb_hwbreak ? "hwbreak:;" : "");
+    }
+    /* The registers ride along, so a stepi costs GDB no `g` round trip. */
+    struct gdb_regs r;
+    if (!w->exited && s->ops->get_regs && s->ops->get_regs(s->t, w->cpu, &r) == 0) {
+        size_t n = strlen(s->reply);
+        gdb_expedite_regs(layout(s), &r, s->reply + n, sizeof(s->reply) - n);
     }
     reply(s, s->reply);
 }

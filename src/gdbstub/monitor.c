@@ -410,17 +410,75 @@ static int do_pool(const struct gdb_mon_ctx *c, const char *a)
     return 0;
 }
 
+/*
+ * stats [-a | -d]: the counters by group ("[faults]" then NAME=VALUE lines,
+ * greppable as before), groups in the order the target lists them.  Default:
+ * the non-zero ones; -a: all; -d: those that changed since the last `stats`
+ * (any form), with the change.  Every call records the values for -d.
+ */
+#define STATS_MAX 256
+#define STATS_GROUPS 24
+static uint64_t stats_prev[STATS_MAX];
+static unsigned stats_nprev;
+
 static int do_stats(const struct gdb_mon_ctx *c, const char *a)
 {
-    const char *name;
+    const char *name, *group, *groups[STATS_GROUPS];
+    unsigned ng = 0, n = 0, shown = 0;
+    bool all = false, delta = false;
     uint64_t v;
 
-    (void)a;
+    for (a = skip_ws(a); *a; a = skip_ws(a)) {
+        bool one = a[0] == '-' && (a[2] == '\0' || a[2] == ' ' || a[2] == '\t');
+        if (one && a[1] == 'a')
+            all = true;
+        else if (one && a[1] == 'd')
+            delta = true;
+        else
+            goto usage;
+        a += 2;
+    }
+    if (all && delta)
+        goto usage;
     if (!c->ops->mon_stat)
         return unavailable(c, "stats");
-    for (unsigned i = 0; c->ops->mon_stat(c->t, i, &name, &v) == 0; i++)
-        gdb_printf(c->out, "%s=%llu\n", name, (unsigned long long)v);
+    for (; n < STATS_MAX && c->ops->mon_stat(c->t, n, &name, &group, &v) == 0; n++) {
+        unsigned g = 0;
+        while (g < ng && strcmp(groups[g], group) != 0)
+            g++;
+        if (g == ng && ng < STATS_GROUPS)
+            groups[ng++] = group;
+    }
+    for (unsigned g = 0; g < ng; g++) {
+        bool header = false;
+        for (unsigned i = 0; i < n; i++) {
+            if (c->ops->mon_stat(c->t, i, &name, &group, &v) != 0 || strcmp(group, groups[g]) != 0)
+                continue;
+            uint64_t before = i < stats_nprev ? stats_prev[i] : 0;
+            if (delta ? v == before : !all && v == 0)
+                continue;
+            if (!header)
+                gdb_printf(c->out, "[%s]\n", groups[g]);
+            header = true;
+            shown++;
+            if (delta)
+                gdb_printf(c->out, "%s=%llu (%s%llu)\n", name, (unsigned long long)v, v >= before ? "+" : "-",
+                           (unsigned long long)(v >= before ? v - before : before - v));
+            else
+                gdb_printf(c->out, "%s=%llu\n", name, (unsigned long long)v);
+        }
+    }
+    gdb_printf(c->out, "stats: %u of %u counters shown (%s)\n", shown, n,
+               all ? "all" : delta ? (stats_nprev ? "changed since the last stats" : "changed since start")
+                   : "non-zero; -a all, -d changed");
+    for (unsigned i = 0; i < n; i++)
+        if (c->ops->mon_stat(c->t, i, &name, &group, &v) == 0)
+            stats_prev[i] = v;
+    stats_nprev = n;
     return 0;
+usage:
+    gdb_printf(c->out, "usage: stats [-a | -d] (non-zero counters by group; -a all; -d changed since the last stats)\n");
+    return -1;
 }
 
 static int do_audit(const struct gdb_mon_ctx *c, const char *a)
@@ -526,6 +584,80 @@ static bool snap_one(const struct gdb_shadow_info *si, void *arg)
     return true;
 }
 
+/*
+ * The VA range each shadow covers, from the in-use top levels (the in-use
+ * shadows of the highest level: under PAE the vCPU's PDPT) down the
+ * shadow->shadow links (a child at entry e of a level-L table starts at the
+ * parent's base + e << entry_bits(L)); dot_va_known[i] is false for tables
+ * no in-use root reaches.  At most four passes: a chain has <= 4 levels.
+ */
+static uint64_t dot_va[DOT_MAX_SHADOWS];
+static bool dot_va_known[DOT_MAX_SHADOWS];
+
+static unsigned entry_bits(const struct gdb_shadow_info *si)
+{
+    return 12 + (si->guest_levels == 2 ? 10 : 9) * (si->level - 1);
+}
+
+static uint64_t va_span(const struct gdb_shadow_info *si)
+{
+    unsigned bits = entry_bits(si);
+    return bits >= 63 ? ~0ULL : (uint64_t)si->entries << bits;
+}
+
+static void dot_vas(const struct gdb_mon_ctx *c)
+{
+    unsigned top = 0;                  /* the roots: the in-use shadows of the highest level */
+    for (unsigned long i = 0; i < dot_n; i++)
+        if (dot_snap[i].in_use && dot_snap[i].level > top)
+            top = dot_snap[i].level;
+    for (unsigned long i = 0; i < dot_n; i++) {
+        dot_va[i] = 0;
+        dot_va_known[i] = dot_snap[i].in_use && dot_snap[i].level == top;
+    }
+    for (int pass = 0; pass < 4; pass++)
+        for (unsigned long i = 0; i < dot_n; i++) {
+            const struct gdb_shadow_info *si = &dot_snap[i];
+            if (!dot_va_known[i] || si->level <= 1)
+                continue;
+            for (unsigned e = 0; e < si->entries; e++) {
+                uint64_t se = 0, ge = 0;
+                if (c->ops->mon_shadow_entry(c->t, si, e, &se, &ge) < 0)
+                    break;
+                if (!(se & _PAGE_PRESENT) || (se & _PAGE_PSE))
+                    continue;
+                uint64_t cm = (se & PADDR_MASK_52) >> PAGE_SHIFT;
+                if (!set_has(dot_smfn, dot_nsmfn, cm))
+                    continue;
+                for (unsigned long k = 0; k < dot_n; k++)
+                    if (dot_snap[k].smfn == cm && !dot_va_known[k]) {
+                        uint64_t va = dot_va[i] + ((uint64_t)e << entry_bits(si));
+                        if (si->guest_levels == 4 && (va & (1ULL << 47)))
+                            va |= 0xffff000000000000ULL;
+                        dot_va[k] = va;
+                        dot_va_known[k] = true;
+                    }
+            }
+        }
+}
+
+/* What the colours and edges mean, as its own cluster. */
+static void dot_legend(const struct gdb_mon_ctx *c)
+{
+    static const char *const lines[] = {   /* one gdb_printf each: its buffer is short */
+        "  subgraph cluster_legend {\n    label=\"legend\";\n",
+        "    l_g [label=\"guest page table\", style=filled, fillcolor=lightblue];\n",
+        "    l_u [label=\"shadow in use\\n(a vCPU's top level)\", style=filled, fillcolor=orange];\n",
+        "    l_p [label=\"shadow pinned\", style=filled, fillcolor=gold];\n",
+        "    l_s [label=\"shadow\\nva: the range it maps\", style=filled, fillcolor=lightgrey];\n",
+        "    l_g -> l_s [label=\"shadowed by\", style=dashed, color=grey];\n",
+        "    l_u -> l_p [label=\"shadow entry N\"];\n",
+        "    l_g -> l_g [label=\"guest entry N\", color=blue];\n  }\n",
+    };
+    for (unsigned i = 0; i < ARRAY_SIZE(lines); i++)
+        gdb_printf(c->out, "%s", lines[i]);
+}
+
 static int do_dot(const struct gdb_mon_ctx *c, const char *a)
 {
     unsigned long i;
@@ -538,6 +670,8 @@ static int do_dot(const struct gdb_mon_ctx *c, const char *a)
     if (c->ops->mon_shadows(c->t, snap_one, NULL) < 0)
         return unavailable(c, "dot");
     gdb_printf(c->out, "digraph umbra {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n");
+    dot_vas(c);
+    dot_legend(c);
     gdb_printf(c->out, "  subgraph cluster_guest {\n    label=\"guest page tables\";\n");
     for (i = 0; i < dot_n; i++) {
         const struct gdb_shadow_info *si = &dot_snap[i];
@@ -550,9 +684,13 @@ static int do_dot(const struct gdb_mon_ctx *c, const char *a)
     gdb_printf(c->out, "  }\n  subgraph cluster_shadow {\n    label=\"shadows\";\n");
     for (i = 0; i < dot_n; i++) {
         const struct gdb_shadow_info *si = &dot_snap[i];
-        gdb_printf(c->out, "    s_%llx [label=\"smfn 0x%llx\\n%s\\nref %u%s%s\", style=filled, fillcolor=%s];\n",
+        char va[48] = "";
+        if (dot_va_known[i])
+            snprintf(va, sizeof(va), "\\nva 0x%llx-0x%llx", (unsigned long long)dot_va[i],
+                     (unsigned long long)(dot_va[i] + va_span(si) - 1));
+        gdb_printf(c->out, "    s_%llx [label=\"smfn 0x%llx\\n%s\\nref %u%s%s%s\", style=filled, fillcolor=%s];\n",
                    (unsigned long long)si->smfn, (unsigned long long)si->smfn, si->type ? si->type : "?",
-                   si->refcount, si->pinned ? " pinned" : "", si->in_use ? " in-use" : "",
+                   si->refcount, si->pinned ? " pinned" : "", si->in_use ? " in-use" : "", va,
                    si->in_use ? "orange" : si->pinned ? "gold" : "lightgrey");
     }
     gdb_printf(c->out, "  }\n");
@@ -594,7 +732,7 @@ static const struct mon_cmd cmds[] = {
     { "shadows", "", "every shadow page: frame, guest frame, type, refcount, pin", do_shadows },
     { "shadow", "MFN [FILTERS]", "the present entries of one shadow table and their guest entries (-all -w -x -u -s -diff)", do_shadow },
     { "pool", "", "shadow pool usage", do_pool },
-    { "stats", "", "shadow counters (NAME=VALUE)", do_stats },
+    { "stats", "[-a|-d]", "counters by group: non-zero, -a all, -d changed since the last stats", do_stats },
     { "audit", "", "check every shadow against the guest tables", do_audit },
     { "blow", "", "tear down every shadow not in use, empty the in-use ones (rebuilt on demand)", do_blow },
     { "phys", "on|off", "m/M/X address guest-physical (on) or guest-virtual (off) memory", do_phys },

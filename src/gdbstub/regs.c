@@ -237,3 +237,33 @@ size_t gdb_target_xml(const struct gdb_layout *l, char *buf, size_t size)
 #undef EMIT
     return n;
 }
+
+/*
+ * Expedited registers for a T stop reply: "NN:hex;" for every register of l
+ * backed by a field of r (general and system; the x87/SSE ones read as 0 and
+ * are left to `g`), so GDB needs no `g` after a stop or a stepi.  Writes at
+ * most size bytes (NUL included) and stops before a register that would not
+ * fit whole; returns the length written.
+ */
+size_t gdb_expedite_regs(const struct gdb_layout *l, const struct gdb_regs *r, char *buf, size_t size)
+{
+    size_t n = 0;
+    uint8_t b[16];
+
+    if (size == 0)
+        return 0;
+    buf[0] = '\0';
+    for (unsigned i = 0; i < l->nregs; i++) {
+        if (l->regs[i].field < 0)
+            continue;
+        unsigned sz = gdb_reg_get(l, i, r, b);
+        if (n + 4 + 2 * sz >= size)
+            break;
+        n += (size_t)snprintf(buf + n, size - n, "%02x:", i);
+        rsp_mem2hex(b, sz, buf + n);
+        n += 2 * sz;
+        buf[n++] = ';';
+        buf[n] = '\0';
+    }
+    return n;
+}

@@ -14,6 +14,7 @@ void opts_default(struct umbra_opts *o)
     o->shadow_pool = OPTS_DEFAULT_SHADOW_POOL;
     o->gdb = GDB_NONE;
     o->gdb_wait = false;
+    o->gdb_baud = 115200;
     o->paging = PAGING_SHADOW;
     o->iommu_require = false;
 }
@@ -117,6 +118,17 @@ int opts_parse(struct umbra_opts *o, const char *cmdline, char *err, size_t errl
                 o->gdb = r == 0 ? GDB_NONE : r == 1 ? GDB_COM1 : GDB_COM2;
         } else if (eq(w, nlen, "gdb_wait") && !has_val) {
             o->gdb_wait = true;
+        } else if (eq(w, nlen, "gdb_baud") && has_val) {
+            /* A 16550's rate is 115200 / D for a 16-bit divisor D >= 1: any
+             * other value would run the line at a rate GDB does not expect. */
+            uint64_t v;
+            if (parse_size(val, vlen, &v) < 0 || v == 0 || v > 115200 || 115200 % v != 0 ||
+                (vlen && (val[vlen - 1] < '0' || val[vlen - 1] > '9'))) {
+                snprintf(err, errlen, "bad value for gdb_baud: '%.*s' (a 16550 runs at 115200/D baud for a "
+                         "whole D: 115200 57600 38400 19200 9600 ...)", (int)vlen, val);
+                return -1;
+            }
+            o->gdb_baud = (unsigned)v;
         } else if (eq(w, nlen, "paging") && has_val) {
             r = choose(val, vlen, pagings, 2);
             if (r >= 0)
@@ -126,7 +138,7 @@ int opts_parse(struct umbra_opts *o, const char *cmdline, char *err, size_t errl
             if (r >= 0)
                 o->iommu_require = r == 1;
         } else if (eq(w, nlen, "console") || eq(w, nlen, "shadow_pool") || eq(w, nlen, "gdb") ||
-                   eq(w, nlen, "paging") || eq(w, nlen, "iommu")) {
+                   eq(w, nlen, "paging") || eq(w, nlen, "iommu") || eq(w, nlen, "gdb_baud")) {
             snprintf(err, errlen, "option %.*s needs a value", (int)nlen, w);
             return -1;
         } else if (eq(w, nlen, "gdb_wait")) {

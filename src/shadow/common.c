@@ -380,16 +380,7 @@ enum sh_result shadow_cmpxchg_guest(struct shadow_vcpu *v, gva_t va, void *expec
 
 void shadow_print_stats(struct shadow_domain *d)
 {
-#define SH_PRINT(n) plat_log("shadow: " #n "=%llu", (unsigned long long)d->c.n);
-    SH_COUNTERS(SH_PRINT)
-#undef SH_PRINT
-    for (unsigned t = SH_T_L1_32; t <= SH_T_PHYS_L2; t++) {
-        plat_log("shadow: made_%s=%llu", sh_role[t].name, (unsigned long long)d->c.made[t]);
-        plat_log("shadow: destroyed_%s=%llu", sh_role[t].name,
-                 (unsigned long long)d->c.destroyed[t]);
-    }
-    plat_log("shadow: pool_frames=%lu", (unsigned long)d->frames);
-    plat_log("shadow: pool_free=%lu", (unsigned long)d->nfree);
-    plat_log("shadow: live=%lu", (unsigned long)d->live);
-    plat_log("shadow: pinned=%lu", (unsigned long)d->npinned);
+    struct shadow_stat st;
+    for (unsigned i = 0; shadow_stat(d, i, &st); i++)
+        plat_log("shadow: %s=%llu", st.name, (unsigned long long)st.value);
 }

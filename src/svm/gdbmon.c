@@ -1,9 +1,9 @@
 /*
  * The GDB stub's monitor hooks on an SVM guest (gdb_target_ops.mon_*, used
  * by gdbtarget.c): the shadow MMU through src/gdbstub/shadow_hooks.c, plus
- * what is private elsewhere, captured honestly: the shadow counters come
- * from shadow_print_stats() and the audit's findings from shadow_audit(),
- * both through plat_log_sink; Umbra's exits per reason from exit.c.
+ * what is private elsewhere: the shadow counters through shadow_stat(), the
+ * audit's findings from shadow_audit() (captured through plat_log_sink),
+ * Umbra's exits per reason from exit.c.
  * Called only while the guest is stopped.
  */
 #include <umbra/kern.h>
@@ -34,60 +34,35 @@ int svm_mon_shadow_entry(void *t, const struct gdb_shadow_info *si, unsigned i,
 }
 
 /*
- * The shadow counters are private to src/shadow; shadow_print_stats() logs
- * them as "shadow: NAME=VALUE" through plat_log.  The monitor captures that
- * output into a table (on idx 0 of each `stats` run) and serves it, then
- * appends Umbra's exits per reason and the stub's own figures.
+ * `monitor stats`: the shadow counters through shadow_stat() (src/shadow's
+ * iterator, with their groups), then the stub's own figures, the TLB flushes
+ * and Umbra's exits per reason (exits_NAME).
  */
-#define STAT_MAX 96
-static struct { char name[40]; uint64_t value; } stat_tab[STAT_MAX];
-static unsigned stat_n;
-
-static void stat_line(const char *line, void *ctx)
-{
-    (void)ctx;
-    const char *p = line, *eq;
-    if (strncmp(p, "shadow: ", 8) == 0)
-        p += 8;
-    eq = strchr(p, '=');
-    if (!eq || stat_n == STAT_MAX || (size_t)(eq - p) >= sizeof(stat_tab[0].name))
-        return;
-    uint64_t val = 0;
-    for (const char *d = eq + 1; *d >= '0' && *d <= '9'; d++)
-        val = val * 10 + (uint64_t)(*d - '0');
-    memcpy(stat_tab[stat_n].name, p, (size_t)(eq - p));
-    stat_tab[stat_n].name[eq - p] = 0;
-    stat_tab[stat_n].value = val;
-    stat_n++;
-}
-
-static void capture_stats(struct svm_vcpu *v)
-{
-    stat_n = 0;
-    if (!v->sh)
-        return;
-    plat_log_sink = stat_line;
-    shadow_print_stats(v->sh->d);
-    plat_log_sink = NULL;
-}
-
-int svm_mon_stat(void *t, unsigned idx, const char **name, uint64_t *value)
+int svm_mon_stat(void *t, unsigned idx, const char **name, const char **group, uint64_t *value)
 {
     struct svm_vcpu *v = t;
+    static struct shadow_stat st;
     static char nb[48];
-    if (idx == 0)
-        capture_stats(v);
-    if (idx < stat_n) {
-        *name = stat_tab[idx].name;
-        *value = stat_tab[idx].value;
+
+    if (v->sh && shadow_stat(v->sh->d, idx, &st)) {
+        *name = st.name;
+        *group = st.group;
+        *value = st.value;
         return 0;
     }
-    idx -= stat_n;
+    if (v->sh) {                        /* idx past the shadow counters */
+        unsigned n = 0;
+        while (shadow_stat(v->sh->d, n, &st))
+            n++;
+        idx -= n;
+    }
+    *group = "gdb";
     if (svm_gdb_own_stat(idx, name, value))
         return 0;
     idx -= SVM_GDB_OWN_STATS;
     if (idx == 0) {
         *name = "tlb_full_flushes";
+        *group = "tlb";
         *value = v->full_flushes;
         return 0;
     }
@@ -97,14 +72,16 @@ int svm_mon_stat(void *t, unsigned idx, const char **name, uint64_t *value)
         return -GDB_ENOENT;
     snprintf(nb, sizeof(nb), "exits_%s", en);
     *name = nb;
+    *group = "exits";
     return 0;
 }
 
-static uint64_t stat_value(const char *name)
+static uint64_t stat_value(struct svm_vcpu *v, const char *name)
 {
-    for (unsigned i = 0; i < stat_n; i++)
-        if (strcmp(stat_tab[i].name, name) == 0)
-            return stat_tab[i].value;
+    struct shadow_stat st;
+    for (unsigned i = 0; shadow_stat(v->sh->d, i, &st); i++)
+        if (strcmp(st.name, name) == 0)
+            return st.value;
     return 0;
 }
 
@@ -114,9 +91,8 @@ int svm_mon_pool(void *t, struct gdb_pool_info *pi)
     if (!v->sh)
         return -GDB_ENOSYS;
     gdb_shadow_pool(v->sh->d, pi);
-    capture_stats(v);
-    pi->unpins = stat_value("unpins");
-    pi->teardowns = stat_value("teardowns");
+    pi->unpins = stat_value(v, "unpins");
+    pi->teardowns = stat_value(v, "teardowns");
     return 0;
 }
 

@@ -746,14 +746,15 @@ void svm_gdb_start(struct svm_vcpu *v)
         ulog("gdb: no UART at %s (%#x); no GDB stub", name, uart);
         return;
     }
-    gdb_uart_init(uart, 115200);
+    gdb_uart_init(uart, umbra_opts.gdb_baud ? umbra_opts.gdb_baud : 115200);
     gdb_stub_init(&stub, &svm_gdb_ops, v, gdb_uart_tx, (void *)(uintptr_t)uart);
     vm->ctl.intercept_exc |= (1u << X86_EXC_DB) | (1u << X86_EXC_BP);
     vm->ctl.intercept_misc1 |= INTERCEPT1_INTR | INTERCEPT1_INTN;
     vm->ctl.vintr &= ~VINTR_MASKING;         /* the guest's IF masks INTR (see window()) */
     svm_gdb_on = true;
     if (umbra_opts.gdb_wait) {
-        ulog("gdb: waiting for GDB on %s (gdb_wait), guest stopped at rip=%#lx", name, vm->save.rip);
+        ulog("gdb: waiting for GDB on %s at %u baud (gdb_wait), guest stopped at rip=%#lx", name,
+             umbra_opts.gdb_baud, vm->save.rip);
         console_drain();
         serve(v);
     } else {

@@ -50,7 +50,7 @@ int svm_mon_shadows(void *t, bool (*fn)(const struct gdb_shadow_info *, void *),
 int svm_mon_shadow_entry(void *t, const struct gdb_shadow_info *si, unsigned i,
                          uint64_t *sentry, uint64_t *gentry);
 int svm_mon_pool(void *t, struct gdb_pool_info *pi);
-int svm_mon_stat(void *t, unsigned idx, const char **name, uint64_t *value);
+int svm_mon_stat(void *t, unsigned idx, const char **name, const char **group, uint64_t *value);
 long svm_mon_audit(void *t, const struct gdb_out *out);
 int svm_mon_blow(void *t);
 /* gdbtarget.c: idx-th of the stub's own counters (SVM_GDB_OWN_STATS of them); false past the last. */

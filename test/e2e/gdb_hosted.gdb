@@ -59,6 +59,7 @@ source tools/gdb/umbra.py
 umbra walk 0x401000+4
 umbra shadows
 umbra stats
+umbra stats -a
 umbra pool
 umbra audit
 umbra shadow 0x82

@@ -63,6 +63,8 @@ umbra graph svm.png
 monitor pool
 monitor audit
 monitor stats
+monitor stats -d
+monitor stats -x
 umbra shadows
 echo === detach\n
 detach

@@ -97,6 +97,14 @@ expect "umbra: graph: svm.png"
 expect_re "^exits_intr=[1-9]"
 expect_re "^exits_(exception-3|swint)=[1-9]"   # int3: #BP on hardware and Bochs, INT n in QEMU TCG
 expect "audit: 0 errors"
+# monitor stats by group, non-zero by default, then -d, then a refused flag (issue 17 item 11)
+expect_re "^\\[faults\\]$"
+expect_re "^\\[exits\\]$"
+expect_re "^stats: [0-9]+ of [0-9]+ counters shown \\(non-zero; -a all, -d changed\\)$"
+expect_re "^stats: [0-9]+ of [0-9]+ counters shown \\(changed since the last stats\\)$"
+expect "usage: stats [-a | -d]"
+[ "$(sed -n '/^\[faults\]$/,/^stats: /p' "$work/out" | grep -cE '^[a-z_0-9-]+=0$')" -eq 0 ] ||
+    fail "monitor stats showed a zero counter by default"
 expect_re "^attach-eip=0x[0-9a-f]+ cr0=0x80000011$"
 [ "$(grep -c 'audit: 0 errors' "$work/out")" -eq 3 ] || fail "the audits after the reattach (before and after monitor blow) did not pass"
 # monitor blow says what monitor shadows and monitor pool list next (issue 17 item 9).
@@ -120,6 +128,9 @@ grep -q "^ *$g0 \[label=\"guest gfn" "$work/svm.dot" || fail "guest top-level pd
 s0=$(sed -n "s/^ *$g0 -> \(s_[0-9a-f]*\) .*/\1/p" "$work/svm.dot" | head -n 1)
 [ -n "$s0" ] || fail "pd0 has no shadow edge in the DOT text"
 grep -qE "^ *$s0 \[label=\"smfn [^\"]*l2_pae[^\"]*in-use" "$work/svm.dot" || fail "pd0's shadow $s0 is not an in-use l2_pae node"
+# ... labelled with the VA range it maps (PDPT entry 0: the first GiB), and a legend (issue 17 item 11)
+grep -qE "^ *$s0 \[label=\"smfn [^\"]*in-use\\\\nva 0x0-0x3fffffff\"" "$work/svm.dot" || fail "pd0's shadow $s0 has no VA label"
+grep -q "subgraph cluster_legend" "$work/svm.dot" || fail "no legend in the graph"
 # No debugger: the PAE demo guest runs to the end with the stub on (INTR
 # intercepted, interrupt windows), and without a COM2 the stub stays off.
 demo=$top_builddir/test/guests/demo/demo.elf

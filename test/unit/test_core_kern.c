@@ -294,6 +294,11 @@ START_TEST(opts_defaults_and_values)
     ck_assert_int_eq(o.gdb, GDB_COM2);
     ck_assert(o.gdb_wait);
     ck_assert_int_eq(o.paging, PAGING_NPT);
+    ck_assert_uint_eq(o.gdb_baud, 115200);
+    ck_assert_int_eq(opts_parse(&o, "gdb_baud=9600", err, sizeof(err)), 0);
+    ck_assert_uint_eq(o.gdb_baud, 9600);
+    ck_assert_int_eq(opts_parse(&o, "gdb_baud=300", err, sizeof(err)), 0);
+    ck_assert_uint_eq(o.gdb_baud, 300);
     ck_assert_int_eq(opts_parse(&o, "console=none shadow_pool=4M", err, sizeof(err)), 0);
     ck_assert_int_eq(o.console, CONSOLE_NONE);
     ck_assert_uint_eq(o.shadow_pool, 4u << 20);
@@ -317,6 +322,20 @@ START_TEST(opts_reject_by_name)
     ck_assert_str_eq(err, "option console needs a value");
     ck_assert_int_eq(opts_parse(&o, "gdb_wait=1", err, sizeof(err)), -1);
     ck_assert_str_eq(err, "option gdb_wait takes no value");
+    /* gdb_baud: only 115200/D for a whole D; the message says which. */
+    static const char *const bad_bauds[] = { "gdb_baud=100000", "gdb_baud=0", "gdb_baud=230400",
+                                             "gdb_baud=9600K", "gdb_baud=abc", "gdb_baud=" };
+    for (unsigned i = 0; i < sizeof(bad_bauds) / sizeof(bad_bauds[0]); i++) {
+        char e2[160];
+        opts_default(&o);
+        ck_assert_int_eq(opts_parse(&o, bad_bauds[i], e2, sizeof(e2)), -1);
+        ck_assert_msg(strstr(e2, "gdb_baud") != NULL, "%s: %s", bad_bauds[i], e2);
+        ck_assert_uint_eq(o.gdb_baud, 115200);
+    }
+    char e3[160];
+    opts_parse(&o, "gdb_baud=100000", e3, sizeof(e3));
+    ck_assert_str_eq(e3, "bad value for gdb_baud: '100000' (a 16550 runs at 115200/D baud for a whole D: "
+                     "115200 57600 38400 19200 9600 ...)");
     ck_assert_int_eq(opts_parse(&o, "consolex=e9", err, sizeof(err)), -1);
     ck_assert_str_eq(err, "unknown option 'consolex'");
 }

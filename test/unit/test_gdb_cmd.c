@@ -18,7 +18,7 @@ static uint8_t phys8(uint64_t pa) { return h->f.mem[pa]; }
 START_TEST(qsupported)
 {
     REPLY("qSupported:multiprocess+;swbreak+;xmlRegisters=i386",
-          "PacketSize=1000;qXfer:features:read+;QStartNoAckMode+;vContSupported+;swbreak+");
+          h_psz("qXfer:features:read+;QStartNoAckMode+;vContSupported+;swbreak+"));
     REPLY("qAttached", "1");
     REPLY("qOffsets", "");                  /* not offered: GDB uses the ELF */
     REPLY("vMustReplyEmpty", "");
@@ -321,22 +321,74 @@ static const char *run_to_stop(void)
     return h->reply;
 }
 
+/* The stop reply carries every register `p` can read (issue 17 item 10: a
+ * stepi costs GDB no `g`), each with the value `p` gives, and eip (8) among
+ * them; the x86-64 layout carries rip (0x10). */
+static void check_expedited(const char *stop, unsigned pc_regno)
+{
+    char t[GDB_PACKET_SIZE + 1], want[64];
+    const char *p;
+    unsigned n = 0;
+    bool pc_seen = false;
+
+    snprintf(t, sizeof(t), "%s", stop);
+    p = strchr(t, ';') + 1;                /* past thread:N; */
+    for (; *p; n++) {
+        unsigned reg = (unsigned)strtoul(p, NULL, 16);
+        const char *v = p + 3, *e = strchr(v, ';');
+        ck_assert_ptr_nonnull(e);
+        snprintf(want, sizeof(want), "p%x", reg);
+        ck_assert_int_eq(strncmp(h_cmd(h, want), v, (size_t)(e - v)), 0);
+        ck_assert_uint_eq(strlen(h->reply), (size_t)(e - v));
+        pc_seen |= reg == pc_regno;
+        p = e + 1;
+    }
+    ck_assert(pc_seen);
+    ck_assert_uint_ge(n, 16);
+}
+
+START_TEST(stop_reply_expedites_registers)
+{
+    char stop[GDB_PACKET_SIZE + 1];
+    REPLY("s", "<none>");
+    snprintf(stop, sizeof(stop), "%s", run_to_stop());
+    ck_assert_stop(stop, "T05thread:1;");
+    char pc[32];
+    uint32_t eip = (uint32_t)h->f.regs[0].rip;
+    ck_assert_uint_ne(eip, 0);
+    snprintf(pc, sizeof(pc), ";08:%02x%02x%02x%02x;", eip & 0xff, (eip >> 8) & 0xff, (eip >> 16) & 0xff, eip >> 24);
+    ck_assert_ptr_nonnull(strstr(stop, pc));              /* eip, little-endian */
+    check_expedited(stop, 8);
+    h_monitor(h, "arch x86-64");
+    h_cmd(h, "qSupported");
+    snprintf(stop, sizeof(stop), "%s", h_cmd(h, "?"));
+    snprintf(pc, sizeof(pc), ";10:%02x%02x%02x%02x00000000;", eip & 0xff, (eip >> 8) & 0xff, (eip >> 16) & 0xff, eip >> 24);
+    ck_assert_ptr_nonnull(strstr(stop, pc));
+    check_expedited(stop, 0x10);
+    /* A W (exit) reply carries none. */
+    size_t from = h->outlen;
+    gdb_stub_stopped(&h->s, &(struct gdb_stop){ .exited = true, .exit_code = 3 });
+    h_decode(h, from);
+    ck_assert_str_eq(h->reply, "W03");
+}
+END_TEST
+
 START_TEST(continue_to_breakpoint_and_step)
 {
     REPLY("Z0,400005,1", "OK");
     REPLY("c", "<none>");                   /* no immediate reply */
     ck_assert_int_eq(h->last_action, GDB_ACT_RESUME);
     ck_assert(h->s.running);
-    ck_assert_str_eq(run_to_stop(), "T05thread:1;");
+    ck_assert_stop(run_to_stop(), "T05thread:1;");
     ck_assert_uint_eq(h->f.regs[0].rip, 0x400005);
     REPLY("z0,400005,1", "OK");
     REPLY("s", "<none>");
     ck_assert_int_eq(h->f.run[0], GDB_RUN_STEP);
     ck_assert_int_eq(h->f.run[1], GDB_RUN_STOP);
-    ck_assert_str_eq(run_to_stop(), "T05thread:1;");
+    ck_assert_stop(run_to_stop(), "T05thread:1;");
     ck_assert_uint_eq(h->f.regs[0].rip, 0x400006);
     ck_assert_uint_eq(h->f.regs[0].rax, 1);
-    REPLY("?", "T05thread:1;");
+    ck_assert_stop(h_cmd(h, "?"), "T05thread:1;");
     REPLY("c40000c", "<none>");             /* continue at an address */
     ck_assert_uint_eq(h->f.regs[0].rip, 0x40000c);
     REPLY("czz", "E01");                    /* while running */
@@ -346,20 +398,20 @@ END_TEST
 START_TEST(swbreak_hwbreak_stop_reasons)
 {
     REPLY("qSupported:multiprocess+;swbreak+;hwbreak+;fork-events+",
-          "PacketSize=1000;qXfer:features:read+;QStartNoAckMode+;vContSupported+;swbreak+;hwbreak+");
+          h_psz("qXfer:features:read+;QStartNoAckMode+;vContSupported+;swbreak+;hwbreak+"));
     REPLY("Z0,400005,1", "OK");
     REPLY("c", "<none>");
-    ck_assert_str_eq(run_to_stop(), "T05thread:1;swbreak:;");
+    ck_assert_stop(run_to_stop(), "T05thread:1;swbreak:;");
     REPLY("z0,400005,1", "OK");
     REPLY("Z1,40000c,1", "OK");
     REPLY("c", "<none>");
-    ck_assert_str_eq(run_to_stop(), "T05thread:1;hwbreak:;");
+    ck_assert_stop(run_to_stop(), "T05thread:1;hwbreak:;");
     REPLY("s", "<none>");
-    ck_assert_str_eq(run_to_stop(), "T05thread:1;");        /* a plain step */
+    ck_assert_stop(run_to_stop(), "T05thread:1;");        /* a plain step */
     /* a GDB that did not offer them gets neither */
-    REPLY("qSupported:swbreak;xswbreak+", "PacketSize=1000;qXfer:features:read+;QStartNoAckMode+;vContSupported+");
+    REPLY("qSupported:swbreak;xswbreak+", h_psz("qXfer:features:read+;QStartNoAckMode+;vContSupported+"));
     REPLY("c", "<none>");
-    ck_assert_str_eq(run_to_stop(), "T05thread:1;");
+    ck_assert_stop(run_to_stop(), "T05thread:1;");
 }
 END_TEST
 
@@ -372,7 +424,7 @@ START_TEST(legacy_C_and_S)
     REPLY("C05;400000", "<none>");
     ck_assert_uint_eq(h->f.regs[0].rip, 0x400000);
     ck_assert_int_eq(h->f.run[0], GDB_RUN_CONT);
-    ck_assert_str_eq(run_to_stop(), "T05thread:1;");
+    ck_assert_stop(run_to_stop(), "T05thread:1;");
     ck_assert_uint_eq(h->f.regs[0].rip, 0x40000c);
     REPLY("C05;zz", "E16");
     REPLY("Cxx", "E16");
@@ -385,17 +437,17 @@ START_TEST(vcont)
     REPLY("vCont;s:1;c", "<none>");
     ck_assert_int_eq(h->f.run[0], GDB_RUN_STEP);
     ck_assert_int_eq(h->f.run[1], GDB_RUN_CONT);
-    ck_assert_str_eq(run_to_stop(), "T05thread:1;");
+    ck_assert_stop(run_to_stop(), "T05thread:1;");
     REPLY("vCont;c:2", "<none>");
     ck_assert_int_eq(h->f.run[0], GDB_RUN_STOP);
     ck_assert_int_eq(h->f.run[1], GDB_RUN_CONT);
     gdb_stub_stopped(&h->s, &(struct gdb_stop){ .cpu = 1, .signal = GDB_SIGINT });
     h_decode(h, 0);
-    ck_assert_str_eq(h->reply, "T02thread:2;");
+    ck_assert_stop(h->reply, "T02thread:2;");
     REPLY("vCont;S05:1", "<none>");
     ck_assert_int_eq(h->f.run[0], GDB_RUN_STEP);
     run_to_stop();
-    REPLY("vCont;t", "T05thread:1;");       /* nothing to run: immediate stop reply */
+    ck_assert_stop(h_cmd(h, "vCont;t"), "T05thread:1;");       /* nothing to run: immediate stop reply */
     REPLY("vCont;x", "E16");
     REPLY("vCont;s:9", "E16");
     REPLY("vCont;c:zz", "E16");
@@ -410,7 +462,7 @@ START_TEST(watchpoint_stop_reply)
 {
     REPLY("Z2,401000,4", "OK");
     REPLY("c", "<none>");
-    ck_assert_str_eq(run_to_stop(), "T05thread:1;watch:401000;");
+    ck_assert_stop(run_to_stop(), "T05thread:1;watch:401000;");
     ck_assert_uint_eq(h->f.regs[0].rip, 0x40000c);
     gdb_stub_stopped(&h->s, &(struct gdb_stop){ .exited = true, .exit_code = 3 });
     h_decode(h, 0);
@@ -431,7 +483,7 @@ START_TEST(interrupt_while_running)
     ck_assert_int_eq(h->last_action, GDB_ACT_INTERRUPT);
     gdb_stub_stopped(&h->s, &(struct gdb_stop){ .cpu = 0, .signal = GDB_SIGINT });
     h_decode(h, 0);
-    ck_assert_str_eq(h->reply, "T02thread:1;");
+    ck_assert_stop(h->reply, "T02thread:1;");
     ck_assert(!h->s.running);
 }
 END_TEST
@@ -483,17 +535,17 @@ START_TEST(no_unsolicited_stop_reply)
     /* a stop before any debugger spoke is kept for '?', not sent */
     gdb_stub_stopped(&h->s, &(struct gdb_stop){ .cpu = 1, .signal = GDB_SIGINT });
     ck_assert_uint_eq(h->outlen, 0);
-    REPLY("?", "T02thread:2;");
+    ck_assert_stop(h_cmd(h, "?"), "T02thread:2;");
     /* a guest started without GDB: a later '?' or Ctrl-C asks to stop it */
     setup_pae();
     gdb_stub_set_running(&h->s);
-    REPLY("qSupported", "PacketSize=1000;qXfer:features:read+;QStartNoAckMode+;vContSupported+");
+    REPLY("qSupported", h_psz("qXfer:features:read+;QStartNoAckMode+;vContSupported+"));
     h_cmd(h, "?");
     ck_assert_int_eq(h->last_action, GDB_ACT_INTERRUPT);
     ck_assert_int_eq(h_feed(h, "\x03", 1), GDB_ACT_INTERRUPT);
     gdb_stub_stopped(&h->s, &(struct gdb_stop){ .cpu = 0, .signal = GDB_SIGINT });
     h_decode(h, 0);
-    ck_assert_str_eq(h->reply, "T02thread:1;");
+    ck_assert_stop(h->reply, "T02thread:1;");
     /* after D the debugger is gone: stops are kept quiet again */
     REPLY("D", "OK");
     size_t before = h->outlen;
@@ -605,8 +657,34 @@ START_TEST(monitor_shadows_and_audit)
     ck_assert_ptr_nonnull(strstr(h_monitor(h, "blow"), "blow: 3 of 3 shadows torn down; 0 kept (0 in use"));
     ck_assert_ptr_nonnull(strstr(h_monitor(h, "shadows"), "shadows: 0"));
     ck_assert_ptr_nonnull(strstr(h_monitor(h, "walk 0x401000"), "shadow: 0x401000 -> not mapped"));
-    ck_assert_ptr_nonnull(strstr(h_monitor(h, "stats"), "resumes=0\n"));
+    ck_assert_ptr_nonnull(strstr(h_monitor(h, "stats -a"), "resumes=0\n"));
     ck_assert_ptr_nonnull(strstr(h_monitor(h, "mode"), "cpu 0 paging pae\ncr0 0x80000011 cr3 0x1000"));
+}
+END_TEST
+
+/* monitor stats (issue 17 item 11): by group, non-zero by default, -a all,
+ * -d the changes since the last stats; anything else is refused. */
+START_TEST(monitor_stats_groups_and_deltas)
+{
+    const char *o = h_monitor(h, "stats -a");
+    ck_assert_ptr_nonnull(strstr(o, "[run]\ninsns=0\nsteps=0\nresumes=0\n[memory]\nvirt_reads="));
+    ck_assert_ptr_nonnull(strstr(o, "stats: 5 of 5 counters shown (all)\n"));
+    o = h_monitor(h, "stats");
+    ck_assert_ptr_null(strstr(o, "resumes=0"));               /* zeros hidden */
+    ck_assert_ptr_null(strstr(o, "[run]"));                   /* and a group with none */
+    REPLY("s", "<none>");
+    run_to_stop();
+    o = h_monitor(h, "stats -d");
+    ck_assert_ptr_nonnull(strstr(o, "[run]\ninsns=1 (+1)\nsteps=1 (+1)\nresumes=1 (+1)\n"));
+    o = h_monitor(h, "stats -d");                              /* nothing ran since */
+    ck_assert_ptr_null(strstr(o, "[run]"));
+    ck_assert_ptr_nonnull(strstr(o, "stats: 0 of 5 counters shown (changed since the last stats)"));
+    o = h_monitor(h, "stats");
+    ck_assert_ptr_nonnull(strstr(o, "[run]\ninsns=1\nsteps=1\nresumes=1\n"));
+    const char *bad[] = { "stats -x", "stats -ad", "stats -a -d", "stats all", "stats -", "stats --a" };
+    for (unsigned i = 0; i < ARRAY_SIZE(bad); i++)
+        ck_assert_msg(strstr(h_monitor(h, bad[i]), "usage: stats [-a | -d]"), "%s: %s", bad[i], h->console);
+    ck_assert_ptr_nonnull(strstr(h_monitor(h, "stats  -a  "), "(all)"));
 }
 END_TEST
 
@@ -614,7 +692,14 @@ START_TEST(monitor_dot)
 {
     const char *o = h_monitor(h, "dot");
     ck_assert_int_eq(strncmp(o, "digraph umbra {", 15), 0);
-    ck_assert_ptr_nonnull(strstr(o, "s_80 [label=\"smfn 0x80\\nl3_pae\\nref 1 pinned in-use\""));
+    /* VA labels (issue 17 item 11): the root spans 4 GiB, the L2 at entry 0
+     * 1 GiB, the L1 at its entry 2 the 2 MiB from 0x400000. */
+    ck_assert_ptr_nonnull(strstr(o, "s_80 [label=\"smfn 0x80\\nl3_pae\\nref 1 pinned in-use\\nva 0x0-0xffffffff\""));
+    ck_assert_ptr_nonnull(strstr(o, "s_81 [label=\"smfn 0x81\\nl2_pae\\nref 1\\nva 0x0-0x3fffffff\""));
+    ck_assert_ptr_nonnull(strstr(o, "s_82 [label=\"smfn 0x82\\nl1_pae\\nref 1\\nva 0x400000-0x5fffff\""));
+    ck_assert_ptr_nonnull(strstr(o, "subgraph cluster_legend"));
+    ck_assert_ptr_nonnull(strstr(o, "l_u [label=\"shadow in use"));
+    ck_assert_ptr_nonnull(strstr(o, "    l_g -> l_g [label=\"guest entry N\", color=blue];\n  }\n  subgraph cluster_guest {"));
     ck_assert_ptr_nonnull(strstr(o, "s_80 -> s_81 [label=\"0\"]"));
     ck_assert_ptr_nonnull(strstr(o, "s_81 -> s_82 [label=\"2\"]"));
     ck_assert_ptr_nonnull(strstr(o, "g_2 -> g_3 [label=\"2\", color=blue]"));
@@ -670,10 +755,12 @@ START_TEST(monitor_without_hooks)
 END_TEST
 
 /* Output longer than one packet is split into several O packets, in order. */
+/* Enough 54-byte lines to fill five O packets of the stub's buffer. */
+#define CHATTY_LINES ((int)(5 * sizeof(((struct gdb_stub *)0)->obuf) / 54 + 1))
 static long chatty_audit(void *t, const struct gdb_out *out)
 {
     (void)t;
-    for (int i = 0; i < 200; i++)
+    for (int i = 0; i < CHATTY_LINES; i++)
         gdb_printf(out, "line %03d: the quick brown fox jumps over the lazy dog\n", i);
     return 0;
 }
@@ -691,8 +778,11 @@ START_TEST(monitor_output_split_into_O_packets)
         packets += h->out[i] == '$' && h->out[i + 1] == 'O';
     ck_assert_int_ge(packets, 5);
     ck_assert_ptr_nonnull(strstr(o, "line 000: the quick"));
-    ck_assert_ptr_nonnull(strstr(o, "line 199: the quick brown fox jumps over the lazy dog\naudit: 0 errors\n"));
-    ck_assert_uint_eq(strlen(o), 200 * 54 + strlen("audit: 0 errors\n"));
+    char last[80];
+    snprintf(last, sizeof(last), "line %03d: the quick brown fox jumps over the lazy dog\naudit: 0 errors\n",
+             CHATTY_LINES - 1);
+    ck_assert_ptr_nonnull(strstr(o, last));
+    ck_assert_uint_eq(strlen(o), (size_t)CHATTY_LINES * 54 + strlen("audit: 0 errors\n"));
     ck_assert_int_eq(h->bad_frames, 0);
 }
 END_TEST
@@ -738,6 +828,7 @@ int main(void)
     tcase_add_test(tc, hw_breakpoints_and_watchpoints);
     tcase_add_test(tc, no_hw_hooks_means_unsupported);
     tcase_add_test(tc, continue_to_breakpoint_and_step);
+    tcase_add_test(tc, stop_reply_expedites_registers);
     tcase_add_test(tc, swbreak_hwbreak_stop_reasons);
     tcase_add_test(tc, legacy_C_and_S);
     tcase_add_test(tc, vcont);
@@ -754,6 +845,7 @@ int main(void)
     tcase_add_test(tc, monitor_dot_dedupe_and_cap);
     tcase_add_test(tc, monitor_without_hooks);
     tcase_add_test(tc, monitor_output_split_into_O_packets);
+    tcase_add_test(tc, monitor_stats_groups_and_deltas);
     tcase_add_test(tc, pte_flag_names);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);

@@ -357,9 +357,10 @@ static int f_pool(void *t, struct gdb_pool_info *pi)
     return 0;
 }
 
-static int f_stat(void *t, unsigned idx, const char **name, uint64_t *v)
+static int f_stat(void *t, unsigned idx, const char **name, const char **group, uint64_t *v)
 {
     struct fake *f = t;
+    *group = idx < 3 ? "run" : "memory";
     switch (idx) {
     case 0: *name = "insns"; *v = f->insns; return 0;
     case 1: *name = "steps"; *v = f->steps; return 0;

@@ -239,6 +239,45 @@ END_TEST
 START_TEST(long_mode) { check_mode(GUEST_PAGING_LONG, 4, "l1_64"); }
 END_TEST
 
+/* shadow_stat() (issue 16's iterator) on a real domain: every counter has a
+ * group (none falls to "other"), names are unique, the gauges match the pool,
+ * the PAE build made l1_pae shadows, and the order ends. */
+START_TEST(stats_iterator)
+{
+    struct shadow_stat st;
+    static char names[256][40];
+    unsigned n = 0;
+    uint64_t frames = 0, made_l1 = 0, faults_seen = 0;
+
+    build(GUEST_PAGING_PAE);
+    for (; shadow_stat(D, n, &st); n++) {
+        ck_assert_uint_lt(n, 256);
+        ck_assert_msg(strcmp(st.group, "other") != 0, "%s has no group", st.name);
+        for (unsigned k = 0; k < n; k++)
+            ck_assert_msg(strcmp(names[k], st.name) != 0, "%s twice", st.name);
+        snprintf(names[n], sizeof(names[n]), "%s", st.name);
+        if (strcmp(st.name, "pool_frames") == 0)
+            frames = st.value;
+        if (strcmp(st.name, "made_l1_pae") == 0)
+            made_l1 = st.value;
+        if (strcmp(st.name, "faults") == 0) {
+            ck_assert_str_eq(st.group, "faults");
+            faults_seen++;
+        }
+        if (strcmp(st.name, "cr3_loads") == 0)
+            ck_assert_str_eq(st.group, "cr3");
+    }
+    ck_assert_uint_eq(faults_seen, 1);
+    ck_assert_uint_eq(frames, sim_pool_frames());
+    ck_assert_uint_ge(made_l1, 1);
+    ck_assert_str_eq(names[n - 1], "pinned");
+    ck_assert(!shadow_stat(D, n, &st));
+    ck_assert_str_eq(shadow_stat_group("wp_rmap_walks"), "writes");
+    ck_assert_str_eq(shadow_stat_group("no_such_counter"), "other");
+    sim_fini();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("gdb_shadow");
@@ -248,6 +287,7 @@ int main(void)
 
     tcase_add_test(tc, two_level);
     tcase_add_test(tc, pae);
+    tcase_add_test(tc, stats_iterator);
     tcase_add_test(tc, long_mode);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);

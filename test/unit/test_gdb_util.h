@@ -6,6 +6,7 @@
 #ifndef TEST_GDB_UTIL_H
 #define TEST_GDB_UTIL_H
 
+#include <ctype.h>
 #include "test_gdb_fake.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,7 @@ struct harness {
     struct gdb_stub s;
     char out[1 << 18];          /* raw bytes the stub sent */
     size_t outlen;
-    char reply[1 << 14];        /* decoded payload of the last packet */
+    char reply[GDB_PACKET_SIZE + 1];   /* decoded payload of the last packet */
     char console[1 << 18];      /* concatenated `O` packet text */
     enum gdb_action last_action;
     int bad_frames;             /* replies with a wrong checksum (must stay 0) */
@@ -84,7 +85,7 @@ static inline int h_decode(struct harness *h, size_t from)
             i++;
             continue;
         }
-        char pl[1 << 14];
+        char pl[GDB_PACKET_SIZE + 1];
         size_t n = 0;
         unsigned sum = 0;
         i++;
@@ -124,7 +125,7 @@ static inline int h_decode(struct harness *h, size_t from)
 /* Send one packet, return the decoded reply ("" if the stub sent none). */
 static inline const char *h_cmd_n(struct harness *h, const char *payload, size_t n)
 {
-    char frame[1 << 14];
+    char frame[2 * GDB_PACKET_SIZE + 16];
     size_t from;
     if (h->outlen > sizeof(h->out) / 2)
         h->outlen = 0;          /* room for the whole exchange */
@@ -154,5 +155,37 @@ static inline const char *h_monitor(struct harness *h, const char *line)
     h_cmd(h, pkt);
     return h->console;
 }
+
+/* "PacketSize=<GDB_PACKET_SIZE in hex>;" + rest: the qSupported reply. */
+static inline const char *h_psz(const char *rest)
+{
+    static char b[256];
+    snprintf(b, sizeof(b), "PacketSize=%x;%s", GDB_PACKET_SIZE, rest);
+    return b;
+}
+
+/* Is reply the stop reply `head` followed only by expedited registers
+ * ("NN:hex;" items, at least the pc)?  The values are checked elsewhere. */
+static inline bool h_is_stop(const char *reply, const char *head)
+{
+    size_t n = strlen(head);
+    unsigned items = 0;
+    if (strncmp(reply, head, n) != 0)
+        return false;
+    for (const char *p = reply + n; *p; items++) {
+        if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]) || p[2] != ':')
+            return false;
+        p += 3;
+        const char *v = p;
+        while (isxdigit((unsigned char)*p))
+            p++;
+        if (p == v || (p - v) % 2 || *p != ';')
+            return false;
+        p++;
+    }
+    return items >= 9;         /* i386: eax..eip at least */
+}
+#define ck_assert_stop(reply, head) \
+    ck_assert_msg(h_is_stop((reply), (head)), "stop reply '%s' is not '%s' + registers", (reply), (head))
 
 #endif

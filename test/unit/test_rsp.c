@@ -158,12 +158,14 @@ END_TEST
 
 START_TEST(rle_overflow_bounded)
 {
-    /* 100 runs of 97 copies: far past the limit, must stop at GDB_PACKET_SIZE */
-    static char f[1024];
+    /* Runs of 97 copies, 100 more than GDB_PACKET_SIZE needs: far past the
+     * limit, the payload must stop at GDB_PACKET_SIZE. */
+    enum { RUNS = GDB_PACKET_SIZE / 98 + 100 };
+    static char f[3 * RUNS + 8];
     size_t o = 0;
     unsigned sum = 0;
     f[o++] = '$';
-    for (int i = 0; i < 100; i++) {
+    for (int i = 0; i < RUNS; i++) {
         const char *run = "a*~";
         for (int k = 0; k < 3; k++) {
             f[o++] = run[k];

@@ -9,7 +9,7 @@
 #   umbra vmmap [START [END]] [-w -x -u -s -diff -frame GFN]   the address space as ranges
 #   umbra shadows         every shadow page (frame, guest frame, type, refcount, pin)
 #   umbra shadow EXPR     one shadow table's entries with their guest entries
-#   umbra stats           shadow counters
+#   umbra stats [-a|-d]   counters by group: non-zero, -a all, -d changed since the last call
 #   umbra pool            shadow pool usage
 #   umbra audit           check every shadow against the guest tables
 #   umbra blow            tear down the shadows not in use (rebuilt on demand)
@@ -198,7 +198,7 @@ _Expr("shadow", "umbra shadow EXPR: the non-empty entries of the shadow table in
 UmbraGraph()
 UmbraDot()
 _Simple("shadows", "shadows", "umbra shadows: every shadow page with type, refcount, pin.")
-_Simple("stats", "stats", "umbra stats: the shadow MMU counters.")
+_Words("stats", ["-a", "-d"], "umbra stats [-a|-d]: the counters by group (non-zero; -a all; -d changed since the last stats).")
 _Simple("pool", "pool", "umbra pool: shadow pool usage.")
 _Simple("audit", "audit", "umbra audit: check every shadow against the guest tables.")
 _Simple("blow", "blow", "umbra blow: tear down every shadow not in use (rebuilt on demand).")
