@@ -187,7 +187,7 @@ Also writes FILE.dot next to it.  The dot program comes from $DOT or PATH."""
         if r.returncode != 0:
             raise gdb.GdbError("dot failed: " + r.stderr.decode(errors="replace"))
         gdb.write("umbra: graph: %s (%d nodes)\n" % (out, text.count("[label=\"smfn")
-                                                      + text.count("[label=\"guest")))
+                                                      + text.count("[label=\"guest gfn")))   # not the legend
 
 
 Umbra()
