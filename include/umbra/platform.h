@@ -62,6 +62,7 @@ struct plat_cpu_features {
     bool smep;             /* CPUID 7.0 EBX[7] */
     bool smap;             /* CPUID 7.0 EBX[20] */
     bool pku;              /* CPUID 7.0 ECX[3] */
+    bool pks;              /* CPUID 7.0 ECX[31] (no AMD CPU; QEMU -cpu max) */
 };
 const struct plat_cpu_features *plat_cpu_features(void);
 
@@ -72,6 +73,14 @@ const struct plat_cpu_features *plat_cpu_features(void);
  * mode with CR4.PKE and the feature exists; 0 if there is no PKU.
  */
 uint32_t plat_guest_pkru(struct shadow_vcpu *v);
+
+/*
+ * The guest's IA32_PKRS (the same layout, for supervisor pages under
+ * CR4.PKS).  Umbra neither intercepts nor switches the MSR, so after #VMEXIT
+ * it holds the guest's value; the host runs with CR4.PKS = 0.  Asked only
+ * under the same conditions with CR4.PKS; 0 if there is no PKS.
+ */
+uint32_t plat_guest_pkrs(struct shadow_vcpu *v);
 
 /* Diagnostics: one line, printf format, printed as "umbra: ..." by the caller's convention. */
 void plat_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

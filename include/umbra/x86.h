@@ -38,9 +38,11 @@
 #define X86_CR4_SMEP       (1UL << 20)
 #define X86_CR4_SMAP       (1UL << 21)
 #define X86_CR4_PKE        (1UL << 22)
+#define X86_CR4_PKS        (1UL << 24)
 
 /* EFER (MSR 0xC0000080) */
 #define MSR_EFER     0xC0000080u
+#define MSR_IA32_PKRS 0x6E1u        /* supervisor protection-key rights (PKS) */
 #define EFER_SCE     (1UL << 0)
 #define EFER_LME     (1UL << 8)
 #define EFER_LMA     (1UL << 10)

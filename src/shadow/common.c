@@ -23,7 +23,7 @@ static uint64_t mode_key(const struct shadow_vcpu *v)
 {
     return (v->guest_cr0 & (X86_CR0_PG | X86_CR0_WP))
          | (v->guest_cr4 & (X86_CR4_PAE | X86_CR4_PSE | X86_CR4_PGE | X86_CR4_SMEP
-                            | X86_CR4_SMAP | X86_CR4_PKE))
+                            | X86_CR4_SMAP | X86_CR4_PKE | X86_CR4_PKS))
          | ((v->guest_efer & (EFER_LME | EFER_NXE)) << 32);
 }
 
@@ -43,7 +43,7 @@ static const struct shadow_mode *pick_mode(const struct shadow_vcpu *v)
  * on the identity shadow); WP always, so supervisor writes to write-protected
  * page tables and to not-yet-dirty pages fault (a guest with WP = 0 gets the
  * writes it may do emulated); PAE/LME/LMA as the shadow format needs; PSE
- * never (shadows never use superpages); PGE, SMEP, SMAP, PKE as the guest
+ * never (shadows never use superpages); PGE, SMEP, SMAP, PKE, PKS as the guest
  * set them when the CPU has them and paging is on; NXE as the guest set it;
  * SVME because VMRUN requires it in the guest's EFER.
  */
@@ -55,7 +55,8 @@ static void compute_hw(struct shadow_vcpu *v)
                   | X86_CR4_FSGSBASE | X86_CR4_OSXSAVE;
     if (v->paging != GUEST_PAGING_OFF)
         pass |= (f->pge ? X86_CR4_PGE : 0) | (f->smep ? X86_CR4_SMEP : 0)
-              | (f->smap ? X86_CR4_SMAP : 0) | (f->pku ? X86_CR4_PKE : 0);
+              | (f->smap ? X86_CR4_SMAP : 0) | (f->pku ? X86_CR4_PKE : 0)
+              | (f->pks ? X86_CR4_PKS : 0);
     v->hw_cr0 = v->guest_cr0 | X86_CR0_PG | X86_CR0_WP;
     v->hw_cr4 = (v->guest_cr4 & pass) | (v->paging == GUEST_PAGING_2LEVEL ? 0 : X86_CR4_PAE);
     v->hw_efer = (v->guest_efer & ~(uint64_t)(EFER_LME | EFER_LMA | EFER_NXE)) | EFER_SVME

@@ -195,8 +195,9 @@ static enum sh_result stop(struct sh_fault *out, const char *why)
  * SH_PFEC_AC (EFLAGS.AC = 0); page_fault() passes SH_PFEC_AC unless the
  * caller said AC = 0 (SH_PFEC_NOAC): with AC unknown, the hardware, running
  * on shadows that copy U faithfully, judges SMAP with the real AC.
- * Protection keys (long mode, CR4.PKE): data accesses to user pages are
- * judged against plat_guest_pkru() with the leaf's key (bits 62:59); AD
+ * Protection keys (long mode): data accesses to user pages are judged
+ * against plat_guest_pkru() (CR4.PKE), to supervisor pages against
+ * plat_guest_pkrs() (CR4.PKS), with the leaf's key (bits 62:59); AD
  * forbids them, WD forbids writes (supervisor writes only with CR0.WP = 1);
  * a PK violation adds PFEC_PK to whatever else the access violates.
  */
@@ -274,8 +275,7 @@ static enum sh_result SH_NAME(walk)(struct shadow_vcpu *v, gva_t va, uint32_t ac
     if ((access & PFEC_INSN) && gw->nx)
         bad = true;
 #if GUEST_LEVELS == 4
-    if (gw->us)
-        pk = sh_pk_fault(v, (unsigned)((uint64_t)gw->e[gw->leaf] >> 59) & 15, access);
+    pk = sh_pk_fault(v, (unsigned)((uint64_t)gw->e[gw->leaf] >> 59) & 15, access, gw->us);
 #endif
     (void)n;
     (void)smap;

@@ -245,16 +245,18 @@ static inline uint64_t sh_rsvd_addr(unsigned top_bit)
  * cannot name (no I/D reporting): leave protection keys to the hardware. */
 #define SH_PFEC_NOPK (1u << 28)
 
-/* PFEC_PK if the guest's PKRU refuses `access` to a user page with
- * protection key `key` (long mode), else 0: AD refuses data accesses, WD
+/* PFEC_PK if the guest's rights register refuses `access` to a page with
+ * protection key `key` (long mode), else 0: PKRU for a user page (CR4.PKE),
+ * IA32_PKRS for a supervisor page (CR4.PKS).  AD refuses data accesses, WD
  * writes (supervisor writes only with CR0.WP = 1); fetches are never
- * refused, nor anything without CR4.PKE. */
-static inline uint32_t sh_pk_fault(struct shadow_vcpu *v, unsigned key, uint32_t access)
+ * refused, nor anything without that CR4 bit. */
+static inline uint32_t sh_pk_fault(struct shadow_vcpu *v, unsigned key, uint32_t access, bool user_page)
 {
-    if ((access & (PFEC_INSN | SH_PFEC_NOPK)) || !(v->guest_cr4 & X86_CR4_PKE)
-        || !plat_cpu_features()->pku)
+    if ((access & (PFEC_INSN | SH_PFEC_NOPK))
+        || !(v->guest_cr4 & (user_page ? X86_CR4_PKE : X86_CR4_PKS))
+        || !(user_page ? plat_cpu_features()->pku : plat_cpu_features()->pks))
         return 0;
-    uint32_t r = plat_guest_pkru(v) >> (2 * key);
+    uint32_t r = (user_page ? plat_guest_pkru(v) : plat_guest_pkrs(v)) >> (2 * key);
     bool wd = (r & 2) && (access & PFEC_WRITE) && ((access & PFEC_USER) || (v->guest_cr0 & X86_CR0_WP));
     return ((r & 1) || wd) ? PFEC_PK : 0;
 }

@@ -294,8 +294,17 @@ static void exit_cpuid(struct svm_vcpu *v)
          * (test/linux/README.md).  Hidden, Linux idles with HLT and delays
          * with the TSC loop.
          */
+        /*
+         * OSXSAVE (1.ECX[27]) and OSPKE (7.0.ECX[4]) mirror the guest's
+         * CR4.OSXSAVE and CR4.PKE, as on the CPU; executed here they would
+         * show Umbra's CR4 (which sets PKE for RDPKRU, platform.c).
+         */
+        uint64_t cr4 = svm_guest_cr(v, 4);
         if (leaf == 1)
-            r[2] = (r[2] | 1u << 31) & ~(1u << 3);   /* hypervisor present; no MONITOR */
+            r[2] = ((r[2] | 1u << 31) & ~(1u << 3 | 1u << 27))   /* hypervisor present; no MONITOR */
+                 | ((cr4 & X86_CR4_OSXSAVE) ? 1u << 27 : 0);
+        else if (leaf == 7 && sub == 0)
+            r[2] = (r[2] & ~(1u << 4)) | ((cr4 & X86_CR4_PKE) ? 1u << 4 : 0);
         else if (leaf == 5)
             r[0] = r[1] = r[2] = r[3] = 0;           /* MONITOR/MWAIT leaf */
         else if (leaf == 0x80000001)

@@ -77,6 +77,7 @@ const struct plat_cpu_features *plat_cpu_features(void)
             f.smep = r[1] & (1u << 7);
             f.smap = r[1] & (1u << 20);
             f.pku = r[2] & (1u << 3);
+            f.pks = r[2] & (1u << 31);
         }
         cpuid(0x80000001, 0, r);
         f.nx = r[3] & (1u << 20);
@@ -108,6 +109,16 @@ uint32_t plat_guest_pkru(struct shadow_vcpu *v)
         __asm__ volatile("mov %0, %%cr4" :: "r"(cr4 | X86_CR4_PKE) : "memory");
     uint32_t eax, edx;
     __asm__ volatile(".byte 0x0f, 0x01, 0xee" : "=a"(eax), "=d"(edx) : "c"(0));   /* RDPKRU */
+    return eax;
+}
+
+uint32_t plat_guest_pkrs(struct shadow_vcpu *v)
+{
+    (void)v;
+    if (!plat_cpu_features()->pks)
+        return 0;
+    uint32_t eax, edx;
+    __asm__ volatile("rdmsr" : "=a"(eax), "=d"(edx) : "c"(MSR_IA32_PKRS));
     return eax;
 }
 

@@ -61,7 +61,7 @@ static uint64_t compute_cr4_allowed(void)
             ok |= X86_CR4_UMIP;
     }
     ok |= (f->pge ? X86_CR4_PGE : 0) | (f->smep ? X86_CR4_SMEP : 0)
-        | (f->smap ? X86_CR4_SMAP : 0) | (f->pku ? X86_CR4_PKE : 0);
+        | (f->smap ? X86_CR4_SMAP : 0) | (f->pku ? X86_CR4_PKE : 0) | (f->pks ? X86_CR4_PKS : 0);
     return ok;
 }
 

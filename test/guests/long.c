@@ -23,6 +23,32 @@ static void canonical_tests(void)
     }
 }
 
+/* CPUID.1.ECX.OSXSAVE (bit 27) and CPUID.7.0.ECX.OSPKE (bit 4) read back the
+ * CR4 bit the guest last wrote (OSXSAVE bit 18, PKE bit 22), set and clear,
+ * when the CPU has XSAVE (1.ECX.26) / PKU (7.0.ECX.3). */
+static void cr4_mirror_test(const char *name, uint32_t leaf, unsigned has_bit, unsigned os_bit,
+                            ureg_t cr4_bit)
+{
+    uint32_t r[4];
+    cpuid(0, 0, r);
+    uint32_t max = r[0];
+    cpuid(leaf, 0, r);
+    if (leaf > max || !(r[2] & (1u << has_bit))) {
+        tap_skip("the CPU lacks the feature", "long cpuid: %s follows cr4", name);
+        return;
+    }
+    ureg_t cr4 = read_cr4();
+    bool seen[2];
+    for (int on = 1; on >= 0; on--) {
+        write_cr4(on ? cr4 | cr4_bit : cr4 & ~cr4_bit);
+        cpuid(leaf, 0, r);
+        seen[on] = !!(r[2] & (1u << os_bit));
+    }
+    write_cr4(cr4);
+    tap_ok(seen[1] && !seen[0], "long cpuid: %s follows cr4 (set: %d, clear: %d)", name,
+           seen[1], seen[0]);
+}
+
 int guest_main(void)
 {
     static struct mx_cfg cfgs[64];
@@ -49,5 +75,7 @@ int guest_main(void)
     }
     sem_run(&pm_long, root, 0x10000000000ull, 0x18000000000ull);
     canonical_tests();
+    cr4_mirror_test("osxsave", 1, 26, 27, 1ul << 18);
+    cr4_mirror_test("ospke", 7, 3, 4, 1ul << 22);
     return tap_done();
 }

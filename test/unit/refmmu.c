@@ -19,7 +19,8 @@
  *   - Supervisor writes ignore R/W unless CR0.WP; SMEP forbids supervisor
  *     fetches from user pages; SMAP forbids supervisor data accesses to user
  *     pages unless RFLAGS.AC (explicit accesses only).
- *   - Protection keys: long mode, CR4.PKE, user pages, data accesses.
+ *   - Protection keys: long mode, data accesses; CR4.PKE with PKRU for user
+ *     pages, CR4.PKS with IA32_PKRS for supervisor pages.
  *   - Reserved bits: physical-address bits at and above MAXPHYADDR (up to 51
  *     in long mode, up to 62 in legacy PAE), bit 63 without NXE, PS in a
  *     PML4E, bit 8 in a PML4E (AMD), PS in a PDPTE without 1 GiB pages, the
@@ -270,9 +271,10 @@ bool ref_walk(const struct ref_paging *p, gva_t va, uint32_t access, bool ac,
     bool fetch = access & PFEC_INSN;
     bool bad = !ref_rights_allow(p, user, write, nx, access, ac);
     uint32_t pk = 0;
-    if (mode == GUEST_PAGING_LONG && (p->cr4 & X86_CR4_PKE) && user && !fetch) {
+    if (mode == GUEST_PAGING_LONG && (p->cr4 & (user ? X86_CR4_PKE : X86_CR4_PKS)) && !fetch) {
         unsigned key = (e >> 59) & 15;
-        bool ad = (p->pkru >> (2 * key)) & 1, wd = (p->pkru >> (2 * key + 1)) & 1;
+        uint32_t rights = user ? p->pkru : p->pkrs;
+        bool ad = (rights >> (2 * key)) & 1, wd = (rights >> (2 * key + 1)) & 1;
         if (ad || (wd && is_write && (is_user || (p->cr0 & X86_CR0_WP))))
             pk = PFEC_PK;
     }
@@ -305,6 +307,7 @@ struct ref_paging ref_guest_paging(const struct shadow_vcpu *v)
         .cr0 = v->guest_cr0, .cr3 = v->guest_cr3, .cr4 = v->guest_cr4,
         .efer = v->guest_efer, .pdpte = v->guest_pdpte, .host_phys = false,
         .pkru = sim_pkru,        /* one register: the guest's, and the hardware's */
+        .pkrs = sim_pkrs,        /* the same for IA32_PKRS */
     };
 }
 
@@ -313,6 +316,7 @@ struct ref_paging ref_hw_paging(const struct shadow_vcpu *v)
     return (struct ref_paging){
         .cr0 = v->hw_cr0, .cr3 = v->hw_cr3, .cr4 = v->hw_cr4,
         .efer = v->hw_efer, .pdpte = NULL, .host_phys = true, .pkru = sim_pkru,
+        .pkrs = sim_pkrs,
     };
 }
 

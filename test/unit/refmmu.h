@@ -30,6 +30,7 @@ struct ref_paging {
     uint64_t cr0, cr3, cr4, efer;
     const uint64_t *pdpte;   /* legacy PAE: the cached PDPTEs; NULL: read them at cr3 */
     uint32_t pkru;           /* PKRU (only with CR4.PKE in long mode) */
+    uint32_t pkrs;           /* IA32_PKRS (supervisor pages, CR4.PKS in long mode) */
     bool host_phys;          /* tables are host-physical (shadow) not guest-physical */
 };
 

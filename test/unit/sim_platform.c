@@ -12,6 +12,7 @@
 
 struct plat_cpu_features sim_features;
 uint32_t sim_pkru;
+uint32_t sim_pkrs;
 bool sim_log_echo;
 unsigned long sim_flush_va_calls;
 gva_t sim_last_flush_va;
@@ -32,7 +33,7 @@ struct plat_cpu_features sim_features_default(void)
 {
     return (struct plat_cpu_features){
         .maxphyaddr = 40, .nx = true, .pse36 = true, .pge = true,
-        .pdpe1gb = true, .smep = true, .smap = true, .pku = true,
+        .pdpe1gb = true, .smep = true, .smap = true, .pku = true, .pks = true,
     };
 }
 
@@ -55,6 +56,7 @@ void sim_init(uint64_t ram_bytes, unsigned long pool_frames)
     }
     sim_features = sim_features_default();
     sim_pkru = 0;
+    sim_pkrs = 0;
     sim_flush_va_calls = 0;
     sim_last_flush_va = 0;
     sim_bad_map_calls = 0;
@@ -181,6 +183,12 @@ uint32_t plat_guest_pkru(struct shadow_vcpu *v)
 {
     (void)v;
     return sim_features.pku ? sim_pkru : 0;
+}
+
+uint32_t plat_guest_pkrs(struct shadow_vcpu *v)
+{
+    (void)v;
+    return sim_features.pks ? sim_pkrs : 0;
 }
 
 static void log_append(const char *s, size_t n)

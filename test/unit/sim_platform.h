@@ -49,6 +49,7 @@ struct plat_cpu_features sim_features_default(void);
 /* The guest's PKRU as plat_guest_pkru() returns it (the one register the
  * guest and its hardware share; sim_init() sets 0). */
 extern uint32_t sim_pkru;
+extern uint32_t sim_pkrs;   /* the guest's IA32_PKRS, as plat_guest_pkrs() returns it */
 
 /* Layout queries. */
 uint64_t sim_ram_frames(void);         /* guest RAM frames, from gfn 0 */

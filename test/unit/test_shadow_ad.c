@@ -93,10 +93,11 @@ static struct space build(enum shape s, uint64_t upper, uint64_t leaf, uint64_t 
                           uint64_t cr4, uint64_t efer)
 {
     struct space sp = { .s = s, .size = s <= S_2L_4M ? 4 : 8 };
-    uint32_t pkru = sim_pkru;
+    uint32_t pkru = sim_pkru, pkrs = sim_pkrs;
     teardown();                 /* a fresh machine and shadow for each shape */
     setup();
     sim_pkru = pkru;
+    sim_pkrs = pkrs;
     leaf |= P;
     switch (s) {
     case S_2L_4K: case S_2L_4M:
@@ -342,6 +343,54 @@ START_TEST(pkeys)
 }
 END_TEST
 
+/* Supervisor protection keys (CR4.PKS, IA32_PKRS): the same rules for
+ * supervisor pages, judged against PKRS; PKRU and user pages untouched. */
+START_TEST(pks)
+{
+    enum shape s = (enum shape)(S_LONG_4K + _i);
+    uint64_t key = 5ULL << 59;
+    static const struct {
+        uint32_t pkrs;      /* key 5 is bits 11:10 */
+        uint32_t acc;
+        uint64_t cr0;
+        uint32_t ro, rw;    /* expected error code on a read-only / writable page, 0: done */
+        const char *what;
+    } c[] = {
+        { 1u << 10, 0, X86_CR0_WP, 0x21, 0x21, "supervisor read, AD" },
+        { 1u << 10, PFEC_WRITE, 0, 0x23, 0x23, "supervisor write, AD, WP=0" },
+        { 1u << 10, PFEC_INSN, X86_CR0_WP, 0, 0, "supervisor fetch, AD (keys do not apply)" },
+        { 2u << 10, 0, X86_CR0_WP, 0, 0, "supervisor read, WD" },
+        { 2u << 10, PFEC_WRITE, X86_CR0_WP, 0x23, 0x23, "supervisor write, WD, WP=1" },
+        { 2u << 10, PFEC_WRITE, 0, 0, 0, "supervisor write, WD, WP=0" },
+        { 3u << 8, PFEC_WRITE, X86_CR0_WP, 0x03, 0, "another key's AD+WD" },
+    };
+    for (unsigned i = 0; i < ARRAY_SIZE(c); i++) {
+        for (int rw = 0; rw < 2; rw++) {
+            sim_pkrs = c[i].pkrs;
+            sim_pkru = ~0u;             /* PKRU never judges a supervisor page */
+            struct space sp = build(s, P | RW | US, key | (rw ? RW : 0), c[i].cr0,
+                                    X86_CR4_PKE | X86_CR4_PKS, EFER_NXE);
+            char what[96];
+            snprintf(what, sizeof(what), "%s, %s page", c[i].what, rw ? "RW" : "RO");
+            uint32_t want = rw ? c[i].rw : c[i].ro;
+            struct ref_result g;
+            ref_guest_walk(v, VA, c[i].acc, true, REF_NO_SIDE_EFFECTS, &g);
+            ck_assert_msg(g.ok == !want && (g.ok || g.pfec == want),
+                          "oracle: %s: pfec %#x, want %#x", what, g.ok ? 0 : g.pfec, want);
+            ck_assert(check(&sp, c[i].acc, SH_PFEC_NOAC, what) == !want);
+        }
+    }
+    /* a user page: PKRS never applies; PKS off: PKRS ignored */
+    sim_pkru = 0;
+    sim_pkrs = ~0u;
+    struct space sp = build(s, P | RW | US, RW | US | key, X86_CR0_WP, X86_CR4_PKE | X86_CR4_PKS, EFER_NXE);
+    ck_assert(check(&sp, PFEC_USER | PFEC_WRITE, 0, "user page, all supervisor keys disabled"));
+    sp = build(s, P | RW | US, RW | key, X86_CR0_WP, X86_CR4_PKE, EFER_NXE);
+    ck_assert(check(&sp, PFEC_WRITE, SH_PFEC_NOAC, "PKS off"));
+    sim_pkrs = 0;
+}
+END_TEST
+
 /* ---- page-table shapes ---------------------------------------------------- */
 
 /* A guest store of `len` bytes at va as the CPU under Umbra does it: through
@@ -447,6 +496,7 @@ static Suite *suite(void)
     t = tcase_create("pkeys");
     tcase_add_checked_fixture(t, setup, teardown);
     tcase_add_loop_test(t, pkeys, 0, 3);
+    tcase_add_loop_test(t, pks, 0, 3);
     suite_add_tcase(s, t);
     t = tcase_create("shapes");
     tcase_add_checked_fixture(t, setup, teardown);
