@@ -20,6 +20,7 @@ struct umbra_opts {
     uint64_t shadow_pool;        /* shadow_pool=SIZE in bytes (default 8M) */
     enum gdb_port gdb;           /* gdb=com1|com2|none (default none) */
     bool gdb_wait;               /* gdb_wait */
+    bool trace;                  /* trace: the shadow trace ring on from boot (monitor trace) */
     enum paging_kind paging;     /* paging=shadow|npt (default shadow) */
 };
 

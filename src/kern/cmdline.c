@@ -14,6 +14,7 @@ void opts_default(struct umbra_opts *o)
     o->shadow_pool = OPTS_DEFAULT_SHADOW_POOL;
     o->gdb = GDB_NONE;
     o->gdb_wait = false;
+    o->trace = false;
     o->paging = PAGING_SHADOW;
 }
 
@@ -115,6 +116,8 @@ int opts_parse(struct umbra_opts *o, const char *cmdline, char *err, size_t errl
                 o->gdb = r == 0 ? GDB_NONE : r == 1 ? GDB_COM1 : GDB_COM2;
         } else if (eq(w, nlen, "gdb_wait") && !has_val) {
             o->gdb_wait = true;
+        } else if (eq(w, nlen, "trace") && !has_val) {
+            o->trace = true;
         } else if (eq(w, nlen, "paging") && has_val) {
             r = choose(val, vlen, pagings, 2);
             if (r >= 0)
@@ -123,8 +126,8 @@ int opts_parse(struct umbra_opts *o, const char *cmdline, char *err, size_t errl
                    eq(w, nlen, "paging")) {
             snprintf(err, errlen, "option %.*s needs a value", (int)nlen, w);
             return -1;
-        } else if (eq(w, nlen, "gdb_wait")) {
-            snprintf(err, errlen, "option gdb_wait takes no value");
+        } else if (eq(w, nlen, "gdb_wait") || eq(w, nlen, "trace")) {
+            snprintf(err, errlen, "option %.*s takes no value", (int)nlen, w);
             return -1;
         } else {
             snprintf(err, errlen, "unknown option '%.*s'", (int)nlen, w);

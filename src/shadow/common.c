@@ -398,4 +398,5 @@ void shadow_print_stats(struct shadow_domain *d)
     plat_log("shadow: pool_free=%lu", (unsigned long)d->nfree);
     plat_log("shadow: live=%lu", (unsigned long)d->live);
     plat_log("shadow: pinned=%lu", (unsigned long)d->npinned);
+    plat_log("shadow: trace_events=%llu (ring %u, %s)", (unsigned long long)sh_trace_total(), sh_trace_capacity(), sh_trace_on ? "on" : "off");
 }

@@ -87,6 +87,7 @@ static int shadow_init(struct svm_vcpu *v)
     struct vmcb *vm = v->vmcb;
     trace_vmcb = vm;
     sh_trace_init(trace_ring, sizeof(trace_ring));
+    sh_trace_on = umbra_opts.trace;
     unsigned long frames = umbra_layout.shadow_pool_frames;
 
     sh_dom = shadow_domain_init(_mfn(umbra_layout.shadow_pool >> PAGE_SHIFT), frames);
