@@ -417,6 +417,9 @@ struct gdb_mon_ctx {
 /* Run one monitor command line; prints to ctx->out.  Returns 0, or -1 for an unknown
  * command or bad arguments (after printing a message). */
 int gdb_monitor(const struct gdb_mon_ctx *ctx, const char *line);
+/* `monitor trace ARGS` on the shadow trace ring (src/shadow/trace.h), defined by
+ * shadow_hooks.c; weak, so stub builds without the shadow MMU answer "unavailable". */
+int gdb_shadow_trace(const char *args, void (*put)(const char *s, void *ctx), void *ctx) __attribute__((weak));
 /* Print helpers, used by monitor.c and available to targets. */
 void gdb_printf(const struct gdb_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Format the decoded flags of a page-table entry at `level` ("P RW US A D PS G NX"). */

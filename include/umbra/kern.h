@@ -21,6 +21,7 @@ struct umbra_opts {
     enum gdb_port gdb;           /* gdb=com1|com2|none (default none) */
     bool gdb_wait;               /* gdb_wait */
     unsigned gdb_baud;           /* gdb_baud=N: the stub's UART rate, 115200/D (default 115200) */
+    bool trace;                  /* trace: the shadow trace ring on from boot (monitor trace) */
     enum paging_kind paging;     /* paging=shadow|npt (default shadow) */
     bool iommu_require;          /* iommu=require: refuse to start without an IOMMU (default iommu=auto) */
 };

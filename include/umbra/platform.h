@@ -82,6 +82,9 @@ uint32_t plat_guest_pkru(struct shadow_vcpu *v);
  */
 uint32_t plat_guest_pkrs(struct shadow_vcpu *v);
 
+/* The guest's RIP at the current #VMEXIT (for the shadow trace, src/shadow/trace.c). */
+uint64_t plat_guest_rip(struct shadow_vcpu *v);
+
 /* Diagnostics: one line, printf format, printed as "umbra: ..." by the caller's convention. */
 void plat_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -200,6 +200,19 @@ static int do_phys(const struct gdb_mon_ctx *c, const char *a)
 }
 
 /* The last refusal and its reason (why.c). */
+static void trace_put(const char *s, void *ctx)
+{
+    gdb_printf(ctx, "%s", s);
+}
+
+/* monitor trace: the ring lives in src/shadow (trace.c), reached through gdb_shadow_trace(). */
+static int do_trace(const struct gdb_mon_ctx *c, const char *a)
+{
+    if (!gdb_shadow_trace)
+        return unavailable(c, "trace");
+    return gdb_shadow_trace(skip_ws(a), trace_put, (void *)c->out);
+}
+
 static int do_why(const struct gdb_mon_ctx *c, const char *a)
 {
     if (!c->s)
@@ -739,6 +752,7 @@ static const struct mon_cmd cmds[] = {
     { "dot", "", "Graphviz DOT of guest tables, shadows and links", do_dot },
     { "arch", "i386|x86-64|auto", "target description for the next connection", do_arch },
     { "vmmap", "[RANGE] [FILTERS]", "the address space as merged ranges: guest rights, shadow state (-w -x -u -s -diff -frame GFN)", gdb_mon_vmmap },
+    { "trace", "on|off|clear|dump [va=A[-B]] [gfn=G] [last=N]", "shadow-MMU event ring (faults, shadows, CR3, INVLPG, flush, reclaim)", do_trace },
     { "why", "", "the last request refused and why (GDB shows memory refusals as \"Cannot access memory\")", do_why },
 };
 

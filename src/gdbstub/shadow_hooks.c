@@ -11,6 +11,7 @@
 #include <umbra/lib.h>
 #include <umbra/platform.h>
 #include <umbra/x86.h>
+#include "../shadow/trace.h"
 
 /* Index of va in a table at `level` of the shadow format of `mode` (the
  * shadows use the guest's format; paging-off guests run on PAE shadows). */
@@ -260,4 +261,10 @@ int gdb_shadow_read_virt(struct shadow_vcpu *v, uint64_t va, void *buf, size_t l
 int gdb_shadow_write_virt(struct shadow_vcpu *v, uint64_t va, const void *buf, size_t len)
 {
     return virt_xfer(v, va, (void *)buf, len, true);
+}
+
+/* monitor trace: parse and answer in src/shadow/trace.c (pure). */
+int gdb_shadow_trace(const char *args, void (*put)(const char *s, void *ctx), void *ctx)
+{
+    return sh_trace_command(args, put, ctx);
 }

@@ -15,6 +15,7 @@ void opts_default(struct umbra_opts *o)
     o->gdb = GDB_NONE;
     o->gdb_wait = false;
     o->gdb_baud = 115200;
+    o->trace = false;
     o->paging = PAGING_SHADOW;
     o->iommu_require = false;
 }
@@ -129,6 +130,8 @@ int opts_parse(struct umbra_opts *o, const char *cmdline, char *err, size_t errl
                 return -1;
             }
             o->gdb_baud = (unsigned)v;
+        } else if (eq(w, nlen, "trace") && !has_val) {
+            o->trace = true;
         } else if (eq(w, nlen, "paging") && has_val) {
             r = choose(val, vlen, pagings, 2);
             if (r >= 0)
@@ -141,8 +144,8 @@ int opts_parse(struct umbra_opts *o, const char *cmdline, char *err, size_t errl
                    eq(w, nlen, "paging") || eq(w, nlen, "iommu") || eq(w, nlen, "gdb_baud")) {
             snprintf(err, errlen, "option %.*s needs a value", (int)nlen, w);
             return -1;
-        } else if (eq(w, nlen, "gdb_wait")) {
-            snprintf(err, errlen, "option gdb_wait takes no value");
+        } else if (eq(w, nlen, "gdb_wait") || eq(w, nlen, "trace")) {
+            snprintf(err, errlen, "option %.*s takes no value", (int)nlen, w);
             return -1;
         } else {
             snprintf(err, errlen, "unknown option '%.*s'", (int)nlen, w);

@@ -166,6 +166,7 @@ enum sh_result shadow_page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
     case SH_STOP: d->c.fault_stopped++; break;
     case SH_EMULATE: break;     /* counted by cause in the mode */
     }
+    if (r != SH_STOP) SH_TRACE(v, r == SH_FIXED ? SHT_FAULT_FIXED : r == SH_REFLECT ? SHT_FAULT_REFLECTED : SHT_FAULT_EMULATED, va, r == SH_EMULATE ? out->gfn : ~0ULL, ~0ULL, pfec, r);
     audit_after(d);
     return r;
 }
@@ -173,6 +174,7 @@ enum sh_result shadow_page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
 void shadow_invlpg(struct shadow_vcpu *v, gva_t va)
 {
     v->d->c.invlpg++;
+    SH_TRACE(v, SHT_INVLPG, va, ~0ULL, ~0ULL, ~0ULL, ~0ULL);
     v->mode->invlpg(v, va);
     audit_after(v->d);
 }
@@ -215,6 +217,7 @@ void sh_validate_pt_write(struct shadow_vcpu *v, uint64_t gfn, unsigned off, uns
     uint8_t t[8];
     unsigned n = sh_pt_shadows(d, gfn, s);
     d->c.pt_writes++;
+    SH_TRACE(v, SHT_FAULT_EMULATED, ~0ULL, gfn, n ? mfn_x(sh_idx_mfn(d, s[0])) : ~0ULL, off, sh_map_gfn(_gfn(gfn)) ? ((const uint64_t *)sh_map_gfn(_gfn(gfn)))[(off & (PAGE_SIZE - 1)) / 8] : ~0ULL);
     for (unsigned k = 0; k < n; k++)
         t[k] = d->pg[s[k]].type;
     for (unsigned k = 0; k < n; k++)
@@ -234,10 +237,13 @@ void sh_validate_pt_write(struct shadow_vcpu *v, uint64_t gfn, unsigned off, uns
     v->pt_write_run++;
     if (pfec & PFEC_USER) {
         d->c.unshadow_user++;
+        SH_TRACE_WHY(v, SHT_UNSHADOW, ~0ULL, gfn, ~0ULL, SHT_WHY_USER);
     } else if (v->pt_zero_run >= SH_UNSHADOW_ZERO_RUN) {
         d->c.unshadow_zeroing++;
+        SH_TRACE_WHY(v, SHT_UNSHADOW, ~0ULL, gfn, ~0ULL, SHT_WHY_ZERO_RUN);
     } else if (v->pt_write_run >= SH_UNSHADOW_RUN) {
         d->c.unshadow_run++;
+        SH_TRACE_WHY(v, SHT_UNSHADOW, ~0ULL, gfn, ~0ULL, SHT_WHY_RUN);
     } else {
         return;
     }
@@ -384,4 +390,5 @@ void shadow_print_stats(struct shadow_domain *d)
     struct shadow_stat st;
     for (unsigned i = 0; shadow_stat(d, i, &st); i++)
         plat_log("shadow: %s=%llu", st.name, (unsigned long long)st.value);
+    plat_log("shadow: trace_events=%llu (ring %u, %s)", (unsigned long long)sh_trace_total(), sh_trace_capacity(), sh_trace_on ? "on" : "off");
 }

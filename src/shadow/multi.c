@@ -722,8 +722,10 @@ static enum sh_result SH_NAME(update_cr3)(struct shadow_vcpu *v, struct sh_fault
             s = sh_lookup(d, egfn(pe[i]), SH_T_L2_PAE);
             if (s != SH_NIL) {
                 d->c.cr3_hits++;
+                SH_TRACE(v, SHT_CR3_HIT, ~0ULL, egfn(pe[i]), mfn_x(sh_idx_mfn(d, s)), i, ~0ULL);
             } else {
                 d->c.cr3_misses++;
+                SH_TRACE(v, SHT_CR3_MISS, ~0ULL, egfn(pe[i]), ~0ULL, i, ~0ULL);
                 s = SH_NAME(get_shadow)(d, v, egfn(pe[i]), SH_T_L2_PAE, 0);
                 if (s == SH_NIL)
                     return stop(out, "shadow pool exhausted");
@@ -740,8 +742,10 @@ static enum sh_result SH_NAME(update_cr3)(struct shadow_vcpu *v, struct sh_fault
     uint32_t s = sh_lookup(d, g, (enum sh_type)ltype[TOPS]);
     if (s != SH_NIL) {
         d->c.cr3_hits++;
+        SH_TRACE(v, SHT_CR3_HIT, ~0ULL, g, mfn_x(sh_idx_mfn(d, s)), ~0ULL, ~0ULL);
     } else {
         d->c.cr3_misses++;
+        SH_TRACE(v, SHT_CR3_MISS, ~0ULL, g, ~0ULL, ~0ULL, ~0ULL);
         if (!sh_map_gfn(_gfn(g)))
             return stop(out, "guest CR3 is not in guest RAM");
         s = SH_NAME(get_shadow)(d, v, g, (enum sh_type)ltype[TOPS], 0);

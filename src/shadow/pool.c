@@ -151,6 +151,7 @@ unsigned sh_pt_shadows(struct shadow_domain *d, uint64_t gfn, uint32_t out[8])
 void sh_flush_all(struct shadow_domain *d)
 {
     d->c.tlb_flush_requests++;
+    SH_TRACE(NULL, SHT_FLUSH, ~0ULL, ~0ULL, ~0ULL, ~0ULL, ~0ULL);
     d->tlb_dirty = false;
     for (unsigned i = 0; i < d->nvcpus; i++)
         d->vcpu[i]->tlb_flush = true;
@@ -192,6 +193,7 @@ static uint32_t take_free(struct shadow_domain *d)
 static void put_free(struct shadow_domain *d, uint32_t i)
 {
     struct sh_page *sp = &d->pg[i];
+    SH_TRACE(NULL, SHT_SHADOW_DESTROYED, ~0ULL, sp->gfn, mfn_x(sh_idx_mfn(d, i)), sp->type, ~0ULL);
     sp->type = SH_T_FREE;
     sp->gfn = INVALID_GFN_RAW;
     sp->rmap = SH_NIL;
@@ -236,6 +238,7 @@ uint32_t sh_make(struct shadow_domain *d, uint64_t gfn, enum sh_type t)
         sp->hnext = SH_NIL;
     }
     d->c.made[t]++;
+    SH_TRACE(NULL, SHT_SHADOW_MADE, ~0ULL, gfn, mfn_x(sh_idx_mfn(d, i)), ~0ULL, t);
     if (first_pt)
         remove_write_access(d, gfn);
     return i;
@@ -315,6 +318,7 @@ void sh_unpin(struct shadow_domain *d, uint32_t i)
     sp->pinned = 0;
     d->npinned--;
     d->c.unpins++;
+    SH_TRACE(NULL, SHT_SHADOW_UNPINNED, ~0ULL, sp->gfn, mfn_x(sh_idx_mfn(d, i)), sp->type, ~0ULL);
     sh_put(d, i);
 }
 
@@ -395,6 +399,7 @@ int sh_prealloc(struct shadow_domain *d, unsigned n)
         if (!d->pg[i].inuse) {
             sh_unpin(d, i);     /* prev is pinned, so it survives i's subtree */
             d->c.reclaim_unpins++;
+            SH_TRACE(NULL, SHT_RECLAIM, ~0ULL, d->pg[i].gfn, mfn_x(sh_idx_mfn(d, i)), ~0ULL, ~0ULL);
         }
         i = prev;
     }

@@ -30,6 +30,7 @@
 #include <umbra/lib.h>
 #include <umbra/platform.h>
 #include <umbra/shadow.h>
+#include "trace.h"
 
 #define SH_NIL          0xffffffffu
 #define SH_MAX_VCPUS    8

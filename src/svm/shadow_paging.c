@@ -28,6 +28,7 @@
 #include "emu.h"
 #include "apic.h"
 #include "gdbtarget.h"
+#include "../shadow/trace.h"
 
 static struct shadow_domain *sh_dom;
 static struct shadow_vcpu sh_vcpu0;
@@ -70,9 +71,23 @@ uint64_t svm_shadow_cr4_allowed(void)
     return cr4_allowed;
 }
 
+/* The shadow trace ring (src/shadow/trace.c): in Umbra's image, which the p2m
+ * refuses to the guest; and the VMCB whose RIP its events record. */
+static struct sh_trace_ev trace_ring[SH_TRACE_DEFAULT];
+static struct vmcb *trace_vmcb;
+
+uint64_t plat_guest_rip(struct shadow_vcpu *v)
+{
+    (void)v;
+    return trace_vmcb ? trace_vmcb->save.rip : ~0ULL;
+}
+
 static int shadow_init(struct svm_vcpu *v)
 {
     struct vmcb *vm = v->vmcb;
+    trace_vmcb = vm;
+    sh_trace_init(trace_ring, sizeof(trace_ring));
+    sh_trace_on = umbra_opts.trace;
     unsigned long frames = umbra_layout.shadow_pool_frames;
 
     sh_dom = shadow_domain_init(_mfn(umbra_layout.shadow_pool >> PAGE_SHIFT), frames);

@@ -13,6 +13,7 @@ set {unsigned}0 = 0x0badf00d
 monitor phys on
 printf "frame0-phys=0x%x\n", *(unsigned *)0
 monitor phys off
+monitor trace on
 hbreak gdb_mark
 continue
 printf "at-hbreak eip=0x%x mark=0x%x\n", $eip, &gdb_mark
@@ -53,6 +54,11 @@ continue
 printf "after-interrupt eip=0x%x\n", $eip
 monitor walk 0x80000004
 source tools/gdb/umbra.py
+echo === trace\n
+monitor trace dump
+umbra trace dump va=0x80000000:0x80000fff last=3
+echo === end trace\n
+umbra trace off
 echo === vmmap\n
 monitor vmmap
 monitor vmmap -w -diff

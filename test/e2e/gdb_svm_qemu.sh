@@ -88,6 +88,14 @@ expect_re "^after-interrupt eip=0x"
 # monitor walk: the guest L1 entry and the shadow L1 entry both map the data page's frame.
 dfr=$(printf '%x' $((dpa >> 12)))
 expect_re "^L1 .*0x0*${dfr}[0-9a-f]{3} .*\| .*0x0*${dfr}[0-9a-f]{3} "
+# monitor trace (issue 17 item 3): on from the first stop, the guest's paging
+# setup and first accesses leave CR3 loads, shadows made and fixed faults.
+tr=$(sed -n '/^=== trace/,/^=== end trace/p' "$work/out")
+for k in cr3-miss shadow-made fault-fixed; do
+    printf '%s\n' "$tr" | grep -qE "^ *[0-9]+ $k " || fail "monitor trace dump shows no $k event"
+done
+printf '%s\n' "$tr" | grep -qE '^trace on: [1-9][0-9]* events recorded, ring 1024' || fail "monitor trace dump: no header"
+expect_re "^trace off, ring 1024 events, [1-9][0-9]* recorded$"
 # vmmap: the alias VA 0x80000000 and every other VA of the data page's frame (issue 17 item 2)
 expect_re "^0x80000000-0x80001000 +4K rw. s . 4K (shadowed|rw-held|unshadowed) +gpa $dpa\$"
 [ "$(sed -n '/^=== vmmap/,/^=== end vmmap/p' "$work/out" | grep -c "gpa $dpa\$")" -ge 3 ] ||

@@ -191,6 +191,14 @@ uint32_t plat_guest_pkrs(struct shadow_vcpu *v)
     return sim_features.pks ? sim_pkrs : 0;
 }
 
+uint64_t sim_rip;
+
+uint64_t plat_guest_rip(struct shadow_vcpu *v)
+{
+    (void)v;
+    return sim_rip;
+}
+
 static void log_append(const char *s, size_t n)
 {
     if (log_len + n + 1 > log_cap) {

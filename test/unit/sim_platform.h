@@ -96,4 +96,7 @@ extern unsigned long sim_flush_va_calls;
 extern gva_t sim_last_flush_va;
 extern unsigned long sim_bad_map_calls;   /* plat_map_mfn of an unbacked frame */
 
+/* The guest RIP plat_guest_rip() returns (the shadow trace records it). */
+extern uint64_t sim_rip;
+
 #endif

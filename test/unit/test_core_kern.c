@@ -287,6 +287,9 @@ START_TEST(opts_defaults_and_values)
     ck_assert_int_eq(o.paging, PAGING_SHADOW);
     ck_assert_int_eq(o.gdb, GDB_NONE);
     ck_assert(!o.gdb_wait);
+    ck_assert(!o.trace);
+    ck_assert_int_eq(opts_parse(&o, "trace", err, sizeof(err)), 0);
+    ck_assert(o.trace);
     ck_assert_int_eq(opts_parse(&o, "/boot/umbra.elf  console=e9 shadow_pool=512K gdb=com2 gdb_wait paging=npt",
                                 err, sizeof(err)), 0);
     ck_assert_int_eq(o.console, CONSOLE_E9);
@@ -336,6 +339,8 @@ START_TEST(opts_reject_by_name)
     opts_parse(&o, "gdb_baud=100000", e3, sizeof(e3));
     ck_assert_str_eq(e3, "bad value for gdb_baud: '100000' (a 16550 runs at 115200/D baud for a whole D: "
                      "115200 57600 38400 19200 9600 ...)");
+    ck_assert_int_eq(opts_parse(&o, "trace=on", err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "option trace takes no value");
     ck_assert_int_eq(opts_parse(&o, "consolex=e9", err, sizeof(err)), -1);
     ck_assert_str_eq(err, "unknown option 'consolex'");
 }

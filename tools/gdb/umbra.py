@@ -207,3 +207,35 @@ _Simple("why", "why", "umbra why: the last request Umbra refused, and why.")
 _Simple("help", "help", "umbra help: the monitor commands, as Umbra lists them.")
 _Words("phys", ["on", "off"], "umbra phys on|off: memory by guest-physical (on) or guest-virtual (off) address.")
 _Words("arch", ["i386", "x86-64", "auto"], "umbra arch i386|x86-64|auto: the layout for the next connection.")
+
+
+class UmbraTrace(gdb.Command):
+    """umbra trace on|off|clear|dump [va=START[:END]] [gfn=GFN] [last=N]: the shadow-MMU
+event ring (monitor trace) as a table: seq, kind, guest RIP, VA, gfn, shadow frame,
+old and new entry.  START, END, GFN and N are GDB expressions (no spaces inside one:
+va=&buf:&buf+0x1000, gfn=$cr3>>12)."""
+
+    def __init__(self):
+        super().__init__("umbra trace", gdb.COMMAND_USER, gdb.COMPLETE_EXPRESSION)
+
+    def invoke(self, arg, from_tty):
+        argv = gdb.string_to_argv(arg)
+        usage = "usage: umbra trace on|off|clear|dump [va=START[:END]] [gfn=GFN] [last=N]"
+        if not argv or argv[0] not in ("on", "off", "clear", "dump"):
+            raise gdb.GdbError(usage)
+        if argv[0] != "dump" and len(argv) > 1:
+            raise gdb.GdbError(usage)
+        out = [argv[0]]
+        for a in argv[1:]:
+            key, eq, val = a.partition("=")
+            if not eq or key not in ("va", "gfn", "last"):
+                raise gdb.GdbError("umbra trace: unknown filter '%s'; %s" % (a, usage))
+            if key == "va":
+                lo, colon, hi = val.partition(":")
+                out.append("va=0x%x" % _addr(lo) + ("-0x%x" % _addr(hi) if colon else ""))
+            else:
+                out.append("%s=0x%x" % (key, _addr(val)))
+        gdb.write(monitor("trace " + " ".join(out)))
+
+
+UmbraTrace()

@@ -1,0 +1,71 @@
+/*
+ * The shadow-MMU trace: a ring of events in Umbra's own memory (never a
+ * guest frame), read by `monitor trace`.  Pure: it reaches the machine only
+ * through include/umbra/platform.h (the guest RIP comes from
+ * plat_guest_rip()).
+ *
+ * Hooks in src/shadow are one line each, SH_TRACE(...), placed where the
+ * matching counter is incremented.  With the trace off a hook costs one
+ * predicted-not-taken test of the global sh_trace_on.
+ */
+#ifndef UMBRA_SHADOW_TRACE_H
+#define UMBRA_SHADOW_TRACE_H
+
+#include <umbra/types.h>
+
+struct shadow_vcpu;
+
+enum sh_trace_kind {
+    SHT_FAULT_FIXED, SHT_FAULT_REFLECTED, SHT_FAULT_EMULATED,
+    SHT_SHADOW_MADE, SHT_SHADOW_DESTROYED, SHT_SHADOW_UNPINNED,
+    SHT_UNSHADOW, SHT_CR3_HIT, SHT_CR3_MISS, SHT_INVLPG, SHT_FLUSH, SHT_RECLAIM,
+    SHT_NKINDS
+};
+
+struct sh_trace_ev {
+    uint64_t seq;                 /* 1, 2, ... never reused; 0 = empty slot */
+    uint64_t rip, va, gfn, smfn;  /* ~0 where the event has none */
+    uint64_t old_e, new_e;        /* the entry before/after (PTE written, shadow entry) */
+    uint8_t kind;                 /* enum sh_trace_kind */
+    uint8_t why;                  /* unshadow reason: index into sh_trace_why[] */
+};
+
+#define SH_TRACE_DEFAULT 1024u    /* events, when no trace_ring= option is given */
+#define SH_TRACE_MIN     16u
+#define SH_TRACE_MAX     65536u   /* 3.5 MiB at 56 bytes an event */
+
+extern bool sh_trace_on;
+
+/*
+ * Give the ring its storage: `buf` of `bytes` from Umbra's own memory.
+ * Keeps at most min(bytes / sizeof(ev), SH_TRACE_MAX) events (at least
+ * SH_TRACE_MIN or the call fails with -1).  Clears the ring, trace off.
+ */
+int sh_trace_init(void *buf, size_t bytes);
+/* Clamp a requested ring size (the trace_ring= option) to the limits. */
+unsigned sh_trace_clamp(unsigned long n);
+void sh_trace_clear(void);
+unsigned sh_trace_capacity(void);
+uint64_t sh_trace_total(void);     /* events recorded since the last clear */
+
+/* Append one event (oldest overwritten); the caller has tested sh_trace_on. */
+void sh_trace_record(struct shadow_vcpu *v, enum sh_trace_kind k, uint64_t va, uint64_t gfn,
+                     uint64_t smfn, uint64_t old_e, uint64_t new_e, unsigned why);
+
+#define SH_TRACE(v, k, va, gfn, smfn, o, n) \
+    do { if (__builtin_expect(sh_trace_on, 0)) sh_trace_record((v), (k), (va), (gfn), (smfn), (o), (n), 0); } while (0)
+#define SH_TRACE_WHY(v, k, va, gfn, smfn, why) \
+    do { if (__builtin_expect(sh_trace_on, 0)) sh_trace_record((v), (k), (va), (gfn), (smfn), ~0ULL, ~0ULL, (why)); } while (0)
+
+/* Unshadow reasons (SH_TRACE_WHY's `why`). */
+enum { SHT_WHY_NONE, SHT_WHY_USER, SHT_WHY_ZERO_RUN, SHT_WHY_RUN, SHT_WHY_N };
+
+/*
+ * `monitor trace ARGS`: on | off | clear | dump [va=A[-B]] [gfn=G] [last=N].
+ * Numbers are 0x-hex or decimal.  Writes the answer (a table, a status line
+ * or an error that names the bad argument) to out via put(); returns 0, or
+ * -1 for malformed arguments (the message has then been written).
+ */
+int sh_trace_command(const char *args, void (*put)(const char *s, void *ctx), void *ctx);
+
+#endif
