@@ -34,8 +34,21 @@ const char *const mode_name[] = { "off", "2level", "pae", "long" };
 
 /* ---- randomness, log, failure ------------------------------------------ */
 
+const uint8_t *world_stream;
+size_t world_stream_len;
+
+/* Every decision of the world: from world_stream while it lasts (the fuzz
+ * target's input), then from the seed's splitmix64 sequence. */
 uint64_t rnd(struct world *w)
 {
+    if (world_stream_len) {
+        uint64_t v = 0;
+        unsigned n = world_stream_len < 8 ? (unsigned)world_stream_len : 8;
+        memcpy(&v, world_stream, n);
+        world_stream += n;
+        world_stream_len -= n;
+        return v;
+    }
     uint64_t z = (w->rng += 0x9e3779b97f4a7c15ULL);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;

@@ -101,6 +101,9 @@ struct world {
 extern const char *const mode_name[];
 #include <setjmp.h>
 extern jmp_buf *survey_jmp;   /* set: wfail() reports and jumps here */
+/* Set by test/fuzz/fuzz_shadow.c: rnd() draws from these bytes first. */
+extern const uint8_t *world_stream;
+extern size_t world_stream_len;
 uint64_t rnd(struct world *w);
 uint64_t rn(struct world *w, uint64_t n);
 bool pct(struct world *w, unsigned p);
