@@ -203,8 +203,7 @@ static void put_free(struct shadow_domain *d, uint32_t i)
 uint32_t sh_make(struct shadow_domain *d, uint64_t gfn, enum sh_type t)
 {
     unsigned need = 1 + (sh_rmapped(t) ? sh_rmap_frames(t) : 0);
-    if (d->nfree < need)
-        return SH_NIL;       /* broken I6: callers treat as pool exhausted */
+    SH_ASSERT(d->nfree >= need);   /* I6: sh_prealloc() made room first */
     bool first_pt = sh_role[t].pt && !sh_is_pt(d, gfn);
     uint32_t i = take_free(d);
     struct sh_page *sp = &d->pg[i];
@@ -286,6 +285,7 @@ static void destroy(struct shadow_domain *d, uint32_t i)
 void sh_put(struct shadow_domain *d, uint32_t i)
 {
     struct sh_page *sp = &d->pg[i];
+    SH_ASSERT(sp->refs != 0);      /* I3: a reference is dropped only once */
     if (--sp->refs == 0)
         destroy(d, i);
 }
@@ -332,6 +332,7 @@ void sh_set_top(struct shadow_vcpu *v, unsigned slot, uint32_t idx)
         v->toplevel[slot] = INVALID_MFN;
     }
     if (old != SH_NIL) {
+        SH_ASSERT(d->pg[old].inuse != 0);
         d->pg[old].inuse--;
         sh_put(d, old);
     }

@@ -32,6 +32,16 @@
 #include <umbra/shadow.h>
 
 #define SH_NIL          0xffffffffu
+
+/*
+ * SH_ASSERT(cond): a precondition the audit would only find later (a
+ * refcount underflow, an allocation I6 promised).  One branch predicted
+ * taken; on failure plat_assert_failed() logs cond with file:line and stops
+ * the guest (hypervisor) or aborts (hosted tests).  Keep cond cheap and free
+ * of side effects: it is on the hot path.
+ */
+#define SH_ASSERT(cond) \
+    (__builtin_expect(!!(cond), 1) ? (void)0 : plat_assert_failed(#cond, __FILE__, __LINE__))
 #define SH_MAX_VCPUS    8
 /* Frames any single fault / CR3 load may need: long mode makes at most an
  * l3, an l2 and an l1 plus the l1's reverse-map companion (4); a 2-level
