@@ -21,7 +21,7 @@
 
 /*
  * The names block: every function of the template (this file and
- * multi_audit.h), one line each, gets its per-mode name here (walk ->
+ * multi_audit.inc.c), one line each, gets its per-mode name here (walk ->
  * walk_g3, page_fault -> page_fault_g4, ...), so the definitions below are
  * written with plain names that grep and ctags find, and a backtrace or a
  * symbol table still tells the modes apart.  A new function of the template
@@ -861,7 +861,7 @@ static void destroy(struct shadow_domain *d, uint32_t si)
         sh_flush_all(d);   /* see invlpg: splinter links never go unflushed */
 }
 
-#include "multi_audit.h"
+#include "multi_audit.inc.c"
 
 /* The designators below are member names: take the names block off them. */
 #undef page_fault

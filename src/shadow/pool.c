@@ -435,8 +435,9 @@ uint32_t sh_link_target(struct shadow_domain *d, uint32_t pi, unsigned e)
  * The frame gfn looks like it is no longer a page table (written again and
  * again with no fault in between: being zeroed or reused as data, the
  * fork/exit pattern).  Make its page-table shadows that no vCPU runs on die:
- * unpin them and clear every shadow entry linking to them (a search over the
- * pool: there are no up-pointers).  Clearing links only takes away what the
+ * unpin them and clear every shadow entry linking to them: the one entry
+ * sh_page.up names (U) directly, the others by a search over the pool (a
+ * shadow keeps one up-pointer, not a list).  Clearing links only takes away what the
  * guest still has, so a later access refaults and reshadows (I1 holds); the
  * cached translations are still the guest's, so no flush is needed (but
  * tlb_dirty is set).  Nothing allocates (I6).
