@@ -88,4 +88,13 @@ uint64_t plat_guest_rip(struct shadow_vcpu *v);
 /* Diagnostics: one line, printf format, printed as "umbra: ..." by the caller's convention. */
 void plat_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * A shadow-MMU precondition failed (SH_ASSERT in src/shadow/private.h):
+ * report `cond` at file:line and never return.  The hypervisor stops the
+ * machine rather than run the guest on a broken shadow; the hosted tests
+ * abort(), so Check sees SIGABRT.
+ */
+void plat_assert_failed(const char *cond, const char *file, int line)
+    __attribute__((noreturn, cold));
+
 #endif

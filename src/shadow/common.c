@@ -193,7 +193,7 @@ unsigned shadow_walk_va(struct shadow_vcpu *v, gva_t va, struct shadow_walk_info
 }
 
 /*
- * validate_guest_pt_write: the guest (through shadow_write_guest) changed
+ * sh_validate_pt_write: the guest (through shadow_write_guest) changed
  * bytes [off, off+len) of frame gfn; recompute the touched entries in every
  * shadow of that frame.  The list is taken first; a shadow that died because
  * an earlier one dropped its last reference is skipped (nothing allocates

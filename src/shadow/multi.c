@@ -1,8 +1,8 @@
 /*
  * multi.c -- the guest-mode dependent half of the shadow MMU, written once
  * and compiled once per guest paging level (guest_2.c, guest_3.c,
- * guest_4.c: `#define GUEST_LEVELS N` + `#include "multi.c"`).  SH_NAME()
- * gives every function a per-mode name (walk_g3, page_fault_g4, ...) and
+ * guest_4.c: `#define GUEST_LEVELS N` + `#include "multi.c"`).  The names block
+ * below gives every function a per-mode name (walk_g3, page_fault_g4, ...);
  * sh_mode_gN is the dispatch table the vCPU points at while in that mode.
  *
  * Shadow format = guest format: 2-level guests on 2-level shadows (32-bit
@@ -18,6 +18,47 @@
 #endif
 
 #define SH_NAME(n) SH_XCAT3(n, _g, GUEST_LEVELS)
+
+/*
+ * The names block: every function of the template (this file and
+ * multi_audit.inc.c), one line each, gets its per-mode name here (walk ->
+ * walk_g3, page_fault -> page_fault_g4, ...), so the definitions below are
+ * written with plain names that grep and ctags find, and a backtrace or a
+ * symbol table still tells the modes apart.  A new function of the template
+ * gets its line here.  The names that are also members of struct
+ * shadow_mode are undefined again just above the dispatch table at the end.
+ */
+#define idx                      SH_NAME(idx)
+#define egfn                     SH_NAME(egfn)
+#define saddr                    SH_NAME(saddr)
+#define nxe                      SH_NAME(nxe)
+#define superpage                SH_NAME(superpage)
+#define rsvd                     SH_NAME(rsvd)
+#define sp_base                  SH_NAME(sp_base)
+#define fault                    SH_NAME(fault)
+#define stop                     SH_NAME(stop)
+#define walk                     SH_NAME(walk)
+#define set_ad                   SH_NAME(set_ad)
+#define translate                SH_NAME(translate)
+#define mk_leaf                  SH_NAME(mk_leaf)
+#define l1e_propagate_from_guest SH_NAME(l1e_propagate_from_guest)
+#define set_l1e                  SH_NAME(set_l1e)
+#define fl1e_propagate           SH_NAME(fl1e_propagate)
+#define lne_propagate_from_guest SH_NAME(lne_propagate_from_guest)
+#define install                  SH_NAME(install)
+#define child_of                 SH_NAME(child_of)
+#define fl2e_link                SH_NAME(fl2e_link)
+#define get_shadow               SH_NAME(get_shadow)
+#define top_shadow               SH_NAME(top_shadow)
+#define wp0_leaf_ok              SH_NAME(wp0_leaf_ok)
+#define page_fault               SH_NAME(page_fault)
+#define invlpg                   SH_NAME(invlpg)
+#define update_cr3               SH_NAME(update_cr3)
+#define validate                 SH_NAME(validate)
+#define destroy                  SH_NAME(destroy)
+#define mode_vcpu                SH_NAME(mode_vcpu)
+#define audit                    SH_NAME(audit)
+#define walk_info                SH_NAME(walk_info)
 
 #if GUEST_LEVELS == 2
 typedef uint32_t gpte_t;
@@ -201,8 +242,8 @@ static enum sh_result stop(struct sh_fault *out, const char *why)
  * forbids them, WD forbids writes (supervisor writes only with CR0.WP = 1);
  * a PK violation adds PFEC_PK to whatever else the access violates.
  */
-static enum sh_result SH_NAME(walk)(struct shadow_vcpu *v, gva_t va, uint32_t access,
-                                    struct gwalk *gw, struct sh_fault *out)
+static enum sh_result walk(struct shadow_vcpu *v, gva_t va, uint32_t access,
+                           struct gwalk *gw, struct sh_fault *out)
 {
     unsigned l;
     uint64_t t;
@@ -297,7 +338,7 @@ static enum sh_result SH_NAME(walk)(struct shadow_vcpu *v, gva_t va, uint32_t ac
  * under us, walk again.  A/D only grow the guest's grant, so shadows of the
  * touched tables stay within it (I1) without revalidation.
  */
-static bool SH_NAME(set_ad)(struct shadow_domain *d, struct gwalk *gw, bool write)
+static bool set_ad(struct shadow_domain *d, struct gwalk *gw, bool write)
 {
     for (unsigned l = GUEST_LEVELS; l >= gw->leaf; l--) {
         if (!gw->p[l])
@@ -315,18 +356,18 @@ static bool SH_NAME(set_ad)(struct shadow_domain *d, struct gwalk *gw, bool writ
     return true;
 }
 
-static enum sh_result SH_NAME(translate)(struct shadow_vcpu *v, gva_t va, uint32_t access,
-                                         bool set_ad, gpa_t *gpa, struct sh_fault *out)
+static enum sh_result translate(struct shadow_vcpu *v, gva_t va, uint32_t access,
+                                bool want_ad, gpa_t *gpa, struct sh_fault *out)
 {
     struct gwalk gw;
 #if GUEST_LEVELS < 4
     va &= 0xffffffffULL;
 #endif
     for (unsigned tries = 0;; tries++) {
-        enum sh_result r = SH_NAME(walk)(v, va, access, &gw, out);
+        enum sh_result r = walk(v, va, access, &gw, out);
         if (r != SH_FIXED)
             return r;
-        if (!set_ad || SH_NAME(set_ad)(v->d, &gw, access & PFEC_WRITE) || tries > 16)
+        if (!want_ad || set_ad(v->d, &gw, access & PFEC_WRITE) || tries > 16)
             break;
         v->d->c.ad_retries++;
     }
@@ -363,8 +404,8 @@ static spte_t mk_leaf(struct shadow_domain *d, uint64_t gfn, uint64_t f)
 
 /* l1e_propagate_from_guest: present only if guest P, A, no reserved bit;
  * writable only if guest RW and D (so the first write faults and sets D). */
-static spte_t SH_NAME(l1e_propagate_from_guest)(struct shadow_domain *d, struct shadow_vcpu *v,
-                                                gpte_t ge)
+static spte_t l1e_propagate_from_guest(struct shadow_domain *d, struct shadow_vcpu *v,
+                                       gpte_t ge)
 {
     if (!(ge & P) || !(ge & ACC) || ((uint64_t)ge & rsvd(v, 1, ge)))
         return 0;
@@ -408,9 +449,9 @@ static spte_t fl1e_propagate(struct shadow_domain *d, gpte_t ge, uint64_t base, 
     return mk_leaf(d, base + i, f);
 }
 
-/* lNe_propagate_from_guest for N >= 2: the link to shadow `child`. */
-static spte_t SH_NAME(lne_propagate_from_guest)(struct shadow_vcpu *v, gpte_t ge, unsigned l,
-                                                mfn_t child)
+/* lne_propagate_from_guest, levels N >= 2: the link to shadow `child`. */
+static spte_t lne_propagate_from_guest(struct shadow_vcpu *v, gpte_t ge, unsigned l,
+                                       mfn_t child)
 {
     if (!(ge & P) || !(ge & ACC) || ((uint64_t)ge & rsvd(v, l, ge)))
         return 0;
@@ -486,8 +527,8 @@ static inline spte_t fl2e_link(mfn_t child)
  * table (entries with A set), a new fl1 filled entirely: one fault maps a
  * whole table.  Needs the frames sh_prealloc() reserved (I6).
  */
-static uint32_t SH_NAME(get_shadow)(struct shadow_domain *d, struct shadow_vcpu *v,
-                                    uint64_t gfn, enum sh_type t, gpte_t super)
+static uint32_t get_shadow(struct shadow_domain *d, struct shadow_vcpu *v,
+                           uint64_t gfn, enum sh_type t, gpte_t super)
 {
     uint32_t i = sh_lookup(d, gfn, t);
     if (i != SH_NIL)
@@ -499,7 +540,7 @@ static uint32_t SH_NAME(get_shadow)(struct shadow_domain *d, struct shadow_vcpu 
     if (t == ltype[1]) {
         gpte_t *g = sh_map_gfn(_gfn(gfn));
         for (unsigned k = 0; g && k < NENT; k++) {
-            spte_t e = SH_NAME(l1e_propagate_from_guest)(d, v, g[k]);
+            spte_t e = l1e_propagate_from_guest(d, v, g[k]);
             if (e) {
                 set_l1e(d, i, k, &s[k], e);
                 d->c.prefetch_entries++;
@@ -545,11 +586,11 @@ static bool wp0_leaf_ok(const struct gwalk *gw)
  * #PF.  Walk the guest; reflect a true guest fault; stop on a refused frame;
  * ask for emulation of writes to shadowed page tables (and of supervisor
  * writes that only CR0.WP = 0 allows, so shadows stay faithful); otherwise
- * set A/D, make the missing shadows top-down (get_and_create_l1e) and write
- * the leaf.  Keeps I1..I6.
+ * set A/D, make the missing shadows top-down (the loop below, Xen's
+ * get_and_create_l1e) and write the leaf.  Keeps I1..I6.
  */
-static enum sh_result SH_NAME(page_fault)(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
-                                          struct sh_fault *out)
+static enum sh_result page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
+                                 struct sh_fault *out)
 {
     struct shadow_domain *d = v->d;
     struct gwalk gw;
@@ -569,7 +610,7 @@ static enum sh_result SH_NAME(page_fault)(struct shadow_vcpu *v, gva_t va, uint3
     va &= 0xffffffffULL;
 #endif
     for (unsigned tries = 0;; tries++) {
-        r = SH_NAME(walk)(v, va, access, &gw, out);
+        r = walk(v, va, access, &gw, out);
         if (r != SH_FIXED) {
             if (r == SH_REFLECT && (out->pfec & PFEC_RSVD))
                 d->c.fault_rsvd++;
@@ -592,14 +633,14 @@ static enum sh_result SH_NAME(page_fault)(struct shadow_vcpu *v, gva_t va, uint3
             if (plat_gfn_trap_writes(_gfn(gw.gfn)))
                 return SH_EMULATE;           /* the SVM layer emulates it (platform.h) */
         }
-        if (SH_NAME(set_ad)(d, &gw, access & PFEC_WRITE))
+        if (set_ad(d, &gw, access & PFEC_WRITE))
             break;
         d->c.ad_retries++;
         if (tries > 16)
             return SH_FIXED;         /* let the guest retry the access */
     }
 
-    /* get_and_create_l1e: link every level from the top down. */
+    /* Link every level from the top down (inline here; Xen has get_and_create_l1e()). */
     uint32_t si = top_shadow(v, va);
     if (si == SH_NIL)
         return stop(out, "no top-level shadow");
@@ -614,15 +655,15 @@ static enum sh_result SH_NAME(page_fault)(struct shadow_vcpu *v, gva_t va, uint3
         } else {
             ct = child_of(v, gw.e[l], l, &cg);
         }
-        uint32_t ci = SH_NAME(get_shadow)(d, v, cg, ct, gw.e[gw.leaf]);
+        uint32_t ci = get_shadow(d, v, cg, ct, gw.e[gw.leaf]);
         if (ci == SH_NIL)
             return stop(out, "shadow pool exhausted");
         changed |= install(d, si, idx(va, l), se, l < gw.leaf ? fl2e_link(sh_idx_mfn(d, ci))
-                   : SH_NAME(lne_propagate_from_guest)(v, gw.e[l], l, sh_idx_mfn(d, ci)));
+                   : lne_propagate_from_guest(v, gw.e[l], l, sh_idx_mfn(d, ci)));
         si = ci;
     }
     spte_t *se = &((spte_t *)sh_map(d, si))[idx(va, 1)];
-    spte_t want = gw.leaf == 1 ? SH_NAME(l1e_propagate_from_guest)(d, v, gw.e[1])
+    spte_t want = gw.leaf == 1 ? l1e_propagate_from_guest(d, v, gw.e[1])
                                : fl1e_propagate(d, gw.e[gw.leaf], d->pg[si].gfn, idx(va, 1));
     if (!gw.rw && (access & PFEC_WRITE) && (want & P) && !sh_is_pt(d, gw.gfn)) {
         want |= _PAGE_RW | _PAGE_DIRTY;      /* WP = 0, supervisor-only leaf */
@@ -657,7 +698,7 @@ static enum sh_result SH_NAME(page_fault)(struct shadow_vcpu *v, gva_t va, uint3
  * changed or removed without a whole flush, so when no link is found here no
  * 4 KiB piece of a guest superpage around va can be cached.
  */
-static void SH_NAME(invlpg)(struct shadow_vcpu *v, gva_t va)
+static void invlpg(struct shadow_vcpu *v, gva_t va)
 {
     struct shadow_domain *d = v->d;
 #if GUEST_LEVELS < 4
@@ -693,7 +734,7 @@ static void SH_NAME(invlpg)(struct shadow_vcpu *v, gva_t va)
  * PAE: the four PDPTEs are read now and cached; reserved bits -> #GP(0) and
  * nothing changes.  The guest's MOV CR3 flushes its TLB: request a flush.
  */
-static enum sh_result SH_NAME(update_cr3)(struct shadow_vcpu *v, struct sh_fault *out)
+static enum sh_result update_cr3(struct shadow_vcpu *v, struct sh_fault *out)
 {
     struct shadow_domain *d = v->d;
 #if GUEST_LEVELS == 3
@@ -726,7 +767,7 @@ static enum sh_result SH_NAME(update_cr3)(struct shadow_vcpu *v, struct sh_fault
             } else {
                 d->c.cr3_misses++;
                 SH_TRACE(v, SHT_CR3_MISS, ~0ULL, egfn(pe[i]), ~0ULL, i, ~0ULL);
-                s = SH_NAME(get_shadow)(d, v, egfn(pe[i]), SH_T_L2_PAE, 0);
+                s = get_shadow(d, v, egfn(pe[i]), SH_T_L2_PAE, 0);
                 if (s == SH_NIL)
                     return stop(out, "shadow pool exhausted");
             }
@@ -748,7 +789,7 @@ static enum sh_result SH_NAME(update_cr3)(struct shadow_vcpu *v, struct sh_fault
         SH_TRACE(v, SHT_CR3_MISS, ~0ULL, g, ~0ULL, ~0ULL, ~0ULL);
         if (!sh_map_gfn(_gfn(g)))
             return stop(out, "guest CR3 is not in guest RAM");
-        s = SH_NAME(get_shadow)(d, v, g, (enum sh_type)ltype[TOPS], 0);
+        s = get_shadow(d, v, g, (enum sh_type)ltype[TOPS], 0);
         if (s == SH_NIL)
             return stop(out, "shadow pool exhausted");
     }
@@ -768,7 +809,7 @@ static enum sh_result SH_NAME(update_cr3)(struct shadow_vcpu *v, struct sh_fault
  * that already exist (no allocation, I6); missing ones come back on a fault.
  * No TLB flush: the guest must INVLPG / reload CR3 after changing its tables.
  */
-static void SH_NAME(validate)(struct shadow_vcpu *v, uint32_t si, unsigned off, unsigned len)
+static void validate(struct shadow_vcpu *v, uint32_t si, unsigned off, unsigned len)
 {
     struct shadow_domain *d = v->d;
     unsigned l = sh_role[d->pg[si].type].level;
@@ -781,7 +822,7 @@ static void SH_NAME(validate)(struct shadow_vcpu *v, uint32_t si, unsigned off, 
         d->c.pt_entries_validated++;
         gpte_t ge = g[k];
         if (l == 1) {
-            spte_t n = SH_NAME(l1e_propagate_from_guest)(d, v, ge);
+            spte_t n = l1e_propagate_from_guest(d, v, ge);
             if ((s[k] & P) && n != s[k])
                 d->tlb_dirty = true;
             set_l1e(d, si, k, &s[k], n);
@@ -793,14 +834,14 @@ static void SH_NAME(validate)(struct shadow_vcpu *v, uint32_t si, unsigned off, 
             enum sh_type ct = child_of(v, ge, l, &cg);
             uint32_t ci = sh_lookup(d, cg, ct);
             if (ci != SH_NIL)
-                want = SH_NAME(lne_propagate_from_guest)(v, ge, l, sh_idx_mfn(d, ci));
+                want = lne_propagate_from_guest(v, ge, l, sh_idx_mfn(d, ci));
         }
         install(d, si, k, &s[k], want);
     }
 }
 
 /* Drop the references a dying shadow holds on its children (I4). */
-static void SH_NAME(destroy)(struct shadow_domain *d, uint32_t si)
+static void destroy(struct shadow_domain *d, uint32_t si)
 {
     if (sh_role[d->pg[si].type].level < 2)
         return;
@@ -824,7 +865,17 @@ static void SH_NAME(destroy)(struct shadow_domain *d, uint32_t si)
         sh_flush_all(d);   /* see invlpg: splinter links never go unflushed */
 }
 
-#include "multi_audit.h"
+#include "multi_audit.inc.c"
+
+/* The designators below are member names: take the names block off them. */
+#undef page_fault
+#undef update_cr3
+#undef invlpg
+#undef translate
+#undef walk_info
+#undef validate
+#undef destroy
+#undef audit
 
 const struct shadow_mode SH_XCAT3(sh_mode_g, GUEST_LEVELS, ) = {
     .name = GUEST_LEVELS == 2 ? "2level" : GUEST_LEVELS == 3 ? "pae" : "long",

@@ -205,8 +205,7 @@ static void put_free(struct shadow_domain *d, uint32_t i)
 uint32_t sh_make(struct shadow_domain *d, uint64_t gfn, enum sh_type t)
 {
     unsigned need = 1 + (sh_rmapped(t) ? sh_rmap_frames(t) : 0);
-    if (d->nfree < need)
-        return SH_NIL;       /* broken I6: callers treat as pool exhausted */
+    SH_ASSERT(d->nfree >= need);   /* I6: sh_prealloc() made room first */
     bool first_pt = sh_role[t].pt && !sh_is_pt(d, gfn);
     uint32_t i = take_free(d);
     struct sh_page *sp = &d->pg[i];
@@ -289,6 +288,7 @@ static void destroy(struct shadow_domain *d, uint32_t i)
 void sh_put(struct shadow_domain *d, uint32_t i)
 {
     struct sh_page *sp = &d->pg[i];
+    SH_ASSERT(sp->refs != 0);      /* I3: a reference is dropped only once */
     if (--sp->refs == 0)
         destroy(d, i);
 }
@@ -336,6 +336,7 @@ void sh_set_top(struct shadow_vcpu *v, unsigned slot, uint32_t idx)
         v->toplevel[slot] = INVALID_MFN;
     }
     if (old != SH_NIL) {
+        SH_ASSERT(d->pg[old].inuse != 0);
         d->pg[old].inuse--;
         sh_put(d, old);
     }
@@ -439,8 +440,9 @@ uint32_t sh_link_target(struct shadow_domain *d, uint32_t pi, unsigned e)
  * The frame gfn looks like it is no longer a page table (written again and
  * again with no fault in between: being zeroed or reused as data, the
  * fork/exit pattern).  Make its page-table shadows that no vCPU runs on die:
- * unpin them and clear every shadow entry linking to them (a search over the
- * pool: there are no up-pointers).  Clearing links only takes away what the
+ * unpin them and clear every shadow entry linking to them: the one entry
+ * sh_page.up names (U) directly, the others by a search over the pool (a
+ * shadow keeps one up-pointer, not a list).  Clearing links only takes away what the
  * guest still has, so a later access refaults and reshadows (I1 holds); the
  * cached translations are still the guest's, so no flush is needed (but
  * tlb_dirty is set).  Nothing allocates (I6).

@@ -33,6 +33,16 @@
 #include "trace.h"
 
 #define SH_NIL          0xffffffffu
+
+/*
+ * SH_ASSERT(cond): a precondition the audit would only find later (a
+ * refcount underflow, an allocation I6 promised).  One branch predicted
+ * taken; on failure plat_assert_failed() logs cond with file:line and stops
+ * the guest (hypervisor) or aborts (hosted tests).  Keep cond cheap and free
+ * of side effects: it is on the hot path.
+ */
+#define SH_ASSERT(cond) \
+    (__builtin_expect(!!(cond), 1) ? (void)0 : plat_assert_failed(#cond, __FILE__, __LINE__))
 #define SH_MAX_VCPUS    8
 /* Frames any single fault / CR3 load may need: long mode makes at most an
  * l3, an l2 and an l1 plus the l1's reverse-map companion (4); a 2-level
@@ -43,7 +53,7 @@
 
 /*
  * Shadow types: the "role" of a shadow page (KVM's word).  A shadow is
- * identified by (guest frame, type); sh_type_info[] spells each type out as
+ * identified by (guest frame, type); sh_role[] (pool.c) spells each type out as
  * its role fields.  fl1 types splinter a guest superpage into 4 KiB entries
  * (keyed by the first guest frame they map); fl2_64 splinters a 1 GiB page
  * into links to 512 fl1_64 (keyed by its first guest frame); phys types form the identity shadow of a
@@ -73,7 +83,7 @@ struct sh_role {
 };
 extern const struct sh_role sh_role[SH_T_MAX];
 
-/* Per pool frame (Xen's page_info for shadow pages): 32 bytes.  For an
+/* Per pool frame (Xen's page_info for shadow pages): 40 bytes (checked below).  For an
  * SH_T_RMAP companion, gfn holds the owning l1's pool index. */
 struct sh_page {
     uint64_t gfn;          /* guest frame shadowed (key with type) */
@@ -87,6 +97,7 @@ struct sh_page {
     uint32_t rmap;         /* l1: first reverse-map companion; companion: the next, or SH_NIL */
     uint32_t up;           /* U: SH_NIL or the slot of a present entry linking to this shadow */
 };
+_Static_assert(sizeof(struct sh_page) == 40, "struct sh_page: one per pool frame, 40 bytes");
 
 /* A shadow entry named as one number: pool index << 10 | entry index (<= 1023). */
 #define SH_SLOT(si, k) (((uint32_t)(si) << 10) | (uint32_t)(k))
@@ -157,7 +168,7 @@ struct shadow_mode {
 
 extern const struct shadow_mode sh_mode_g2, sh_mode_g3, sh_mode_g4, sh_mode_phys;
 
-/* ---- common.c: pool, hash, refcounts, pins ---- */
+/* ---- pool.c: pool, hash, refcounts, pins, unshadowing ---- */
 static inline mfn_t sh_idx_mfn(const struct shadow_domain *d, uint32_t idx)
 {
     return _mfn(mfn_x(d->base) + idx);
@@ -228,10 +239,14 @@ unsigned long sh_rmap_write_protect(struct shadow_domain *d, uint64_t gfn, uint6
 /* Audit the reverse map against the l1 shadows; returns the error count. */
 unsigned long sh_rmap_audit(struct shadow_domain *d);
 
+/* ---- common.c: page-table writes ---- */
+
 /* Revalidate every shadow of gfn after the guest wrote [off, off+len) with
  * access rights pfec (PFEC_USER: a user-mode write); may unshadow gfn. */
 void sh_validate_pt_write(struct shadow_vcpu *v, uint64_t gfn, unsigned off, unsigned len,
                           uint32_t pfec);
+
+/* ---- entry helpers for the per-mode walkers (multi.c) ---- */
 
 /* Reserved address bits [63 or 51 .. maxphyaddr] of a PAE/long entry. */
 static inline uint64_t sh_rsvd_addr(unsigned top_bit)

@@ -137,3 +137,9 @@ void plat_log(const char *fmt, ...)
     else
         ulog("%s", line);
 }
+
+/* SH_ASSERT failed: the shadows can no longer be trusted, so the guest must not run on. */
+void plat_assert_failed(const char *cond, const char *file, int line)
+{
+    panic("shadow: assertion failed: %s at %s:%d", cond, file, line);
+}

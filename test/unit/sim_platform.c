@@ -226,6 +226,13 @@ static void log_append(const char *s, size_t n)
     log_buf[log_len] = '\0';
 }
 
+/* SH_ASSERT failed: say what and where on stderr (Check keeps it), then SIGABRT. */
+void plat_assert_failed(const char *cond, const char *file, int line)
+{
+    fprintf(stderr, "umbra: shadow: assertion failed: %s at %s:%d\n", cond, file, line);
+    abort();
+}
+
 void plat_log(const char *fmt, ...)
 {
     char line[512];

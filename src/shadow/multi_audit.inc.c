@@ -1,7 +1,8 @@
 /*
- * Part of the multi.c template (included by it, once per guest level): the
- * audit of one shadow page and the read-only walk for the monitor.  Both
- * only read.
+ * multi_audit.inc.c -- a fragment of the multi.c template, not a header and
+ * not compiled on its own: multi.c includes it once per guest level, after
+ * its names block (so its functions get per-mode names too).  The audit of
+ * one shadow page and the read-only walk for the monitor.  Both only read.
  */
 
 /* A vCPU whose control registers give the meaning of this mode's entries. */
@@ -25,7 +26,7 @@ static struct shadow_vcpu *mode_vcpu(struct shadow_domain *d)
  * Check every present entry of shadow si against the guest (I1, I2) and
  * count the child references it holds into refs_seen[] (for I3).
  */
-static unsigned long SH_NAME(audit)(struct shadow_domain *d, uint32_t si, uint32_t *refs_seen)
+static unsigned long audit(struct shadow_domain *d, uint32_t si, uint32_t *refs_seen)
 {
     struct sh_page *sp = &d->pg[si];
     const struct sh_role *ro = &sh_role[sp->type];
@@ -109,7 +110,7 @@ static unsigned long SH_NAME(audit)(struct shadow_domain *d, uint32_t si, uint32
 #undef AUDIT_ERR
 
 /* shadow_walk_va for this mode: guest entries, then shadow entries, per level. */
-static void SH_NAME(walk_info)(struct shadow_vcpu *v, gva_t va, struct shadow_walk_info *wi)
+static void walk_info(struct shadow_vcpu *v, gva_t va, struct shadow_walk_info *wi)
 {
     struct shadow_domain *d = v->d;
     struct gwalk gw;
@@ -119,7 +120,7 @@ static void SH_NAME(walk_info)(struct shadow_vcpu *v, gva_t va, struct shadow_wa
 #endif
     memset(&gw, 0, sizeof(gw));
     gw.last = GUEST_LEVELS + 1;
-    enum sh_result r = SH_NAME(walk)(v, va, SH_PFEC_AC, &gw, &f);
+    enum sh_result r = walk(v, va, SH_PFEC_AC, &gw, &f);
     wi->nlevels = GUEST_LEVELS;
     wi->g_ok = r == SH_FIXED;
     wi->gpa = wi->g_ok ? (gw.gfn << PAGE_SHIFT) | (va & (PAGE_SIZE - 1)) : 0;
