@@ -93,6 +93,8 @@
 #define X86_RFLAGS_DF  (1UL << 10)
 #define X86_RFLAGS_OF  (1UL << 11)
 #define X86_RFLAGS_RF  (1UL << 16)
+
+#define X86_DR6_BS     (1ULL << 14)   /* DR6: single-step trap */
 #define X86_RFLAGS_VM  (1UL << 17)
 #define X86_RFLAGS_AC  (1UL << 18)
 

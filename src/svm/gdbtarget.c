@@ -37,7 +37,6 @@
 #include "gdbtarget.h"
 #include "emu.h"
 
-#define DR6_BS          (1ULL << 14)
 #define DR6_HITS        0xfULL
 #define DR7_FIXED       0x400ULL
 #define VINTR_V_IRQ     (1ULL << 8)
@@ -332,8 +331,8 @@ void svm_gdb_exit_db(struct svm_vcpu *v)
     uint64_t dr6 = vm->save.dr6;
     uint64_t la = vm->save.cs.base + vm->save.rip;
 
-    if (g.stepping && (dr6 & DR6_BS)) {
-        vm->save.dr6 = dr6 & ~DR6_BS;
+    if (g.stepping && (dr6 & X86_DR6_BS)) {
+        vm->save.dr6 = dr6 & ~X86_DR6_BS;
         record_stop(&(struct gdb_stop){ .signal = GDB_SIGTRAP });
         return;
     }
@@ -343,7 +342,7 @@ void svm_gdb_exit_db(struct svm_vcpu *v)
             hw_stop(i);
             return;
         }
-    if (!(dr6 & (DR6_BS | DR6_HITS))) {
+    if (!(dr6 & (X86_DR6_BS | DR6_HITS))) {
         if (g.stepping) {
             record_stop(&(struct gdb_stop){ .signal = GDB_SIGTRAP });
             return;
@@ -442,7 +441,7 @@ void svm_gdb_after_exit(struct svm_vcpu *v)
         bool our_db = (ev & SVM_EVT_VALID) && (ev & 0xff) == X86_EXC_DB && !g.guest_tf;
         if (our_db) {
             vm->ctl.eventinj = 0;
-            vm->save.dr6 &= ~DR6_BS;
+            vm->save.dr6 &= ~X86_DR6_BS;
         }
         if (our_db || (vm->save.rip != g.step_rip && !(vm->ctl.eventinj & SVM_EVT_VALID)))
             record_stop(&(struct gdb_stop){ .signal = GDB_SIGTRAP });

@@ -35,8 +35,6 @@
 #include "gdbtarget.h"
 #include "nmi.h"
 
-#define DR6_BS (1ULL << 14)
-
 static unsigned long nmi_injected, nmi_held, nmi_lost, nmi_steps, nmi_iret_faults;
 
 static void inject(struct svm_vcpu *v)
@@ -109,7 +107,7 @@ void svm_nmi_exit_db(struct svm_vcpu *v)
     struct vmcb *vm = v->vmcb;
     /* Bochs commits DR6 only at delivery (gdbtarget.c): BS may be missing, so a
      * RIP or CS that moved also says the IRET completed. */
-    if (v->nmi_step && ((vm->save.dr6 & DR6_BS) || vm->save.rip != v->nmi_step_rip ||
+    if (v->nmi_step && ((vm->save.dr6 & X86_DR6_BS) || vm->save.rip != v->nmi_step_rip ||
                         vm->save.cs.sel != v->nmi_step_cs)) {
         end_step(v);
         if (svm_gdb_stepping()) {            /* GDB's step too: GDB gets its stop, the guest its NMI */
@@ -122,7 +120,7 @@ void svm_nmi_exit_db(struct svm_vcpu *v)
             svm_inject_exc(v, X86_EXC_DB, false, 0);
             return;
         }
-        vm->save.dr6 &= ~DR6_BS;
+        vm->save.dr6 &= ~X86_DR6_BS;
         v->nmi_pending = false;
         inject(v);
         return;
