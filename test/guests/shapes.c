@@ -197,13 +197,33 @@ static void self_pde(void)
 #define V_WPEARLY 4
 #define V_P0 8          /* PDPTE2 not present before (no old directory) */
 #define V_P3DIR 16      /* PDPTE3 had a directory of its own, restored to it */
+#define V_BIG 32        /* the identity range (and so the PDPT's own frame) mapped by 2 MiB pages,
+                         * and a run of zero writes through the alias */
+#define V_OFF 64        /* the PDPT in the last 32 bytes of its frame (PAE CR3 is 32-byte aligned) */
 static void self_pdpt(unsigned v5)
 {
-    char how[96];
-    gsnprintf(how, sizeof(how), "%s%s%s%s%s", (v5 & V_ALIAS) ? "through the alias" : "directly",
+    char how[128];
+    gsnprintf(how, sizeof(how), "%s%s%s%s%s%s%s", (v5 & V_ALIAS) ? "through the alias" : "directly",
               (v5 & V_OLDMAP) ? ", old maps a page" : "", (v5 & V_WPEARLY) ? ", wp before cr3" : "",
-              (v5 & V_P0) ? ", pdpte2 was 0" : "", (v5 & V_P3DIR) ? ", pdpte3 had a pd" : "");
+              (v5 & V_P0) ? ", pdpte2 was 0" : "", (v5 & V_P3DIR) ? ", pdpte3 had a pd" : "",
+              (v5 & V_BIG) ? ", 2m identity" : "", (v5 & V_OFF) ? ", pdpt at +0xfe0" : "");
     new_space();
+    uint64_t aligned = root;
+    if (v5 & V_OFF) {
+        root = pt_alloc() + 0xfe0;
+        for (unsigned i = 0; i < 4; i++)
+            ent_set(root, i, ent_get(aligned, i));
+        write_cr3((ureg_t)root);
+    }
+    uint64_t frame = root & ~0xfffull, off = root & 0xfff;
+    uint64_t big = 0;
+    if (v5 & V_BIG) {
+        big = pt_alloc();
+        for (unsigned i = 0; i < IDENT_END >> 21; i++)
+            ent_set(big, i, ((uint64_t)i << 21) | F | _PAGE_PSE);
+        ent_set(root, 0, big | _PAGE_PRESENT);
+        write_cr3((ureg_t)root);
+    }
     uint64_t old = pt_alloc(), opt = pt_alloc(), t = pt_alloc(), tpt = pt_alloc(), d3 = pt_alloc();
     uint64_t p3 = (v5 & V_P3DIR) ? d3 | _PAGE_PRESENT : 0;   /* PDPTE3 before and after */
     uint64_t old2 = (v5 & V_P0) ? 0 : old | _PAGE_PRESENT;
@@ -220,7 +240,7 @@ static void self_pdpt(unsigned v5)
         expect_read(0xc0000000u, FAULTS, "pae self pdpt (%s): pdpte3's own directory (empty)", how);
     }
     /* PDPTE3 -> the PDPT: as a PD, PDE i = PDPTE i; as a PT, PTE i = PDPTE i. */
-    ent_set(root, 3, root | _PAGE_PRESENT);
+    ent_set(root, 3, frame | _PAGE_PRESENT);
     /* The alias is supervisor read-only (a PDPTE has no RW/US), so it is
      * written with CR0.WP=0, cleared here: once the alias walk has set A in
      * PDPTE3 (bit 5, reserved in a PDPTE), no MOV CR0 may come before PDPTE3
@@ -229,35 +249,45 @@ static void self_pdpt(unsigned v5)
      * reloads PDPTEs only for a change of PG, CD or NW). */
     write_cr0(read_cr0() & ~X86_CR0_WP);
     write_cr3((ureg_t)root);
-    uint64_t alias = 0xc0000000u + (3u << 21) + (3u << 12);   /* PDPTE3 as PDE 3, as PTE 3 */
+    /* PDPTE3 as PDE k3, as PTE k3: the PDPT's frame as data (k3 = 3 when the PDPT is page-aligned) */
+    uint64_t k3 = (off >> 3) + 3, alias = 0xc0000000u + (k3 << 21) + (k3 << 12);
     expect_read(0x80000000u, (v5 & V_OLDMAP) ? MARK(12) : FAULTS, "pae self pdpt (%s): the old directory", how);
     /* Read back with bits 6:5 masked: the alias walk uses PDPTE3 as a PDE
      * and a PTE, which sets its A (and D on a write) -- that is why PDPTE3 is
      * cleared before the next CR3 load (bits 8:5 are reserved in a PDPTE);
      * bare QEMU also sets bit 5 of PDPTE2 (see access_ref.c). */
     uint32_t v = 0;
-    bool ok = peek(alias + 2 * 8, &v);
+    bool ok = peek(alias + off + 2 * 8, &v);
     tap_ok(ok && (v & ~0x60u) == (uint32_t)old2,
            "pae self pdpt (%s): pdpte2 read through the alias", how);
-    ok = peek(alias + 3 * 8, &v);
-    tap_ok(ok && (v & ~0x60u) == (uint32_t)(root | _PAGE_PRESENT), "pae self pdpt (%s): pdpte3 reads itself", how);
+    ok = peek(alias + off + 3 * 8, &v);
+    tap_ok(ok && (v & ~0x60u) == (uint32_t)(frame | _PAGE_PRESENT), "pae self pdpt (%s): pdpte3 reads itself", how);
     /* A write into an unused slot of the PDPT frame. */
     ok = poke(alias + 0x800, 0x12345678u);
-    tap_ok(ok && *(volatile uint32_t *)(uintptr_t)(root + 0x800) == 0x12345678u,
+    tap_ok(ok && *(volatile uint32_t *)(uintptr_t)(frame + 0x800) == 0x12345678u,
            "pae self pdpt (%s): write through the alias lands in the PDPT frame", how);
     expect_read(alias + 0x800, 0x12345678u, "pae self pdpt (%s): and reads back through it", how);
+    if (v5 & V_BIG) {
+        /* With the 2 MiB identity, also a run of zero writes through the
+         * alias: under Umbra the unshadow heuristics (SH_UNSHADOW_ZERO_RUN)
+         * then drop every shadow of the PDPT's frame, the top level in use too. */
+        bool zok = true;
+        for (unsigned i = 0; i < 40; i++)
+            zok &= poke(alias + 0x900 + 8 * i, 0);
+        tap_ok(zok, "pae self pdpt (%s): 40 zero writes through the alias", how);
+    }
     if (v5 & V_ALIAS) {
         /* Item 5 edited through the alias itself: PDPTE3, then PDPTE2 (the
          * alias's own PTE last would end it first: PDPTE2 first). */
-        ok = view_set(alias, 2, t | _PAGE_PRESENT);
-        ok &= view_set(alias, 3, p3);
+        ok = view_set(alias + off, 2, t | _PAGE_PRESENT);
+        ok &= view_set(alias + off, 3, p3);
         tap_ok(ok, "pae self pdpt (%s): pdpte2 and pdpte3 written through the alias", how);
     } else {
         /* Item 5's steps: restore PDPTE3, point PDPTE2 at T. */
         ent_set(root, 3, p3);
         ent_set(root, 2, t | _PAGE_PRESENT);
     }
-    *(volatile uint32_t *)(uintptr_t)(root + 0x800) = 0;
+    *(volatile uint32_t *)(uintptr_t)(frame + 0x800) = 0;
     if (v5 & V_WPEARLY)
         write_cr0(read_cr0() | X86_CR0_WP);
     write_cr3((ureg_t)root);
@@ -266,12 +296,21 @@ static void self_pdpt(unsigned v5)
     expect_read(0x80000000u, MARK(7), "pae self pdpt (%s): first access through pdpte2 uses T", how);
     expect_read(alias, FAULTS, "pae self pdpt (%s): the alias is gone", how);
     write_cr0(read_cr0() | X86_CR0_WP);
+    if (v5 & V_OFF) {
+        write_cr3((ureg_t)aligned);
+        for (unsigned i = 1; i < 4; i++)
+            ent_set(aligned, i, ent_get(root, i));
+        pt_free(frame);
+        root = aligned;
+    }
     drop_space();
     pt_free(tpt);
     pt_free(t);
     pt_free(opt);
     pt_free(old);
     pt_free(d3);
+    if (big)
+        pt_free(big);
 }
 
 /* ---- PAE: one table X as PDPTE2's directory and as a page table of PD1 --- */
@@ -384,7 +423,7 @@ static void run_mode(const struct pmode *mode)
     self_pte();
     self_pde();
     if (m->levels == 3) {
-        for (unsigned v5 = 0; v5 < 32; v5++)
+        for (unsigned v5 = 0; v5 < 128; v5++)
             if (!((v5 & V_P0) && (v5 & V_OLDMAP)))
                 self_pdpt(v5);
         two_levels();
