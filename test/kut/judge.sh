@@ -125,7 +125,7 @@ judge_umbra() {
     if [ "$gone" -eq 0 ]; then
         [ "$us" = "$bs" ] || { echo "FAIL status $us, bare $bs"; return; }
         [ "$usum" = "$bsum" ] || { echo "FAIL \"$usum\", bare \"$bsum\""; return; }
-        if [ -s "$4.f" ]; then echo "PASS as bare: the same $(grep -c . "$4.f") known TCG failures; $usum"
+        if [ -s "$4.f" ]; then echo "PASS as bare: the same $(grep -c . "$4.f") known failures (the emulator's own); $usum"
         else echo "PASS ${usum:-status $us, as bare}"; fi
         return
     fi
