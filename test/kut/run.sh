@@ -16,6 +16,7 @@
 #                test from it, QEMU runs only the tests in KUT_PATCHED_TESTS
 #                (default: access_test, whose shard argument is ours)
 #   KUT_ARGS     replaces the cfg's test_args (e.g. shard=0/64 for access_test)
+#   KUT_BOCHS_ARGS  appended to the arguments in Bochs only (vmexit's goal=N, patch 0005)
 #   KUT_CPU      replaces the cfg's QEMU CPU model
 #   TIMEOUT      seconds (default: the cfg's timeout, x4 under Umbra, x10 in Bochs)
 #   UMBRA_ELF, QEMU, BOCHS, BOCHS_CPU as for run-guest.sh.
@@ -32,6 +33,7 @@ IFS='|' read -r _ file smp params args _ _ tmo <<EOT
 $entry
 EOT
 [ -n "${KUT_ARGS+set}" ] && args=$KUT_ARGS
+[ "$emu" = bochs ] && [ -n "${KUT_BOCHS_ARGS:-}" ] && args="${args:+$args }$KUT_BOCHS_ARGS"
 
 dir=$KUT_DIR
 case "$emu" in
