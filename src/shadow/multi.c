@@ -177,6 +177,28 @@ static inline uint64_t sp_base(gpte_t e, unsigned l)
 #define SHADOW_MUTANT_A_BEFORE_SMAP 0
 #endif
 
+/*
+ * Fault injection, for proving the tests notice a shadow that gets the
+ * guest's D bit wrong.  SHADOW_MUTANT_NO_DIRTY = kind (1..4), or -1: the kind
+ * is read at run time from sh_mutant_dbit (the hosted libshadow_dbit.a; the
+ * test binary defines the variable, test/unit/mutant-dbit.sh).  Kinds:
+ *   1  a writable 4 KiB leaf is mapped writable before the guest's D is set
+ *      (umbra-mutant-dbit.elf, test/e2e/mutant-dbit.sh);
+ *   2  the link to a guest superpage's splinter likewise;
+ *   3  the walker does not set D on the leaf of a write;
+ *   4  the walker sets D on the leaf of a read.
+ * 0 (umbra.elf, libshadow.a): no mutant, DBIT_MUTANT(k) is a constant 0.
+ */
+#ifndef SHADOW_MUTANT_NO_DIRTY
+#define SHADOW_MUTANT_NO_DIRTY 0
+#endif
+#if SHADOW_MUTANT_NO_DIRTY < 0
+extern unsigned sh_mutant_dbit;
+#define DBIT_MUTANT(k) (sh_mutant_dbit == (k))
+#else
+#define DBIT_MUTANT(k) (SHADOW_MUTANT_NO_DIRTY == (k))
+#endif
+
 /* ---- the guest walker ------------------------------------------------------ */
 /*
  * A PAE virtual address, as walk() takes it apart:
@@ -344,7 +366,8 @@ static bool set_ad(struct shadow_domain *d, struct gwalk *gw, bool write)
         if (!gw->p[l])
             continue;
         gpte_t old = gw->e[l];
-        gpte_t want = old | ACC | ((l == gw->leaf && write) ? DIR : 0);
+        gpte_t want = old | ACC
+                   | ((l == gw->leaf && (write ? !DBIT_MUTANT(3) : DBIT_MUTANT(4))) ? DIR : 0);
         if (want == old)
             continue;
         if (!__atomic_compare_exchange_n(gw->p[l], &old, want, false,
@@ -377,16 +400,6 @@ static enum sh_result translate(struct shadow_vcpu *v, gva_t va, uint32_t access
 
 /* ---- propagation: guest entry -> shadow entry (I1, I2) ---------------------- */
 
-/*
- * Fault injection, for proving the guest suites notice a broken shadow: the
- * mutant build (umbra-mutant-dbit.elf, test/e2e/mutant-dbit.sh) maps writable
- * leaves writable before the guest's D bit is set, so the CPU never faults on
- * the first write and the guest's D bit is never set.  Never on in umbra.elf.
- */
-#ifndef SHADOW_MUTANT_NO_DIRTY
-#define SHADOW_MUTANT_NO_DIRTY 0
-#endif
-
 /* A leaf shadow entry for guest frame gfn with flags f, or 0 if refused (I2). */
 static spte_t mk_leaf(struct shadow_domain *d, uint64_t gfn, uint64_t f)
 {
@@ -411,7 +424,7 @@ static spte_t l1e_propagate_from_guest(struct shadow_domain *d, struct shadow_vc
         return 0;
     uint64_t f = _PAGE_PRESENT | _PAGE_ACCESSED
                | ((uint64_t)ge & (_PAGE_USER | _PAGE_PWT | _PAGE_PCD | _PAGE_PAT | _PAGE_GLOBAL | PKEY));
-    if ((ge & RW) && (SHADOW_MUTANT_NO_DIRTY || (ge & DIR)))
+    if ((ge & RW) && (DBIT_MUTANT(1) || (ge & DIR)))
         f |= _PAGE_RW | _PAGE_DIRTY;
 #if GUEST_LEVELS > 2
     if (nxe(v) && ((uint64_t)ge & _PAGE_NX))
@@ -457,7 +470,7 @@ static spte_t lne_propagate_from_guest(struct shadow_vcpu *v, gpte_t ge, unsigne
         return 0;
     uint64_t s = (mfn_x(child) << PAGE_SHIFT) | _PAGE_PRESENT | _PAGE_ACCESSED
                | ((uint64_t)ge & (_PAGE_RW | _PAGE_USER));
-    if (superpage(v, l, ge) && !(ge & DIR))
+    if (superpage(v, l, ge) && !(ge & DIR) && !DBIT_MUTANT(2))
         s &= ~(uint64_t)_PAGE_RW;         /* superpage D tracking */
 #if GUEST_LEVELS > 2
     if (nxe(v) && ((uint64_t)ge & _PAGE_NX))
