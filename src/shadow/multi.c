@@ -50,6 +50,8 @@
 #define fl2e_link                SH_NAME(fl2e_link)
 #define get_shadow               SH_NAME(get_shadow)
 #define top_shadow               SH_NAME(top_shadow)
+#define get_and_create_l1e       SH_NAME(get_and_create_l1e)
+#define set_toplevel_shadow      SH_NAME(set_toplevel_shadow)
 #define wp0_leaf_ok              SH_NAME(wp0_leaf_ok)
 #define page_fault               SH_NAME(page_fault)
 #define invlpg                   SH_NAME(invlpg)
@@ -577,6 +579,91 @@ static inline uint32_t top_shadow(struct shadow_vcpu *v, gva_t va)
 #endif
 }
 
+/*
+ * get_and_create_l1e (Xen's shadow_get_and_create_l1e): for the successful
+ * walk gw, find or make the shadow at every level below the top shadow of
+ * gw->va (get_shadow) and link each from its parent (install), top down, so
+ * that the l1 (or fl1) shadow translating gw->va is reachable from the
+ * vCPU's top.  Returns its entry for gw->va, *l1 its pool index, *changed
+ * whether a link changed; NULL with *why if there is no top shadow or the
+ * pool ran dry.  Invariant: every link it writes is lne_propagate_from_guest
+ * of the guest entry at that level (or an fl2's link to its fl1), so I1
+ * holds above the leaf; install() keeps I3 and U; it allocates only what the
+ * caller's sh_prealloc(SH_PREALLOC) reserved (I6).  The leaf entry itself is
+ * the caller's to write.
+ */
+static spte_t *get_and_create_l1e(struct shadow_vcpu *v, const struct gwalk *gw, uint32_t *l1,
+                                  bool *changed, const char **why)
+{
+    struct shadow_domain *d = v->d;
+    gva_t va = gw->va;
+    uint32_t si = top_shadow(v, va);
+    if (si == SH_NIL) {
+        *why = "no top-level shadow";
+        return NULL;
+    }
+    *changed = false;
+    for (unsigned l = TOPS; l > 1; l--) {
+        spte_t *se = &((spte_t *)sh_map(d, si))[idx(va, l)];
+        uint64_t cg;
+        enum sh_type ct;
+        if (l < gw->leaf) {          /* inside an fl2: the fl1 of this 2 MiB chunk */
+            cg = d->pg[si].gfn + ((uint64_t)idx(va, l) << LSHIFT);
+            ct = FL1;
+        } else {
+            ct = child_of(v, gw->e[l], l, &cg);
+        }
+        uint32_t ci = get_shadow(d, v, cg, ct, gw->e[gw->leaf]);
+        if (ci == SH_NIL) {
+            *why = "shadow pool exhausted";
+            return NULL;
+        }
+        *changed |= install(d, si, idx(va, l), se, l < gw->leaf ? fl2e_link(sh_idx_mfn(d, ci))
+                    : lne_propagate_from_guest(v, gw->e[l], l, sh_idx_mfn(d, ci)));
+        si = ci;
+    }
+    *l1 = si;
+    return &((spte_t *)sh_map(d, si))[idx(va, 1)];
+}
+
+/*
+ * set_toplevel_shadow (Xen's sh_set_toplevel_shadow): make the shadow
+ * (gfn, t) the vCPU's top-level slot `slot` (0, or the PDPTE index of a PAE
+ * guest): find it (hash hit) or make it (miss, prefetched by get_shadow),
+ * pin it (pinned or moved to the LRU head) and move the slot's reference to
+ * it (sh_set_top).  Invariant: on success the slot holds a pinned shadow of
+ * exactly (gfn, t) with the slot's reference counted (I3); the shadow it
+ * replaces stays pinned, so a switch back is a hash hit, and dies only when
+ * sh_prealloc() unpins it.  Allocates only what the caller's
+ * sh_prealloc(SH_PREALLOC) reserved (I6).  SH_NIL with *why: nothing changed.
+ */
+static uint32_t set_toplevel_shadow(struct shadow_vcpu *v, unsigned slot, uint64_t gfn,
+                                    enum sh_type t, const char **why)
+{
+    struct shadow_domain *d = v->d;
+    uint64_t tslot = GUEST_LEVELS == 3 ? slot : ~0ULL;   /* the trace names PAE slots only */
+    uint32_t s = sh_lookup(d, gfn, t);
+    if (s != SH_NIL) {
+        d->c.cr3_hits++;
+        SH_TRACE(v, SHT_CR3_HIT, ~0ULL, gfn, mfn_x(sh_idx_mfn(d, s)), tslot, ~0ULL);
+    } else {
+        d->c.cr3_misses++;
+        SH_TRACE(v, SHT_CR3_MISS, ~0ULL, gfn, ~0ULL, tslot, ~0ULL);
+        if (!sh_map_gfn(_gfn(gfn))) {
+            *why = "guest CR3 is not in guest RAM";
+            return SH_NIL;
+        }
+        s = get_shadow(d, v, gfn, t, 0);
+        if (s == SH_NIL) {
+            *why = "shadow pool exhausted";
+            return SH_NIL;
+        }
+    }
+    sh_pin(d, s);
+    sh_set_top(v, slot, s);
+    return s;
+}
+
 /* ---- events ---------------------------------------------------------------- */
 
 /*
@@ -599,8 +686,8 @@ static bool wp0_leaf_ok(const struct gwalk *gw)
  * #PF.  Walk the guest; reflect a true guest fault; stop on a refused frame;
  * ask for emulation of writes to shadowed page tables (and of supervisor
  * writes that only CR0.WP = 0 allows, so shadows stay faithful); otherwise
- * set A/D, make the missing shadows top-down (the loop below, Xen's
- * get_and_create_l1e) and write the leaf.  Keeps I1..I6.
+ * set A/D, make the missing shadows top-down (get_and_create_l1e) and
+ * write the leaf.  Keeps I1..I6.
  */
 static enum sh_result page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
                                  struct sh_fault *out)
@@ -653,29 +740,12 @@ static enum sh_result page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
             return SH_FIXED;         /* let the guest retry the access */
     }
 
-    /* Link every level from the top down (inline here; Xen has get_and_create_l1e()). */
-    uint32_t si = top_shadow(v, va);
-    if (si == SH_NIL)
-        return stop(out, "no top-level shadow");
-    bool changed = false;
-    for (unsigned l = TOPS; l > 1; l--) {
-        spte_t *se = &((spte_t *)sh_map(d, si))[idx(va, l)];
-        uint64_t cg;
-        enum sh_type ct;
-        if (l < gw.leaf) {           /* inside an fl2: the fl1 of this 2 MiB chunk */
-            cg = d->pg[si].gfn + ((uint64_t)idx(va, l) << LSHIFT);
-            ct = FL1;
-        } else {
-            ct = child_of(v, gw.e[l], l, &cg);
-        }
-        uint32_t ci = get_shadow(d, v, cg, ct, gw.e[gw.leaf]);
-        if (ci == SH_NIL)
-            return stop(out, "shadow pool exhausted");
-        changed |= install(d, si, idx(va, l), se, l < gw.leaf ? fl2e_link(sh_idx_mfn(d, ci))
-                   : lne_propagate_from_guest(v, gw.e[l], l, sh_idx_mfn(d, ci)));
-        si = ci;
-    }
-    spte_t *se = &((spte_t *)sh_map(d, si))[idx(va, 1)];
+    uint32_t si;
+    bool changed;
+    const char *why;
+    spte_t *se = get_and_create_l1e(v, &gw, &si, &changed, &why);
+    if (!se)
+        return stop(out, why);
     spte_t want = gw.leaf == 1 ? l1e_propagate_from_guest(d, v, gw.e[1])
                                : fl1e_propagate(d, gw.e[gw.leaf], d->pg[si].gfn, idx(va, 1));
     if (!gw.rw && (access & PFEC_WRITE) && (want & P) && !sh_is_pt(d, gw.gfn)) {
@@ -741,11 +811,12 @@ static void invlpg(struct shadow_vcpu *v, gva_t va)
 }
 
 /*
- * update_cr3 / set_toplevel_shadow: find (hash hit) or make (miss) the top
- * shadow(s) of the new guest CR3, pin them (moving them to the LRU head) and
- * make them the vCPU's; the old ones stay pinned for a later switch back.
- * PAE: the four PDPTEs are read now and cached; reserved bits -> #GP(0) and
- * nothing changes.  The guest's MOV CR3 flushes its TLB: request a flush.
+ * update_cr3: install the top shadow(s) of the new guest CR3 with
+ * set_toplevel_shadow (one slot, or one per present PDPTE of a PAE guest)
+ * and point the hardware CR3 at them (PAE: at the vCPU's shadow PDPT, whose
+ * four entries mirror the slots).  PAE: the four PDPTEs are read now and
+ * cached; reserved bits -> #GP(0) and nothing changes.  The guest's MOV CR3
+ * flushes its TLB: request a flush.
  */
 static enum sh_result update_cr3(struct shadow_vcpu *v, struct sh_fault *out)
 {
@@ -768,46 +839,28 @@ static enum sh_result update_cr3(struct shadow_vcpu *v, struct sh_fault *out)
         }
     memcpy(v->guest_pdpte, pe, sizeof(pe));
     uint64_t *l3 = plat_map_mfn(v->pae_l3);
+    const char *why;
     for (unsigned i = 0; i < 4; i++) {
         uint32_t s = SH_NIL;
         /* A PD outside guest RAM gets no shadow: its PDPT slot stays empty
          * and an access through it stops the guest in the walker. */
         if ((pe[i] & _PAGE_PRESENT) && sh_map_gfn(_gfn(egfn(pe[i])))) {
-            s = sh_lookup(d, egfn(pe[i]), SH_T_L2_PAE);
-            if (s != SH_NIL) {
-                d->c.cr3_hits++;
-                SH_TRACE(v, SHT_CR3_HIT, ~0ULL, egfn(pe[i]), mfn_x(sh_idx_mfn(d, s)), i, ~0ULL);
-            } else {
-                d->c.cr3_misses++;
-                SH_TRACE(v, SHT_CR3_MISS, ~0ULL, egfn(pe[i]), ~0ULL, i, ~0ULL);
-                s = get_shadow(d, v, egfn(pe[i]), SH_T_L2_PAE, 0);
-                if (s == SH_NIL)
-                    return stop(out, "shadow pool exhausted");
-            }
-            sh_pin(d, s);
+            s = set_toplevel_shadow(v, i, egfn(pe[i]), SH_T_L2_PAE, &why);
+            if (s == SH_NIL)
+                return stop(out, why);
+        } else {
+            sh_set_top(v, i, SH_NIL);
         }
-        sh_set_top(v, i, s);
         l3[i] = s == SH_NIL ? 0 : (mfn_x(sh_idx_mfn(d, s)) << PAGE_SHIFT) | _PAGE_PRESENT
                                   | (pe[i] & (_PAGE_PWT | _PAGE_PCD));
     }
     v->hw_cr3 = mfn_x(v->pae_l3) << PAGE_SHIFT;
 #else
-    uint64_t g = (v->guest_cr3 & GADDR) >> PAGE_SHIFT;
-    uint32_t s = sh_lookup(d, g, (enum sh_type)ltype[TOPS]);
-    if (s != SH_NIL) {
-        d->c.cr3_hits++;
-        SH_TRACE(v, SHT_CR3_HIT, ~0ULL, g, mfn_x(sh_idx_mfn(d, s)), ~0ULL, ~0ULL);
-    } else {
-        d->c.cr3_misses++;
-        SH_TRACE(v, SHT_CR3_MISS, ~0ULL, g, ~0ULL, ~0ULL, ~0ULL);
-        if (!sh_map_gfn(_gfn(g)))
-            return stop(out, "guest CR3 is not in guest RAM");
-        s = get_shadow(d, v, g, (enum sh_type)ltype[TOPS], 0);
-        if (s == SH_NIL)
-            return stop(out, "shadow pool exhausted");
-    }
-    sh_pin(d, s);
-    sh_set_top(v, 0, s);
+    const char *why;
+    uint32_t s = set_toplevel_shadow(v, 0, (v->guest_cr3 & GADDR) >> PAGE_SHIFT,
+                                     (enum sh_type)ltype[TOPS], &why);
+    if (s == SH_NIL)
+        return stop(out, why);
     v->hw_cr3 = (mfn_x(sh_idx_mfn(d, s)) << PAGE_SHIFT) | (v->guest_cr3 & CACHE);
 #endif
     v->tlb_flush = true;
