@@ -12,6 +12,7 @@
  * shadow never uses PS, so every guest 4 KiB frame is checked one by one.
  */
 #include "private.h"
+#include "entry.h"
 
 #ifndef GUEST_LEVELS
 #error "multi.c is compiled through guest_2.c, guest_3.c or guest_4.c"
@@ -29,8 +30,6 @@
  * shadow_mode are undefined again just above the dispatch table at the end.
  */
 #define idx                      SH_NAME(idx)
-#define egfn                     SH_NAME(egfn)
-#define saddr                    SH_NAME(saddr)
 #define nxe                      SH_NAME(nxe)
 #define superpage                SH_NAME(superpage)
 #define rsvd                     SH_NAME(rsvd)
@@ -63,8 +62,7 @@
 #define walk_info                SH_NAME(walk_info)
 
 #if GUEST_LEVELS == 2
-typedef uint32_t gpte_t;
-typedef uint32_t spte_t;
+typedef uint32_t entry_raw_t;    /* the width of every entry, guest and shadow */
 #define NENT     1024
 #define LSHIFT   10
 #define GADDR    ((uint64_t)PTE32_ADDR_MASK)
@@ -72,8 +70,7 @@ typedef uint32_t spte_t;
 #define FL1      SH_T_FL1_32
 static const uint8_t ltype[5] = { 0, SH_T_L1_32, SH_T_L2_32, 0, 0 };
 #elif GUEST_LEVELS == 3
-typedef uint64_t gpte_t;
-typedef uint64_t spte_t;
+typedef uint64_t entry_raw_t;
 #define NENT     512
 #define LSHIFT   9
 #define GADDR    PADDR_MASK_52
@@ -81,8 +78,7 @@ typedef uint64_t spte_t;
 #define FL1      SH_T_FL1_PAE
 static const uint8_t ltype[5] = { 0, SH_T_L1_PAE, SH_T_L2_PAE, 0, 0 };
 #elif GUEST_LEVELS == 4
-typedef uint64_t gpte_t;
-typedef uint64_t spte_t;
+typedef uint64_t entry_raw_t;
 #define NENT     512
 #define LSHIFT   9
 #define GADDR    PADDR_MASK_52
@@ -93,13 +89,18 @@ static const uint8_t ltype[5] = { 0, SH_T_L1_64, SH_T_L2_64, SH_T_L3_64, SH_T_L4
 #error "GUEST_LEVELS must be 2, 3 or 4"
 #endif
 
-#define P   ((gpte_t)_PAGE_PRESENT)
-#define RW  ((gpte_t)_PAGE_RW)
-#define US  ((gpte_t)_PAGE_USER)
-#define ACC ((gpte_t)_PAGE_ACCESSED)
-#define DIR ((gpte_t)_PAGE_DIRTY)
-#define PS  ((gpte_t)_PAGE_PSE)
-#define CACHE ((gpte_t)(_PAGE_PWT | _PAGE_PCD))
+/* The three kinds of entry (entry.h): guest, shadow leaf, shadow link. */
+SH_ENTRY_TYPE(gpte_t, gpte, entry_raw_t, GADDR)
+SH_ENTRY_TYPE(sl1e_t, sl1e, entry_raw_t, GADDR)
+SH_ENTRY_TYPE(slne_t, slne, entry_raw_t, GADDR)
+
+#define P   ((uint64_t)_PAGE_PRESENT)
+#define RW  ((uint64_t)_PAGE_RW)
+#define US  ((uint64_t)_PAGE_USER)
+#define ACC ((uint64_t)_PAGE_ACCESSED)
+#define DIR ((uint64_t)_PAGE_DIRTY)
+#define PS  ((uint64_t)_PAGE_PSE)
+#define CACHE ((uint64_t)(_PAGE_PWT | _PAGE_PCD))
 /* Long mode: the protection key of a leaf (bits 62:59, used with CR4.PKE),
  * copied so the hardware checks PKRU itself. */
 #define PKEY  (GUEST_LEVELS == 4 ? 0x7800000000000000ULL : 0)
@@ -109,9 +110,6 @@ static inline unsigned idx(gva_t va, unsigned l)
     return (unsigned)(va >> (PAGE_SHIFT + LSHIFT * (l - 1))) & (NENT - 1);
 }
 
-static inline uint64_t egfn(gpte_t e) { return ((uint64_t)e & GADDR) >> PAGE_SHIFT; }
-static inline uint64_t saddr(spte_t s) { return ((uint64_t)s & GADDR) >> PAGE_SHIFT; }
-
 static inline bool nxe(const struct shadow_vcpu *v)
 {
     return GUEST_LEVELS > 2 && (v->guest_efer & EFER_NXE) && plat_cpu_features()->nx;
@@ -120,7 +118,7 @@ static inline bool nxe(const struct shadow_vcpu *v)
 /* Does a present entry at level l with PS set map a superpage (vs. being reserved/ignored)? */
 static inline bool superpage(const struct shadow_vcpu *v, unsigned l, gpte_t e)
 {
-    if (!(e & PS))
+    if (!gpte_has(e, PS))
         return false;
 #if GUEST_LEVELS == 2
     return l == 2 && (v->guest_cr4 & X86_CR4_PSE);
@@ -145,10 +143,10 @@ static uint64_t rsvd(const struct shadow_vcpu *v, unsigned l, gpte_t e)
     uint64_t r = sh_rsvd_addr(GUEST_LEVELS == 3 ? 62 : 51);
     if (!nxe(v))
         r |= _PAGE_NX;
-    if (l == 2 && (e & PS))
+    if (l == 2 && gpte_has(e, PS))
         r |= 0xffULL << 13;                       /* 2 MiB: bits 20:13 */
 #if GUEST_LEVELS == 4
-    if (l == 3 && (e & PS))
+    if (l == 3 && gpte_has(e, PS))
         r |= plat_cpu_features()->pdpe1gb ? 0x1ffffULL << 13 : _PAGE_PSE;   /* 1 GiB: bits 29:13 */
     if (l == 4)
         r |= _PAGE_PSE | _PAGE_GLOBAL;      /* AMD: PML4E bits 8:7 are MBZ */
@@ -162,10 +160,11 @@ static inline uint64_t sp_base(gpte_t e, unsigned l)
 {
 #if GUEST_LEVELS == 2
     (void)l;
-    return ((uint64_t)(e >> 22) << 10) | ((uint64_t)((e >> 13) & 0xff) << 20);
+    uint64_t r = gpte_val(e);
+    return ((r >> 22) << 10) | (((r >> 13) & 0xff) << 20);
 #else
     uint64_t m = l == 2 ? 0x1fffffULL : 0x3fffffffULL;
-    return ((uint64_t)e & GADDR & ~m) >> PAGE_SHIFT;
+    return (gpte_val(e) & GADDR & ~m) >> PAGE_SHIFT;
 #endif
 }
 
@@ -287,14 +286,14 @@ static enum sh_result walk(struct shadow_vcpu *v, gva_t va, uint32_t access,
     t = (v->guest_cr3 & GADDR) >> PAGE_SHIFT;
     l = 4;
 #elif GUEST_LEVELS == 3
-    gpte_t pe = v->guest_pdpte[(va >> 30) & 3];
+    gpte_t pe = gpte_mk(v->guest_pdpte[(va >> 30) & 3]);
     gw->e[3] = pe;
     gw->p[3] = NULL;
     gw->t[3] = (v->guest_cr3 & PTE32_ADDR_MASK) >> PAGE_SHIFT;
     gw->last = 3;
-    if (!(pe & P))
+    if (!gpte_has(pe, P))
         return fault(v, va, access, out);
-    t = egfn(pe);          /* reserved bits were refused at CR3 load */
+    t = gpte_frame(pe);          /* reserved bits were refused at CR3 load */
     l = 2;
 #else
     t = (v->guest_cr3 & GADDR) >> PAGE_SHIFT;
@@ -305,27 +304,27 @@ static enum sh_result walk(struct shadow_vcpu *v, gva_t va, uint32_t access,
         if (!tab)
             return stop(out, "guest page table is not in guest RAM");
         gpte_t *ep = &tab[idx(va, l)];
-        gpte_t e = *(volatile gpte_t *)ep;
+        gpte_t e = gpte_read(ep);
         gw->e[l] = e;
         gw->p[l] = ep;
         gw->t[l] = t;
         gw->last = l;
-        if (!(e & P))
+        if (!gpte_has(e, P))
             return fault(v, va, access, out);
-        if ((uint64_t)e & rsvd(v, l, e))
+        if (gpte_has(e, rsvd(v, l, e)))
             return fault(v, va, access | PFEC_PRESENT | PFEC_RSVD, out);
-        gw->rw &= !!(e & RW);
-        gw->us &= !!(e & US);
+        gw->rw &= gpte_has(e, RW);
+        gw->us &= gpte_has(e, US);
 #if GUEST_LEVELS > 2
-        gw->nx |= n && ((uint64_t)e & _PAGE_NX);
+        gw->nx |= n && gpte_has(e, _PAGE_NX);
 #endif
         if (l == 1 || superpage(v, l, e)) {
             gw->leaf = l;
             break;
         }
-        t = egfn(e);
+        t = gpte_frame(e);
     }
-    gw->gfn = l == 1 ? egfn(gw->e[1])
+    gw->gfn = l == 1 ? gpte_frame(gw->e[1])
             : sp_base(gw->e[l], l) + ((va >> PAGE_SHIFT) & ((1ULL << (LSHIFT * (l - 1))) - 1));
 
     bool bad, smap = false;
@@ -340,7 +339,7 @@ static enum sh_result walk(struct shadow_vcpu *v, gva_t va, uint32_t access,
     if ((access & PFEC_INSN) && gw->nx)
         bad = true;
 #if GUEST_LEVELS == 4
-    pk = sh_pk_fault(v, (unsigned)((uint64_t)gw->e[gw->leaf] >> 59) & 15, access, gw->us);
+    pk = sh_pk_fault(v, (unsigned)(gpte_val(gw->e[gw->leaf]) >> 59) & 15, access, gw->us);
 #endif
     (void)n;
     (void)smap;
@@ -349,7 +348,7 @@ static enum sh_result walk(struct shadow_vcpu *v, gva_t va, uint32_t access,
     if (smap)
         for (unsigned k = GUEST_LEVELS; k >= gw->leaf; k--)
             if (gw->p[k])
-                __atomic_or_fetch(gw->p[k], ACC, __ATOMIC_SEQ_CST);
+                __atomic_or_fetch(&gw->p[k]->raw, (entry_raw_t)ACC, __ATOMIC_SEQ_CST);
 #endif
     if (bad || pk)
         return fault(v, va, access | PFEC_PRESENT | pk, out);
@@ -367,15 +366,15 @@ static bool set_ad(struct shadow_domain *d, struct gwalk *gw, bool write)
     for (unsigned l = GUEST_LEVELS; l >= gw->leaf; l--) {
         if (!gw->p[l])
             continue;
-        gpte_t old = gw->e[l];
-        gpte_t want = old | ACC
-                   | ((l == gw->leaf && (write ? !DBIT_MUTANT(3) : DBIT_MUTANT(4))) ? DIR : 0);
+        entry_raw_t old = gw->e[l].raw;
+        entry_raw_t want = old | (entry_raw_t)ACC
+            | ((l == gw->leaf && (write ? !DBIT_MUTANT(3) : DBIT_MUTANT(4))) ? (entry_raw_t)DIR : 0);
         if (want == old)
             continue;
-        if (!__atomic_compare_exchange_n(gw->p[l], &old, want, false,
+        if (!__atomic_compare_exchange_n(&gw->p[l]->raw, &old, want, false,
                                          __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
             return false;
-        gw->e[l] = want;
+        gw->e[l] = gpte_mk(want);
         d->c.ad_set++;
     }
     return true;
@@ -402,37 +401,37 @@ static enum sh_result translate(struct shadow_vcpu *v, gva_t va, uint32_t access
 
 /* ---- propagation: guest entry -> shadow entry (I1, I2) ---------------------- */
 
-/* A leaf shadow entry for guest frame gfn with flags f, or 0 if refused (I2). */
-static spte_t mk_leaf(struct shadow_domain *d, uint64_t gfn, uint64_t f)
+/* A leaf shadow entry for guest frame gfn with flags f, or not present if refused (I2). */
+static sl1e_t mk_leaf(struct shadow_domain *d, uint64_t gfn, uint64_t f)
 {
     mfn_t m = plat_gfn_to_mfn(_gfn(gfn));
     if (!mfn_valid(m))
-        return 0;
+        return sl1e_mk(0);
 #if GUEST_LEVELS == 2
     if (mfn_x(m) >> 20)
-        return 0;          /* not nameable by a 32-bit entry */
+        return sl1e_mk(0);  /* not nameable by a 32-bit entry */
 #endif
     if ((f & _PAGE_RW) && (sh_is_pt(d, gfn) || plat_gfn_trap_writes(_gfn(gfn))))
         f &= ~(uint64_t)(_PAGE_RW | _PAGE_DIRTY);   /* write-protect page tables (and trapped frames) */
-    return (spte_t)((mfn_x(m) << PAGE_SHIFT) | f);
+    return sl1e_mk((mfn_x(m) << PAGE_SHIFT) | f);
 }
 
 /* l1e_propagate_from_guest: present only if guest P, A, no reserved bit;
  * writable only if guest RW and D (so the first write faults and sets D). */
-static spte_t l1e_propagate_from_guest(struct shadow_domain *d, struct shadow_vcpu *v,
+static sl1e_t l1e_propagate_from_guest(struct shadow_domain *d, struct shadow_vcpu *v,
                                        gpte_t ge)
 {
-    if (!(ge & P) || !(ge & ACC) || ((uint64_t)ge & rsvd(v, 1, ge)))
-        return 0;
+    if (!gpte_has(ge, P) || !gpte_has(ge, ACC) || gpte_has(ge, rsvd(v, 1, ge)))
+        return sl1e_mk(0);
     uint64_t f = _PAGE_PRESENT | _PAGE_ACCESSED
-               | ((uint64_t)ge & (_PAGE_USER | _PAGE_PWT | _PAGE_PCD | _PAGE_PAT | _PAGE_GLOBAL | PKEY));
-    if ((ge & RW) && (DBIT_MUTANT(1) || (ge & DIR)))
+               | (gpte_val(ge) & (_PAGE_USER | _PAGE_PWT | _PAGE_PCD | _PAGE_PAT | _PAGE_GLOBAL | PKEY));
+    if (gpte_has(ge, RW) && (DBIT_MUTANT(1) || gpte_has(ge, DIR)))
         f |= _PAGE_RW | _PAGE_DIRTY;
 #if GUEST_LEVELS > 2
-    if (nxe(v) && ((uint64_t)ge & _PAGE_NX))
+    if (nxe(v) && gpte_has(ge, _PAGE_NX))
         f |= _PAGE_NX;
 #endif
-    return mk_leaf(d, egfn(ge), f);
+    return mk_leaf(d, gpte_frame(ge), f);
 }
 
 /*
@@ -440,45 +439,45 @@ static spte_t l1e_propagate_from_guest(struct shadow_domain *d, struct shadow_vc
  * invariant R): an entry is linked iff present, writable, mapping its frame.
  * Every write of an l1 (not fl1) shadow entry goes through here.
  */
-static inline void set_l1e(struct shadow_domain *d, uint32_t si, unsigned k, spte_t *se,
-                           spte_t want)
+static inline void set_l1e(struct shadow_domain *d, uint32_t si, unsigned k, sl1e_t *se,
+                           sl1e_t want)
 {
-    spte_t old = *se;
-    bool ow = (old & (P | RW)) == (P | RW), nw = (want & (P | RW)) == (P | RW);
-    bool same = saddr(old) == saddr(want);
+    sl1e_t old = *se;
+    bool ow = (sl1e_val(old) & (P | RW)) == (P | RW), nw = (sl1e_val(want) & (P | RW)) == (P | RW);
+    bool same = sl1e_frame(old) == sl1e_frame(want);
     if (ow && !(nw && same))
-        sh_rmap_del(d, si, k, saddr(old));
-    *(volatile spte_t *)se = want;
+        sh_rmap_del(d, si, k, sl1e_frame(old));
+    sl1e_write(se, want);
     if (nw && !(ow && same))
-        sh_rmap_add(d, si, k, saddr(want));
+        sh_rmap_add(d, si, k, sl1e_frame(want));
 }
 
 /* fl1 entry i of the superpage mapped by guest leaf ge: the rights (RW, U, NX,
  * D-tracking) live in the shadow entry linking the fl1, so aliases of one
  * superpage with different rights can share it. */
-static spte_t fl1e_propagate(struct shadow_domain *d, gpte_t ge, uint64_t base, unsigned i)
+static sl1e_t fl1e_propagate(struct shadow_domain *d, gpte_t ge, uint64_t base, unsigned i)
 {
     uint64_t f = _PAGE_PRESENT | _PAGE_ACCESSED | _PAGE_USER | _PAGE_RW | _PAGE_DIRTY
-               | ((uint64_t)ge & (_PAGE_PWT | _PAGE_PCD | _PAGE_GLOBAL | PKEY))
-               | (((uint64_t)ge & _PAGE_PSE_PAT) ? _PAGE_PAT : 0);
+               | (gpte_val(ge) & (_PAGE_PWT | _PAGE_PCD | _PAGE_GLOBAL | PKEY))
+               | (gpte_has(ge, _PAGE_PSE_PAT) ? _PAGE_PAT : 0);
     return mk_leaf(d, base + i, f);
 }
 
 /* lne_propagate_from_guest, levels N >= 2: the link to shadow `child`. */
-static spte_t lne_propagate_from_guest(struct shadow_vcpu *v, gpte_t ge, unsigned l,
+static slne_t lne_propagate_from_guest(struct shadow_vcpu *v, gpte_t ge, unsigned l,
                                        mfn_t child)
 {
-    if (!(ge & P) || !(ge & ACC) || ((uint64_t)ge & rsvd(v, l, ge)))
-        return 0;
+    if (!gpte_has(ge, P) || !gpte_has(ge, ACC) || gpte_has(ge, rsvd(v, l, ge)))
+        return slne_mk(0);
     uint64_t s = (mfn_x(child) << PAGE_SHIFT) | _PAGE_PRESENT | _PAGE_ACCESSED
-               | ((uint64_t)ge & (_PAGE_RW | _PAGE_USER));
-    if (superpage(v, l, ge) && !(ge & DIR) && !DBIT_MUTANT(2))
+               | (gpte_val(ge) & (_PAGE_RW | _PAGE_USER));
+    if (superpage(v, l, ge) && !gpte_has(ge, DIR) && !DBIT_MUTANT(2))
         s &= ~(uint64_t)_PAGE_RW;         /* superpage D tracking */
 #if GUEST_LEVELS > 2
-    if (nxe(v) && ((uint64_t)ge & _PAGE_NX))
+    if (nxe(v) && gpte_has(ge, _PAGE_NX))
         s |= _PAGE_NX;
 #endif
-    return (spte_t)s;
+    return slne_mk(s);
 }
 
 /*
@@ -486,16 +485,16 @@ static spte_t lne_propagate_from_guest(struct shadow_vcpu *v, gpte_t ge, unsigne
  * reference (I3): take the new child's ref before dropping the old one; the
  * child's up names this entry if it named none (U).  Returns true if it changed.
  */
-static bool install(struct shadow_domain *d, uint32_t si, unsigned k, spte_t *se, spte_t want)
+static bool install(struct shadow_domain *d, uint32_t si, unsigned k, slne_t *se, slne_t want)
 {
-    spte_t old = *se;
-    if (old == want)
+    slne_t old = *se;
+    if (slne_val(old) == slne_val(want))
         return false;
-    uint32_t ni = (want & P) ? sh_mfn_idx(d, saddr(want)) : SH_NIL;
-    uint32_t oi = (old & P) ? sh_mfn_idx(d, saddr(old)) : SH_NIL;
+    uint32_t ni = slne_has(want, P) ? sh_mfn_idx(d, slne_frame(want)) : SH_NIL;
+    uint32_t oi = slne_has(old, P) ? sh_mfn_idx(d, slne_frame(old)) : SH_NIL;
     if (ni != SH_NIL && ni != oi)
         sh_get(d, ni);
-    if (old & P)
+    if (slne_has(old, P))
         d->tlb_dirty = true;
     /* A splinter's 4 KiB pieces may be cached, and so may those of any
      * splinter below a table of tables (long mode's l3/l2 links): the guest
@@ -503,7 +502,7 @@ static bool install(struct shadow_domain *d, uint32_t si, unsigned k, spte_t *se
      * the splinter through this link (see invlpg). */
     if (oi != SH_NIL && (sh_role[d->pg[oi].type].fl1 || sh_role[d->pg[oi].type].level >= 2))
         sh_flush_all(d);
-    *(volatile spte_t *)se = want;
+    slne_write(se, want);
     if (ni != SH_NIL && ni != oi && d->pg[ni].up == SH_NIL)
         d->pg[ni].up = SH_SLOT(si, k);
     if (oi != SH_NIL && oi != ni) {
@@ -526,15 +525,15 @@ static inline enum sh_type child_of(const struct shadow_vcpu *v, gpte_t ge, unsi
         return FL1;
 #endif
     }
-    *gfn = egfn(ge);
+    *gfn = gpte_frame(ge);
     return (enum sh_type)ltype[l - 1];
 }
 
 /* The link from an fl2 to the fl1 of its 2 MiB chunk: rights live above. */
-static inline spte_t fl2e_link(mfn_t child)
+static inline slne_t fl2e_link(mfn_t child)
 {
-    return (spte_t)((mfn_x(child) << PAGE_SHIFT) | _PAGE_PRESENT | _PAGE_RW | _PAGE_USER
-                    | _PAGE_ACCESSED);
+    return slne_mk((mfn_x(child) << PAGE_SHIFT) | _PAGE_PRESENT | _PAGE_RW | _PAGE_USER
+                   | _PAGE_ACCESSED);
 }
 
 /*
@@ -551,12 +550,12 @@ static uint32_t get_shadow(struct shadow_domain *d, struct shadow_vcpu *v,
     i = sh_make(d, gfn, t);
     if (i == SH_NIL)
         return SH_NIL;
-    spte_t *s = sh_map(d, i);
+    sl1e_t *s = sh_map(d, i);          /* read only for an l1 or fl1 */
     if (t == ltype[1]) {
         gpte_t *g = sh_map_gfn(_gfn(gfn));
         for (unsigned k = 0; g && k < NENT; k++) {
-            spte_t e = l1e_propagate_from_guest(d, v, g[k]);
-            if (e) {
+            sl1e_t e = l1e_propagate_from_guest(d, v, g[k]);
+            if (sl1e_val(e)) {
                 set_l1e(d, i, k, &s[k], e);
                 d->c.prefetch_entries++;
             }
@@ -592,7 +591,7 @@ static inline uint32_t top_shadow(struct shadow_vcpu *v, gva_t va)
  * caller's sh_prealloc(SH_PREALLOC) reserved (I6).  The leaf entry itself is
  * the caller's to write.
  */
-static spte_t *get_and_create_l1e(struct shadow_vcpu *v, const struct gwalk *gw, uint32_t *l1,
+static sl1e_t *get_and_create_l1e(struct shadow_vcpu *v, const struct gwalk *gw, uint32_t *l1,
                                   bool *changed, const char **why)
 {
     struct shadow_domain *d = v->d;
@@ -604,7 +603,7 @@ static spte_t *get_and_create_l1e(struct shadow_vcpu *v, const struct gwalk *gw,
     }
     *changed = false;
     for (unsigned l = TOPS; l > 1; l--) {
-        spte_t *se = &((spte_t *)sh_map(d, si))[idx(va, l)];
+        slne_t *se = &((slne_t *)sh_map(d, si))[idx(va, l)];
         uint64_t cg;
         enum sh_type ct;
         if (l < gw->leaf) {          /* inside an fl2: the fl1 of this 2 MiB chunk */
@@ -623,7 +622,7 @@ static spte_t *get_and_create_l1e(struct shadow_vcpu *v, const struct gwalk *gw,
         si = ci;
     }
     *l1 = si;
-    return &((spte_t *)sh_map(d, si))[idx(va, 1)];
+    return &((sl1e_t *)sh_map(d, si))[idx(va, 1)];
 }
 
 /*
@@ -653,7 +652,7 @@ static uint32_t set_toplevel_shadow(struct shadow_vcpu *v, unsigned slot, uint64
             *why = "guest CR3 is not in guest RAM";
             return SH_NIL;
         }
-        s = get_shadow(d, v, gfn, t, 0);
+        s = get_shadow(d, v, gfn, t, gpte_mk(0));
         if (s == SH_NIL) {
             *why = "shadow pool exhausted";
             return SH_NIL;
@@ -674,10 +673,10 @@ static uint32_t set_toplevel_shadow(struct shadow_vcpu *v, unsigned slot, uint64
  */
 static bool wp0_leaf_ok(const struct gwalk *gw)
 {
-    if (gw->leaf != 1 || (gw->e[1] & US))
+    if (gw->leaf != 1 || gpte_has(gw->e[1], US))
         return false;
     for (unsigned l = 2; l <= GUEST_LEVELS; l++)
-        if (gw->p[l] && !(gw->e[l] & RW))
+        if (gw->p[l] && !gpte_has(gw->e[l], RW))
             return false;
     return true;
 }
@@ -743,19 +742,19 @@ static enum sh_result page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
     uint32_t si;
     bool changed;
     const char *why;
-    spte_t *se = get_and_create_l1e(v, &gw, &si, &changed, &why);
+    sl1e_t *se = get_and_create_l1e(v, &gw, &si, &changed, &why);
     if (!se)
         return stop(out, why);
-    spte_t want = gw.leaf == 1 ? l1e_propagate_from_guest(d, v, gw.e[1])
+    sl1e_t want = gw.leaf == 1 ? l1e_propagate_from_guest(d, v, gw.e[1])
                                : fl1e_propagate(d, gw.e[gw.leaf], d->pg[si].gfn, idx(va, 1));
-    if (!gw.rw && (access & PFEC_WRITE) && (want & P) && !sh_is_pt(d, gw.gfn)) {
-        want |= _PAGE_RW | _PAGE_DIRTY;      /* WP = 0, supervisor-only leaf */
+    if (!gw.rw && (access & PFEC_WRITE) && sl1e_has(want, P) && !sh_is_pt(d, gw.gfn)) {
+        want = sl1e_mk(sl1e_val(want) | _PAGE_RW | _PAGE_DIRTY);   /* WP = 0, supervisor-only leaf */
         d->c.fault_wp0_mapped++;
     }
-    if (!(want & P))
+    if (!sl1e_has(want, P))
         return stop(out, GUEST_LEVELS == 2 ? "2-level guest maps a frame above 4 GiB (PSE-36): "
                          "a 2-level shadow cannot name it" : "guest frame cannot be shadowed");
-    if (!changed && *se == want && (pfec & PFEC_PRESENT)) {
+    if (!changed && sl1e_val(*se) == sl1e_val(want) && (pfec & PFEC_PRESENT)) {
         /* The shadow already allowed this: a check only the hardware can make
          * (SMAP with EFLAGS.AC, PKRU) or a stale TLB entry. */
         if ((pfec & PFEC_PK) || ((v->guest_cr4 & X86_CR4_SMAP) && !(access & PFEC_USER)
@@ -770,7 +769,7 @@ static enum sh_result page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
     if (gw.leaf == 1)
         set_l1e(d, si, idx(va, 1), se, want);
     else
-        *(volatile spte_t *)se = want;       /* fl1: not in the reverse map */
+        sl1e_write(se, want);                /* fl1: not in the reverse map */
     return SH_FIXED;
 }
 
@@ -789,19 +788,22 @@ static void invlpg(struct shadow_vcpu *v, gva_t va)
 #endif
     uint32_t si = top_shadow(v, va);
     for (unsigned l = TOPS; si != SH_NIL && l >= 1; l--) {
-        spte_t *se = &((spte_t *)sh_map(d, si))[idx(va, l)];
-        if (!(*se & P))
-            break;
         if (l == 1) {             /* an l1: splinter links stop above */
-            set_l1e(d, si, idx(va, 1), se, 0);
-            d->c.invlpg_dropped++;
+            sl1e_t *le = &((sl1e_t *)sh_map(d, si))[idx(va, 1)];
+            if (sl1e_has(*le, P)) {
+                set_l1e(d, si, idx(va, 1), le, sl1e_mk(0));
+                d->c.invlpg_dropped++;
+            }
             break;
         }
-        uint32_t ci = sh_mfn_idx(d, saddr(*se));
+        slne_t *se = &((slne_t *)sh_map(d, si))[idx(va, l)];
+        if (!slne_has(*se, P))
+            break;
+        uint32_t ci = sh_mfn_idx(d, slne_frame(*se));
         if (ci != SH_NIL && sh_role[d->pg[ci].type].fl1) {
             /* The guest flushes one superpage TLB entry; the hardware may hold
              * every 4 KiB piece of its splinter: flush them all. */
-            install(d, si, idx(va, l), se, 0);    /* requests the whole flush */
+            install(d, si, idx(va, l), se, slne_mk(0));    /* requests the whole flush */
             d->c.invlpg_dropped++;
             break;
         }
@@ -826,17 +828,18 @@ static enum sh_result update_cr3(struct shadow_vcpu *v, struct sh_fault *out)
     const char *pdpt = sh_map_gfn(_gfn(a >> PAGE_SHIFT));
     if (!pdpt)
         return stop(out, "guest PDPT is not in guest RAM");
-    uint64_t pe[4];
+    gpte_t pe[4];
     memcpy(pe, pdpt + (a & (PAGE_SIZE - 1)), sizeof(pe));
     uint64_t bad = PDPTE_RSVD_LOW | sh_rsvd_addr(62) | _PAGE_NX;
     for (unsigned i = 0; i < 4; i++)
-        if ((pe[i] & _PAGE_PRESENT) && (pe[i] & bad)) {
+        if (gpte_has(pe[i], P) && gpte_has(pe[i], bad)) {
             out->vector = X86_EXC_GP;
             out->pfec = 0;
             out->cr2 = 0;
             out->why = NULL;
             return SH_REFLECT;
         }
+    _Static_assert(sizeof(pe) == sizeof(v->guest_pdpte), "the cached PDPTEs are guest entries");
     memcpy(v->guest_pdpte, pe, sizeof(pe));
     uint64_t *l3 = plat_map_mfn(v->pae_l3);
     const char *why;
@@ -844,15 +847,15 @@ static enum sh_result update_cr3(struct shadow_vcpu *v, struct sh_fault *out)
         uint32_t s = SH_NIL;
         /* A PD outside guest RAM gets no shadow: its PDPT slot stays empty
          * and an access through it stops the guest in the walker. */
-        if ((pe[i] & _PAGE_PRESENT) && sh_map_gfn(_gfn(egfn(pe[i])))) {
-            s = set_toplevel_shadow(v, i, egfn(pe[i]), SH_T_L2_PAE, &why);
+        if (gpte_has(pe[i], P) && sh_map_gfn(_gfn(gpte_frame(pe[i])))) {
+            s = set_toplevel_shadow(v, i, gpte_frame(pe[i]), SH_T_L2_PAE, &why);
             if (s == SH_NIL)
                 return stop(out, why);
         } else {
             sh_set_top(v, i, SH_NIL);
         }
         l3[i] = s == SH_NIL ? 0 : (mfn_x(sh_idx_mfn(d, s)) << PAGE_SHIFT) | _PAGE_PRESENT
-                                  | (pe[i] & (_PAGE_PWT | _PAGE_PCD));
+                                  | (gpte_val(pe[i]) & (_PAGE_PWT | _PAGE_PCD));
     }
     v->hw_cr3 = mfn_x(v->pae_l3) << PAGE_SHIFT;
 #else
@@ -880,7 +883,7 @@ static void validate(struct shadow_vcpu *v, uint32_t si, unsigned off, unsigned 
     struct shadow_domain *d = v->d;
     unsigned l = sh_role[d->pg[si].type].level;
     gpte_t *g = sh_map_gfn(_gfn(d->pg[si].gfn));
-    spte_t *s = sh_map(d, si);
+    void *s = sh_map(d, si);            /* sl1e_t[] at level 1, else slne_t[] */
     if (!g || !len)
         return;
     unsigned last = (off + len - 1) / sizeof(gpte_t);
@@ -888,21 +891,22 @@ static void validate(struct shadow_vcpu *v, uint32_t si, unsigned off, unsigned 
         d->c.pt_entries_validated++;
         gpte_t ge = g[k];
         if (l == 1) {
-            spte_t n = l1e_propagate_from_guest(d, v, ge);
-            if ((s[k] & P) && n != s[k])
+            sl1e_t *le = &((sl1e_t *)s)[k];
+            sl1e_t n = l1e_propagate_from_guest(d, v, ge);
+            if (sl1e_has(*le, P) && sl1e_val(n) != sl1e_val(*le))
                 d->tlb_dirty = true;
-            set_l1e(d, si, k, &s[k], n);
+            set_l1e(d, si, k, le, n);
             continue;
         }
-        spte_t want = 0;
-        if ((ge & P) && (ge & ACC) && !((uint64_t)ge & rsvd(v, l, ge))) {
+        slne_t want = slne_mk(0);
+        if (gpte_has(ge, P) && gpte_has(ge, ACC) && !gpte_has(ge, rsvd(v, l, ge))) {
             uint64_t cg;
             enum sh_type ct = child_of(v, ge, l, &cg);
             uint32_t ci = sh_lookup(d, cg, ct);
             if (ci != SH_NIL)
                 want = lne_propagate_from_guest(v, ge, l, sh_idx_mfn(d, ci));
         }
-        install(d, si, k, &s[k], want);
+        install(d, si, k, &((slne_t *)s)[k], want);
     }
 }
 
@@ -911,14 +915,14 @@ static void destroy(struct shadow_domain *d, uint32_t si)
 {
     if (sh_role[d->pg[si].type].level < 2)
         return;
-    spte_t *s = sh_map(d, si);
+    slne_t *s = sh_map(d, si);
     bool splinter = false;
     for (unsigned k = 0; k < NENT; k++) {
-        spte_t e = s[k];
-        if (!(e & P))
+        slne_t e = s[k];
+        if (!slne_has(e, P))
             continue;
-        s[k] = 0;
-        uint32_t ci = sh_mfn_idx(d, saddr(e));
+        s[k] = slne_mk(0);
+        uint32_t ci = sh_mfn_idx(d, slne_frame(e));
         if (ci == SH_NIL)
             continue;
         if (sh_role[d->pg[ci].type].fl1)
