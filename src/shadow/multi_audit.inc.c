@@ -1,7 +1,8 @@
 /*
  * multi_audit.inc.c -- a fragment of the multi.c template, not a header and
  * not compiled on its own: multi.c includes it once per guest level, after
- * its names block (so its functions get per-mode names too).  The audit of
+ * its names block and the other fragments (so its functions get per-mode
+ * names too).  The audit of
  * one shadow page and the read-only walk for the monitor.  Both only read.
  */
 
