@@ -9,20 +9,29 @@
  * link into an l1 (bypassing the reverse map).  So, as gfn_t and mfn_t are
  * for frames, each kind is a one-member struct of its own:
  *
- *   gpte_t  a guest entry, any level (one walker loop reads every level, and
- *           a guest entry above level 1 may itself be a leaf: a superpage);
+ *   gl1e_t  a guest PTE (level 1): a 4 KiB leaf (l1e_propagate_from_guest);
+ *   glne_t  a guest entry of level >= 2 (PDE, PDPTE, PML4E): a link to the
+ *           next table, or a superpage leaf (lne_propagate_from_guest, the
+ *           fl1 fill, child_of, superpage);
  *   sl1e_t  a shadow leaf entry: an entry of an l1 or fl1 shadow (written by
  *           set_l1e / the fl1 fill; rmap.c's invariant R);
  *   slne_t  a shadow link entry, levels >= 2: it names a child shadow
  *           (written by install(); I3, U).
  *
+ * Levels 2, 3 and 4 share one type on each side because the template
+ * handles them in one loop (the walker, get_and_create_l1e, validate,
+ * invlpg); what changes between a level-1 entry and the others (leaf or
+ * link, the reverse map or the refcounts, PAT at bit 7 or bit 12) is what
+ * the types keep apart.
+ *
  * Assigning one to another, passing one where another is wanted, or using an
  * integer for either does not compile; crossing is spelled out (the raw value
- * through NAME_val() and back through NAME_mk()) and only done where the
- * audit and the monitor read a table whatever it holds.
+ * through NAME_val() and back through NAME_mk()) and only done where one
+ * loop reads every level (the walker's loop body, set_ad, the audit, the
+ * monitor walk), which then keeps each entry typed by its level.
  *
  * SH_ENTRY_TYPE(T, pre, raw_t, addr_mask) writes the type and its accessors
- * once for all three (so the accessors are shared, not copied), each with
+ * once for all four (so the accessors are shared, not copied), each with
  * the raw width and frame mask of the mode multi.c is compiled for:
  *   pre_mk(raw)      the entry with raw value raw (truncated to raw_t)
  *   pre_val(e)       its raw value, widened to 64 bits

@@ -94,8 +94,10 @@ static const uint8_t ltype[5] = { 0, SH_T_L1_64, SH_T_L2_64, SH_T_L3_64, SH_T_L4
 #error "GUEST_LEVELS must be 2, 3 or 4"
 #endif
 
-/* The three kinds of entry (entry.h): guest, shadow leaf, shadow link. */
-SH_ENTRY_TYPE(gpte_t, gpte, entry_raw_t, GADDR)
+/* The four kinds of entry (entry.h): guest PTE, guest upper-level entry,
+ * shadow leaf, shadow link. */
+SH_ENTRY_TYPE(gl1e_t, gl1e, entry_raw_t, GADDR)
+SH_ENTRY_TYPE(glne_t, glne, entry_raw_t, GADDR)
 SH_ENTRY_TYPE(sl1e_t, sl1e, entry_raw_t, GADDR)
 SH_ENTRY_TYPE(slne_t, slne, entry_raw_t, GADDR)
 
@@ -121,9 +123,9 @@ static inline bool nxe(const struct shadow_vcpu *v)
 }
 
 /* Does a present entry at level l with PS set map a superpage (vs. being reserved/ignored)? */
-static inline bool superpage(const struct shadow_vcpu *v, unsigned l, gpte_t e)
+static inline bool superpage(const struct shadow_vcpu *v, unsigned l, glne_t e)
 {
-    if (!gpte_has(e, PS))
+    if (!glne_has(e, PS))
         return false;
 #if GUEST_LEVELS == 2
     return l == 2 && (v->guest_cr4 & X86_CR4_PSE);
@@ -133,12 +135,14 @@ static inline bool superpage(const struct shadow_vcpu *v, unsigned l, gpte_t e)
 #endif
 }
 
-/* Reserved bits of a present guest entry at level l (I1: such entries are never shadowed). */
-static uint64_t rsvd(const struct shadow_vcpu *v, unsigned l, gpte_t e)
+/* Reserved bits of a present guest entry at level l, raw value e (any level:
+ * the walker and the audit judge every level alike; I1: such entries are
+ * never shadowed). */
+static uint64_t rsvd(const struct shadow_vcpu *v, unsigned l, uint64_t e)
 {
 #if GUEST_LEVELS == 2
     const struct plat_cpu_features *f = plat_cpu_features();
-    if (l == 2 && superpage(v, l, e)) {
+    if (l == 2 && superpage(v, l, glne_mk(e))) {
         /* 4 MiB PDE: bits 20:13 carry PA 39:32 with PSE-36, bit 21 is reserved */
         unsigned hi = f->pse36 ? (f->maxphyaddr >= 40 ? 8 : f->maxphyaddr - 32) : 0;
         return (1ULL << 21) | ((0xffULL << 13) & ~(((1ULL << hi) - 1) << 13));
@@ -148,10 +152,10 @@ static uint64_t rsvd(const struct shadow_vcpu *v, unsigned l, gpte_t e)
     uint64_t r = sh_rsvd_addr(GUEST_LEVELS == 3 ? 62 : 51);
     if (!nxe(v))
         r |= _PAGE_NX;
-    if (l == 2 && gpte_has(e, PS))
+    if (l == 2 && (e & PS))
         r |= 0xffULL << 13;                       /* 2 MiB: bits 20:13 */
 #if GUEST_LEVELS == 4
-    if (l == 3 && gpte_has(e, PS))
+    if (l == 3 && (e & PS))
         r |= plat_cpu_features()->pdpe1gb ? 0x1ffffULL << 13 : _PAGE_PSE;   /* 1 GiB: bits 29:13 */
     if (l == 4)
         r |= _PAGE_PSE | _PAGE_GLOBAL;      /* AMD: PML4E bits 8:7 are MBZ */
@@ -161,15 +165,15 @@ static uint64_t rsvd(const struct shadow_vcpu *v, unsigned l, gpte_t e)
 }
 
 /* First 4 KiB guest frame of the superpage a leaf entry at level l maps. */
-static inline uint64_t sp_base(gpte_t e, unsigned l)
+static inline uint64_t sp_base(glne_t e, unsigned l)
 {
 #if GUEST_LEVELS == 2
     (void)l;
-    uint64_t r = gpte_val(e);
+    uint64_t r = glne_val(e);
     return ((r >> 22) << 10) | (((r >> 13) & 0xff) << 20);
 #else
     uint64_t m = l == 2 ? 0x1fffffULL : 0x3fffffffULL;
-    return (gpte_val(e) & GADDR & ~m) >> PAGE_SHIFT;
+    return (glne_val(e) & GADDR & ~m) >> PAGE_SHIFT;
 #endif
 }
 

@@ -35,7 +35,7 @@ static unsigned long audit(struct shadow_domain *d, uint32_t si, uint32_t *refs_
     /* The audit reads every kind of shadow: the raw entry, then typed as
      * what this shadow holds (a leaf at level 1, a link above). */
     const entry_raw_t *s = sh_map(d, si);
-    gpte_t *g = ro->fl1 ? NULL : sh_map_gfn(_gfn(sp->gfn));
+    const entry_raw_t *g = ro->fl1 ? NULL : sh_map_gfn(_gfn(sp->gfn));
     unsigned long errs = 0;
     unsigned k = 0;
 
@@ -70,32 +70,33 @@ static unsigned long audit(struct shadow_domain *d, uint32_t si, uint32_t *refs_
                 AUDIT_ERR("fl1 entry maps a shadowed page table writable");
             continue;
         }
-        gpte_t ge = g[k];
-        if (!gpte_has(ge, P) || !gpte_has(ge, ACC) || gpte_has(ge, rsvd(v, ro->level, ge))) {
-            AUDIT_ERR("present, guest entry %#llx is not (P/A/reserved)",
-                      (unsigned long long)gpte_val(ge));
+        uint64_t gr = g[k];                     /* the guest entry, raw: the checks of every level */
+        if (!(gr & P) || !(gr & ACC) || (gr & rsvd(v, ro->level, gr))) {
+            AUDIT_ERR("present, guest entry %#llx is not (P/A/reserved)", (unsigned long long)gr);
             continue;
         }
-        if ((se & US) && !gpte_has(ge, US))
+        if ((se & US) && !(gr & US))
             AUDIT_ERR("user beyond the guest");
-        if ((se & RW) && !gpte_has(ge, RW)
-            && !(ro->level == 1 && !gpte_has(ge, US) && !(v->guest_cr0 & X86_CR0_WP)))
+        if ((se & RW) && !(gr & RW)
+            && !(ro->level == 1 && !(gr & US) && !(v->guest_cr0 & X86_CR0_WP)))
             AUDIT_ERR("writable beyond the guest");
 #if GUEST_LEVELS > 2
-        if (nxe(v) && gpte_has(ge, _PAGE_NX) && !(se & _PAGE_NX))
+        if (nxe(v) && (gr & _PAGE_NX) && !(se & _PAGE_NX))
             AUDIT_ERR("executable beyond the guest");
 #endif
         if (ro->level == 1) {
-            mfn_t m = plat_gfn_to_mfn(_gfn(gpte_frame(ge)));
+            gl1e_t ge = gl1e_mk(gr);
+            mfn_t m = plat_gfn_to_mfn(_gfn(gl1e_frame(ge)));
             if (!mfn_valid(m) || sl1e_frame(le) != mfn_x(m))
                 AUDIT_ERR("maps %#llx, guest says gfn %#llx", (unsigned long long)sl1e_frame(le),
-                          (unsigned long long)gpte_frame(ge));
-            if (sl1e_has(le, RW) && !gpte_has(ge, DIR))
+                          (unsigned long long)gl1e_frame(ge));
+            if (sl1e_has(le, RW) && !gl1e_has(ge, DIR))
                 AUDIT_ERR("writable while guest D is clear");
-            if (sl1e_has(le, RW) && sh_is_pt(d, gpte_frame(ge)))
+            if (sl1e_has(le, RW) && sh_is_pt(d, gl1e_frame(ge)))
                 AUDIT_ERR("maps a shadowed page table writable");
             continue;
         }
+        glne_t ge = glne_mk(gr);
         uint32_t ci = sh_mfn_idx(d, slne_frame(ne));
         if (ci == SH_NIL) {
             AUDIT_ERR("links to %#llx, not a shadow", (unsigned long long)slne_frame(ne));
@@ -108,7 +109,7 @@ static unsigned long audit(struct shadow_domain *d, uint32_t si, uint32_t *refs_
             AUDIT_ERR("links to %s gfn=%#llx, guest says %s gfn=%#llx",
                       sh_role[d->pg[ci].type].name, (unsigned long long)d->pg[ci].gfn,
                       sh_role[ct].name, (unsigned long long)cg);
-        if (superpage(v, ro->level, ge) && slne_has(ne, RW) && !gpte_has(ge, DIR))
+        if (superpage(v, ro->level, ge) && slne_has(ne, RW) && !glne_has(ge, DIR))
             AUDIT_ERR("superpage writable while guest D is clear");
     }
     return errs;
@@ -137,13 +138,13 @@ static void walk_info(struct shadow_vcpu *v, gva_t va, struct shadow_walk_info *
         lv->level = l;
         if (l >= gw.last) {
             lv->g_valid = true;
-            lv->g_entry = gpte_val(gw.e[l]);
+            lv->g_entry = gw_raw(&gw, l);
 #if GUEST_LEVELS == 3
             if (l == 3)
                 lv->g_addr = (v->guest_cr3 & 0xffffffe0ULL) + ((va >> 30) & 3) * 8;
             else
 #endif
-            lv->g_addr = (gw.t[l] << PAGE_SHIFT) + idx(va, l) * sizeof(gpte_t);
+            lv->g_addr = (gw.t[l] << PAGE_SHIFT) + idx(va, l) * sizeof(entry_raw_t);
         }
     }
     /* shadow side */

@@ -34,7 +34,7 @@ static uint32_t set_toplevel_shadow(struct shadow_vcpu *v, unsigned slot, uint64
             *why = "guest CR3 is not in guest RAM";
             return SH_NIL;
         }
-        s = get_shadow(d, v, gfn, t, gpte_mk(0));
+        s = get_shadow(d, v, gfn, t, glne_mk(0));
         if (s == SH_NIL) {
             *why = "shadow pool exhausted";
             return SH_NIL;
@@ -62,11 +62,11 @@ static enum sh_result update_cr3(struct shadow_vcpu *v, struct sh_fault *out)
     const char *pdpt = sh_map_gfn(_gfn(a >> PAGE_SHIFT));
     if (!pdpt)
         return stop(out, "guest PDPT is not in guest RAM");
-    gpte_t pe[4];
+    glne_t pe[4];
     memcpy(pe, pdpt + (a & (PAGE_SIZE - 1)), sizeof(pe));
     uint64_t bad = PDPTE_RSVD_LOW | sh_rsvd_addr(62) | _PAGE_NX;
     for (unsigned i = 0; i < 4; i++)
-        if (gpte_has(pe[i], P) && gpte_has(pe[i], bad)) {
+        if (glne_has(pe[i], P) && glne_has(pe[i], bad)) {
             out->vector = X86_EXC_GP;
             out->pfec = 0;
             out->cr2 = 0;
@@ -81,15 +81,15 @@ static enum sh_result update_cr3(struct shadow_vcpu *v, struct sh_fault *out)
         uint32_t s = SH_NIL;
         /* A PD outside guest RAM gets no shadow: its PDPT slot stays empty
          * and an access through it stops the guest in the walker. */
-        if (gpte_has(pe[i], P) && sh_map_gfn(_gfn(gpte_frame(pe[i])))) {
-            s = set_toplevel_shadow(v, i, gpte_frame(pe[i]), SH_T_L2_PAE, &why);
+        if (glne_has(pe[i], P) && sh_map_gfn(_gfn(glne_frame(pe[i])))) {
+            s = set_toplevel_shadow(v, i, glne_frame(pe[i]), SH_T_L2_PAE, &why);
             if (s == SH_NIL)
                 return stop(out, why);
         } else {
             sh_set_top(v, i, SH_NIL);
         }
         l3[i] = s == SH_NIL ? 0 : (mfn_x(sh_idx_mfn(d, s)) << PAGE_SHIFT) | _PAGE_PRESENT
-                                  | (gpte_val(pe[i]) & (_PAGE_PWT | _PAGE_PCD));
+                                  | (glne_val(pe[i]) & (_PAGE_PWT | _PAGE_PCD));
     }
     v->hw_cr3 = mfn_x(v->pae_l3) << PAGE_SHIFT;
 #else

@@ -41,6 +41,7 @@ static sl1e_t *get_and_create_l1e(struct shadow_vcpu *v, const struct gwalk *gw,
         return NULL;
     }
     *changed = false;
+    glne_t super = gw->leaf > 1 ? gw->e[gw->leaf] : glne_mk(0);   /* what an fl1 splinters */
     for (unsigned l = TOPS; l > 1; l--) {
         slne_t *se = &((slne_t *)sh_map(d, si))[idx(va, l)];
         uint64_t cg;
@@ -51,7 +52,7 @@ static sl1e_t *get_and_create_l1e(struct shadow_vcpu *v, const struct gwalk *gw,
         } else {
             ct = child_of(v, gw->e[l], l, &cg);
         }
-        uint32_t ci = get_shadow(d, v, cg, ct, gw->e[gw->leaf]);
+        uint32_t ci = get_shadow(d, v, cg, ct, super);
         if (ci == SH_NIL) {
             *why = "shadow pool exhausted";
             return NULL;
@@ -75,10 +76,10 @@ static sl1e_t *get_and_create_l1e(struct shadow_vcpu *v, const struct gwalk *gw,
  */
 static bool wp0_leaf_ok(const struct gwalk *gw)
 {
-    if (gw->leaf != 1 || gpte_has(gw->e[1], US))
+    if (gw->leaf != 1 || gl1e_has(gw->l1, US))
         return false;
     for (unsigned l = 2; l <= GUEST_LEVELS; l++)
-        if (gw->p[l] && !gpte_has(gw->e[l], RW))
+        if (gw->p[l] && !glne_has(gw->e[l], RW))
             return false;
     return true;
 }
@@ -147,7 +148,7 @@ static enum sh_result page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
     sl1e_t *se = get_and_create_l1e(v, &gw, &si, &changed, &why);
     if (!se)
         return stop(out, why);
-    sl1e_t want = gw.leaf == 1 ? l1e_propagate_from_guest(d, v, gw.e[1])
+    sl1e_t want = gw.leaf == 1 ? l1e_propagate_from_guest(d, v, gw.l1)
                                : fl1e_propagate(d, gw.e[gw.leaf], d->pg[si].gfn, idx(va, 1));
     if (!gw.rw && (access & PFEC_WRITE) && sl1e_has(want, P) && !sh_is_pt(d, gw.gfn)) {
         want = sl1e_mk(sl1e_val(want) | _PAGE_RW | _PAGE_DIRTY);   /* WP = 0, supervisor-only leaf */

@@ -28,19 +28,19 @@ static sl1e_t mk_leaf(struct shadow_domain *d, uint64_t gfn, uint64_t f)
 /* l1e_propagate_from_guest: present only if guest P, A, no reserved bit;
  * writable only if guest RW and D (so the first write faults and sets D). */
 static sl1e_t l1e_propagate_from_guest(struct shadow_domain *d, struct shadow_vcpu *v,
-                                       gpte_t ge)
+                                       gl1e_t ge)
 {
-    if (!gpte_has(ge, P) || !gpte_has(ge, ACC) || gpte_has(ge, rsvd(v, 1, ge)))
+    if (!gl1e_has(ge, P) || !gl1e_has(ge, ACC) || gl1e_has(ge, rsvd(v, 1, gl1e_val(ge))))
         return sl1e_mk(0);
     uint64_t f = _PAGE_PRESENT | _PAGE_ACCESSED
-               | (gpte_val(ge) & (_PAGE_USER | _PAGE_PWT | _PAGE_PCD | _PAGE_PAT | _PAGE_GLOBAL | PKEY));
-    if (gpte_has(ge, RW) && (DBIT_MUTANT(1) || gpte_has(ge, DIR)))
+               | (gl1e_val(ge) & (_PAGE_USER | _PAGE_PWT | _PAGE_PCD | _PAGE_PAT | _PAGE_GLOBAL | PKEY));
+    if (gl1e_has(ge, RW) && (DBIT_MUTANT(1) || gl1e_has(ge, DIR)))
         f |= _PAGE_RW | _PAGE_DIRTY;
 #if GUEST_LEVELS > 2
-    if (nxe(v) && gpte_has(ge, _PAGE_NX))
+    if (nxe(v) && gl1e_has(ge, _PAGE_NX))
         f |= _PAGE_NX;
 #endif
-    return mk_leaf(d, gpte_frame(ge), f);
+    return mk_leaf(d, gl1e_frame(ge), f);
 }
 
 /*
@@ -64,26 +64,26 @@ static inline void set_l1e(struct shadow_domain *d, uint32_t si, unsigned k, sl1
 /* fl1 entry i of the superpage mapped by guest leaf ge: the rights (RW, U, NX,
  * D-tracking) live in the shadow entry linking the fl1, so aliases of one
  * superpage with different rights can share it. */
-static sl1e_t fl1e_propagate(struct shadow_domain *d, gpte_t ge, uint64_t base, unsigned i)
+static sl1e_t fl1e_propagate(struct shadow_domain *d, glne_t ge, uint64_t base, unsigned i)
 {
     uint64_t f = _PAGE_PRESENT | _PAGE_ACCESSED | _PAGE_USER | _PAGE_RW | _PAGE_DIRTY
-               | (gpte_val(ge) & (_PAGE_PWT | _PAGE_PCD | _PAGE_GLOBAL | PKEY))
-               | (gpte_has(ge, _PAGE_PSE_PAT) ? _PAGE_PAT : 0);
+               | (glne_val(ge) & (_PAGE_PWT | _PAGE_PCD | _PAGE_GLOBAL | PKEY))
+               | (glne_has(ge, _PAGE_PSE_PAT) ? _PAGE_PAT : 0);
     return mk_leaf(d, base + i, f);
 }
 
 /* lne_propagate_from_guest, levels N >= 2: the link to shadow `child`. */
-static slne_t lne_propagate_from_guest(struct shadow_vcpu *v, gpte_t ge, unsigned l,
+static slne_t lne_propagate_from_guest(struct shadow_vcpu *v, glne_t ge, unsigned l,
                                        mfn_t child)
 {
-    if (!gpte_has(ge, P) || !gpte_has(ge, ACC) || gpte_has(ge, rsvd(v, l, ge)))
+    if (!glne_has(ge, P) || !glne_has(ge, ACC) || glne_has(ge, rsvd(v, l, glne_val(ge))))
         return slne_mk(0);
     uint64_t s = (mfn_x(child) << PAGE_SHIFT) | _PAGE_PRESENT | _PAGE_ACCESSED
-               | (gpte_val(ge) & (_PAGE_RW | _PAGE_USER));
-    if (superpage(v, l, ge) && !gpte_has(ge, DIR) && !DBIT_MUTANT(2))
+               | (glne_val(ge) & (_PAGE_RW | _PAGE_USER));
+    if (superpage(v, l, ge) && !glne_has(ge, DIR) && !DBIT_MUTANT(2))
         s &= ~(uint64_t)_PAGE_RW;         /* superpage D tracking */
 #if GUEST_LEVELS > 2
-    if (nxe(v) && gpte_has(ge, _PAGE_NX))
+    if (nxe(v) && glne_has(ge, _PAGE_NX))
         s |= _PAGE_NX;
 #endif
     return slne_mk(s);
@@ -123,7 +123,7 @@ static bool install(struct shadow_domain *d, uint32_t si, unsigned k, slne_t *se
 }
 
 /* Type and key of the shadow a present guest entry at level l >= 2 links to. */
-static inline enum sh_type child_of(const struct shadow_vcpu *v, gpte_t ge, unsigned l,
+static inline enum sh_type child_of(const struct shadow_vcpu *v, glne_t ge, unsigned l,
                                     uint64_t *gfn)
 {
     if (superpage(v, l, ge)) {
@@ -134,7 +134,7 @@ static inline enum sh_type child_of(const struct shadow_vcpu *v, gpte_t ge, unsi
         return FL1;
 #endif
     }
-    *gfn = gpte_frame(ge);
+    *gfn = glne_frame(ge);
     return (enum sh_type)ltype[l - 1];
 }
 
@@ -151,7 +151,7 @@ static inline slne_t fl2e_link(mfn_t child)
  * whole table.  Needs the frames sh_prealloc() reserved (I6).
  */
 static uint32_t get_shadow(struct shadow_domain *d, struct shadow_vcpu *v,
-                           uint64_t gfn, enum sh_type t, gpte_t super)
+                           uint64_t gfn, enum sh_type t, glne_t super)
 {
     uint32_t i = sh_lookup(d, gfn, t);
     if (i != SH_NIL)
@@ -161,7 +161,7 @@ static uint32_t get_shadow(struct shadow_domain *d, struct shadow_vcpu *v,
         return SH_NIL;
     sl1e_t *s = sh_map(d, i);          /* read only for an l1 or fl1 */
     if (t == ltype[1]) {
-        gpte_t *g = sh_map_gfn(_gfn(gfn));
+        gl1e_t *g = sh_map_gfn(_gfn(gfn));
         for (unsigned k = 0; g && k < NENT; k++) {
             sl1e_t e = l1e_propagate_from_guest(d, v, g[k]);
             if (sl1e_val(e)) {
@@ -188,24 +188,24 @@ static void validate(struct shadow_vcpu *v, uint32_t si, unsigned off, unsigned 
 {
     struct shadow_domain *d = v->d;
     unsigned l = sh_role[d->pg[si].type].level;
-    gpte_t *g = sh_map_gfn(_gfn(d->pg[si].gfn));
-    void *s = sh_map(d, si);            /* sl1e_t[] at level 1, else slne_t[] */
+    void *g = sh_map_gfn(_gfn(d->pg[si].gfn));  /* gl1e_t[] at level 1, else glne_t[] */
+    void *s = sh_map(d, si);                     /* sl1e_t[] at level 1, else slne_t[] */
     if (!g || !len)
         return;
-    unsigned last = (off + len - 1) / sizeof(gpte_t);
-    for (unsigned k = off / sizeof(gpte_t); k <= last && k < NENT; k++) {
+    unsigned last = (off + len - 1) / sizeof(entry_raw_t);
+    for (unsigned k = off / sizeof(entry_raw_t); k <= last && k < NENT; k++) {
         d->c.pt_entries_validated++;
-        gpte_t ge = g[k];
         if (l == 1) {
             sl1e_t *le = &((sl1e_t *)s)[k];
-            sl1e_t n = l1e_propagate_from_guest(d, v, ge);
+            sl1e_t n = l1e_propagate_from_guest(d, v, ((gl1e_t *)g)[k]);
             if (sl1e_has(*le, P) && sl1e_val(n) != sl1e_val(*le))
                 d->tlb_dirty = true;
             set_l1e(d, si, k, le, n);
             continue;
         }
+        glne_t ge = ((glne_t *)g)[k];
         slne_t want = slne_mk(0);
-        if (gpte_has(ge, P) && gpte_has(ge, ACC) && !gpte_has(ge, rsvd(v, l, ge))) {
+        if (glne_has(ge, P) && glne_has(ge, ACC) && !glne_has(ge, rsvd(v, l, glne_val(ge)))) {
             uint64_t cg;
             enum sh_type ct = child_of(v, ge, l, &cg);
             uint32_t ci = sh_lookup(d, cg, ct);

@@ -29,12 +29,26 @@ struct gwalk {
     gva_t va;
     unsigned leaf;        /* level of the leaf entry (1, or 2/3 for a superpage) */
     unsigned last;        /* lowest level read (walk_info) */
-    gpte_t e[5];          /* guest entries, e[top] .. e[leaf] */
-    gpte_t *p[5];         /* where they live (NULL: the cached PDPTE) */
-    uint64_t t[5];        /* gfn of the table holding e[l] */
+    gl1e_t l1;            /* the guest PTE, if the walk read level 1 */
+    glne_t e[5];          /* guest entries at levels >= 2, e[top] .. e[max(leaf, 2)] */
+    entry_raw_t *p[5];    /* where each level's entry lives (NULL: the cached PDPTE) */
+    uint64_t t[5];        /* gfn of the table holding level l's entry */
     uint64_t gfn;         /* the 4 KiB frame va maps */
     bool rw, us, nx;      /* effective rights: AND, AND, OR over the levels */
 };
+
+/* The raw entry of level l of a walk, and storing one (typed by its level). */
+static inline uint64_t gw_raw(const struct gwalk *gw, unsigned l)
+{
+    return l == 1 ? gl1e_val(gw->l1) : glne_val(gw->e[l]);
+}
+static inline void gw_set(struct gwalk *gw, unsigned l, uint64_t raw)
+{
+    if (l == 1)
+        gw->l1 = gl1e_mk(raw);
+    else
+        gw->e[l] = glne_mk(raw);
+}
 
 static enum sh_result fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec, struct sh_fault *out)
 {
@@ -93,45 +107,47 @@ static enum sh_result walk(struct shadow_vcpu *v, gva_t va, uint32_t access,
     t = (v->guest_cr3 & GADDR) >> PAGE_SHIFT;
     l = 4;
 #elif GUEST_LEVELS == 3
-    gpte_t pe = gpte_mk(v->guest_pdpte[(va >> 30) & 3]);
+    glne_t pe = glne_mk(v->guest_pdpte[(va >> 30) & 3]);
     gw->e[3] = pe;
     gw->p[3] = NULL;
     gw->t[3] = (v->guest_cr3 & PTE32_ADDR_MASK) >> PAGE_SHIFT;
     gw->last = 3;
-    if (!gpte_has(pe, P))
+    if (!glne_has(pe, P))
         return fault(v, va, access, out);
-    t = gpte_frame(pe);          /* reserved bits were refused at CR3 load */
+    t = glne_frame(pe);          /* reserved bits were refused at CR3 load */
     l = 2;
 #else
     t = (v->guest_cr3 & GADDR) >> PAGE_SHIFT;
     l = 2;
 #endif
+    /* One loop for every level: the checks common to all levels are made
+     * on the raw entry, which is then kept typed by its level (gw_set). */
     for (;; l--) {
-        gpte_t *tab = sh_map_gfn(_gfn(t));
+        entry_raw_t *tab = sh_map_gfn(_gfn(t));
         if (!tab)
             return stop(out, "guest page table is not in guest RAM");
-        gpte_t *ep = &tab[idx(va, l)];
-        gpte_t e = gpte_read(ep);
-        gw->e[l] = e;
+        entry_raw_t *ep = &tab[idx(va, l)];
+        uint64_t e = *(volatile entry_raw_t *)ep;
+        gw_set(gw, l, e);
         gw->p[l] = ep;
         gw->t[l] = t;
         gw->last = l;
-        if (!gpte_has(e, P))
+        if (!(e & P))
             return fault(v, va, access, out);
-        if (gpte_has(e, rsvd(v, l, e)))
+        if (e & rsvd(v, l, e))
             return fault(v, va, access | PFEC_PRESENT | PFEC_RSVD, out);
-        gw->rw &= gpte_has(e, RW);
-        gw->us &= gpte_has(e, US);
+        gw->rw &= !!(e & RW);
+        gw->us &= !!(e & US);
 #if GUEST_LEVELS > 2
-        gw->nx |= n && gpte_has(e, _PAGE_NX);
+        gw->nx |= n && (e & _PAGE_NX);
 #endif
-        if (l == 1 || superpage(v, l, e)) {
+        if (l == 1 || superpage(v, l, gw->e[l])) {
             gw->leaf = l;
             break;
         }
-        t = gpte_frame(e);
+        t = glne_frame(gw->e[l]);
     }
-    gw->gfn = l == 1 ? gpte_frame(gw->e[1])
+    gw->gfn = l == 1 ? gl1e_frame(gw->l1)
             : sp_base(gw->e[l], l) + ((va >> PAGE_SHIFT) & ((1ULL << (LSHIFT * (l - 1))) - 1));
 
     bool bad, smap = false;
@@ -146,7 +162,7 @@ static enum sh_result walk(struct shadow_vcpu *v, gva_t va, uint32_t access,
     if ((access & PFEC_INSN) && gw->nx)
         bad = true;
 #if GUEST_LEVELS == 4
-    pk = sh_pk_fault(v, (unsigned)(gpte_val(gw->e[gw->leaf]) >> 59) & 15, access, gw->us);
+    pk = sh_pk_fault(v, (unsigned)(gw_raw(gw, gw->leaf) >> 59) & 15, access, gw->us);
 #endif
     (void)n;
     (void)smap;
@@ -155,7 +171,7 @@ static enum sh_result walk(struct shadow_vcpu *v, gva_t va, uint32_t access,
     if (smap)
         for (unsigned k = GUEST_LEVELS; k >= gw->leaf; k--)
             if (gw->p[k])
-                __atomic_or_fetch(&gw->p[k]->raw, (entry_raw_t)ACC, __ATOMIC_SEQ_CST);
+                __atomic_or_fetch(gw->p[k], (entry_raw_t)ACC, __ATOMIC_SEQ_CST);
 #endif
     if (bad || pk)
         return fault(v, va, access | PFEC_PRESENT | pk, out);
@@ -173,15 +189,15 @@ static bool set_ad(struct shadow_domain *d, struct gwalk *gw, bool write)
     for (unsigned l = GUEST_LEVELS; l >= gw->leaf; l--) {
         if (!gw->p[l])
             continue;
-        entry_raw_t old = gw->e[l].raw;
+        entry_raw_t old = (entry_raw_t)gw_raw(gw, l);
         entry_raw_t want = old | (entry_raw_t)ACC
             | ((l == gw->leaf && (write ? !DBIT_MUTANT(3) : DBIT_MUTANT(4))) ? (entry_raw_t)DIR : 0);
         if (want == old)
             continue;
-        if (!__atomic_compare_exchange_n(&gw->p[l]->raw, &old, want, false,
+        if (!__atomic_compare_exchange_n(gw->p[l], &old, want, false,
                                          __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
             return false;
-        gw->e[l] = gpte_mk(want);
+        gw_set(gw, l, want);
         d->c.ad_set++;
     }
     return true;
