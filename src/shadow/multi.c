@@ -56,6 +56,7 @@
 #define top_shadow               SH_NAME(top_shadow)
 #define get_and_create_l1e       SH_NAME(get_and_create_l1e)
 #define set_toplevel_shadow      SH_NAME(set_toplevel_shadow)
+#define top_failed               SH_NAME(top_failed)
 #define wp0_leaf_ok              SH_NAME(wp0_leaf_ok)
 #define page_fault               SH_NAME(page_fault)
 #define invlpg                   SH_NAME(invlpg)

@@ -16,10 +16,11 @@
  * exactly (gfn, t) with the slot's reference counted (I3); the shadow it
  * replaces stays pinned, so a switch back is a hash hit, and dies only when
  * sh_prealloc() unpins it.  Allocates only what the caller's
- * sh_prealloc(SH_PREALLOC) reserved (I6).  SH_NIL with *why: nothing changed.
+ * sh_prealloc(SH_PREALLOC) reserved (I6).  SH_NIL: nothing changed, because
+ * gfn is not guest RAM or the pool ran dry (top_failed() says which).
  */
 static uint32_t set_toplevel_shadow(struct shadow_vcpu *v, unsigned slot, uint64_t gfn,
-                                    enum sh_type t, const char **why)
+                                    enum sh_type t)
 {
     struct shadow_domain *d = v->d;
     uint64_t tslot = GUEST_LEVELS == 3 ? slot : ~0ULL;   /* the trace names PAE slots only */
@@ -30,21 +31,22 @@ static uint32_t set_toplevel_shadow(struct shadow_vcpu *v, unsigned slot, uint64
     } else {
         d->c.cr3_misses++;
         SH_TRACE(v, SHT_CR3_MISS, ~0ULL, gfn, ~0ULL, tslot, ~0ULL);
-        if (!sh_map_gfn(_gfn(gfn))) {
-            *why = "guest CR3 is not in guest RAM";
+        if (!sh_map_gfn(_gfn(gfn)))
             return SH_NIL;
-        }
         s = get_shadow(d, v, gfn, t, glne_mk(0));
-        if (s == SH_NIL) {
-            *why = "shadow pool exhausted";
+        if (s == SH_NIL)
             return SH_NIL;
-        }
     }
     sh_pin(d, s);
     sh_set_top(v, slot, s);
     return s;
 }
 
+/* Why set_toplevel_shadow(gfn) returned SH_NIL (the slow path only). */
+static enum sh_result top_failed(struct sh_fault *out, uint64_t gfn)
+{
+    return stop(out, sh_map_gfn(_gfn(gfn)) ? "shadow pool exhausted" : "guest CR3 is not in guest RAM");
+}
 
 /*
  * update_cr3: install the top shadow(s) of the new guest CR3 with
@@ -76,15 +78,14 @@ static enum sh_result update_cr3(struct shadow_vcpu *v, struct sh_fault *out)
     _Static_assert(sizeof(pe) == sizeof(v->guest_pdpte), "the cached PDPTEs are guest entries");
     memcpy(v->guest_pdpte, pe, sizeof(pe));
     uint64_t *l3 = plat_map_mfn(v->pae_l3);
-    const char *why;
     for (unsigned i = 0; i < 4; i++) {
         uint32_t s = SH_NIL;
         /* A PD outside guest RAM gets no shadow: its PDPT slot stays empty
          * and an access through it stops the guest in the walker. */
         if (glne_has(pe[i], P) && sh_map_gfn(_gfn(glne_frame(pe[i])))) {
-            s = set_toplevel_shadow(v, i, glne_frame(pe[i]), SH_T_L2_PAE, &why);
+            s = set_toplevel_shadow(v, i, glne_frame(pe[i]), SH_T_L2_PAE);
             if (s == SH_NIL)
-                return stop(out, why);
+                return top_failed(out, glne_frame(pe[i]));
         } else {
             sh_set_top(v, i, SH_NIL);
         }
@@ -93,11 +94,10 @@ static enum sh_result update_cr3(struct shadow_vcpu *v, struct sh_fault *out)
     }
     v->hw_cr3 = mfn_x(v->pae_l3) << PAGE_SHIFT;
 #else
-    const char *why;
-    uint32_t s = set_toplevel_shadow(v, 0, (v->guest_cr3 & GADDR) >> PAGE_SHIFT,
-                                     (enum sh_type)ltype[TOPS], &why);
+    uint64_t g = (v->guest_cr3 & GADDR) >> PAGE_SHIFT;
+    uint32_t s = set_toplevel_shadow(v, 0, g, (enum sh_type)ltype[TOPS]);
     if (s == SH_NIL)
-        return stop(out, why);
+        return top_failed(out, g);
     v->hw_cr3 = (mfn_x(sh_idx_mfn(d, s)) << PAGE_SHIFT) | (v->guest_cr3 & CACHE);
 #endif
     v->tlb_flush = true;
