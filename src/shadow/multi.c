@@ -33,12 +33,16 @@
  * symbol table still tells the modes apart.  A new function of the template
  * gets its line here.  The names that are also members of struct
  * shadow_mode are undefined again just above the dispatch table at the end.
+ * The entry accessors SH_ENTRY_TYPE writes (gl1e_val, slne_frame, ...) are
+ * not listed: one-line inlines that never reach a symbol table.
  */
 #define idx                      SH_NAME(idx)
 #define nxe                      SH_NAME(nxe)
 #define superpage                SH_NAME(superpage)
 #define rsvd                     SH_NAME(rsvd)
 #define sp_base                  SH_NAME(sp_base)
+#define gw_raw                   SH_NAME(gw_raw)
+#define gw_set                   SH_NAME(gw_set)
 #define fault                    SH_NAME(fault)
 #define stop                     SH_NAME(stop)
 #define walk                     SH_NAME(walk)
