@@ -65,7 +65,6 @@ static sl1e_t *get_and_create_l1e(struct shadow_vcpu *v, const struct gwalk *gw,
     return &((sl1e_t *)sh_map(d, si))[idx(va, 1)];
 }
 
-
 /* ---- events ---------------------------------------------------------------- */
 
 /*

@@ -177,7 +177,6 @@ static uint32_t get_shadow(struct shadow_domain *d, struct shadow_vcpu *v,
     return i;
 }
 
-
 /*
  * validate_guest_entry: the guest wrote bytes [off, off+len) of the table
  * shadowed by `si`; recompute those shadow entries.  Links only to shadows
