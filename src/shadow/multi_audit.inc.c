@@ -2,8 +2,8 @@
  * multi_audit.inc.c -- a fragment of the multi.c template, not a header and
  * not compiled on its own: multi.c includes it once per guest level, after
  * its names block and the other fragments (so its functions get per-mode
- * names too).  The audit of
- * one shadow page and the read-only walk for the monitor.  Both only read.
+ * names too).  The audit of one shadow page and the read-only walk for the
+ * monitor.  Both only read.
  */
 
 /* A vCPU whose control registers give the meaning of this mode's entries. */
