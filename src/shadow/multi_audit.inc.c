@@ -1,8 +1,9 @@
 /*
  * multi_audit.inc.c -- a fragment of the multi.c template, not a header and
  * not compiled on its own: multi.c includes it once per guest level, after
- * its names block (so its functions get per-mode names too).  The audit of
- * one shadow page and the read-only walk for the monitor.  Both only read.
+ * its names block and the other fragments (so its functions get per-mode
+ * names too).  The audit of one shadow page and the read-only walk for the
+ * monitor.  Both only read.
  */
 
 /* A vCPU whose control registers give the meaning of this mode's entries. */
@@ -31,8 +32,10 @@ static unsigned long audit(struct shadow_domain *d, uint32_t si, uint32_t *refs_
     struct sh_page *sp = &d->pg[si];
     const struct sh_role *ro = &sh_role[sp->type];
     struct shadow_vcpu *v = mode_vcpu(d);
-    spte_t *s = sh_map(d, si);
-    gpte_t *g = ro->fl1 ? NULL : sh_map_gfn(_gfn(sp->gfn));
+    /* The audit reads every kind of shadow: the raw entry, then typed as
+     * what this shadow holds (a leaf at level 1, a link above). */
+    const entry_raw_t *s = sh_map(d, si);
+    const entry_raw_t *g = ro->fl1 ? NULL : sh_map_gfn(_gfn(sp->gfn));
     unsigned long errs = 0;
     unsigned k = 0;
 
@@ -43,11 +46,13 @@ static unsigned long audit(struct shadow_domain *d, uint32_t si, uint32_t *refs_
         return errs;
     }
     for (k = 0; k < NENT; k++) {
-        spte_t se = s[k];
+        uint64_t se = s[k];
         if (!(se & P))
             continue;
+        sl1e_t le = sl1e_mk(se);
+        slne_t ne = slne_mk(se);
         if (ro->fl1 && ro->level == 2) {       /* fl2: links to the fl1 of each 2 MiB */
-            uint32_t ci = sh_mfn_idx(d, saddr(se));
+            uint32_t ci = sh_mfn_idx(d, slne_frame(ne));
             if (ci == SH_NIL || d->pg[ci].type != FL1 || d->pg[ci].gfn != sp->gfn + k * NENT) {
                 AUDIT_ERR("fl2 entry does not link the fl1 of gfn %#llx",
                           (unsigned long long)(sp->gfn + k * NENT));
@@ -58,41 +63,43 @@ static unsigned long audit(struct shadow_domain *d, uint32_t si, uint32_t *refs_
         }
         if (ro->fl1) {
             mfn_t m = plat_gfn_to_mfn(_gfn(sp->gfn + k));
-            if (!mfn_valid(m) || saddr(se) != mfn_x(m))
+            if (!mfn_valid(m) || sl1e_frame(le) != mfn_x(m))
                 AUDIT_ERR("fl1 entry maps %#llx, not p2m(gfn %#llx)",
-                          (unsigned long long)saddr(se), (unsigned long long)(sp->gfn + k));
+                          (unsigned long long)sl1e_frame(le), (unsigned long long)(sp->gfn + k));
             if ((se & RW) && sh_is_pt(d, sp->gfn + k))
                 AUDIT_ERR("fl1 entry maps a shadowed page table writable");
             continue;
         }
-        gpte_t ge = g[k];
-        if (!(ge & P) || !(ge & ACC) || ((uint64_t)ge & rsvd(v, ro->level, ge))) {
-            AUDIT_ERR("present, guest entry %#llx is not (P/A/reserved)", (unsigned long long)ge);
+        uint64_t gr = g[k];                     /* the guest entry, raw: the checks of every level */
+        if (!(gr & P) || !(gr & ACC) || (gr & rsvd(v, ro->level, gr))) {
+            AUDIT_ERR("present, guest entry %#llx is not (P/A/reserved)", (unsigned long long)gr);
             continue;
         }
-        if ((se & US) && !(ge & US))
+        if ((se & US) && !(gr & US))
             AUDIT_ERR("user beyond the guest");
-        if ((se & RW) && !(ge & RW)
-            && !(ro->level == 1 && !(ge & US) && !(v->guest_cr0 & X86_CR0_WP)))
+        if ((se & RW) && !(gr & RW)
+            && !(ro->level == 1 && !(gr & US) && !(v->guest_cr0 & X86_CR0_WP)))
             AUDIT_ERR("writable beyond the guest");
 #if GUEST_LEVELS > 2
-        if (nxe(v) && ((uint64_t)ge & _PAGE_NX) && !((uint64_t)se & _PAGE_NX))
+        if (nxe(v) && (gr & _PAGE_NX) && !(se & _PAGE_NX))
             AUDIT_ERR("executable beyond the guest");
 #endif
         if (ro->level == 1) {
-            mfn_t m = plat_gfn_to_mfn(_gfn(egfn(ge)));
-            if (!mfn_valid(m) || saddr(se) != mfn_x(m))
-                AUDIT_ERR("maps %#llx, guest says gfn %#llx", (unsigned long long)saddr(se),
-                          (unsigned long long)egfn(ge));
-            if ((se & RW) && !(ge & DIR))
+            gl1e_t ge = gl1e_mk(gr);
+            mfn_t m = plat_gfn_to_mfn(_gfn(gl1e_frame(ge)));
+            if (!mfn_valid(m) || sl1e_frame(le) != mfn_x(m))
+                AUDIT_ERR("maps %#llx, guest says gfn %#llx", (unsigned long long)sl1e_frame(le),
+                          (unsigned long long)gl1e_frame(ge));
+            if (sl1e_has(le, RW) && !gl1e_has(ge, DIR))
                 AUDIT_ERR("writable while guest D is clear");
-            if ((se & RW) && sh_is_pt(d, egfn(ge)))
+            if (sl1e_has(le, RW) && sh_is_pt(d, gl1e_frame(ge)))
                 AUDIT_ERR("maps a shadowed page table writable");
             continue;
         }
-        uint32_t ci = sh_mfn_idx(d, saddr(se));
+        glne_t ge = glne_mk(gr);
+        uint32_t ci = sh_mfn_idx(d, slne_frame(ne));
         if (ci == SH_NIL) {
-            AUDIT_ERR("links to %#llx, not a shadow", (unsigned long long)saddr(se));
+            AUDIT_ERR("links to %#llx, not a shadow", (unsigned long long)slne_frame(ne));
             continue;
         }
         refs_seen[ci]++;
@@ -102,7 +109,7 @@ static unsigned long audit(struct shadow_domain *d, uint32_t si, uint32_t *refs_
             AUDIT_ERR("links to %s gfn=%#llx, guest says %s gfn=%#llx",
                       sh_role[d->pg[ci].type].name, (unsigned long long)d->pg[ci].gfn,
                       sh_role[ct].name, (unsigned long long)cg);
-        if (superpage(v, ro->level, ge) && (se & RW) && !(ge & DIR))
+        if (superpage(v, ro->level, ge) && slne_has(ne, RW) && !glne_has(ge, DIR))
             AUDIT_ERR("superpage writable while guest D is clear");
     }
     return errs;
@@ -131,13 +138,13 @@ static void walk_info(struct shadow_vcpu *v, gva_t va, struct shadow_walk_info *
         lv->level = l;
         if (l >= gw.last) {
             lv->g_valid = true;
-            lv->g_entry = gw.e[l];
+            lv->g_entry = gw_raw(&gw, l);
 #if GUEST_LEVELS == 3
             if (l == 3)
                 lv->g_addr = (v->guest_cr3 & 0xffffffe0ULL) + ((va >> 30) & 3) * 8;
             else
 #endif
-            lv->g_addr = (gw.t[l] << PAGE_SHIFT) + idx(va, l) * sizeof(gpte_t);
+            lv->g_addr = (gw.t[l] << PAGE_SHIFT) + idx(va, l) * sizeof(entry_raw_t);
         }
     }
     /* shadow side */
@@ -152,12 +159,16 @@ static void walk_info(struct shadow_vcpu *v, gva_t va, struct shadow_walk_info *
     uint32_t si = top_shadow(v, va);
     for (unsigned l = TOPS; si != SH_NIL && l >= 1; l--) {
         struct shadow_walk_level *lv = &wi->lv[GUEST_LEVELS - l];
-        spte_t se = ((spte_t *)sh_map(d, si))[idx(va, l)];
         lv->s_valid = true;
         lv->s_mfn = sh_idx_mfn(d, si);
-        lv->s_entry = se;
-        if (l == 1 || !(se & P))
+        if (l == 1) {
+            lv->s_entry = sl1e_val(((const sl1e_t *)sh_map(d, si))[idx(va, 1)]);
             break;
-        si = sh_mfn_idx(d, saddr(se));
+        }
+        slne_t se = ((const slne_t *)sh_map(d, si))[idx(va, l)];
+        lv->s_entry = slne_val(se);
+        if (!slne_has(se, P))
+            break;
+        si = sh_mfn_idx(d, slne_frame(se));
     }
 }

@@ -15,7 +15,7 @@
  * Invariant R (checked by sh_rmap_audit): an entry k of a live rmapped shadow
  * si is on the chain of bucket hash(mfn) iff it is present and writable and
  * maps mfn.  Every write of such an entry goes through sh_rmap_add/del
- * (multi.c: set_l1e), and a dying shadow unlinks its entries first.
+ * (multi_propagate.inc.c: set_l1e), and a dying shadow unlinks its entries first.
  *
  * fl1 splinters are not in the reverse map: an fl1 maps one aligned guest
  * superpage, so the fl1 that could map a frame is found by a hash lookup of

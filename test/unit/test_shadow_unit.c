@@ -326,6 +326,68 @@ START_TEST(pae_cr3_switch_refcounts)
 }
 END_TEST
 
+/*
+ * set_toplevel_shadow's contract on a refused top (multi_cr3.inc.c): a CR3
+ * beyond guest RAM stops the guest with "guest CR3 is not in guest RAM" and
+ * changes nothing (hardware CR3, the running top and its pin stay); a PAE
+ * PDPTE naming a PD beyond guest RAM leaves that slot empty, the load
+ * succeeds, and only an access through the slot stops.
+ */
+static uint64_t pinned_count(void)
+{
+    struct count c = { 0 };
+    shadow_for_each(dom, count_cb, &c);
+    return c.pinned;
+}
+
+START_TEST(cr3_outside_ram_stops)
+{
+    struct sh_fault f;
+    gpa_t beyond = sim_ram_frames() << 12;           /* first frame past guest RAM */
+    /* 2-level, then long mode: the one top-level slot */
+    for (int mode = 0; mode < 2; mode++) {
+        if (mode == 0) {
+            w32(0x10000, 0x11000 | P | RW | US);
+            w32(0x11000 + 4 * 3, 0x333000 | P | RW | US);
+            ck_assert_int_eq(set_regs(CR0_ON, 0, 0, 0x10000), 0);
+            ck_assert_int_eq(v->paging, GUEST_PAGING_2LEVEL);
+        } else {
+            w64(0x20000, 0x21000 | P | RW | US);
+            w64(0x21000, 0x22000 | P | RW | US);
+            w64(0x22000, 0x23000 | P | RW | US);
+            w64(0x23000 + 8 * 3, 0x333000 | P | RW | US);
+            ck_assert_int_eq(set_regs(CR0_ON, X86_CR4_PAE, EFER_LME, 0x20000), 0);
+            ck_assert_int_eq(v->paging, GUEST_PAGING_LONG);
+        }
+        ck_assert_uint_eq(expect_ok(0x3abc, 0), 0x333abc);
+        uint64_t hw = v->hw_cr3, pins = pinned_count();
+        uint64_t keep = v->guest_cr3;
+        v->guest_cr3 = beyond;
+        f.why = NULL;
+        ck_assert_int_eq(shadow_update_cr3(v, &f), SH_STOP);
+        ck_assert_ptr_nonnull(f.why);
+        ck_assert_str_eq(f.why, "guest CR3 is not in guest RAM");
+        ck_assert_uint_eq(v->hw_cr3, hw);            /* nothing changed */
+        ck_assert_uint_eq(pinned_count(), pins);
+        v->guest_cr3 = keep;                          /* the old top still runs */
+        ck_assert_uint_eq(expect_ok(0x3abc, 0), 0x333abc);
+        ck_assert_uint_eq(shadow_audit(dom), 0);
+    }
+    /* PAE: PDPTE 1 names a PD beyond guest RAM, PDPTE 0 a good one */
+    pae_guest(0);
+    w64(PT0 + 8 * 3, 0x333000 | P | RW);
+    w64(PDPT + 8, beyond | P);
+    ck_assert_int_eq(shadow_update_cr3(v, &f), SH_FIXED);
+    ck_assert_uint_eq(((uint64_t *)plat_map_mfn(v->pae_l3))[1], 0);   /* the slot is empty */
+    ck_assert_uint_ne(((uint64_t *)plat_map_mfn(v->pae_l3))[0], 0);
+    ck_assert_uint_eq(expect_ok(0x3abc, 0), 0x333abc);
+    f.why = NULL;
+    ck_assert_int_eq(access(0x40000000, 0, &f, NULL), SH_STOP);
+    ck_assert_ptr_nonnull(f.why);
+    ck_assert_str_eq(f.why, "guest page table is not in guest RAM");
+}
+END_TEST
+
 /* Many address spaces in a small pool: prealloc unpins LRU tops, audit stays clean. */
 START_TEST(pae_pool_pressure)
 {
@@ -828,6 +890,7 @@ static Suite *suite(void)
     tcase_add_test(t, pae_wp0);
     tcase_add_test(t, pae_pdpte_cache);
     tcase_add_test(t, pae_cr3_switch_refcounts);
+    tcase_add_test(t, cr3_outside_ram_stops);
     tcase_add_test(t, pae_pt_write_protect);
     tcase_add_test(t, trapped_frame_never_writable);
     tcase_add_test(t, pae_wp_on_promotion);
