@@ -10,7 +10,9 @@
 #   architecture i386:x86-64`), GDB_FILE (symbol file, default GUEST; `none`
 #   for none), GDB_DEBUG=1 (add `set debug remote 1`: packets in OUT),
 #   GUEST_ARGS, GUEST_MODULES (as mkiso.sh), MEM (MiB, default 128),
-#   TIMEOUT (s, default 300), UMBRA_ELF.  Exit: gdb's exit status.
+#   TIMEOUT (s, default 300), UMBRA_ELF, SCRIPT2 (a second gdb session run
+#   after the first ends, appended to OUT; GDB_PRE2 its commands before
+#   `target remote`).  Exit: the last gdb's exit status.
 set -u
 [ $# -ge 4 ] || { echo "usage: $0 qemu|bochs GUEST SCRIPT.gdb OUT [UMBRA_OPTS...]" >&2; exit 2; }
 emu=$1 guest=$(realpath "$2") script=$(realpath "$3") out=$(realpath "$4")
@@ -67,6 +69,16 @@ set -- -nx -batch
 (cd "$top" && timeout -s KILL "$TIMEOUT" "$GDB" "$@" -ex "set remotetimeout 60" \
     -ex "target remote 127.0.0.1:$port" -ex "source $top/tools/gdb/umbra.py" -x "$script") >"$out" 2>&1
 grc=$?
+if [ -n "${SCRIPT2:-}" ]; then
+    s2=$(realpath "$SCRIPT2")
+    set -- -nx -batch
+    [ -n "${GDB_PRE2:-}" ] && set -- "$@" -ex "$GDB_PRE2"
+    [ "$file" != none ] && set -- "$@" -ex "file $file"
+    echo "=== second gdb: ${GDB_PRE2:-} file $file; target remote" >>"$out"
+    (cd "$top" && timeout -s KILL "$TIMEOUT" "$GDB" "$@" -ex "set remotetimeout 60" \
+        -ex "target remote 127.0.0.1:$port" -ex "source $top/tools/gdb/umbra.py" -x "$s2") >>"$out" 2>&1
+    grc=$?
+fi
 # Let the guest finish (the scripts end with continue or detach), then stop the emulator.
 i=0
 while [ $i -lt 100 ] && kill -0 "$epid" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
