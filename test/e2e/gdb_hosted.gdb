@@ -78,6 +78,15 @@ umbra phys on
 umbra phys off
 umbra arch auto
 umbra dot gdb_hosted_dot.txt
+umbra graph gdb_hosted_sub.png 0 0x1000-1
+umbra dot gdb_hosted_sub.txt 0x400000
+python
+for bad in ("gdb_hosted_bad.png 1 2 3", "gdb_hosted_bad.png 0x2000 0x1000", "gdb_hosted_bad.png nosuchsymbol"):
+    try:
+        gdb.execute("umbra graph " + bad)
+    except gdb.error as e:
+        print("graph-refused: %s" % e)
+end
 umbra help
 monitor walk $pc
 monitor walk 4198400

@@ -122,6 +122,14 @@ expect "$usage"
 for l in 100 8192 32 0x; do expect "umbra cache: bad LINE '$l'; $usage"; done
 [ "$(grep -cF -- "$usage" "$work/out")" -eq 7 ] || fail "want 7 refusals of umbra cache, got $(grep -cF -- "$usage" "$work/out")"
 grep -q '^digraph umbra' "$work/gdb_hosted_dot.txt" || fail "umbra dot FILE wrote no graph"
+# umbra graph / dot with a VA range: only the subtree (issue 17 item 11)
+expect 'umbra: graph: gdb_hosted_sub.png (4 nodes)'
+grep -q '// va 0x0-0xfff: 2 of 3 shadows' "$work/gdb_hosted_sub.dot" || fail "umbra graph START END drew more than the subtree"
+grep -q '// va 0x400000-0x400000: 3 of 3 shadows' "$work/gdb_hosted_sub.txt" || fail "umbra dot FILE START: no subtree"
+expect 'graph-refused: usage: umbra graph FILE.png [START [END]]'
+expect 'graph-refused: umbra: END 0x1000 is not above START 0x2000; usage: umbra graph FILE.png [START [END]]'
+expect_re '^graph-refused: .*No symbol'
+[ -e "$work/gdb_hosted_bad.png" ] && fail "a refused umbra graph wrote a file"
 expect '=== done'
 grep -q 'naks=0 noack-used=1' "$work/server.err" || fail "session 1 should run in no-ack mode"
 [ -s "$work/gdb_hosted.png" ] || fail "no PNG rendered"

@@ -17,8 +17,9 @@
 #   umbra phys on|off     m/M/X by guest-physical or guest-virtual address
 #   umbra arch i386|x86-64|auto   layout for the next connection
 #   umbra why             the last refused request and why
-#   umbra dot [FILE]      the Graphviz text of monitor dot (to FILE)
-#   umbra graph FILE.png  render guest tables + shadows with Graphviz (monitor dot | dot -Tpng)
+#   umbra dot [FILE [START [END]]]   the Graphviz text of monitor dot (to FILE)
+#   umbra graph FILE.png [START [END]]  render guest tables + shadows with Graphviz
+#                         (monitor dot | dot -Tpng); with a VA range only its subtree
 #   umbra help            the monitor's own list
 #   umbra regs            the system registers with their flags (GDB 13 leaves
 #                         `info registers system` empty for i386, see UmbraRegs)
@@ -147,15 +148,27 @@ END and GFN as GDB expressions (no spaces inside one: &buf+0x1000, $cr3>>12)."""
         gdb.write(monitor(" ".join(["vmmap", rng] + out).replace("  ", " ")))
 
 
+def _dot_cmd(exprs, usage):
+    """monitor dot with an optional VA range given as one or two GDB expressions."""
+    if len(exprs) > 2:
+        raise gdb.GdbError(usage)
+    v = [_addr(e) for e in exprs]
+    if len(v) == 2 and v[1] <= v[0]:
+        raise gdb.GdbError("umbra: END 0x%x is not above START 0x%x; %s" % (v[1], v[0], usage))
+    return "dot" + ("" if not v else " 0x%x" % v[0] if len(v) == 1 else " 0x%x-0x%x" % (v[0], v[1]))
+
+
 class UmbraDot(gdb.Command):
-    """umbra dot [FILE]: the Graphviz DOT text of monitor dot, printed or written to FILE."""
+    """umbra dot [FILE [START [END]]]: the Graphviz DOT text of monitor dot, printed or written
+to FILE; with START (and END, GDB expressions) only the subtree of that VA range."""
 
     def __init__(self):
         super().__init__("umbra dot", gdb.COMMAND_USER, gdb.COMPLETE_FILENAME)
 
     def invoke(self, arg, from_tty):
-        text = monitor("dot")
-        out = arg.strip()
+        argv = gdb.string_to_argv(arg)
+        text = monitor(_dot_cmd(argv[1:], "usage: umbra dot [FILE [START [END]]]"))
+        out = argv[0] if argv else ""
         if not out:
             gdb.write(text)
             return
@@ -165,17 +178,22 @@ class UmbraDot(gdb.Command):
 
 
 class UmbraGraph(gdb.Command):
-    """umbra graph FILE.png: render the address space (monitor dot) with Graphviz.
+    """umbra graph FILE.png [START [END]]: render the address space (monitor dot) with Graphviz.
+With START (and END), GDB expressions, only the subtree of that VA range: the shadows
+mapping part of it, their guest tables and the links between them -- for address
+spaces too large to read whole (Linux: hundreds of tables).
 Also writes FILE.dot next to it.  The dot program comes from $DOT or PATH."""
 
     def __init__(self):
         super().__init__("umbra graph", gdb.COMMAND_USER, gdb.COMPLETE_FILENAME)
 
     def invoke(self, arg, from_tty):
-        out = arg.strip()
-        if not out:
-            raise gdb.GdbError("usage: umbra graph FILE.png")
-        text = monitor("dot")
+        argv = gdb.string_to_argv(arg)
+        usage = "usage: umbra graph FILE.png [START [END]]"
+        if not argv:
+            raise gdb.GdbError(usage)
+        out = argv[0]
+        text = monitor(_dot_cmd(argv[1:], usage))
         start = text.find("digraph")
         if start < 0:
             raise gdb.GdbError("monitor dot gave no graph: " + text.strip())

@@ -39,6 +39,11 @@ monitor vmmap -u
 monitor vmmap 0xc0000000-0xd0000000 -w -x
 monitor vmmap -diff 0xc0000000-0xc1000000
 umbra vmmap -frame 0x1000
+# --- the graph: whole (hundreds of tables), and only the subtree of 4 MiB of the kernel
+umbra graph /tmp/umbra-transcript-lx.png
+umbra graph /tmp/umbra-transcript-lx-sub.png 0xc1000000 0xc13fffff
+shell file /tmp/umbra-transcript-lx.png /tmp/umbra-transcript-lx-sub.png | sed 's/, 8-bit.*//'
+shell grep '// va' /tmp/umbra-transcript-lx-sub.dot
 # --- a second of the kernel's shadow-MMU work in the trace ring
 monitor trace on
 python gdb.execute("shell (sleep 1; kill -INT $PPID) &")

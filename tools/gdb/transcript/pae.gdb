@@ -56,6 +56,11 @@ monitor vmmap 0x80000000-0x80400000
 monitor vmmap -diff
 umbra vmmap -frame data_page_pa>>12
 monitor vmmap -bogus
+# --- the graph: whole, and only the subtree of the alias page
+umbra graph /tmp/umbra-transcript-pae.png
+umbra graph /tmp/umbra-transcript-pae-alias.png 0x80000000 0x80000fff
+shell file /tmp/umbra-transcript-pae.png /tmp/umbra-transcript-pae-alias.png | sed 's/, 8-bit.*//'
+shell grep '// va' /tmp/umbra-transcript-pae-alias.dot
 # --- memory speed: x through the dcache (umbra cache x, the default) and without it
 umbra cache
 python import time
