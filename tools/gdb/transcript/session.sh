@@ -27,7 +27,7 @@ MEM=${MEM:-128}
 TIMEOUT=${TIMEOUT:-300}
 work=$(mktemp -d "${TMPDIR:-/tmp}/umbra-transcript.XXXXXX")
 epid=
-cleanup() { [ -n "$epid" ] && kill -9 "$epid" 2>/dev/null; rm -rf "$work"; }
+cleanup() { [ -n "$epid" ] && kill -9 "$epid" 2>/dev/null; [ -n "${rpid:-}" ] && kill "$rpid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 make_iso "$work/umbra.iso" || { echo "mkiso failed" >&2; exit 1; }
 started=
@@ -61,6 +61,17 @@ for try in 1 2 3 4 5; do
     kill -9 "$epid" 2>/dev/null; wait "$epid" 2>/dev/null; epid=
 done
 [ -n "$started" ] || { echo "the emulator did not open COM2" >&2; cat "$work/emu.out" >&2; exit 1; }
+rpid=
+if [ "$emu" = bochs ]; then
+    # Bochs' COM2 socket server takes one client for its whole run: a relay
+    # holds that connection and lets GDB sessions attach one after another.
+    rport=$(free_port)
+    python3 "$here/relay.py" "$port" "$rport" >"$work/relay.out" 2>&1 &
+    rpid=$!
+    i=0
+    while [ $i -lt 100 ] && ! grep -q 'relay: listening' "$work/relay.out"; do sleep 0.05; i=$((i + 1)); done
+    port=$rport
+fi
 file=${GDB_FILE:-$guest}
 set -- -nx -batch
 [ -n "${GDB_PRE:-}" ] && set -- "$@" -ex "$GDB_PRE"
