@@ -69,7 +69,7 @@ static unsigned long counter(const char *name)
     char key[64];
     snprintf(key, sizeof(key), "shadow: %s=", name);
     sim_log_reset();
-    shadow_print_stats(dom);
+    shadow_print_stats(dom, true);
     const char *p = strstr(sim_log_text(), key);
     if (!p)
         die("no such counter", 0);

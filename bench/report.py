@@ -23,7 +23,8 @@ C_EXIT_SOURCE = os.environ.get(
 RE_TICKS = re.compile(r"^run-guest: bochs ticks=(\d+)")
 RE_EXIT = re.compile(r"^umbra: exits: ([a-z0-9-]+)=(\d+)$")
 RE_HTICKS = re.compile(r"^umbra: exit-ticks: ([a-z0-9-]+)=(\d+) mean=\d+$")
-RE_COUNTER = re.compile(r"^umbra: shadow: ([a-z_0-9]+)=(\d+)$")
+RE_COUNTER = re.compile(r"^umbra: shadow: ([a-z_0-9]+)=(\d+)$")           # summary=full
+RE_GROUPED = re.compile(r"^umbra: shadow: \[[a-z0-9]+\] ((?:[a-z_0-9]+=\d+ ?)+)$")   # the default
 RE_FLUSH = re.compile(r"^umbra: tlb: full flushes=(\d+)$")
 RE_STATUS = re.compile(r"^umbra: exit reason=(\S+) status=(\d+)")
 
@@ -49,6 +50,12 @@ def record(guest, mode, path):
             m = RE_COUNTER.match(line)
             if m:
                 rec["counters"][m.group(1)] = int(m.group(2))
+                continue
+            m = RE_GROUPED.match(line)
+            if m:
+                for word in m.group(1).split():
+                    k, v = word.split("=")
+                    rec["counters"][k] = int(v)
                 continue
             m = RE_FLUSH.match(line)
             if m:

@@ -22,11 +22,18 @@ struct umbra_opts {
     bool gdb_wait;               /* gdb_wait */
     unsigned gdb_baud;           /* gdb_baud=N: the stub's UART rate, 115200/D (default 115200) */
     bool trace;                  /* trace: the shadow trace ring on from boot (monitor trace) */
+    unsigned trace_ring;         /* trace_ring=N: the ring's size in events, OPTS_TRACE_RING_MIN..MAX (default 1024) */
+    bool summary_full;           /* summary=full: every shadow counter at exit, one a line (default summary=short) */
     enum paging_kind paging;     /* paging=shadow|npt (default shadow) */
     bool iommu_require;          /* iommu=require: refuse to start without an IOMMU (default iommu=auto) */
 };
 
 #define OPTS_DEFAULT_SHADOW_POOL (8ULL << 20)
+/* trace_ring=N bounds (events; src/shadow/trace.h's SH_TRACE_MIN/MAX/DEFAULT are these). */
+#define OPTS_TRACE_RING_MIN 16u
+#define OPTS_TRACE_RING_MAX 65536u
+#define OPTS_TRACE_RING_DEFAULT 1024u
+#define UMBRA_TRACE_EV_BYTES 64u   /* sizeof(struct sh_trace_ev), asserted in src/svm/shadow_paging.c */
 /* The longest command line Umbra takes (bytes, without the NUL); a longer one is refused, never cut. */
 #define OPTS_CMDLINE_MAX 4096
 
@@ -126,6 +133,8 @@ struct umbra_layout {
     paddr_t reserve_hi;           /* == image_hi */
     paddr_t shadow_pool;          /* paging=shadow: the pool's first frame (inside the reserve) */
     unsigned long shadow_pool_frames;
+    paddr_t trace_ring;           /* paging=shadow: the trace ring's first frame (inside the reserve) */
+    unsigned long trace_ring_frames;
 };
 extern struct umbra_layout umbra_layout;
 extern struct umbra_opts umbra_opts;

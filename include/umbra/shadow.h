@@ -217,8 +217,10 @@ unsigned long shadow_audit(struct shadow_domain *d);
  */
 void shadow_set_audit(struct shadow_domain *d, unsigned level);
 
-/* Print the shadow counters as "umbra: shadow: NAME=VALUE" lines through plat_log. */
-void shadow_print_stats(struct shadow_domain *d);
+/* Print the shadow counters through plat_log: full, one "shadow: NAME=VALUE"
+ * line each (zeros included); else the non-zero ones grouped, "shadow: [GROUP]
+ * NAME=VALUE ...", and a "shadow: N of M counters non-zero" line. */
+void shadow_print_stats(struct shadow_domain *d, bool full);
 
 /* One shadow counter (stats.c): its name, its group ("faults", "cr3", "tlb",
  * "writes", "unshadow", "pool", "audit", else "other") and its value. */

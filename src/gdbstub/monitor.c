@@ -671,24 +671,79 @@ static void dot_legend(const struct gdb_mon_ctx *c)
         gdb_printf(c->out, "%s", lines[i]);
 }
 
+/*
+ * `dot [START-END|START]`: with a range, only the subtree of the VA range --
+ * the shadows an in-use top level reaches whose VA span meets [START, END]
+ * (so every ancestor of a drawn table is drawn), their guest tables and the
+ * links between drawn nodes.  dot_draw[i] says whether dot_snap[i] is drawn;
+ * dot_dsmfn is the sorted set of drawn shadow frames.  false after printing
+ * the usage for a malformed range.
+ */
+static bool dot_draw[DOT_MAX_SHADOWS];
+static uint64_t dot_dsmfn[DOT_MAX_SHADOWS];
+static unsigned long dot_ndsmfn;
+
+static bool dot_range(const struct gdb_mon_ctx *c, const char *a, bool *on, uint64_t *lo, uint64_t *hi)
+{
+    char w[64];
+    const char *p = skip_ws(a);
+    size_t n = strlen(p);
+    while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+        n--;
+    *on = n > 0;
+    *lo = 0;
+    *hi = ~0ULL;
+    if (!n)
+        return true;
+    if (n < sizeof(w) && p[0] != '-') {
+        memcpy(w, p, n);
+        w[n] = 0;
+        char *dash = strchr(w, '-');
+        if (dash)
+            *dash = 0;
+        if (w[0] && parse_num(w, lo) && (!dash || (dash[1] && parse_num(dash + 1, hi) && *hi > *lo))) {
+            if (!dash)
+                *hi = *lo;
+            return true;
+        }
+    }
+    gdb_printf(c->out, "umbra: monitor: usage: dot [START-END|START] (only the shadows that map part of the "
+               "range, and their guest tables; numbers 0x-hex or decimal; GDB expressions: umbra graph FILE START END)\n");
+    return false;
+}
+
 static int do_dot(const struct gdb_mon_ctx *c, const char *a)
 {
-    unsigned long i;
+    unsigned long i, drawn = 0;
+    bool ranged;
+    uint64_t lo, hi;
 
-    (void)a;
     if (!c->ops->mon_shadows || !c->ops->mon_shadow_entry)
         return unavailable(c, "dot");
-    dot_n = dot_nsmfn = dot_ngfn = 0;
+    if (!dot_range(c, a, &ranged, &lo, &hi))
+        return -1;
+    dot_n = dot_nsmfn = dot_ngfn = dot_ndsmfn = 0;
     dot_truncated = false;
     if (c->ops->mon_shadows(c->t, snap_one, NULL) < 0)
         return unavailable(c, "dot");
     gdb_printf(c->out, "digraph umbra {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n");
     dot_vas(c);
+    for (i = 0; i < dot_n; i++) {
+        uint64_t end = dot_va[i] + (va_span(&dot_snap[i]) - 1);
+        dot_draw[i] = !ranged || (dot_va_known[i] && dot_va[i] <= hi && end >= lo);
+        if (dot_draw[i]) {
+            set_add(dot_dsmfn, &dot_ndsmfn, dot_snap[i].smfn);
+            drawn++;
+        }
+    }
+    if (ranged)
+        gdb_printf(c->out, "  // va 0x%llx-0x%llx: %lu of %lu shadows\n", (unsigned long long)lo,
+                   (unsigned long long)hi, drawn, dot_n);
     dot_legend(c);
     gdb_printf(c->out, "  subgraph cluster_guest {\n    label=\"guest page tables\";\n");
     for (i = 0; i < dot_n; i++) {
         const struct gdb_shadow_info *si = &dot_snap[i];
-        if (set_has(dot_gfn, dot_ngfn, si->gfn))
+        if (!dot_draw[i] || set_has(dot_gfn, dot_ngfn, si->gfn))
             continue;
         set_add(dot_gfn, &dot_ngfn, si->gfn);
         gdb_printf(c->out, "    g_%llx [label=\"guest gfn 0x%llx\\nL%u\", style=filled, fillcolor=lightblue];\n",
@@ -698,6 +753,8 @@ static int do_dot(const struct gdb_mon_ctx *c, const char *a)
     for (i = 0; i < dot_n; i++) {
         const struct gdb_shadow_info *si = &dot_snap[i];
         char va[48] = "";
+        if (!dot_draw[i])
+            continue;
         if (dot_va_known[i])
             snprintf(va, sizeof(va), "\\nva 0x%llx-0x%llx", (unsigned long long)dot_va[i],
                      (unsigned long long)(dot_va[i] + va_span(si) - 1));
@@ -709,6 +766,8 @@ static int do_dot(const struct gdb_mon_ctx *c, const char *a)
     gdb_printf(c->out, "  }\n");
     for (i = 0; i < dot_n; i++) {
         const struct gdb_shadow_info *si = &dot_snap[i];
+        if (!dot_draw[i])
+            continue;
         gdb_printf(c->out, "  g_%llx -> s_%llx [style=dashed, color=grey];\n",
                    (unsigned long long)si->gfn, (unsigned long long)si->smfn);
         if (si->level <= 1)
@@ -719,7 +778,7 @@ static int do_dot(const struct gdb_mon_ctx *c, const char *a)
                 break;
             if ((se & _PAGE_PRESENT) && !(se & _PAGE_PSE)) {
                 uint64_t cm = (se & PADDR_MASK_52) >> PAGE_SHIFT;
-                if (set_has(dot_smfn, dot_nsmfn, cm))
+                if (set_has(dot_dsmfn, dot_ndsmfn, cm))
                     gdb_printf(c->out, "  s_%llx -> s_%llx [label=\"%u\"];\n",
                                (unsigned long long)si->smfn, (unsigned long long)cm, e);
             }
@@ -749,7 +808,7 @@ static const struct mon_cmd cmds[] = {
     { "audit", "", "check every shadow against the guest tables", do_audit },
     { "blow", "", "tear down every shadow not in use, empty the in-use ones (rebuilt on demand)", do_blow },
     { "phys", "on|off", "m/M/X address guest-physical (on) or guest-virtual (off) memory", do_phys },
-    { "dot", "", "Graphviz DOT of guest tables, shadows and links", do_dot },
+    { "dot", "[START-END|START]", "Graphviz DOT of guest tables, shadows and links (only the subtree of a VA range)", do_dot },
     { "arch", "i386|x86-64|auto", "target description for the next connection", do_arch },
     { "vmmap", "[RANGE] [FILTERS]", "the address space as merged ranges: guest rights, shadow state (-w -x -u -s -diff -frame GFN)", gdb_mon_vmmap },
     { "trace", "on|off|clear|dump [va=A[-B]] [gfn=G] [last=N]", "shadow-MMU event ring (faults, shadows, CR3, INVLPG, flush, reclaim)", do_trace },

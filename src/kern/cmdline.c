@@ -16,6 +16,8 @@ void opts_default(struct umbra_opts *o)
     o->gdb_wait = false;
     o->gdb_baud = 115200;
     o->trace = false;
+    o->trace_ring = OPTS_TRACE_RING_DEFAULT;
+    o->summary_full = false;
     o->paging = PAGING_SHADOW;
     o->iommu_require = false;
 }
@@ -70,6 +72,7 @@ int opts_parse(struct umbra_opts *o, const char *cmdline, char *err, size_t errl
     static const char *const gdbs[] = { "none", "com1", "com2" };
     static const char *const pagings[] = { "npt", "shadow" };
     static const char *const iommus[] = { "auto", "require" };
+    static const char *const summaries[] = { "short", "full" };
     const char *p = cmdline;
     bool first = true;
 
@@ -132,6 +135,23 @@ int opts_parse(struct umbra_opts *o, const char *cmdline, char *err, size_t errl
             o->gdb_baud = (unsigned)v;
         } else if (eq(w, nlen, "trace") && !has_val) {
             o->trace = true;
+        } else if (eq(w, nlen, "trace_ring") && has_val) {
+            /* Decimal events, no suffix: the ring is carved from Umbra's
+             * frames, so a size outside the bounds is refused, never clamped. */
+            uint64_t v = 0;
+            size_t i = 0;
+            for (; i < vlen && val[i] >= '0' && val[i] <= '9' && v <= OPTS_TRACE_RING_MAX; i++)
+                v = v * 10 + (uint64_t)(val[i] - '0');
+            if (vlen == 0 || i != vlen || v < OPTS_TRACE_RING_MIN || v > OPTS_TRACE_RING_MAX) {
+                snprintf(err, errlen, "bad value for trace_ring: '%.*s' (events, a decimal number from %u to %u)",
+                         (int)vlen, val, OPTS_TRACE_RING_MIN, OPTS_TRACE_RING_MAX);
+                return -1;
+            }
+            o->trace_ring = (unsigned)v;
+        } else if (eq(w, nlen, "summary") && has_val) {
+            r = choose(val, vlen, summaries, 2);
+            if (r >= 0)
+                o->summary_full = r == 1;
         } else if (eq(w, nlen, "paging") && has_val) {
             r = choose(val, vlen, pagings, 2);
             if (r >= 0)
@@ -141,7 +161,8 @@ int opts_parse(struct umbra_opts *o, const char *cmdline, char *err, size_t errl
             if (r >= 0)
                 o->iommu_require = r == 1;
         } else if (eq(w, nlen, "console") || eq(w, nlen, "shadow_pool") || eq(w, nlen, "gdb") ||
-                   eq(w, nlen, "paging") || eq(w, nlen, "iommu") || eq(w, nlen, "gdb_baud")) {
+                   eq(w, nlen, "paging") || eq(w, nlen, "iommu") || eq(w, nlen, "gdb_baud") ||
+                   eq(w, nlen, "trace_ring") || eq(w, nlen, "summary")) {
             snprintf(err, errlen, "option %.*s needs a value", (int)nlen, w);
             return -1;
         } else if (eq(w, nlen, "gdb_wait") || eq(w, nlen, "trace")) {

@@ -48,7 +48,7 @@ static void __attribute__((noreturn)) fail_stop(void)
 void kmain(uint32_t magic, uint32_t info_pa, uint32_t load_base);
 void kmain(uint32_t magic, uint32_t info_pa, uint32_t load_base)
 {
-    char err[96];
+    char err[160];
 
     umbra_layout.image_lo = load_base;
     umbra_layout.image_hi = load_base + (paddr_t)(__kernel_end - __kernel_start);
@@ -148,6 +148,16 @@ void kmain(uint32_t magic, uint32_t info_pa, uint32_t load_base)
             fail_stop();
         }
         umbra_layout.shadow_pool_frames = n;
+        /* The trace ring (trace_ring=N events of 64 bytes): in the reserve,
+         * so the p2m refuses it to the guest like the pool. */
+        unsigned long tn = (unsigned long)ALIGN_UP((uint64_t)umbra_opts.trace_ring * UMBRA_TRACE_EV_BYTES,
+                                                   PAGE_SIZE) >> PAGE_SHIFT;
+        umbra_layout.trace_ring = frame_alloc_n(&frames, tn);
+        if (!umbra_layout.trace_ring) {
+            ulog("no room for trace_ring=%u (%luK) below the image", umbra_opts.trace_ring, tn * 4);
+            fail_stop();
+        }
+        umbra_layout.trace_ring_frames = tn;
         ulog("shadow pool [%#lx, %#lx)", umbra_layout.shadow_pool,
              umbra_layout.shadow_pool + ((paddr_t)n << PAGE_SHIFT));
     }

@@ -385,10 +385,50 @@ enum sh_result shadow_cmpxchg_guest(struct shadow_vcpu *v, gva_t va, void *expec
     return SH_FIXED;
 }
 
-void shadow_print_stats(struct shadow_domain *d)
+/*
+ * The exit summary's counters.  full: every counter on its own line
+ * "shadow: NAME=VALUE", zeros included (the summary=full option).  Otherwise
+ * the non-zero ones, one "shadow: [GROUP] A=1 B=2 ..." line per group (wrapped
+ * before SUMMARY_WRAP characters), then "shadow: N of M counters non-zero":
+ * a counter missing from a grouped line is 0.  Either form prints every
+ * non-zero counter exactly once.
+ */
+#define SUMMARY_WRAP 100
+void shadow_print_stats(struct shadow_domain *d, bool full)
 {
+    static const char *const groups[] = { "faults", "cr3", "tlb", "writes", "unshadow", "pool", "audit", "other" };
     struct shadow_stat st;
-    for (unsigned i = 0; shadow_stat(d, i, &st); i++)
-        plat_log("shadow: %s=%llu", st.name, (unsigned long long)st.value);
-    plat_log("shadow: trace_events=%llu (ring %u, %s)", (unsigned long long)sh_trace_total(), sh_trace_capacity(), sh_trace_on ? "on" : "off");
+    unsigned total = 0, shown = 0;
+    if (full) {
+        for (unsigned i = 0; shadow_stat(d, i, &st); i++)
+            plat_log("shadow: %s=%llu", st.name, (unsigned long long)st.value);
+        plat_log("shadow: trace_events=%llu (ring %u, %s)", (unsigned long long)sh_trace_total(),
+                 sh_trace_capacity(), sh_trace_on ? "on" : "off");
+        return;
+    }
+    for (unsigned g = 0; g < ARRAY_SIZE(groups); g++) {
+        char line[SUMMARY_WRAP + 64];
+        size_t n = 0;
+        for (unsigned i = 0; shadow_stat(d, i, &st); i++) {
+            if (strcmp(st.group, groups[g]) != 0)
+                continue;
+            total++;
+            if (!st.value)
+                continue;
+            shown++;
+            char item[64];
+            int k = snprintf(item, sizeof(item), "%s=%llu", st.name, (unsigned long long)st.value);
+            if (n && n + 1 + (size_t)k > SUMMARY_WRAP) {
+                plat_log("shadow: [%s] %s", groups[g], line);
+                n = 0;
+            }
+            n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s", n ? " " : "", item);
+        }
+        if (n)
+            plat_log("shadow: [%s] %s", groups[g], line);
+    }
+    plat_log("shadow: %u of %u counters non-zero (summary=full lists all, one a line)", shown, total);
+    if (sh_trace_on || sh_trace_total())
+        plat_log("shadow: trace_events=%llu (ring %u, %s)", (unsigned long long)sh_trace_total(),
+                 sh_trace_capacity(), sh_trace_on ? "on" : "off");
 }

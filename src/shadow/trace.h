@@ -32,7 +32,7 @@ struct sh_trace_ev {
 
 #define SH_TRACE_DEFAULT 1024u    /* events, when no trace_ring= option is given */
 #define SH_TRACE_MIN     16u
-#define SH_TRACE_MAX     65536u   /* 3.5 MiB at 56 bytes an event */
+#define SH_TRACE_MAX     65536u   /* 4 MiB at 64 bytes an event */
 
 extern bool sh_trace_on;
 

@@ -71,9 +71,12 @@ uint64_t svm_shadow_cr4_allowed(void)
     return cr4_allowed;
 }
 
-/* The shadow trace ring (src/shadow/trace.c): in Umbra's image, which the p2m
- * refuses to the guest; and the VMCB whose RIP its events record. */
-static struct sh_trace_ev trace_ring[SH_TRACE_DEFAULT];
+/* The shadow trace ring (src/shadow/trace.c) lives in frames main.c took from
+ * the reserve (trace_ring=N events), which the p2m refuses to the guest;
+ * trace_vmcb is the VMCB whose RIP its events record. */
+_Static_assert(sizeof(struct sh_trace_ev) == UMBRA_TRACE_EV_BYTES, "main.c sizes the ring by UMBRA_TRACE_EV_BYTES");
+_Static_assert(SH_TRACE_MIN == OPTS_TRACE_RING_MIN && SH_TRACE_MAX == OPTS_TRACE_RING_MAX &&
+               SH_TRACE_DEFAULT == OPTS_TRACE_RING_DEFAULT, "trace_ring= bounds are the ring's");
 static struct vmcb *trace_vmcb;
 
 uint64_t plat_guest_rip(struct shadow_vcpu *v)
@@ -86,7 +89,11 @@ static int shadow_init(struct svm_vcpu *v)
 {
     struct vmcb *vm = v->vmcb;
     trace_vmcb = vm;
-    sh_trace_init(trace_ring, sizeof(trace_ring));
+    if (sh_trace_init(phys_to_virt(umbra_layout.trace_ring),
+                      (size_t)umbra_opts.trace_ring * sizeof(struct sh_trace_ev)) < 0) {
+        ulog("paging=shadow: no trace ring (trace_ring=%u)", umbra_opts.trace_ring);
+        return -1;
+    }
     sh_trace_on = umbra_opts.trace;
     unsigned long frames = umbra_layout.shadow_pool_frames;
 
@@ -503,7 +510,7 @@ static void shadow_report(struct svm_vcpu *v)
          "after blowing the shadows=%lu", unhandled_retries, unhandled_blown);
     if (delivery_retries)
         ulog("shadow: of them writes of event delivery=%lu", delivery_retries);
-    shadow_print_stats(sh_dom);
+    shadow_print_stats(sh_dom, umbra_opts.summary_full);
 }
 
 const struct paging_ops shadow_paging_ops = {

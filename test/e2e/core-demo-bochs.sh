@@ -48,7 +48,7 @@ if [ "$(tap)" = "$bare_tap" ]; then echo "ok: TAP identical bare and under Umbra
 run BOCHS_CPU=ryzen GUEST_ARGS=tick-churn "$RUN" bochs umbra "$DEMO" shadow_pool=128K
 expect_rc 1
 expect '^demo: tick-churn: 200 ticks during [0-9]+ passes$'
-expect '^umbra: shadow: teardowns=([2-9]|[1-9][0-9]+)$'
+expect_count teardowns -ge 2
 expect '^umbra: events: not as EXITINTINFO reported: idt-gate=[1-9][0-9]*$'
 expect '^umbra: exit reason=port-f4 status=0$'
 expect_not '^not ok'

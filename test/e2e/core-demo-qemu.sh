@@ -77,8 +77,8 @@ expect_rc 1
 expect '^demo: setcc wrote the page table$'
 expect '^demo: table still maps the alias$'
 expect '^umbra: shadow: unemulated writes retried natively: after unshadowing the target=1, after blowing the shadows=0$'
-expect '^umbra: shadow: unshadow_targeted=1$'
-expect '^umbra: shadow: teardowns=0$'
+expect_count unshadow_targeted -eq 1
+expect_count teardowns -eq 0
 expect_not '^not ok'
 
 # Shadow paging needs no nested paging: qemu64 has SVM without NP.
@@ -95,7 +95,7 @@ expect_shadow_pae
 run GUEST_ARGS=tick-churn "$RUN" qemu umbra "$DEMO" shadow_pool=128K
 expect_rc 1
 expect '^demo: tick-churn: 200 ticks during [0-9]+ passes$'
-expect '^umbra: shadow: teardowns=([2-9]|[1-9][0-9]+)$'
+expect_count teardowns -ge 2
 expect '^umbra: events: cut short by an exit: redelivered=[1-9][0-9]*, '
 expect_not '^umbra: events: not as EXITINTINFO reported: idt-gate='
 expect_not '^not ok'

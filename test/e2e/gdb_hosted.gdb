@@ -78,10 +78,80 @@ umbra phys on
 umbra phys off
 umbra arch auto
 umbra dot gdb_hosted_dot.txt
+umbra graph gdb_hosted_sub.png 0 0x1000-1
+umbra dot gdb_hosted_sub.txt 0x400000
+python
+for bad in ("gdb_hosted_bad.png 1 2 3", "gdb_hosted_bad.png 0x2000 0x1000", "gdb_hosted_bad.png nosuchsymbol"):
+    try:
+        gdb.execute("umbra graph " + bad)
+    except gdb.error as e:
+        print("graph-refused: %s" % e)
+end
 umbra help
 monitor walk $pc
 monitor walk 4198400
 umbra blow
 umbra shadows
+echo === cache\n
+umbra cache
+x/8xw 0x401000
+python gdb.write("=== cache-x-begin\n", gdb.STDLOG)
+set debug remote 1
+x/8xw 0x401000
+set debug remote 0
+python gdb.write("=== cache-x-end\n", gdb.STDLOG)
+info mem
+umbra cache off
+python gdb.write("=== cache-off-begin\n", gdb.STDLOG)
+set debug remote 1
+x/8xw 0x401000
+set debug remote 0
+python gdb.write("=== cache-off-end\n", gdb.STDLOG)
+umbra cache on 64
+info mem
+umbra cache x
+python
+try:
+    gdb.execute("umbra cache bogus")
+except gdb.error as e:
+    print(e)
+end
+python
+try:
+    gdb.execute("umbra cache on 100")
+except gdb.error as e:
+    print(e)
+end
+python
+try:
+    gdb.execute("umbra cache on 8192")
+except gdb.error as e:
+    print(e)
+end
+python
+try:
+    gdb.execute("umbra cache on 32")
+except gdb.error as e:
+    print(e)
+end
+python
+try:
+    gdb.execute("umbra cache on 0x")
+except gdb.error as e:
+    print(e)
+end
+python
+try:
+    gdb.execute("umbra cache off 64")
+except gdb.error as e:
+    print(e)
+end
+python
+try:
+    gdb.execute("umbra cache x 64 1")
+except gdb.error as e:
+    print(e)
+end
+umbra cache
 echo === done\n
 detach

@@ -103,7 +103,33 @@ expect 'umbra: monitor: usage: walk VA (VA: a number: 0x-prefixed hex or decimal
 expect 'walk 0x401000 cpu '
 expect 'blow: 3 of 3 shadows torn down; 0 kept'
 expect 'shadows: 0'
+# umbra cache (issue 17 item 4): by default x reads through GDB's dcache (one
+# 4 KiB line: one `m` for x/8xw), with it off one `m` per value; the region
+# exists only while x runs; malformed forms are refused with the usage.
+expect 'umbra cache: x (cached while an x command runs), line 4096 bytes'
+mcount() { awk -v b="=== $1-begin" -v e="=== $1-end" '$0 == b { on = 1 } $0 == e { on = 0 }
+    on && /Sending packet: \$m/ { n++ } END { print n + 0 }' "$work/out"; }
+[ "$(mcount cache-x)" -eq 1 ] || fail "x/8xw with umbra cache x: $(mcount cache-x) m packets, want 1"
+[ "$(mcount cache-off)" -eq 8 ] || fail "x/8xw with umbra cache off: $(mcount cache-off) m packets, want 8"
+grep -A3 '^=== cache-x-end' "$work/out" | grep -q 'There are no memory regions defined' ||
+    fail "the cache region outlived the x command"
+expect 'umbra cache: off, line 4096 bytes'
+expect 'umbra cache: on (always), line 64 bytes (mem region'
+expect_re '^[0-9]+ +y +.*0x0+ .*rw cache'
+expect 'umbra cache: x (cached while an x command runs), line 64 bytes'
+usage='usage: umbra cache [x | on | off] [LINE] (LINE: a power of two from 64 to 4096 bytes)'
+expect "$usage"
+for l in 100 8192 32 0x; do expect "umbra cache: bad LINE '$l'; $usage"; done
+[ "$(grep -cF -- "$usage" "$work/out")" -eq 7 ] || fail "want 7 refusals of umbra cache, got $(grep -cF -- "$usage" "$work/out")"
 grep -q '^digraph umbra' "$work/gdb_hosted_dot.txt" || fail "umbra dot FILE wrote no graph"
+# umbra graph / dot with a VA range: only the subtree (issue 17 item 11)
+expect 'umbra: graph: gdb_hosted_sub.png (4 nodes)'
+grep -q '// va 0x0-0xfff: 2 of 3 shadows' "$work/gdb_hosted_sub.dot" || fail "umbra graph START END drew more than the subtree"
+grep -q '// va 0x400000-0x400000: 3 of 3 shadows' "$work/gdb_hosted_sub.txt" || fail "umbra dot FILE START: no subtree"
+expect 'graph-refused: usage: umbra graph FILE.png [START [END]]'
+expect 'graph-refused: umbra: END 0x1000 is not above START 0x2000; usage: umbra graph FILE.png [START [END]]'
+expect_re '^graph-refused: .*No symbol'
+[ -e "$work/gdb_hosted_bad.png" ] && fail "a refused umbra graph wrote a file"
 expect '=== done'
 grep -q 'naks=0 noack-used=1' "$work/server.err" || fail "session 1 should run in no-ack mode"
 [ -s "$work/gdb_hosted.png" ] || fail "no PNG rendered"

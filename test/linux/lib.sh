@@ -10,7 +10,7 @@ report() {
     wall=$(awk -v a="$(now)" -v b="$2" 'BEGIN { printf "%.1f", a - b }')
     kt=$(printf '%s\n' "$out" | sed -n 's/^\[ *\([0-9.]*\)\] reboot: Power down.*/\1/p' | tail -n 1)
     echo "# $1: wall ${wall}s, guest power-off at ${kt:-?}s kernel time"
-    printf '%s\n' "$out" | grep -E '^umbra: (exits|events|tlb|exit reason|guest paging at exit)|^umbra: shadow: [a-z_0-9]+=[1-9]|^init: |^run-guest: bochs ticks=' |
+    printf '%s\n' "$out" | grep -E '^umbra: (exits|events|tlb|exit reason|guest paging at exit)|^umbra: shadow: ([a-z_0-9]+=[1-9]|\[)|^init: |^run-guest: bochs ticks=' |
         sed "s/^/# $1: /"
 }
 
@@ -43,12 +43,12 @@ expect_linux_umbra() {
     expect '^umbra: apic: IPIs that reached no CPU: INIT=0 SIPI=0 '
     case "$1" in *paging=npt*) ;; *)
         for c in faults fault_fixed made_l1_pae made_l2_pae made_fl1_pae cr3_hits; do
-            expect "^umbra: shadow: $c=[1-9][0-9]*\$"
+            expect_count $c -gt 0
         done
-        expect '^umbra: shadow: fault_stopped=0$'
-        expect '^umbra: shadow: audit_errors=0$' ;;
+        expect_count fault_stopped -eq 0
+        expect_count audit_errors -eq 0 ;;
     esac
-    case "$1" in *shadow_pool=*) expect '^umbra: shadow: reclaim_unpins=[1-9][0-9]*$' ;; esac
+    case "$1" in *shadow_pool=*) expect_count reclaim_unpins -gt 0 ;; esac
     case "$2" in *pti=on*)
         expect '^\[ *[0-9.]+\] Kernel/User page tables isolation: enabled$' ;;
     esac

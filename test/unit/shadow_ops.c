@@ -407,7 +407,7 @@ static void world_phase(struct world *w, enum guest_paging mode, unsigned long i
     audit(w, "final audit");
     /* The shadow's own counters of reclaim ("umbra: shadow: unpins=N"). */
     sim_log_reset();
-    shadow_print_stats(w->d);
+    shadow_print_stats(w->d, true);
     w->st->unpins += log_counter("unpins");
     w->st->teardowns += log_counter("teardowns");
     sim_log_reset();

@@ -302,6 +302,16 @@ START_TEST(opts_defaults_and_values)
     ck_assert_uint_eq(o.gdb_baud, 9600);
     ck_assert_int_eq(opts_parse(&o, "gdb_baud=300", err, sizeof(err)), 0);
     ck_assert_uint_eq(o.gdb_baud, 300);
+    /* trace_ring=N: decimal events within the bounds; summary=short|full. */
+    ck_assert_uint_eq(o.trace_ring, 1024);
+    ck_assert(!o.summary_full);
+    ck_assert_int_eq(opts_parse(&o, "trace_ring=16", err, sizeof(err)), 0);
+    ck_assert_uint_eq(o.trace_ring, 16);
+    ck_assert_int_eq(opts_parse(&o, "trace_ring=65536 summary=full", err, sizeof(err)), 0);
+    ck_assert_uint_eq(o.trace_ring, 65536);
+    ck_assert(o.summary_full);
+    ck_assert_int_eq(opts_parse(&o, "summary=short", err, sizeof(err)), 0);
+    ck_assert(!o.summary_full);
     ck_assert_int_eq(opts_parse(&o, "console=none shadow_pool=4M", err, sizeof(err)), 0);
     ck_assert_int_eq(o.console, CONSOLE_NONE);
     ck_assert_uint_eq(o.shadow_pool, 4u << 20);
@@ -339,6 +349,28 @@ START_TEST(opts_reject_by_name)
     opts_parse(&o, "gdb_baud=100000", e3, sizeof(e3));
     ck_assert_str_eq(e3, "bad value for gdb_baud: '100000' (a 16550 runs at 115200/D baud for a whole D: "
                      "115200 57600 38400 19200 9600 ...)");
+    /* trace_ring: out of bounds, not decimal, empty, or absurdly long: refused, the default kept. */
+    static const char *const bad_rings[] = { "trace_ring=15", "trace_ring=0", "trace_ring=65537",
+                                             "trace_ring=4294967312", "trace_ring=99999999999999999999999",
+                                             "trace_ring=1K", "trace_ring=0x100", "trace_ring=-16",
+                                             "trace_ring=", "trace_ring=1024x" };
+    for (unsigned i = 0; i < sizeof(bad_rings) / sizeof(bad_rings[0]); i++) {
+        char e2[160], want[160];
+        opts_default(&o);
+        ck_assert_int_eq(opts_parse(&o, bad_rings[i], e2, sizeof(e2)), -1);
+        snprintf(want, sizeof(want), "bad value for trace_ring: '%s' (events, a decimal number from 16 to 65536)",
+                 bad_rings[i] + strlen("trace_ring="));
+        ck_assert_str_eq(e2, want);
+        ck_assert_uint_eq(o.trace_ring, 1024);
+    }
+    ck_assert_int_eq(opts_parse(&o, "trace_ring", err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "option trace_ring needs a value");
+    ck_assert_int_eq(opts_parse(&o, "summary=all", err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "bad value for summary: 'all'");
+    ck_assert_int_eq(opts_parse(&o, "summary=", err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "bad value for summary: ''");
+    ck_assert_int_eq(opts_parse(&o, "summary", err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "option summary needs a value");
     ck_assert_int_eq(opts_parse(&o, "trace=on", err, sizeof(err)), -1);
     ck_assert_str_eq(err, "option trace takes no value");
     ck_assert_int_eq(opts_parse(&o, "consolex=e9", err, sizeof(err)), -1);

@@ -708,6 +708,41 @@ START_TEST(monitor_dot)
 }
 END_TEST
 
+/* dot with a VA range (issue 17 item 11: large address spaces): only the
+ * shadows whose span meets the range, their guest tables, links among them. */
+START_TEST(monitor_dot_range)
+{
+    const char *o = h_monitor(h, "dot 0x0-0xfff");
+    ck_assert_ptr_nonnull(strstr(o, "// va 0x0-0xfff: 2 of 3 shadows"));
+    ck_assert_ptr_nonnull(strstr(o, "s_80 [label="));
+    ck_assert_ptr_nonnull(strstr(o, "s_81 [label="));
+    ck_assert_ptr_null(strstr(o, "s_82 [label="));
+    ck_assert_ptr_null(strstr(o, "g_3 [label="));            /* s_82's guest table */
+    ck_assert_ptr_nonnull(strstr(o, "s_80 -> s_81 [label=\"0\"]"));
+    ck_assert_ptr_null(strstr(o, "s_81 -> s_82"));
+    ck_assert_ptr_null(strstr(o, "g_2 -> g_3"));
+    ck_assert_int_eq(o[strlen(o) - 2], '}');
+    o = h_monitor(h, "dot 0x400000");                        /* one address: the chain down to it */
+    ck_assert_ptr_nonnull(strstr(o, "// va 0x400000-0x400000: 3 of 3 shadows"));
+    ck_assert_ptr_nonnull(strstr(o, "s_81 -> s_82 [label=\"2\"]"));
+    ck_assert_ptr_nonnull(strstr(o, "g_2 -> g_3 [label=\"2\", color=blue]"));
+    o = h_monitor(h, "dot 1073741824-0xffffffff");           /* decimal start: above s_81's GiB */
+    ck_assert_ptr_nonnull(strstr(o, "// va 0x40000000-0xffffffff: 1 of 3 shadows"));
+    ck_assert_ptr_null(strstr(o, "s_81 [label="));
+    o = h_monitor(h, "dot  ");                                /* blank: the whole graph */
+    ck_assert_ptr_null(strstr(o, "// va "));
+    ck_assert_ptr_nonnull(strstr(o, "s_82 [label="));
+    static const char *const bad[] = { "dot x", "dot 0x5-0x5", "dot 0x10-0x5", "dot 0x10-", "dot -0x10", "dot -w",
+                                       "dot 1 2", "dot 0x", "dot 401000abc", "dot $pc",
+                                       "dot 0x100000000000000000", "dot 0x1-0x2-0x3" };
+    for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
+        o = h_monitor(h, bad[i]);
+        ck_assert_msg(strstr(o, "umbra: monitor: usage: dot [START-END|START]") && !strstr(o, "digraph"),
+                      "%s: %s", bad[i], o);
+    }
+}
+END_TEST
+
 /* Many shadows, several per guest frame: each guest node once, and a cap. */
 static int many_shadows(void *t, bool (*fn)(const struct gdb_shadow_info *, void *), void *arg)
 {
@@ -842,6 +877,7 @@ int main(void)
     tcase_add_test(tc, monitor_walk);
     tcase_add_test(tc, monitor_shadows_and_audit);
     tcase_add_test(tc, monitor_dot);
+    tcase_add_test(tc, monitor_dot_range);
     tcase_add_test(tc, monitor_dot_dedupe_and_cap);
     tcase_add_test(tc, monitor_without_hooks);
     tcase_add_test(tc, monitor_output_split_into_O_packets);

@@ -289,6 +289,72 @@ static bool count_cb(const struct shadow_info *si, void *arg)
     return true;
 }
 
+/*
+ * The exit summary's two forms say the same (summary=short, the default, and
+ * summary=full): every counter of the full form that is non-zero appears
+ * exactly once in a grouped "[GROUP] NAME=V ..." line with the same value and
+ * under its own group, no zero appears there, no line is longer than the wrap
+ * (+ prefix), and "N of M counters non-zero" counts them.
+ */
+static void check_summary_forms(void)
+{
+    sim_log_reset();
+    shadow_print_stats(dom, true);
+    char *full = strdup(sim_log_text());
+    sim_log_reset();
+    shadow_print_stats(dom, false);
+    char *grp = strdup(sim_log_text());
+    sim_log_reset();
+    unsigned total = 0, nonzero = 0, seen = 0;
+    for (char *l = full; *l; ) {
+        char *e = strchr(l, '\n');
+        *e = '\0';
+        char name[64];
+        unsigned long long val;
+        if (sscanf(l, "umbra: shadow: %63[a-z_0-9]=%llu", name, &val) == 2 && !strstr(l, "(ring")) {
+            total++;
+            char word[96];
+            snprintf(word, sizeof(word), " %s=", name);
+            const char *hit = NULL;
+            unsigned n = 0;
+            for (const char *q = grp; (q = strstr(q, word)) != NULL; q++, n++)
+                hit = q;
+            if (val) {
+                nonzero++;
+                ck_assert_msg(n == 1, "%s appears %u times in the grouped form:\n%s", name, n, grp);
+                ck_assert_uint_eq(strtoull(hit + strlen(word), NULL, 10), val);
+                /* on a line of its own group */
+                const char *bol = hit;
+                while (bol > grp && bol[-1] != '\n')
+                    bol--;
+                char want[64];
+                snprintf(want, sizeof(want), "umbra: shadow: [%s] ", shadow_stat_group(name));
+                ck_assert_msg(strncmp(bol, want, strlen(want)) == 0, "%s not under %s", name, want);
+            } else {
+                ck_assert_msg(n == 0, "zero counter %s shown in the grouped form", name);
+            }
+        }
+        l = e + 1;
+    }
+    for (const char *l = grp; *l; ) {
+        const char *e = strchr(l, '\n');
+        ck_assert_msg(e - l <= 100 + (long)strlen("umbra: shadow: [unshadow] "), "long line %.*s", (int)(e - l), l);
+        if (strncmp(l, "umbra: shadow: [", 16) == 0)
+            for (const char *q = l; q < e; q++)
+                seen += *q == '=';
+        l = e + 1;
+    }
+    ck_assert_uint_gt(nonzero, 5);
+    ck_assert_uint_eq(seen, nonzero);
+    char want[128];
+    snprintf(want, sizeof(want), "umbra: shadow: %u of %u counters non-zero (summary=full lists all, one a line)\n",
+             nonzero, total);
+    ck_assert_msg(strstr(grp, want) != NULL, "no '%s' in\n%s", want, grp);
+    ck_assert(!strstr(grp, "trace_events"));   /* trace off and empty: not shown */
+    free(full);
+    free(grp);
+}
+
 START_TEST(pae_cr3_switch_refcounts)
 {
     struct sh_fault f;
@@ -319,10 +385,11 @@ START_TEST(pae_cr3_switch_refcounts)
     ck_assert_uint_eq(c.l2, 2);              /* only the in-use ones survive */
     ck_assert_uint_eq(expect_ok(0x1000, 0), 0x301000);
     sim_log_reset();
-    shadow_print_stats(dom);
+    shadow_print_stats(dom, true);
     ck_assert(sim_log_contains("umbra: shadow: cr3_hits=2\n"));
     ck_assert(sim_log_contains("umbra: shadow: teardowns="));
     ck_assert(sim_log_contains("umbra: shadow: made_l1_pae="));
+    check_summary_forms();
 }
 END_TEST
 
@@ -410,7 +477,7 @@ START_TEST(pae_pool_pressure)
     shadow_pool_usage(dom, &total, &nfree, &live, &pinned);
     ck_assert_uint_le(live, total);
     sim_log_reset();
-    shadow_print_stats(dom);
+    shadow_print_stats(dom, true);
     ck_assert(!sim_log_contains("umbra: shadow: unpins=0\n"));
     ck_assert(!sim_log_contains("umbra: shadow: reclaim_unpins=0\n"));   /* by preallocation */
 }
@@ -571,7 +638,7 @@ START_TEST(pae_unshadow_on_write_run)
     ck_assert(shadowed_as_l1(pt1 >> 12));
     ck_assert_int_eq(access(0x9000, PFEC_WRITE, &f, NULL), SH_EMULATE);
     sim_log_reset();
-    shadow_print_stats(dom);
+    shadow_print_stats(dom, true);
     ck_assert(sim_log_contains("umbra: shadow: unshadows=1\n"));
 }
 END_TEST
@@ -706,7 +773,7 @@ START_TEST(pae_destroy_subtree)
     shadow_blow_tables(dom);                         /* unpins what is not in use */
     ck_assert(!shadowed_as_l1(PT0 >> 12));
     sim_log_reset();
-    shadow_print_stats(dom);
+    shadow_print_stats(dom, true);
     ck_assert(sim_log_contains("umbra: shadow: destroyed_l1_pae=1\n"));
     ck_assert(sim_log_contains("umbra: shadow: destroyed_l2_pae=2\n"));
 }

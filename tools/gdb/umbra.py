@@ -17,11 +17,15 @@
 #   umbra phys on|off     m/M/X by guest-physical or guest-virtual address
 #   umbra arch i386|x86-64|auto   layout for the next connection
 #   umbra why             the last refused request and why
-#   umbra dot [FILE]      the Graphviz text of monitor dot (to FILE)
-#   umbra graph FILE.png  render guest tables + shadows with Graphviz (monitor dot | dot -Tpng)
+#   umbra dot [FILE [START [END]]]   the Graphviz text of monitor dot (to FILE)
+#   umbra graph FILE.png [START [END]]  render guest tables + shadows with Graphviz
+#                         (monitor dot | dot -Tpng); with a VA range only its subtree
 #   umbra help            the monitor's own list
 #   umbra regs            the system registers with their flags (GDB 13 leaves
 #                         `info registers system` empty for i386, see UmbraRegs)
+#   umbra cache [x|on|off] [LINE]  GDB's data cache over guest memory: by default
+#                         (x) only while an `x` command runs, so x/1024x takes one
+#                         packet instead of 1024; see UmbraCache
 #
 # Each is a thin wrapper over Umbra's `monitor` commands, so they work over any
 # GDB connection to Umbra's stub (serial line, emulator socket).
@@ -45,7 +49,8 @@ def _addr(arg):
 
 class Umbra(gdb.Command):
     """Umbra hypervisor commands, one per monitor command (numbers as GDB expressions):
-walk, shadows, shadow, stats, pool, audit, blow, mode, phys, arch, why, dot, graph, help."""
+walk, shadows, shadow, stats, pool, audit, blow, mode, phys, arch, why, dot, graph, help,
+trace, vmmap, regs, cache."""
 
     def __init__(self):
         super().__init__("umbra", gdb.COMMAND_USER, prefix=True)
@@ -143,15 +148,27 @@ END and GFN as GDB expressions (no spaces inside one: &buf+0x1000, $cr3>>12)."""
         gdb.write(monitor(" ".join(["vmmap", rng] + out).replace("  ", " ")))
 
 
+def _dot_cmd(exprs, usage):
+    """monitor dot with an optional VA range given as one or two GDB expressions."""
+    if len(exprs) > 2:
+        raise gdb.GdbError(usage)
+    v = [_addr(e) for e in exprs]
+    if len(v) == 2 and v[1] <= v[0]:
+        raise gdb.GdbError("umbra: END 0x%x is not above START 0x%x; %s" % (v[1], v[0], usage))
+    return "dot" + ("" if not v else " 0x%x" % v[0] if len(v) == 1 else " 0x%x-0x%x" % (v[0], v[1]))
+
+
 class UmbraDot(gdb.Command):
-    """umbra dot [FILE]: the Graphviz DOT text of monitor dot, printed or written to FILE."""
+    """umbra dot [FILE [START [END]]]: the Graphviz DOT text of monitor dot, printed or written
+to FILE; with START (and END, GDB expressions) only the subtree of that VA range."""
 
     def __init__(self):
         super().__init__("umbra dot", gdb.COMMAND_USER, gdb.COMPLETE_FILENAME)
 
     def invoke(self, arg, from_tty):
-        text = monitor("dot")
-        out = arg.strip()
+        argv = gdb.string_to_argv(arg)
+        text = monitor(_dot_cmd(argv[1:], "usage: umbra dot [FILE [START [END]]]"))
+        out = argv[0] if argv else ""
         if not out:
             gdb.write(text)
             return
@@ -161,17 +178,22 @@ class UmbraDot(gdb.Command):
 
 
 class UmbraGraph(gdb.Command):
-    """umbra graph FILE.png: render the address space (monitor dot) with Graphviz.
+    """umbra graph FILE.png [START [END]]: render the address space (monitor dot) with Graphviz.
+With START (and END), GDB expressions, only the subtree of that VA range: the shadows
+mapping part of it, their guest tables and the links between them -- for address
+spaces too large to read whole (Linux: hundreds of tables).
 Also writes FILE.dot next to it.  The dot program comes from $DOT or PATH."""
 
     def __init__(self):
         super().__init__("umbra graph", gdb.COMMAND_USER, gdb.COMPLETE_FILENAME)
 
     def invoke(self, arg, from_tty):
-        out = arg.strip()
-        if not out:
-            raise gdb.GdbError("usage: umbra graph FILE.png")
-        text = monitor("dot")
+        argv = gdb.string_to_argv(arg)
+        usage = "usage: umbra graph FILE.png [START [END]]"
+        if not argv:
+            raise gdb.GdbError(usage)
+        out = argv[0]
+        text = monitor(_dot_cmd(argv[1:], usage))
         start = text.find("digraph")
         if start < 0:
             raise gdb.GdbError("monitor dot gave no graph: " + text.strip())
@@ -205,7 +227,19 @@ _Simple("blow", "blow", "umbra blow: tear down every shadow not in use (rebuilt 
 _Simple("mode", "mode", "umbra mode: paging mode, control registers, register layout.")
 _Simple("why", "why", "umbra why: the last request Umbra refused, and why.")
 _Simple("help", "help", "umbra help: the monitor commands, as Umbra lists them.")
-_Words("phys", ["on", "off"], "umbra phys on|off: memory by guest-physical (on) or guest-virtual (off) address.")
+class UmbraPhys(_Words):
+    """umbra phys on|off: memory by guest-physical (on) or guest-virtual (off) address.
+The addresses change meaning, so GDB's data cache is flushed."""
+
+    def __init__(self):
+        super().__init__("phys", ["on", "off"], self.__doc__)
+
+    def invoke(self, arg, from_tty):
+        super().invoke(arg, from_tty)
+        gdb.execute("maintenance flush dcache", to_string=True)
+
+
+UmbraPhys()
 _Words("arch", ["i386", "x86-64", "auto"], "umbra arch i386|x86-64|auto: the layout for the next connection.")
 
 
@@ -239,3 +273,107 @@ va=&buf:&buf+0x1000, gfn=$cr3>>12)."""
 
 
 UmbraTrace()
+
+
+class UmbraCache(gdb.Command):
+    """umbra cache [x | on | off] [LINE]: GDB's data cache (dcache) over the guest's memory.
+GDB reads every value of an examine on its own (x/1024x: 1024 `m` packets) unless
+the memory is in a cacheable region; then it reads whole LINE-byte lines and keeps
+them until the guest runs again (GDB empties the cache at every resume).  While the
+guest is stopped only GDB's own writes change its memory, and they go through the
+cache, so cached reads are exact.  But a line is read whole even for one byte, and
+a large read (dump) is cut into lines: so by default the region exists only while
+an `x` command runs.
+  x     (the default, set when umbra.py is sourced) hook-x / hookpost-x add `mem 0 0
+        cache` around each x and delete it after; LINE defaults to 4096.
+  on    the region always (every read in lines; stepi then reads a LINE at pc).
+  off   no region: GDB's own behaviour.
+  LINE  the line size, a power of two from 64 to 4096 bytes: a line then never
+        crosses a page, so it reads exactly when the value it holds does.
+Without an argument: the state.  `umbra phys` flushes the cache (addresses change
+meaning).  The hooks replace any hook-x / hookpost-x of your own."""
+
+    mode = "off"
+    line = 4096
+    region = None      # the number of the `mem` region in place now, if any
+
+    def __init__(self):
+        super().__init__("umbra cache", gdb.COMMAND_USER)
+
+    @classmethod
+    def _add(cls):
+        if cls.region is not None:
+            return
+        gdb.execute("set dcache line-size %d" % cls.line, to_string=True)
+        before = set(gdb.execute("info mem", to_string=True).splitlines())
+        gdb.execute("mem 0 0 cache", to_string=True)
+        rows = [l.split()[0] for l in gdb.execute("info mem", to_string=True).splitlines()
+                if l[:1].isdigit() and l not in before]
+        cls.region = int(rows[-1]) if rows else None
+
+    @classmethod
+    def _drop(cls):
+        if cls.region is not None:
+            try:
+                gdb.execute("delete mem %d" % cls.region, to_string=True)
+            except gdb.error:
+                pass    # the user deleted it
+            cls.region = None
+        gdb.execute("maintenance flush dcache", to_string=True)
+
+    @classmethod
+    def x_begin(cls):
+        if cls.mode == "x":
+            cls._add()
+
+    @classmethod
+    def x_end(cls):
+        if cls.mode == "x":
+            cls._drop()
+
+    @classmethod
+    def _on_resume(cls, event):
+        # An x that failed never ran hookpost-x: do not step with the region on.
+        if cls.mode == "x" and cls.region is not None:
+            cls._drop()
+
+    @classmethod
+    def set_mode(cls, mode, line=None):
+        cls._drop()
+        if line:
+            cls.line = line
+        if cls.mode == "x" and mode != "x":
+            gdb.execute("define hook-x\nend", to_string=True)
+            gdb.execute("define hookpost-x\nend", to_string=True)
+        if mode == "x" and cls.mode != "x":
+            gdb.execute("define hook-x\npython UmbraCache.x_begin()\nend", to_string=True)
+            gdb.execute("define hookpost-x\npython UmbraCache.x_end()\nend", to_string=True)
+        cls.mode = mode
+        if mode == "on":
+            cls._add()
+
+    def invoke(self, arg, from_tty):
+        argv = gdb.string_to_argv(arg)
+        usage = "usage: umbra cache [x | on | off] [LINE] (LINE: a power of two from 64 to 4096 bytes)"
+        if not argv:
+            gdb.write("umbra cache: %s, line %d bytes%s\n" % (
+                {"x": "x (cached while an x command runs)", "on": "on (always)", "off": "off"}[self.mode],
+                self.line, " (mem region %d)" % self.region if self.region is not None else ""))
+            return
+        if argv[0] not in ("x", "on", "off") or len(argv) > 2 or (argv[0] == "off" and len(argv) == 2):
+            raise gdb.GdbError(usage)
+        line = None
+        if len(argv) == 2:
+            try:
+                line = int(argv[1], 0)
+            except ValueError:
+                line = -1
+            if line < 64 or line > 4096 or line & (line - 1):
+                raise gdb.GdbError("umbra cache: bad LINE '%s'; %s" % (argv[1], usage))
+        self.set_mode(argv[0], line)
+        self.invoke("", from_tty)
+
+
+UmbraCache()
+gdb.events.cont.connect(UmbraCache._on_resume)
+UmbraCache.set_mode("x")
