@@ -24,7 +24,11 @@ struct umbra_opts {
     bool trace;                  /* trace: the shadow trace ring on from boot (monitor trace) */
     enum paging_kind paging;     /* paging=shadow|npt (default shadow) */
     bool iommu_require;          /* iommu=require: refuse to start without an IOMMU (default iommu=auto) */
+    unsigned watchdog_secs;      /* watchdog=SECONDS: stop a guest that spins that long with IF=0 (0 = off) */
 };
+
+/* watchdog=SECONDS takes 1 .. OPTS_WATCHDOG_MAX. */
+#define OPTS_WATCHDOG_MAX 3600
 
 #define OPTS_DEFAULT_SHADOW_POOL (8ULL << 20)
 /* The longest command line Umbra takes (bytes, without the NUL); a longer one is refused, never cut. */

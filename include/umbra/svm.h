@@ -219,10 +219,13 @@ _Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "g_pat");
 /* ---- exit status Umbra reports (port 0xF4 value) ----------------------
  * QEMU's isa-debug-exit turns status v into the exit code (v << 1) | 1.
  * Umbra's own failures use values a test guest never does:
+ *   UMBRA_STATUS_WATCHDOG     0x7D  -> QEMU exit code 251 (watchdog=SECONDS:
+ *                                      the guest spun that long with IF=0)
  *   UMBRA_STATUS_TRIPLE_FAULT 0x7E  -> QEMU exit code 253
  *   UMBRA_STATUS_ERROR        0x7F  -> QEMU exit code 255 (loader error, no
  *                                      SVM, unexpected exit, NPF, bad option)
  */
+#define UMBRA_STATUS_WATCHDOG     0x7D
 #define UMBRA_STATUS_TRIPLE_FAULT 0x7E
 #define UMBRA_STATUS_ERROR        0x7F
 

@@ -19,6 +19,7 @@
 #include "apic.h"
 #include "exitprof.h"
 #include "nmi.h"
+#include "watchdog.h"
 
 typedef void (*exit_fn)(struct svm_vcpu *v);
 
@@ -260,6 +261,14 @@ bool svm_exit_stat(unsigned idx, char *buf, size_t len, uint64_t *count)
             return true;
         }
     return false;
+}
+
+uint64_t svm_exit_total(void)
+{
+    uint64_t n = exit_count_other;
+    for (unsigned c = 0; c < VMEXIT_TABLE_SIZE; c++)
+        n += exit_count[c];
+    return n;
 }
 
 static void exit_unexpected(struct svm_vcpu *v)
@@ -541,6 +550,7 @@ static const exit_fn exit_table[VMEXIT_TABLE_SIZE] = {
     [VMEXIT_IRET] = svm_nmi_exit_iret,
     [VMEXIT_EXC_BASE + X86_EXC_BP] = svm_gdb_exit_bp,
     [VMEXIT_INTR] = svm_gdb_exit_intr,
+    [VMEXIT_NMI] = svm_wd_exit_nmi,           /* watchdog CPU on only (watchdog.c) */
     [0x75] = svm_gdb_exit_swint,              /* INT n */
     [VMEXIT_VINTR] = svm_gdb_exit_vintr,
     [0x20 ... 0x27] = svm_gdb_exit_dr,        /* DR0-7 reads */
