@@ -258,6 +258,8 @@ struct svm_vcpu {
     uint64_t last_eventinj;       /* the last event any VMRUN injected (ditto) ... */
     uint64_t last_inj_rip;        /*   ... and the RIP it was injected at */
     unsigned long hlt_waits;      /* HLTs let through to wait natively (exit.c) */
+    uint64_t hlt_wait_rip;        /* the last of them (watchdog.c restarts it after its NMI) */
+    bool wd_intr_armed;           /* INTR intercepted for that wait only (watchdog.c) */
     bool nmi_masked;              /* the guest's NMI blocking, kept by Umbra (nmi.c) ... */
     bool nmi_pending;             /*   an NMI held until the unmasking IRET */
     bool nmi_step;                /*   single-stepping that IRET */

@@ -152,6 +152,7 @@ static void vmcb_init(struct svm_vcpu *v, uint32_t entry, uint32_t info)
     vm->save.dr7 = 0x400;
     vm->save.rflags = X86_RFLAGS_FIXED;
     vm->save.rip = entry;
+    v->hlt_wait_rip = ~0ULL;
     vm->save.rsp = 0;
     vm->save.rax = MB1_BOOTLOADER_MAGIC;
     vm->save.g_pat = 0x0007040600070406ULL;   /* the power-on PAT */

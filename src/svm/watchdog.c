@@ -34,6 +34,18 @@
  *       since the run started (wd_ticks), times WD_PERIOD_MS;
  *   R4  a run of watchdog=SECONDS or more stops the guest: reason
  *       "watchdog", status UMBRA_STATUS_WATCHDOG, with the guest's registers.
+ * HLT: a guest that waits in its own HLT (exit.c lets it halt natively)
+ * would be woken by every watchdog NMI, which bare metal never does.  So:
+ *   H1  while the watchdog runs, such a wait also intercepts INTR (with
+ *       V_INTR_MASKING = 0 the exit comes when the guest would take its
+ *       interrupt, which then stays pending): no interrupt reaches the
+ *       guest during the wait without an INTR exit;
+ *   H2  a watchdog NMI exit that ends the wait (RIP one byte past the HLT
+ *       the VMRUN started at, INTR intercepted throughout) found the guest
+ *       still halted (H1): RIP goes back to the HLT, which waits again;
+ *   H3  an INTR exit, or a guest NMI, ends the wait as on the CPU: the
+ *       interrupt or NMI is taken past the HLT; the INTR intercept is off
+ *       again (GDB's own, when GDB is on, is left to gdbtarget.c).
  * IF is sampled at the ticks only: a guest that opens a window between two
  * ticks (sti; cli) but spins with IF=0 at every tick looks the same.  A
  * guest that exits (port polling with IF=0, shadow faults) is not stuck
@@ -45,6 +57,7 @@
 #include <umbra/x86.h>
 #include <umbra/watchdog.h>
 #include "nmi.h"
+#include "gdbtarget.h"
 #include "watchdog.h"
 
 uint32_t wd_ap_fault(void);                /* src/kern/wdcpu.c */
@@ -56,6 +69,34 @@ static unsigned long exit_ticks, exit_guest;
 static bool run;                           /* a run with IF=0 is being measured (R2) */
 static uint32_t run_ticks0;                /* wd_ticks when it started (R3) */
 static uint32_t longest_ms;
+static unsigned long hlt_restarts;
+
+void svm_wd_hlt_wait(struct svm_vcpu *v)
+{
+    struct vmcb_control *c = &v->vmcb->ctl;
+    if (!(c->intercept_misc1 & INTERCEPT1_INTR)) {      /* H1 (GDB intercepts it already) */
+        c->intercept_misc1 |= INTERCEPT1_INTR;
+        v->wd_intr_armed = true;
+    }
+}
+
+/* H3: the INTR intercept back to what it was before the wait. */
+static void disarm(struct svm_vcpu *v)
+{
+    if (v->wd_intr_armed) {
+        v->vmcb->ctl.intercept_misc1 &= ~INTERCEPT1_INTR;
+        v->wd_intr_armed = false;
+    }
+}
+
+void svm_wd_exit_intr(struct svm_vcpu *v)
+{
+    if (v->wd_intr_armed) {
+        disarm(v);             /* H3: the next VMRUN delivers it, past the HLT */
+        return;
+    }
+    svm_gdb_exit_intr(v);
+}
 
 void svm_wd_start(struct svm_vcpu *v)
 {
@@ -72,9 +113,18 @@ void svm_wd_exit_nmi(struct svm_vcpu *v)
     seen_last = w;
     if (d == 0) {
         exit_guest++;              /* the guest's: nmi.c raises it before the next VMRUN */
+        disarm(v);                 /* H3 */
         return;
     }
     exit_ticks++;
+    if (v->run_rip == v->hlt_wait_rip && vm->save.rip == v->run_rip + 1 &&
+        (vm->ctl.intercept_misc1 & INTERCEPT1_INTR)) {
+        vm->save.rip = v->run_rip;                              /* H2 */
+        vm->ctl.intercept_misc1 &= ~INTERCEPT1_HLT;
+        hlt_restarts++;
+    } else {
+        disarm(v);
+    }
     uint64_t total = svm_exit_total();
     bool quiet = d == 1 && total - exits_last == 1;
     exits_last = total;
@@ -107,9 +157,11 @@ void svm_wd_report(void)
     uint32_t sent = wd_sent, ticks = wd_ticks;
     uint64_t seen = nmi_host_wd;
     ulog("watchdog: ticks=%u, NMIs sent=%u seen=%lu (at an NMI exit=%lu, while Umbra ran=%lu, in "
-         "flight=%ld; ticks folded into a pending NMI=%u); guest NMIs passed through=%lu (at an NMI "
-         "exit=%lu); longest IF=0 run without an exit=%u ms", ticks, sent, seen, exit_ticks,
-         seen - exit_ticks, (long)sent - (long)seen, ticks - sent, nmi_from_host, exit_guest, longest_ms);
+         "flight=%ld), ticks folded into a pending NMI=%u", ticks, sent, seen, exit_ticks, seen - exit_ticks,
+         (long)sent - (long)seen, ticks - sent);
+    ulog("watchdog: guest NMIs passed through=%lu (at an NMI exit=%lu); longest IF=0 run without an "
+         "exit=%u ms; HLT waits resumed after its NMI=%lu", nmi_from_host, exit_guest, longest_ms,
+         hlt_restarts);
     if (wd_ap_fault() != ~0u)
         ulog("watchdog: the watchdog CPU stopped on exception %u", wd_ap_fault());
     (void)on;
