@@ -17,6 +17,9 @@
 #                (default: access_test, whose shard argument is ours)
 #   KUT_ARGS     replaces the cfg's test_args (e.g. shard=0/64 for access_test)
 #   KUT_CPU      replaces the cfg's QEMU CPU model
+#   KUT_SMP      replaces the cfg's -smp (QEMU)
+#   UMBRA_OPTS   more words for Umbra's command line (e.g. watchdog=60 or
+#                gdb=com2: the watchdog CPU, which needs KUT_SMP=2)
 #   TIMEOUT      seconds (default: the cfg's timeout, x4 under Umbra, x10 in Bochs)
 #   UMBRA_ELF, QEMU, BOCHS, BOCHS_CPU as for run-guest.sh.
 set -u
@@ -58,11 +61,12 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ -n "${KUT_CPU:-}" ] && cpu=$KUT_CPU
+[ -n "${KUT_SMP:-}" ] && smp=$KUT_SMP
 
 case "$mode" in
 bare) how=bare; opts="" ;;
-shadow) how=umbra; opts=paging=shadow; cpu="$cpu,+svm,+npt" ;;
-npt) how=umbra; opts=paging=npt; cpu="$cpu,+svm,+npt" ;;
+shadow) how=umbra; opts="paging=shadow ${UMBRA_OPTS:-}"; cpu="$cpu,+svm,+npt" ;;
+npt) how=umbra; opts="paging=npt ${UMBRA_OPTS:-}"; cpu="$cpu,+svm,+npt" ;;
 *) echo "run.sh: MODE must be bare, shadow or npt" >&2; exit 2 ;;
 esac
 
