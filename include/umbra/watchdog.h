@@ -52,4 +52,7 @@ extern struct wd_info wd_info;
 struct mb2_info;
 void wdcpu_start(const struct mb2_info *mbi, paddr_t info_pa);
 
+/* The vector of the exception that stopped the watchdog CPU (W4), or ~0u. */
+uint32_t wd_ap_fault(void);
+
 #endif

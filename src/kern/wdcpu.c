@@ -314,8 +314,6 @@ void wdcpu_start(const struct mb2_info *mbi, paddr_t info_pa)
          WD_PERIOD_MS, wd_info.timer_count);
 }
 
-/* For the exit summary (svm/watchdog.c): the AP's own fault, if it took one. */
-uint32_t wd_ap_fault(void);
 uint32_t wd_ap_fault(void)
 {
     return wd_ap_state & AP_FAULT ? wd_ap_state & 0xff : ~0u;

@@ -60,9 +60,6 @@
 #include "gdbtarget.h"
 #include "watchdog.h"
 
-uint32_t wd_ap_fault(void);                /* src/kern/wdcpu.c */
-
-static bool on;
 static uint64_t seen_last;                 /* nmi_host_wd at the last NMI exit */
 static uint64_t exits_last;                /* svm_exit_total() at the last tick */
 static unsigned long exit_ticks, exit_guest;
@@ -103,7 +100,6 @@ void svm_wd_start(struct svm_vcpu *v)
     if (!wd_info.running)
         return;
     v->vmcb->ctl.intercept_misc1 |= INTERCEPT1_NMI;
-    on = true;
 }
 
 void svm_wd_exit_nmi(struct svm_vcpu *v)
@@ -164,5 +160,4 @@ void svm_wd_report(void)
          hlt_restarts);
     if (wd_ap_fault() != ~0u)
         ulog("watchdog: the watchdog CPU stopped on exception %u", wd_ap_fault());
-    (void)on;
 }
