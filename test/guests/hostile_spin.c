@@ -5,6 +5,9 @@
  *   - with "nmi" on its command line it first waits, interrupts off, for
  *     one NMI from the platform (the test sends it through QEMU's monitor):
  *     an NMI Umbra intercepts for its watchdog must still reach the guest;
+ *   - with "exits" it then runs 200000 CPUIDs with interrupts off: each
+ *     one an exit, so the watchdog must let it finish however long it takes
+ *     (its rule counts a spin without exits only);
  *   - then it prints the address of its spin loop and runs `cli; jmp .`
  *     for ever.  Nothing but Umbra can end it: watchdog=SECONDS must, and
  *     GDB's Ctrl-C must stop it at that address.  An NMI that reaches the
@@ -67,6 +70,13 @@ int guest_main(void)
         serial_drain();
         unsigned v = catch_call(wait_nmi, NULL);
         tap_ok(v == X86_EXC_NMI, "a platform NMI reaches the guest under Umbra's watchdog (vector %u)", v);
+    }
+    if (has_word("exits")) {
+        uint32_t r[4];
+        __asm__ volatile("cli");
+        for (unsigned i = 0; i < 200000; i++)
+            cpuid(0, 0, r);
+        gprintf("spin: 200000 CPUID exits with interrupts off: done\n");
     }
     gprintf("spin: cli; jmp . at 0x%lx\n", (unsigned long)spin_here);
     serial_drain();
