@@ -26,7 +26,11 @@ struct umbra_opts {
     bool summary_full;           /* summary=full: every shadow counter at exit, one a line (default summary=short) */
     enum paging_kind paging;     /* paging=shadow|npt (default shadow) */
     bool iommu_require;          /* iommu=require: refuse to start without an IOMMU (default iommu=auto) */
+    unsigned watchdog_secs;      /* watchdog=SECONDS: stop a guest that spins that long with IF=0 (0 = off) */
 };
+
+/* watchdog=SECONDS takes 1 .. OPTS_WATCHDOG_MAX. */
+#define OPTS_WATCHDOG_MAX 3600
 
 #define OPTS_DEFAULT_SHADOW_POOL (8ULL << 20)
 /* trace_ring=N bounds (events; src/shadow/trace.h's SH_TRACE_MIN/MAX/DEFAULT are these). */

@@ -16,6 +16,8 @@ struct smp_info {
     unsigned unparked;      /* APs whose INIT the APIC did not accept */
     unsigned disabled;      /* entries neither enabled nor online-capable */
     unsigned madt_cut, mp_cut;   /* CPU entries cut from the guest's tables */
+    bool have_ap;           /* first_ap took its INIT */
+    uint32_t first_ap;      /* the first AP parked (the watchdog CPU when one is started) */
 };
 extern struct smp_info smp_info;
 
@@ -25,5 +27,11 @@ extern struct smp_info smp_info;
  * the MADT and MP table to the boot CPU alone.  Logs "umbra: cpus: ..." lines.
  */
 void smp_init(const void *mb2_rsdp);
+
+/* INIT, or STARTUP at vector << 12, to the physical APIC ID id; false if the APIC never took it. */
+bool smp_send_init(uint32_t id);
+bool smp_send_startup(uint32_t id, uint8_t vector);
+/* Spin about us microseconds (port 0x80 writes, ~1 us each on PCs and the emulators). */
+void smp_delay_us(unsigned us);
 
 #endif

@@ -219,10 +219,13 @@ _Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "g_pat");
 /* ---- exit status Umbra reports (port 0xF4 value) ----------------------
  * QEMU's isa-debug-exit turns status v into the exit code (v << 1) | 1.
  * Umbra's own failures use values a test guest never does:
+ *   UMBRA_STATUS_WATCHDOG     0x7D  -> QEMU exit code 251 (watchdog=SECONDS:
+ *                                      the guest spun that long with IF=0)
  *   UMBRA_STATUS_TRIPLE_FAULT 0x7E  -> QEMU exit code 253
  *   UMBRA_STATUS_ERROR        0x7F  -> QEMU exit code 255 (loader error, no
  *                                      SVM, unexpected exit, NPF, bad option)
  */
+#define UMBRA_STATUS_WATCHDOG     0x7D
 #define UMBRA_STATUS_TRIPLE_FAULT 0x7E
 #define UMBRA_STATUS_ERROR        0x7F
 
@@ -255,6 +258,8 @@ struct svm_vcpu {
     uint64_t last_eventinj;       /* the last event any VMRUN injected (ditto) ... */
     uint64_t last_inj_rip;        /*   ... and the RIP it was injected at */
     unsigned long hlt_waits;      /* HLTs let through to wait natively (exit.c) */
+    uint64_t hlt_wait_rip;        /* the last of them (watchdog.c restarts it after its NMI) */
+    bool wd_intr_armed;           /* INTR intercepted for that wait only (watchdog.c) */
     bool nmi_masked;              /* the guest's NMI blocking, kept by Umbra (nmi.c) ... */
     bool nmi_pending;             /*   an NMI held until the unmasking IRET */
     bool nmi_step;                /*   single-stepping that IRET */

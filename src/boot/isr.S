@@ -87,6 +87,34 @@ isr_common:
     add $16, %rsp
     iretq
 
+/*
+ * NMI (vector 2; trap.c points the IDT there, not at isr2).  Umbra's NMIs
+ * come from the watchdog CPU (src/kern/wdcpu.c) or are the guest's (a
+ * platform NMI, taken while Umbra ran or drained by STGI after an NMI
+ * #VMEXIT, src/svm/watchdog.c).  The rule, one NMI at a time (NMIs are
+ * blocked until the IRETQ): it is the watchdog's if the AP's wd_sent moved
+ * since the last NMI judged the watchdog's (wd_acked) -- the AP raises
+ * wd_sent before it sends, and sends again only once wd_acked caught up, so
+ * a watchdog NMI always finds it moved and no other finds it moved unless
+ * it overtook the watchdog's (src/svm/watchdog.c: "Merged NMIs") -- else
+ * the guest's, counted for nmi.c to deliver (nmi_host_for_guest).  Touches no register
+ * but RAX (saved) and the flags (IRETQ restores them).
+ */
+    .globl isr_nmi
+isr_nmi:
+    push %rax
+    mov wd_sent(%rip), %eax
+    cmp wd_acked(%rip), %eax
+    je 1f
+    mov %eax, wd_acked(%rip)
+    incq nmi_host_wd(%rip)
+    pop %rax
+    iretq
+1:  incq nmi_host_guest(%rip)
+    movb $1, nmi_host_for_guest(%rip)
+    pop %rax
+    iretq
+
     .section .rodata
     .balign 8
     .globl isr_table

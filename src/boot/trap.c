@@ -1,6 +1,7 @@
 /*
  * Umbra's own exceptions.  Umbra runs with interrupts off, so the only
- * entries into the IDT are CPU exceptions, which are Umbra bugs: print a
+ * entries into the IDT are NMIs (isr.S's isr_nmi counts them for the
+ * watchdog and the guest) and CPU exceptions, which are Umbra bugs: print a
  * register dump on the console and end the run with UMBRA_STATUS_ERROR.
  * The exceptions that are expected are a #GP from rdmsr_safe() or
  * wrmsr_safe(), which the handler fixes up by moving RIP to their fixup label.
@@ -25,12 +26,13 @@ struct idt_entry {
 
 static struct idt_entry idt[32] __attribute__((aligned(16)));
 extern const uint64_t isr_table[32];
+extern const char isr_nmi[];
 extern const char rdmsr_safe_insn[], rdmsr_safe_fixup[], wrmsr_safe_insn[], wrmsr_safe_fixup[];
 
 void trap_init(void)
 {
     for (unsigned i = 0; i < 32; i++) {
-        uint64_t a = isr_table[i];
+        uint64_t a = i == X86_EXC_NMI ? (uint64_t)isr_nmi : isr_table[i];   /* isr.S: judged, counted */
         idt[i] = (struct idt_entry){
             .off_lo = a & 0xffff, .sel = 0x08, .ist = 0, .type = 0x8e,  /* present, interrupt gate */
             .off_mid = (a >> 16) & 0xffff, .off_hi = a >> 32,

@@ -20,6 +20,7 @@ void opts_default(struct umbra_opts *o)
     o->summary_full = false;
     o->paging = PAGING_SHADOW;
     o->iommu_require = false;
+    o->watchdog_secs = 0;
 }
 
 int parse_size(const char *s, size_t len, uint64_t *out)
@@ -160,9 +161,22 @@ int opts_parse(struct umbra_opts *o, const char *cmdline, char *err, size_t errl
             r = choose(val, vlen, iommus, 2);
             if (r >= 0)
                 o->iommu_require = r == 1;
+        } else if (eq(w, nlen, "watchdog") && has_val) {
+            /* Whole seconds only: the watchdog's clock ticks every 10 ms, a
+             * suffix or a fraction would be a unit nobody asked for. */
+            uint64_t v = 0;
+            size_t i = 0;
+            for (; i < vlen && val[i] >= '0' && val[i] <= '9' && v <= OPTS_WATCHDOG_MAX; i++)
+                v = v * 10 + (uint64_t)(val[i] - '0');
+            if (i != vlen || vlen == 0 || v == 0 || v > OPTS_WATCHDOG_MAX) {
+                snprintf(err, errlen, "bad value for watchdog: '%.*s' (whole seconds, 1 to %u)", (int)vlen,
+                         val, OPTS_WATCHDOG_MAX);
+                return -1;
+            }
+            o->watchdog_secs = (unsigned)v;
         } else if (eq(w, nlen, "console") || eq(w, nlen, "shadow_pool") || eq(w, nlen, "gdb") ||
                    eq(w, nlen, "paging") || eq(w, nlen, "iommu") || eq(w, nlen, "gdb_baud") ||
-                   eq(w, nlen, "trace_ring") || eq(w, nlen, "summary")) {
+                   eq(w, nlen, "trace_ring") || eq(w, nlen, "summary") || eq(w, nlen, "watchdog")) {
             snprintf(err, errlen, "option %.*s needs a value", (int)nlen, w);
             return -1;
         } else if (eq(w, nlen, "gdb_wait") || eq(w, nlen, "trace")) {

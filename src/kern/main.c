@@ -13,6 +13,7 @@
 #include <umbra/smp.h>
 #include <umbra/acpi.h>
 #include <umbra/iommu.h>
+#include <umbra/watchdog.h>
 
 extern char __kernel_start[], __kernel_end[];
 
@@ -108,6 +109,7 @@ void kmain(uint32_t magic, uint32_t info_pa, uint32_t load_base)
     vcpu0.svm_features = features;
     vcpu0.paging = paging_select(umbra_opts.paging);
     smp_init(mbi.rsdp);      /* before anything is loaded over the multiboot2 info or the tables */
+    wdcpu_start(&mbi, info_pa);   /* gdb= or watchdog=: one parked AP becomes the watchdog CPU */
 
     gboot.rsdp_len = acpi_rsdp_copy(gboot.rsdp, sizeof(gboot.rsdp));
     if (loader_stage(&frames, &mbi, &gboot) < 0)

@@ -42,31 +42,39 @@ static volatile uint32_t *xreg(unsigned off)
     return (volatile uint32_t *)phys_to_virt((apic_base_msr & 0xffffff000ULL) + off);
 }
 
-/* Spin about `us` microseconds on port 0x80 writes (~1 us each on PC hardware and the emulators). */
-static void io_delay(unsigned us)
+void smp_delay_us(unsigned us)
 {
     while (us--)
         outb(0x80, 0);
 }
 
-/* Send INIT (assert, edge) to the physical APIC ID id; false if the APIC never accepted it. */
-static bool send_init(uint32_t id)
+/* Send one IPI (ICR low word lo) to the physical APIC ID id; false if the APIC never accepted it. */
+static bool send_ipi(uint32_t id, uint32_t lo)
 {
-    const uint32_t init = (5u << 8) | (1u << 14);     /* INIT, level assert, edge */
     if (x2apic_on()) {
-        wrmsr(MSR_X2APIC_ICR, (uint64_t)id << 32 | init);
+        wrmsr(MSR_X2APIC_ICR, (uint64_t)id << 32 | lo);
         return true;
     }
     if (id > 0xfe)
         return false;                                 /* not nameable in xAPIC mode */
     *xreg(APIC_ICR_HI) = id << 24;
-    *xreg(APIC_ICR_LO) = init;
+    *xreg(APIC_ICR_LO) = lo;
     for (unsigned i = 0; i < 100000; i++) {
         if (!(*xreg(APIC_ICR_LO) & (1u << 12)))        /* delivery status: idle */
             return true;
-        io_delay(1);
+        smp_delay_us(1);
     }
     return false;
+}
+
+bool smp_send_init(uint32_t id)
+{
+    return send_ipi(id, (5u << 8) | (1u << 14));      /* INIT, level assert, edge */
+}
+
+bool smp_send_startup(uint32_t id, uint8_t vector)
+{
+    return send_ipi(id, (6u << 8) | (1u << 14) | vector);   /* STARTUP at vector << 12 */
 }
 
 static uint32_t boot_apic_id(void)
@@ -122,9 +130,13 @@ void smp_init(const void *mb2_rsdp)
             s->disabled++;
             continue;
         }
-        if (send_init(cpu[i].apic_id))
+        if (smp_send_init(cpu[i].apic_id)) {
+            if (!s->have_ap) {
+                s->have_ap = true;
+                s->first_ap = cpu[i].apic_id;
+            }
             s->parked++;
-        else {
+        } else {
             s->unparked++;
             ulog("cpus: APIC ID %u did not take the INIT IPI", cpu[i].apic_id);
         }

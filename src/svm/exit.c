@@ -19,6 +19,8 @@
 #include "apic.h"
 #include "exitprof.h"
 #include "nmi.h"
+#include "watchdog.h"
+#include <umbra/watchdog.h>
 
 typedef void (*exit_fn)(struct svm_vcpu *v);
 
@@ -262,6 +264,14 @@ bool svm_exit_stat(unsigned idx, char *buf, size_t len, uint64_t *count)
     return false;
 }
 
+uint64_t svm_exit_total(void)
+{
+    uint64_t n = exit_count_other;
+    for (unsigned c = 0; c < VMEXIT_TABLE_SIZE; c++)
+        n += exit_count[c];
+    return n;
+}
+
 static void exit_unexpected(struct svm_vcpu *v)
 {
     svm_dump_guest(v, "unexpected exit");
@@ -341,9 +351,14 @@ static void exit_hlt(struct svm_vcpu *v)
      * delivers it to the guest.  The interrupt shadow of an `sti; hlt` is
      * kept (the VMCB's, untouched), so a wake-up cannot slip in between.
      * Umbra still sees the next interrupt when GDB is on (INTR intercept).
+     * With the watchdog CPU on, its NMIs must not end the wait: watchdog.c
+     * puts the guest back on its HLT (svm_wd_hlt_wait()).
      */
     v->vmcb->ctl.intercept_misc1 &= ~INTERCEPT1_HLT;
     v->hlt_waits++;
+    v->hlt_wait_rip = v->vmcb->save.rip;
+    if (unlikely(wd_info.running))
+        svm_wd_hlt_wait(v);
 }
 
 static unsigned bochs_shutdown_pos;
@@ -540,7 +555,8 @@ static const exit_fn exit_table[VMEXIT_TABLE_SIZE] = {
     [VMEXIT_EXC_BASE + X86_EXC_DB] = svm_nmi_exit_db,    /* nmi.c, then gdbtarget.c */
     [VMEXIT_IRET] = svm_nmi_exit_iret,
     [VMEXIT_EXC_BASE + X86_EXC_BP] = svm_gdb_exit_bp,
-    [VMEXIT_INTR] = svm_gdb_exit_intr,
+    [VMEXIT_INTR] = svm_wd_exit_intr,          /* watchdog.c, then gdbtarget.c */
+    [VMEXIT_NMI] = svm_wd_exit_nmi,           /* watchdog CPU on only (watchdog.c) */
     [0x75] = svm_gdb_exit_swint,              /* INT n */
     [VMEXIT_VINTR] = svm_gdb_exit_vintr,
     [0x20 ... 0x27] = svm_gdb_exit_dr,        /* DR0-7 reads */

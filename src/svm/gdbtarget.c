@@ -17,8 +17,9 @@
  *     with interrupts on still exits, physical INTR is intercepted
  *     (V_INTR_MASKING = 0: the exit comes when the guest would take the
  *     interrupt); the exit opens a one-delivery window (window()) and the
- *     next exit closes it.  A guest spinning with interrupts off does not
- *     exit: it cannot be interrupted.
+ *     next exit closes it.  A guest spinning with interrupts off makes no
+ *     such exit: the watchdog CPU's NMIs (src/svm/watchdog.c, started for
+ *     gdb=... on a machine with a second CPU) make one every 10 ms.
  *   - QEMU TCG differs from the hardware in three ways handled here: INT3 is
  *     reported as INT n, DR0-3 are armed only by a MOV to DR7, a pending
  *     V_IRQ is dropped when a physical interrupt is delivered; Bochs commits

@@ -1,9 +1,13 @@
 /*
  * The guest's NMI blocking, kept by Umbra.
  *
- * Every NMI the guest receives is one Umbra injects through EVENTINJ (today:
- * an NMI the guest sends itself through the ICR, apic.c; a hardware NMI sent
- * to self would arrive in Umbra, not in the guest).  An injected NMI does
+ * Every NMI the guest receives is one Umbra injects through EVENTINJ: an
+ * NMI the guest sends itself through the ICR (apic.c), and a hardware NMI
+ * Umbra took itself and judged the guest's (src/boot/isr.S): one that came
+ * while Umbra ran, or, with the watchdog CPU on (src/svm/watchdog.c, which
+ * intercepts NMIs), one that made an NMI #VMEXIT.  Without the watchdog a
+ * hardware NMI that comes while the guest runs is still delivered by the CPU
+ * itself, with its own blocking.  An injected NMI does
  * not make the CPU block NMIs for the guest (that needs vNMI, which neither
  * emulator has), so Umbra keeps the blocking the CPU keeps on bare metal
  * (APM vol. 2, 8.2.2 and 15.20; eventinj.flat's nested-NMI cases test it):
@@ -32,10 +36,13 @@
 #include <umbra/lib.h>
 #include <umbra/svm.h>
 #include <umbra/x86.h>
+#include <umbra/watchdog.h>
 #include "gdbtarget.h"
 #include "nmi.h"
 
 static unsigned long nmi_injected, nmi_held, nmi_lost, nmi_steps, nmi_iret_faults;
+static uint64_t host_taken;     /* nmi_host_guest as far as raised here */
+unsigned long nmi_from_host;    /* hardware NMIs raised for the guest (the exit summary) */
 
 static void inject(struct svm_vcpu *v)
 {
@@ -71,6 +78,15 @@ static void end_step(struct svm_vcpu *v)
 void svm_nmi_before_vmrun(struct svm_vcpu *v)
 {
     struct vmcb *vm = v->vmcb;
+    if (nmi_host_for_guest) {
+        /* Cleared before the count is read: an NMI in between sets it again. */
+        nmi_host_for_guest = 0;
+        __asm__ volatile("" ::: "memory");
+        for (uint64_t n = nmi_host_guest; host_taken != n; host_taken++) {
+            nmi_from_host++;
+            svm_nmi_raise(v);                                  /* injected now or held (N2) */
+        }
+    }
     if (v->nmi_step) {
         if (vm->save.rip == v->nmi_step_rip && vm->save.cs.sel == v->nmi_step_cs)
             return;                                            /* the IRET has yet to complete */

@@ -14,6 +14,8 @@
 #include "apic.h"
 #include "exitprof.h"
 #include "nmi.h"
+#include "watchdog.h"
+#include <umbra/watchdog.h>
 
 static uint8_t host_save_area[4096] __attribute__((aligned(4096)));
 static uint8_t *iopm, *msrpm;
@@ -150,6 +152,7 @@ static void vmcb_init(struct svm_vcpu *v, uint32_t entry, uint32_t info)
     vm->save.dr7 = 0x400;
     vm->save.rflags = X86_RFLAGS_FIXED;
     vm->save.rip = entry;
+    v->hlt_wait_rip = ~0ULL;
     vm->save.rsp = 0;
     vm->save.rax = MB1_BOOTLOADER_MAGIC;
     vm->save.g_pat = 0x0007040600070406ULL;   /* the power-on PAT */
@@ -194,6 +197,7 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
     } else {
         struct vmcb *vm = v->vmcb;
         svm_gdb_start(v);
+        svm_wd_start(v);
         void (*pre_vmrun)(struct svm_vcpu *) = v->paging->pre_vmrun;
         while (!v->stop) {
             if (pre_vmrun) {
@@ -201,7 +205,7 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
                 if (unlikely(v->stop))
                     break;
             }
-            if (unlikely(v->nmi_pending | v->nmi_step))
+            if (unlikely(v->nmi_pending | v->nmi_step | nmi_host_for_guest))
                 svm_nmi_before_vmrun(v);
             if (vm->ctl.tlb_control)
                 v->full_flushes++;
@@ -233,6 +237,7 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
     svm_print_exit_counts();
     svm_apic_report();
     svm_nmi_report();
+    svm_wd_report();
     ulog("tlb: full flushes=%lu", v->full_flushes);
     ulog("hlt: waits in the guest's own HLT=%lu", v->hlt_waits);
     if (v->paging->report)

@@ -2,7 +2,7 @@
 # ISO in Bochs headless.
 #
 # bochs_boot DIR MEM TIMEOUT
-#   boots DIR/boot.iso (SeaBIOS, CPU model $BOCHS_CPU or ryzen, ips=50000000,
+#   boots DIR/boot.iso (SeaBIOS or $BOCHS_BIOS, CPU model $BOCHS_CPU or ryzen, $BOCHS_CPUS CPUs or 1, ips=50000000,
 #   clock sync=none, MEM MiB), COM1 to a file, and prints COM1 (CRs removed)
 #   followed by "run-guest: bochs ticks=N (S s emulated at ips=50000000)":
 #   Bochs' clock at the end, from its log -- one tick per instruction plus the
@@ -21,8 +21,8 @@ bochs_boot() {
     : > "$1/com1"
     cat > "$1/bochsrc" <<EOB
 megs: $2
-cpu: model=${BOCHS_CPU:-ryzen}, count=1, ips=50000000, reset_on_triple_fault=0
-romimage: file=/usr/share/seabios/bios.bin
+cpu: model=${BOCHS_CPU:-ryzen}, count=${BOCHS_CPUS:-1}, ips=50000000, reset_on_triple_fault=0
+romimage: file=${BOCHS_BIOS:-/usr/share/seabios/bios.bin}
 vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest
 ata0-master: type=cdrom, path=$1/boot.iso, status=inserted
 boot: cdrom

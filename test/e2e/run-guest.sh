@@ -13,7 +13,8 @@
 # end (instructions plus halted time; deterministic with clock sync=none).
 # Environment: TIMEOUT (seconds, default 120), GUEST_ARGS, GUEST_MODULES
 #   (see mkiso.sh), QEMU, BOCHS (emulator binaries), QEMU_CPU (default EPYC),
-#   QEMU_ARGS (extra QEMU options), BOCHS_CPU (default ryzen), MEM (MiB, default 128), UEFI=1 (QEMU with
+#   QEMU_ARGS (extra QEMU options), BOCHS_CPU (default ryzen), BOCHS_CPUS (default 1),
+#   BOCHS_BIOS (default SeaBIOS), MEM (MiB, default 128), UEFI=1 (QEMU with
 #   $OVMF firmware), KEEP=DIR (keep the run directory's files there).
 set -u
 if [ $# -lt 3 ]; then

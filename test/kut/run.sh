@@ -18,6 +18,12 @@
 #   KUT_ARGS     replaces the cfg's test_args (e.g. shard=0/64 for access_test)
 #   KUT_BOCHS_ARGS  appended to the arguments in Bochs only (vmexit's goal=N, patch 0005)
 #   KUT_CPU      replaces the cfg's QEMU CPU model
+#   KUT_SMP      replaces the cfg's -smp under Umbra (QEMU; bare keeps the cfg's:
+#                bare, the library starts every AP and then hangs); the test is told of one
+#                CPU (NR_CPUS=1 in its environment, as in Bochs): under Umbra
+#                the guest sees one, and the library would wait for the others
+#   UMBRA_OPTS   more words for Umbra's command line (e.g. watchdog=60 or
+#                gdb=com2: the watchdog CPU, which needs KUT_SMP=2)
 #   TIMEOUT      seconds (default: the cfg's timeout, x4 under Umbra, x10 in Bochs)
 #   UMBRA_ELF, QEMU, BOCHS, BOCHS_CPU as for run-guest.sh.
 set -u
@@ -60,11 +66,12 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ -n "${KUT_CPU:-}" ] && cpu=$KUT_CPU
+[ -n "${KUT_SMP:-}" ] && [ "$mode" != bare ] && smp=$KUT_SMP
 
 case "$mode" in
 bare) how=bare; opts="" ;;
-shadow) how=umbra; opts=paging=shadow; cpu="$cpu,+svm,+npt" ;;
-npt) how=umbra; opts=paging=npt; cpu="$cpu,+svm,+npt" ;;
+shadow) how=umbra; opts="paging=shadow ${UMBRA_OPTS:-}"; cpu="$cpu,+svm,+npt" ;;
+npt) how=umbra; opts="paging=npt ${UMBRA_OPTS:-}"; cpu="$cpu,+svm,+npt" ;;
 *) echo "run.sh: MODE must be bare, shadow or npt" >&2; exit 2 ;;
 esac
 
@@ -77,6 +84,12 @@ if [ "$emu" = bochs ]; then
     GUEST_MODULES=$envf; export GUEST_MODULES
     : "${TIMEOUT:=$((tmo * 10))}"
 else
+    if [ -n "${KUT_SMP:-}" ] && [ "$mode" != bare ]; then
+        envf=$(mktemp "${TMPDIR:-/tmp}/kut-env.XXXXXX")
+        trap 'rm -f "$envf"' EXIT
+        echo NR_CPUS=1 > "$envf"
+        GUEST_MODULES=$envf; export GUEST_MODULES
+    fi
     QEMU_CPU=$cpu
     QEMU_ARGS="-smp $smp -device pc-testdev -device pci-testdev$rest"
     export QEMU_CPU QEMU_ARGS

@@ -315,6 +315,31 @@ START_TEST(opts_defaults_and_values)
     ck_assert_int_eq(opts_parse(&o, "console=none shadow_pool=4M", err, sizeof(err)), 0);
     ck_assert_int_eq(o.console, CONSOLE_NONE);
     ck_assert_uint_eq(o.shadow_pool, 4u << 20);
+    ck_assert_uint_eq(o.watchdog_secs, 0);
+    ck_assert_int_eq(opts_parse(&o, "watchdog=2", err, sizeof(err)), 0);
+    ck_assert_uint_eq(o.watchdog_secs, 2);
+    ck_assert_int_eq(opts_parse(&o, "watchdog=3600", err, sizeof(err)), 0);
+    ck_assert_uint_eq(o.watchdog_secs, 3600);
+}
+END_TEST
+
+/* watchdog=SECONDS: whole seconds 1..3600, nothing else; the message names the option. */
+START_TEST(opts_watchdog_refused)
+{
+    static const char *const bad[] = { "watchdog=0", "watchdog=3601", "watchdog=2s", "watchdog=1.5",
+                                       "watchdog=", "watchdog=-1", "watchdog=99999999999999999999" };
+    struct umbra_opts o;
+    char err[160];
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        opts_default(&o);
+        ck_assert_int_eq(opts_parse(&o, bad[i], err, sizeof(err)), -1);
+        ck_assert_msg(strstr(err, "bad value for watchdog") != NULL, "%s: %s", bad[i], err);
+        ck_assert_uint_eq(o.watchdog_secs, 0);
+    }
+    opts_parse(&o, "watchdog=2s", err, sizeof(err));
+    ck_assert_str_eq(err, "bad value for watchdog: '2s' (whole seconds, 1 to 3600)");
+    ck_assert_int_eq(opts_parse(&o, "watchdog", err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "option watchdog needs a value");
 }
 END_TEST
 
@@ -446,6 +471,7 @@ int main(void)
     tcase_add_test(tc, mb2_overlapping_map_resolved);
     tcase_add_test(tc, opts_defaults_and_values);
     tcase_add_test(tc, opts_reject_by_name);
+    tcase_add_test(tc, opts_watchdog_refused);
     tcase_add_test(tc, size_parsing);
     tcase_add_test(tc, opts_long_lines_whole_or_refused);
     suite_add_tcase(s, tc);

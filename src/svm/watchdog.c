@@ -1,0 +1,163 @@
+/*
+ * The boot CPU's side of the watchdog CPU (include/umbra/watchdog.h).
+ *
+ * While the watchdog CPU runs, NMIs are intercepted.  An NMI #VMEXIT leaves
+ * the NMI pending (GIF is 0 from the exit on); svm_vmrun's STGI lets it in
+ * at once, into isr.S's isr_nmi, which judges it the watchdog's or the
+ * guest's by the AP's sent-counter.  So by the time svm_wd_exit_nmi() runs:
+ *   - the guest's NMI (a platform NMI) is counted for nmi.c, which raises it
+ *     before the next VMRUN under its rules N1-N4 -- as the self-NMIs of
+ *     apic.c, and as the CPU would have delivered it, one NMI at a time;
+ *   - a watchdog NMI is simply an exit: the GDB stub polls its UART after
+ *     every exit (gdbtarget.c), so Ctrl-C reaches a guest spinning with
+ *     IF=0 within one period, and the watchdog= rule is judged here.
+ *
+ * Merged NMIs: the CPU latches one NMI while another is pending or being
+ * handled.  Two watchdog NMIs never meet: the AP sends the next only after
+ * isr_nmi judged the last (wdcpu.c W2).  A guest NMI that arrives while a
+ * watchdog NMI is pending (between the #VMEXIT and STGI, a few
+ * instructions, or in flight from the AP) merges with it and is judged the
+ * watchdog's: that guest NMI is lost, as a second NMI is lost on bare
+ * hardware when it comes while one is pending.  A guest NMI that arrives
+ * between the AP's raise of wd_sent and its IPI takes the watchdog's place
+ * and the watchdog NMI is then taken for the guest's: the guest gets its
+ * one NMI a little late, never an extra one.
+ *
+ * The watchdog= rule, judged at each watchdog NMI that made an exit (a
+ * "tick"):
+ *   R1  a tick that finds the guest with EFLAGS.IF=1 ends any run;
+ *   R2  a tick with IF=0 starts a run unless one is going on and nothing
+ *       happened since the previous tick: no exit of any kind but the
+ *       previous tick's own, no tick taken while Umbra ran (a GDB stop,
+ *       long work in Umbra), i.e. the guest ran on alone with IF=0;
+ *   R3  a run is measured with the watchdog CPU's clock: its timer ticks
+ *       since the run started (wd_ticks), times WD_PERIOD_MS;
+ *   R4  a run of watchdog=SECONDS or more stops the guest: reason
+ *       "watchdog", status UMBRA_STATUS_WATCHDOG, with the guest's registers.
+ * HLT: a guest that waits in its own HLT (exit.c lets it halt natively)
+ * would be woken by every watchdog NMI, which bare metal never does.  So:
+ *   H1  while the watchdog runs, such a wait also intercepts INTR (with
+ *       V_INTR_MASKING = 0 the exit comes when the guest would take its
+ *       interrupt, which then stays pending): no interrupt reaches the
+ *       guest during the wait without an INTR exit;
+ *   H2  a watchdog NMI exit that ends the wait (RIP one byte past the HLT
+ *       the VMRUN started at, INTR intercepted throughout) found the guest
+ *       still halted (H1): RIP goes back to the HLT, which waits again;
+ *   H3  an INTR exit, or a guest NMI, ends the wait as on the CPU: the
+ *       interrupt or NMI is taken past the HLT; the INTR intercept is off
+ *       again (GDB's own, when GDB is on, is left to gdbtarget.c).
+ * IF is sampled at the ticks only: a guest that opens a window between two
+ * ticks (sti; cli) but spins with IF=0 at every tick looks the same.  A
+ * guest that exits (port polling with IF=0, shadow faults) is not stuck
+ * for this rule: Umbra has the CPU back at each of its exits.
+ */
+#include <umbra/kern.h>
+#include <umbra/lib.h>
+#include <umbra/svm.h>
+#include <umbra/x86.h>
+#include <umbra/watchdog.h>
+#include "nmi.h"
+#include "gdbtarget.h"
+#include "watchdog.h"
+
+static uint64_t seen_last;                 /* nmi_host_wd at the last NMI exit */
+static uint64_t exits_last;                /* svm_exit_total() at the last tick */
+static unsigned long exit_ticks, exit_guest;
+static bool run;                           /* a run with IF=0 is being measured (R2) */
+static uint32_t run_ticks0;                /* wd_ticks when it started (R3) */
+static uint32_t longest_ms;
+static unsigned long hlt_restarts;
+
+void svm_wd_hlt_wait(struct svm_vcpu *v)
+{
+    struct vmcb_control *c = &v->vmcb->ctl;
+    if (!(c->intercept_misc1 & INTERCEPT1_INTR)) {      /* H1 (GDB intercepts it already) */
+        c->intercept_misc1 |= INTERCEPT1_INTR;
+        v->wd_intr_armed = true;
+    }
+}
+
+/* H3: the INTR intercept back to what it was before the wait. */
+static void disarm(struct svm_vcpu *v)
+{
+    if (v->wd_intr_armed) {
+        v->vmcb->ctl.intercept_misc1 &= ~INTERCEPT1_INTR;
+        v->wd_intr_armed = false;
+    }
+}
+
+void svm_wd_exit_intr(struct svm_vcpu *v)
+{
+    if (v->wd_intr_armed) {
+        disarm(v);             /* H3: the next VMRUN delivers it, past the HLT */
+        return;
+    }
+    svm_gdb_exit_intr(v);
+}
+
+void svm_wd_start(struct svm_vcpu *v)
+{
+    if (!wd_info.running)
+        return;
+    v->vmcb->ctl.intercept_misc1 |= INTERCEPT1_NMI;
+}
+
+void svm_wd_exit_nmi(struct svm_vcpu *v)
+{
+    struct vmcb *vm = v->vmcb;
+    uint64_t w = nmi_host_wd, d = w - seen_last;
+    seen_last = w;
+    if (d == 0) {
+        exit_guest++;              /* the guest's: nmi.c raises it before the next VMRUN */
+        disarm(v);                 /* H3 */
+        return;
+    }
+    exit_ticks++;
+    if (v->run_rip == v->hlt_wait_rip && vm->save.rip == v->run_rip + 1 &&
+        (vm->ctl.intercept_misc1 & INTERCEPT1_INTR)) {
+        vm->save.rip = v->run_rip;                              /* H2 */
+        vm->ctl.intercept_misc1 &= ~INTERCEPT1_HLT;
+        hlt_restarts++;
+    } else {
+        disarm(v);
+    }
+    uint64_t total = svm_exit_total();
+    bool quiet = d == 1 && total - exits_last == 1;
+    exits_last = total;
+    uint32_t ticks = wd_ticks;
+    if (vm->save.rflags & X86_RFLAGS_IF) {
+        run = false;                                            /* R1 */
+        return;
+    }
+    if (!run || !quiet) {
+        run = true;                                             /* R2 */
+        run_ticks0 = ticks;
+        return;
+    }
+    uint32_t ms = (ticks - run_ticks0) * WD_PERIOD_MS;          /* R3 */
+    if (ms > longest_ms)
+        longest_ms = ms;
+    unsigned secs = umbra_opts.watchdog_secs;
+    if (!secs || ms < secs * 1000u)
+        return;
+    ulog("watchdog: the guest ran %u.%02u s with interrupts off at rip=%#lx without an exit "
+         "(watchdog=%u): stopped", ms / 1000, ms % 1000 / 10, vm->save.rip, secs);
+    svm_dump_guest(v, "watchdog");
+    svm_stop(v, "watchdog", UMBRA_STATUS_WATCHDOG);             /* R4 */
+}
+
+void svm_wd_report(void)
+{
+    if (!wd_info.running)
+        return;
+    uint32_t sent = wd_sent, ticks = wd_ticks;
+    uint64_t seen = nmi_host_wd;
+    ulog("watchdog: ticks=%u, NMIs sent=%u seen=%lu (at an NMI exit=%lu, while Umbra ran=%lu, in "
+         "flight=%ld), ticks folded into a pending NMI=%u", ticks, sent, seen, exit_ticks, seen - exit_ticks,
+         (long)sent - (long)seen, ticks - sent);
+    ulog("watchdog: guest NMIs passed through=%lu (at an NMI exit=%lu); longest IF=0 run without an "
+         "exit=%u ms; HLT waits resumed after its NMI=%lu", nmi_from_host, exit_guest, longest_ms,
+         hlt_restarts);
+    if (wd_ap_fault() != ~0u)
+        ulog("watchdog: the watchdog CPU stopped on exception %u", wd_ap_fault());
+}
