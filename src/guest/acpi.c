@@ -337,9 +337,13 @@ static uint8_t *mpc(uint32_t *len)
     return t;
 }
 
-static unsigned mpc_entry_len(const uint8_t *e)
+/* The length of the entry at t + off, 0 if it does not lie whole in [t + MPC_HDR, t + len). */
+static unsigned mpc_entry_len(const uint8_t *t, uint32_t off, uint32_t len)
 {
-    return e[0] == MPC_PROC ? MPC_PROC_LEN : MPC_OTHER_LEN;
+    if (off >= len)
+        return 0;                /* t[off] itself is past the base table */
+    unsigned el = t[off] == MPC_PROC ? MPC_PROC_LEN : MPC_OTHER_LEN;
+    return off + el <= len ? el : 0;
 }
 
 int mptable_cpus(struct acpi_cpu *out, unsigned max)
@@ -351,13 +355,13 @@ int mptable_cpus(struct acpi_cpu *out, unsigned max)
     int n = 0;
     unsigned cnt = rd16(t + 34);
     uint32_t off = MPC_HDR;
-    for (unsigned i = 0; i < cnt && off + mpc_entry_len(t + off) <= len; i++) {
+    for (unsigned i = 0, el; i < cnt && (el = mpc_entry_len(t, off, len)); i++) {
         if (t[off] == MPC_PROC) {
             if ((unsigned)n < max)
                 out[n] = (struct acpi_cpu){ t[off + 1], (t[off + 3] & 1) != 0 };
             n++;
         }
-        off += mpc_entry_len(t + off);
+        off += el;
     }
     return n;
 }
@@ -373,8 +377,7 @@ int mptable_keep_one(uint32_t keep)
     uint32_t ext = rd16(t + 40), off = MPC_HDR, w = MPC_HDR;
     int cut = 0;
     bool kept = false;
-    for (unsigned i = 0; i < cnt && off + mpc_entry_len(t + off) <= len; i++) {
-        unsigned el = mpc_entry_len(t + off);
+    for (unsigned i = 0, el; i < cnt && (el = mpc_entry_len(t, off, len)); i++) {
         if (t[off] == MPC_PROC) {
             if (t[off + 1] != keep || kept) {
                 cut++;

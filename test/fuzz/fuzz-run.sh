@@ -1,6 +1,7 @@
 #!/bin/sh
 # fuzz-run.sh TARGET SECONDS [MODE]
-#   Fuzz TARGET (mb1, linux, mb2, opts, rsp, x86, event, shadow, acpi) for SECONDS, nice'd, from its
+#   Fuzz TARGET (mb1, linux, mb2, opts, rsp, x86, event, shadow, acpi, ivrs,
+#   mptable) for SECONDS, nice'd, from its
 #   seed corpus (test/fuzz/corpus/TARGET) and regression inputs
 #   (test/fuzz/regress/TARGET) into the working corpus test/fuzz/work/TARGET
 #   of the build tree.  MODE=check first runs every seed and regression input

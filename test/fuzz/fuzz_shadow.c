@@ -12,6 +12,7 @@
  * _ck_assert_failed below).
  */
 #include "../unit/shadow_world.h"
+#include "../unit/sim_platform.h"
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static struct world_stats st;
     if (size < 2)
         return 0;
+    sim_reuse_memory = true;                    /* one buffer for every input's machine (sim_platform.h) */
     uint64_t seed = 0;
     for (size_t i = 0; i < size && i < 8; i++)
         seed = seed * 131 + data[i];

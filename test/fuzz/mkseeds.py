@@ -163,6 +163,116 @@ def seeds_x86():
     put("x86", "ro-page-fault", x86(2, bytes.fromhex("c70500500000efbeadde")))  # mov [0x5000], imm32
 
 
+def checksum_at(b, at, n=None):
+    """Make b[0:n] sum to 0 by choosing b[at] (b: bytearray)."""
+    n = len(b) if n is None else n
+    b[at] = 0
+    b[at] = -sum(b[:n]) & 0xff
+
+
+def ivrs(blocks, ivinfo=40 << 8):
+    """An IVRS table (header, IVinfo, blocks), length and checksum right."""
+    b = bytearray(b"IVRS" + struct.pack("<IBB", 0, 2, 0) + b"UMBRA " + b"FUZZIVRS" +
+                  struct.pack("<I4sI", 1, b"UMBR", 1) + struct.pack("<IQ", ivinfo, 0))
+    for blk in blocks:
+        b += blk
+    b[4:8] = struct.pack("<I", len(b))
+    checksum_at(b, 9)
+    return bytes(b)
+
+
+def ivhd(btype, devid, base, entries, flags=0xb0):
+    hdr = struct.pack("<HHQHHI", devid, 0x40, base, 0, 0, 0)
+    if btype != 0x10:
+        hdr += struct.pack("<QQ", 0x246577efa2254afa, 0)
+    body = hdr + b"".join(entries)
+    return struct.pack("<BBH", btype, flags, 4 + len(body)) + body
+
+
+def ivmd(btype, devid, start, length, flags=0x07):
+    return struct.pack("<BBHHHQQQ", btype, flags, 32, devid, 0, 0, start, length)
+
+
+def dev4(t, devid, data=0):
+    return struct.pack("<BHB", t, devid, data)
+
+
+def dev8(t, devid, data=0, extra=0, ext2=0):
+    return struct.pack("<BHBBHB", t, devid, data, extra, ext2, 0)
+
+
+def seeds_ivrs():
+    # "fix" byte 0: the target rewrites signature, length and checksum (already right here).
+    q = ivrs([ivhd(0x10, 0x0020, 0xfed80000, [dev4(0x02, 0x0000), dev4(0x02, 0x0008), dev4(0x02, 0x0010),
+                                              dev4(0x02, 0x00f8), dev4(0x02, 0x00fa)])])
+    put("ivrs", "qemu-q35", b"\0" + q)
+    real = ivrs([ivhd(0x11, 0x0002, 0xfd200000, [dev4(0x03, 0x0008), dev4(0x04, 0x00fe),
+                                                 dev8(0x43, 0x0100, 0, 0x00, 0xa4), dev4(0x04, 0x01ff),
+                                                 dev8(0x42, 0x0200, 0, 0x10, 0x02),
+                                                 dev8(0x48, 0x0000, 0xd7, 0x21, 0x00a0),
+                                                 dev8(0x48, 0x0000, 0x00, 0x02, 0x00a5)]),
+                 ivhd(0x40, 0x0002, 0xfd200000, [dev4(0x01, 0x0000), dev4(0x00, 0),
+                                                 bytes([0xf0]) + struct.pack("<H", 0x00a0) + b"\0" +
+                                                 b"AMDI0020" + b"PNP0A08\0" + bytes([2, 2]) + b"01"]),  # UID format 2, length 2
+                 ivmd(0x20, 0x0000, 0x9d000000, 0x100000),
+                 ivmd(0x21, 0x00a0, 0x9e000000, 0x2000)])
+    put("ivrs", "real-11-40-same-base", b"\0" + real)
+    two = ivrs([ivhd(0x10, 0x0002, 0xfd200000, [dev4(0x03, 0x0000), dev4(0x04, 0x7fff)]),
+                ivhd(0x10, 0x8002, 0xfd280000, [dev4(0x03, 0x8000), dev4(0x04, 0xffff)]),
+                ivmd(0x22, 0x0010, 0x9f000000, 0x1000)])
+    put("ivrs", "two-iommus", b"\0" + two)
+    put("ivrs", "unknown-block-skipped", b"\0" + ivrs([bytes([0x30, 0, 8, 0, 1, 2, 3, 4]),
+                                                        ivhd(0x10, 0x0010, 0xfeb80000, [dev4(0x01, 0)])]))
+    put("ivrs", "bad-checksum", b"\x04" + q[:9] + bytes([(q[9] + 1) & 0xff]) + q[10:])
+
+
+def mpc_proc(apic_id, flags=1, ver=0x14):
+    return struct.pack("<BBBBII8x", 0, apic_id, ver, flags, 0x00000663, 0x0781abfd)
+
+
+def mpc_bus(bus, name):
+    return struct.pack("<BB6s", 1, bus, name)
+
+
+def mpc_ioapic(apic_id, addr=0xfec00000):
+    return struct.pack("<BBBBI", 2, apic_id, 0x11, 1, addr)
+
+
+def mpc_irq(t, src_bus, src_irq, dst_apic, dst_pin):
+    return struct.pack("<BBHBBBB", t, 0, 0, src_bus, src_irq, dst_apic, dst_pin)
+
+
+def mptable(entries, ext=b"", at=0x10, pad=0x40):
+    """Memory from 0xF0000: the floating pointer at 0, the table at `at`; checksums right."""
+    f = bytearray(b"_MP_" + struct.pack("<IBBBB4x", 0xf0000 + at, 1, 4, 0, 0))
+    checksum_at(f, 10)
+    body = b"".join(entries)
+    t = bytearray(b"PCMP" + struct.pack("<HBB8s12sIHHIHBB", 44 + len(body), 4, 0, b"UMBRA   ", b"FUZZ MPTABLE",
+                                         0, 0, len(entries), 0xfee00000, len(ext), (-sum(ext)) & 0xff, 0) + body)
+    checksum_at(t, 7)
+    m = bytearray(f) + b"\0" * (at - 16) + t + ext + b"\0" * pad
+    return bytes(m)
+
+
+def seeds_mptable():
+    # "fix" byte 0x00: the target makes both checksums right and keeps the first listed CPU.
+    std = [mpc_bus(0, b"ISA   "), mpc_ioapic(4), mpc_irq(3, 0, 0, 4, 2), mpc_irq(3, 0, 1, 4, 1),
+           mpc_irq(4, 0, 0, 0xff, 0)]
+    put("mptable", "qemu-4cpu", b"\0" + mptable([mpc_proc(0, 3), mpc_proc(1), mpc_proc(2), mpc_proc(3)] + std))
+    put("mptable", "one-cpu", b"\0" + mptable([mpc_proc(0, 3)] + std))
+    # Keep the third CPU (fix bits 2-7 = 2), a disabled CPU among them, entries interleaved.
+    put("mptable", "interleaved-keep-third", b"\x08" + mptable([mpc_bus(0, b"PCI   "), mpc_proc(6, 3),
+                                                                  mpc_ioapic(8), mpc_proc(2, 0), mpc_proc(4),
+                                                                  mpc_irq(3, 0, 9, 8, 9), mpc_proc(5)]))
+    ext = (struct.pack("<BBBBQQ", 128, 20, 0, 0, 0xc0000000, 0x3ec00000) +
+           struct.pack("<BBBBI", 129, 8, 0, 1, 0) + struct.pack("<BBBBI", 130, 8, 0, 0, 0))
+    put("mptable", "extended-table", b"\0" + mptable([mpc_proc(0, 3), mpc_proc(1)] + std, ext=ext))
+    put("mptable", "duplicate-ids", b"\x04" + mptable([mpc_proc(1, 3), mpc_proc(0), mpc_proc(1), mpc_proc(0, 0)] + std))
+    put("mptable", "table-high", b"\0" + mptable([mpc_proc(0, 3), mpc_proc(1)] + std, at=0xf000, pad=0))
+    put("mptable", "default-config", b"\0" + bytes(mptable([mpc_proc(0, 3)] + std))[:11] + b"\x05" +
+        bytes(mptable([mpc_proc(0, 3)] + std))[12:])
+
+
 if __name__ == "__main__":
     seeds_x86()
     seeds_mb1()
@@ -170,3 +280,5 @@ if __name__ == "__main__":
     seeds_mb2()
     seeds_opts()
     seeds_rsp()
+    seeds_ivrs()
+    seeds_mptable()

@@ -1,7 +1,8 @@
 /*
  * Simulated platform for the hosted tests (see sim_platform.h for the
  * layout).  Invariant: `mem` backs exactly frames [0, backed_frames); every
- * pointer handed out by plat_map_mfn()/sim_phys() lies inside it.
+ * pointer handed out by plat_map_mfn()/sim_phys()/sim_guest_ptr() lies
+ * inside it and marks its frame dirty (sim_reuse_memory).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +22,37 @@ void (*sim_flush_hook)(struct shadow_vcpu *v, gva_t va);
 
 static uint8_t *mem;
 static uint64_t ram_frames, backed_frames;
+/* sim_reuse_memory: the kept buffer (spare_frames of it), and a bit per frame handed out since it was zeroed. */
+bool sim_reuse_memory;
+static uint8_t *spare;
+static uint64_t spare_frames, *dirty;
+
+/* Frame f's bytes may change from here on: the next reuse zeroes it. */
+static inline void mark(uint64_t f)
+{
+    if (dirty)
+        dirty[f >> 6] |= 1ULL << (f & 63);
+}
+
+/* A zeroed buffer of `frames` frames: the kept one (dirty frames cleared) when it fits, else calloc. */
+static uint8_t *sim_alloc(uint64_t frames)
+{
+    if (!sim_reuse_memory)
+        return calloc(frames, PAGE_SIZE);
+    if (spare && frames <= spare_frames) {
+        for (uint64_t w = 0; w < (spare_frames + 63) / 64; w++)
+            for (uint64_t bits = dirty[w]; bits; bits &= bits - 1)
+                memset(spare + ((w * 64 + (uint64_t)__builtin_ctzll(bits)) << PAGE_SHIFT), 0, PAGE_SIZE);
+        memset(dirty, 0, (spare_frames + 63) / 64 * sizeof(*dirty));
+        return spare;
+    }
+    free(spare);
+    free(dirty);
+    spare = calloc(frames, PAGE_SIZE);
+    dirty = calloc((frames + 63) / 64, sizeof(*dirty));
+    spare_frames = spare && dirty ? frames : 0;
+    return spare;
+}
 static uint64_t pool_base, pool_frames_n;
 
 static char *log_buf;
@@ -49,7 +81,7 @@ void sim_init(uint64_t ram_bytes, unsigned long pool_frames)
         fprintf(stderr, "sim_init: machine above 4 GiB\n");
         abort();
     }
-    mem = calloc(backed_frames, PAGE_SIZE);
+    mem = sim_alloc(backed_frames);
     if (!mem) {
         fprintf(stderr, "sim_init: out of memory\n");
         abort();
@@ -66,7 +98,8 @@ void sim_init(uint64_t ram_bytes, unsigned long pool_frames)
 
 void sim_fini(void)
 {
-    free(mem);
+    if (mem != spare)
+        free(mem);
     mem = NULL;
     ram_frames = backed_frames = pool_base = pool_frames_n = 0;
 }
@@ -90,6 +123,7 @@ void *sim_phys(paddr_t pa)
 {
     if (!mem || (pa >> PAGE_SHIFT) >= backed_frames)
         return NULL;
+    mark(pa >> PAGE_SHIFT);
     return mem + pa;
 }
 
@@ -115,6 +149,7 @@ void *sim_guest_ptr(gpa_t gpa)
 {
     if ((gpa >> PAGE_SHIFT) >= ram_frames)
         return NULL;
+    mark(gpa >> PAGE_SHIFT);
     return mem + gpa;
 }
 
@@ -140,6 +175,7 @@ void *plat_map_mfn(mfn_t mfn)
         sim_bad_map_calls++;
         return NULL;
     }
+    mark(mfn_x(mfn));
     return mem + (mfn_x(mfn) << PAGE_SHIFT);
 }
 

@@ -37,6 +37,14 @@ void sim_init(uint64_t ram_bytes, unsigned long pool_frames);
 
 /* Free the machine. */
 void sim_fini(void);
+/*
+ * Opt-in (the shadow fuzz target, which starts a world per input): sim_fini()
+ * keeps the buffer and the next sim_init() that fits in it reuses it,
+ * zeroing only the frames handed out since (plat_map_mfn, sim_phys,
+ * sim_guest_ptr mark them), instead of a fresh calloc.  Every other frame of
+ * the buffer is zero, so the machine a sim_init() gives is the same.
+ */
+extern bool sim_reuse_memory;
 
 /*
  * The CPU features plat_cpu_features() returns.  Tests change the fields

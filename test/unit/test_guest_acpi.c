@@ -7,17 +7,23 @@
  */
 #include <check.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <umbra/acpi.h>
 
 #define LOW 0x100000u
 #define HIGH_BASE 0x7fe0000u
 #define HIGH_SIZE 0x10000u
 static uint8_t low[LOW], high[HIGH_SIZE];
+/* One page whose next page is PROT_NONE (mptable_reads_nothing_past_its_end): a read past it faults. */
+#define EDGE_BASE 0x7ff0000u
+static uint8_t *edge;
 
 void *acpi_phys(paddr_t pa, size_t len)
 {
     if (pa + len <= LOW)
         return low + pa;
+    if (edge && pa >= EDGE_BASE && pa + len <= EDGE_BASE + 4096)
+        return edge + (pa - EDGE_BASE);
     if (pa >= HIGH_BASE && pa + len <= HIGH_BASE + HIGH_SIZE)
         return high + (pa - HIGH_BASE);
     return NULL;
@@ -251,6 +257,43 @@ START_TEST(mptable_keep_one_cpu)
 }
 END_TEST
 
+/*
+ * Found by the mptable fuzz target: with no extended table, an entry count
+ * larger than the entries and the base table ending where mapped memory ends,
+ * the entry walk read the type byte at t[len], one past the table, before
+ * checking off < len.  Here the byte past the table is a PROT_NONE page.
+ */
+START_TEST(mptable_reads_nothing_past_its_end)
+{
+    uint8_t *m = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(m, MAP_FAILED);
+    ck_assert_int_eq(mprotect(m + 4096, 4096, PROT_NONE), 0);
+    edge = m;
+    memset(low, 0, sizeof(low));
+    const uint32_t len = 44 + 2 * 20, at = 4096 - len;
+    uint8_t *f = P(MPF);
+    memcpy(f, "_MP_", 4);
+    w32(f + 4, EDGE_BASE + at);
+    f[8] = 1; f[9] = 4;
+    seal(f, 16, 10);
+    uint8_t *c = edge + at;
+    memcpy(c, "PCMP", 4);
+    c[4] = (uint8_t)len; c[6] = 4;
+    c[34] = 5;                                       /* five entries claimed, two there */
+    c[44] = 0; c[45] = 0; c[47] = 3;                 /* the BP, APIC ID 0 */
+    c[64] = 0; c[65] = 1; c[67] = 1;                 /* APIC ID 1 */
+    seal(c, len, 7);
+    struct acpi_cpu cpu[8];
+    ck_assert_int_eq(mptable_cpus(cpu, 8), 2);
+    ck_assert_int_eq(mptable_keep_one(0), 1);
+    ck_assert_int_eq(mptable_cpus(cpu, 8), 1);
+    ck_assert_uint_eq(c[34], 1);
+    ck_assert_uint_eq(sum(c, c[4]), 0);
+    edge = NULL;
+    munmap(m, 8192);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("guest_acpi");
@@ -261,6 +304,7 @@ int main(void)
     tcase_add_test(tc, madt_keep_x2apic);
     tcase_add_loop_test(tc, hide_table, 0, 2);
     tcase_add_test(tc, mptable_keep_one_cpu);
+    tcase_add_test(tc, mptable_reads_nothing_past_its_end);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
