@@ -18,7 +18,7 @@ gdb.execute("hbreak *%#x" % vmsave_pc)
 inf = gdb.selected_inferior()
 def exitcode():
     rax = int(gdb.parse_and_eval("$rax")) & 0xffffffffffffffff
-    b = inf.read_memory(rax + 0x70, 8).tobytes()
+    b = inf.read_memory(rax + 0x70, 8).tobytes()        # VMCB EXITCODE (include/umbra/svm.h)
     return int.from_bytes(b, "little")
 asm_names = {}
 def asm_name(pc):
@@ -31,7 +31,7 @@ seen = 0
 while seen < warm:
     gdb.execute("continue", to_string=True)
     seen += 1
-func = collections.Counter(); total = []; pcs = collections.Counter(); per = {}
+func = collections.Counter(); total = []; per = {}
 n = 0; m = 0
 while n < samples:
     gdb.execute("continue", to_string=True)
@@ -52,7 +52,6 @@ while n < samples:
         while b and not f:
             b = b.superblock; f = b.function if b else None
         func[f.name if f else asm_name(pc)] += 1
-        if os.environ.get("PCS"): pcs[pc] += 1
     total.append(cnt); n += 1
     per.setdefault(code, []).append(cnt)
     print("exit %d: code %#x %d instructions" % (n, code, cnt), flush=True)

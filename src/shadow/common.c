@@ -143,9 +143,7 @@ enum sh_result shadow_update_cr3(struct shadow_vcpu *v, struct sh_fault *out)
     struct shadow_domain *d = v->d;
     d->c.cr3_loads++;
     if (sh_prealloc(d, SH_PREALLOC)) {
-        out->vector = 0;
-        out->why = "shadow pool exhausted";
-        return SH_STOP;
+        return sh_stop(out, "shadow pool exhausted");
     }
     enum sh_result r = v->mode->update_cr3(v, out);
     if (r == SH_REFLECT)
@@ -278,9 +276,7 @@ static enum sh_result guest_access(struct shadow_vcpu *v, gva_t va, void *buf, u
             return r;
         }
         if (!sh_map_gfn(_gfn(gpa >> PAGE_SHIFT))) {
-            out->vector = 0;
-            out->why = "guest access to a frame that is not guest RAM";
-            return SH_STOP;
+            return sh_stop(out, "guest access to a frame that is not guest RAM");
         }
         done += n;
     }
@@ -335,9 +331,7 @@ enum sh_result shadow_cmpxchg_guest(struct shadow_vcpu *v, gva_t va, void *expec
         /* split lock (or odd size): compare and write, not atomically */
         uint64_t cur = 0;
         if (len > sizeof(cur)) {
-            out->vector = 0;
-            out->why = "cmpxchg wider than 8 bytes";
-            return SH_STOP;
+            return sh_stop(out, "cmpxchg wider than 8 bytes");
         }
         enum sh_result r = guest_access(v, va, &cur, len, access & ~PFEC_WRITE, out, false);
         if (r != SH_FIXED)
@@ -356,9 +350,7 @@ enum sh_result shadow_cmpxchg_guest(struct shadow_vcpu *v, gva_t va, void *expec
     uint64_t gfn = gpa >> PAGE_SHIFT;
     char *p = sh_map_gfn(_gfn(gfn));
     if (!p) {
-        out->vector = 0;
-        out->why = "guest access to a frame that is not guest RAM";
-        return SH_STOP;
+        return sh_stop(out, "guest access to a frame that is not guest RAM");
     }
     p += gpa & (PAGE_SIZE - 1);
     /* A/D first, as the CPU does for a locked write even if it compares unequal. */

@@ -44,7 +44,6 @@
 #define gw_raw                   SH_NAME(gw_raw)
 #define gw_set                   SH_NAME(gw_set)
 #define fault                    SH_NAME(fault)
-#define stop                     SH_NAME(stop)
 #define walk                     SH_NAME(walk)
 #define set_ad                   SH_NAME(set_ad)
 #define translate                SH_NAME(translate)

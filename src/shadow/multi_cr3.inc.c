@@ -45,7 +45,7 @@ static uint32_t set_toplevel_shadow(struct shadow_vcpu *v, unsigned slot, uint64
 /* Why set_toplevel_shadow(gfn) returned SH_NIL (the slow path only). */
 static enum sh_result top_failed(struct sh_fault *out, uint64_t gfn)
 {
-    return stop(out, sh_map_gfn(_gfn(gfn)) ? "shadow pool exhausted" : "guest CR3 is not in guest RAM");
+    return sh_stop(out, sh_map_gfn(_gfn(gfn)) ? "shadow pool exhausted" : "guest CR3 is not in guest RAM");
 }
 
 /*
@@ -63,7 +63,7 @@ static enum sh_result update_cr3(struct shadow_vcpu *v, struct sh_fault *out)
     gpa_t a = v->guest_cr3 & 0xffffffe0ULL;
     const char *pdpt = sh_map_gfn(_gfn(a >> PAGE_SHIFT));
     if (!pdpt)
-        return stop(out, "guest PDPT is not in guest RAM");
+        return sh_stop(out, "guest PDPT is not in guest RAM");
     glne_t pe[4];
     memcpy(pe, pdpt + (a & (PAGE_SIZE - 1)), sizeof(pe));
     uint64_t bad = PDPTE_RSVD_LOW | sh_rsvd_addr(62) | _PAGE_NX;

@@ -106,7 +106,7 @@ static enum sh_result page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
     enum sh_result r;
 
     if (sh_prealloc(d, SH_PREALLOC))
-        return stop(out, "shadow pool exhausted");
+        return sh_stop(out, "shadow pool exhausted");
 #if GUEST_LEVELS < 4
     va &= 0xffffffffULL;
 #endif
@@ -118,7 +118,7 @@ static enum sh_result page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
             return r;
         }
         if (!mfn_valid(plat_gfn_to_mfn(_gfn(gw.gfn))))
-            return stop(out, "guest maps a frame that is not the guest's (Umbra's or beyond MAXPHYADDR)");
+            return sh_stop(out, "guest maps a frame that is not the guest's (Umbra's or beyond MAXPHYADDR)");
         if (access & PFEC_WRITE) {
             out->gfn = gw.gfn;
             /* Allowed only by CR0.WP = 0: a read-only entry, or a PKRU
@@ -146,7 +146,7 @@ static enum sh_result page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
     const char *why;
     sl1e_t *se = get_and_create_l1e(v, &gw, &si, &changed, &why);
     if (!se)
-        return stop(out, why);
+        return sh_stop(out, why);
     sl1e_t want = gw.leaf == 1 ? l1e_propagate_from_guest(d, v, gw.l1)
                                : fl1e_propagate(d, gw.e[gw.leaf], d->pg[si].gfn, idx(va, 1));
     if (!gw.rw && (access & PFEC_WRITE) && sl1e_has(want, P) && !sh_is_pt(d, gw.gfn)) {
@@ -154,7 +154,7 @@ static enum sh_result page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
         d->c.fault_wp0_mapped++;
     }
     if (!sl1e_has(want, P))
-        return stop(out, GUEST_LEVELS == 2 ? "2-level guest maps a frame above 4 GiB (PSE-36): "
+        return sh_stop(out, GUEST_LEVELS == 2 ? "2-level guest maps a frame above 4 GiB (PSE-36): "
                          "a 2-level shadow cannot name it" : "guest frame cannot be shadowed");
     if (!changed && sl1e_val(*se) == sl1e_val(want) && (pfec & PFEC_PRESENT)) {
         /* The shadow already allowed this: a check only the hardware can make

@@ -63,14 +63,6 @@ static enum sh_result fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec, stru
     return SH_REFLECT;
 }
 
-static enum sh_result stop(struct sh_fault *out, const char *why)
-{
-    out->vector = 0;
-    out->pfec = 0;
-    out->why = why;
-    return SH_STOP;
-}
-
 /*
  * Walk the guest tables for va as the CPU would for `access` (PFEC_WRITE /
  * USER / INSN bits).  Reads only; A/D are set by set_ad() once the whole walk
@@ -125,7 +117,7 @@ static enum sh_result walk(struct shadow_vcpu *v, gva_t va, uint32_t access,
     for (;; l--) {
         entry_raw_t *tab = sh_map_gfn(_gfn(t));
         if (!tab)
-            return stop(out, "guest page table is not in guest RAM");
+            return sh_stop(out, "guest page table is not in guest RAM");
         entry_raw_t *ep = &tab[idx(va, l)];
         uint64_t e = *(volatile entry_raw_t *)ep;
         gw_set(gw, l, e);

@@ -41,14 +41,6 @@ static uint32_t phys_get(struct shadow_domain *d, uint64_t first, enum sh_type t
     return i;
 }
 
-static enum sh_result phys_stop(struct sh_fault *out, const char *why)
-{
-    out->vector = 0;
-    out->pfec = 0;
-    out->why = why;
-    return SH_STOP;
-}
-
 /* Make sure the four phys_l2 tops exist and are the vCPU's; CR3 itself is unused. */
 static enum sh_result phys_update_cr3(struct shadow_vcpu *v, struct sh_fault *out)
 {
@@ -57,7 +49,7 @@ static enum sh_result phys_update_cr3(struct shadow_vcpu *v, struct sh_fault *ou
     for (unsigned i = 0; i < 4; i++) {
         uint32_t s = phys_get(d, (uint64_t)i << 18, SH_T_PHYS_L2);
         if (s == SH_NIL)
-            return phys_stop(out, "shadow pool exhausted");
+            return sh_stop(out, "shadow pool exhausted");
         sh_set_top(v, i, s);
         l3[i] = (mfn_x(sh_idx_mfn(d, s)) << PAGE_SHIFT) | _PAGE_PRESENT;
     }
@@ -71,23 +63,23 @@ static enum sh_result phys_page_fault(struct shadow_vcpu *v, gva_t va, uint32_t 
     struct shadow_domain *d = v->d;
     va &= 0xffffffffULL;
     if (sh_prealloc(d, SH_PREALLOC))
-        return phys_stop(out, "shadow pool exhausted");
+        return sh_stop(out, "shadow pool exhausted");
     uint64_t want = phys_leaf(va >> PAGE_SHIFT);
     if (!want)
-        return phys_stop(out, "guest (paging off) touched a frame that is not its own");
+        return sh_stop(out, "guest (paging off) touched a frame that is not its own");
     if ((pfec & PFEC_WRITE) && !(want & _PAGE_RW)) {
         out->gfn = va >> PAGE_SHIFT;
         return SH_EMULATE;                  /* a trapped frame: the SVM layer emulates it */
     }
     uint32_t l2 = sh_mfn_idx(d, mfn_x(v->toplevel[va >> 30]));
     if (l2 == SH_NIL)
-        return phys_stop(out, "no top-level shadow");
+        return sh_stop(out, "no top-level shadow");
     uint64_t *se = &((uint64_t *)sh_map(d, l2))[(va >> 21) & 511];
     uint32_t l1;
     if (!(*se & _PAGE_PRESENT)) {
         l1 = phys_get(d, (va >> 21) << 9, SH_T_PHYS_L1);
         if (l1 == SH_NIL)
-            return phys_stop(out, "shadow pool exhausted");
+            return sh_stop(out, "shadow pool exhausted");
         sh_get(d, l1);
         *se = (mfn_x(sh_idx_mfn(d, l1)) << PAGE_SHIFT) | PHYS_LINK;
     } else {

@@ -16,15 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define BASE 0xe0000u
 #define SPAN 0x20000u
-static uint8_t *mem;
-static size_t mem_len;
-
-void *acpi_phys(paddr_t pa, size_t len)
-{
-    if (pa < BASE || pa - BASE > mem_len || len > mem_len - (pa - BASE))
-        return NULL;
-    return mem + (pa - BASE);
-}
+#define WINDOW_BASE BASE
+#include "acpi_window.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

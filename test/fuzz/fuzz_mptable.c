@@ -35,15 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define BASE 0xf0000u
 #define SPAN 0x10000u
-static uint8_t *mem;
-static size_t mem_len;
-
-void *acpi_phys(paddr_t pa, size_t len)
-{
-    if (pa < BASE || pa - BASE > mem_len || len > mem_len - (pa - BASE))
-        return NULL;
-    return mem + (pa - BASE);
-}
+#define WINDOW_BASE BASE
+#include "acpi_window.h"
 
 static uint16_t g16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 static uint32_t g32(const uint8_t *p) { return (uint32_t)g16(p) | (uint32_t)g16(p + 2) << 16; }
