@@ -76,12 +76,12 @@ unsigned long shadow_audit(struct shadow_domain *d)
             ERR("%s gfn=%#llx is alive with no reference", sh_role[sp->type].name,
                 (unsigned long long)sp->gfn);
         if (sp->up != SH_NIL) {          /* U */
-            uint32_t pi = sp->up >> 10;
+            uint32_t pi = sh_slot_idx(sp->up);
             uint8_t pt = pi >= d->first && pi < d->frames ? d->pg[pi].type : SH_T_FREE;
             if (pt == SH_T_FREE || pt == SH_T_META || pt == SH_T_RMAP || sh_role[pt].level < 2 ||
-                sh_link_target(d, pi, sp->up & 1023) != i)
+                sh_link_target(d, pi, sh_slot_ent(sp->up)) != i)
                 ERR("%s gfn=%#llx: up names entry %u of pool frame %u, which does not link to it",
-                    sh_role[sp->type].name, (unsigned long long)sp->gfn, sp->up & 1023, pi);
+                    sh_role[sp->type].name, (unsigned long long)sp->gfn, sh_slot_ent(sp->up), pi);
         }
         unsigned inuse = 0;
         for (unsigned k = 0; k < d->nvcpus; k++)

@@ -89,12 +89,7 @@ static bool pae_pdptes_ok(struct shadow_vcpu *v)
     const char *p = sh_map_gfn(_gfn(a >> PAGE_SHIFT));
     if (!p)
         return true;                /* update_cr3 stops the guest instead */
-    const uint64_t *pe = (const uint64_t *)(p + (a & (PAGE_SIZE - 1)));
-    uint64_t bad = PDPTE_RSVD_LOW | sh_rsvd_addr(62) | _PAGE_NX;
-    for (unsigned i = 0; i < 4; i++)
-        if ((pe[i] & _PAGE_PRESENT) && (pe[i] & bad))
-            return false;
-    return true;
+    return sh_pdptes_ok((const uint64_t *)(p + (a & (PAGE_SIZE - 1))));
 }
 
 int shadow_update_paging_mode(struct shadow_vcpu *v)
@@ -250,6 +245,13 @@ void sh_validate_pt_write(struct shadow_vcpu *v, uint64_t gfn, unsigned off, uns
     sh_unshadow(d, gfn);
 }
 
+/* Bytes of an access of `left` bytes at a that lie in a's page (1..left). */
+static inline unsigned page_chunk(gva_t a, unsigned left)
+{
+    unsigned n = PAGE_SIZE - (a & (PAGE_SIZE - 1));
+    return n < left ? n : left;
+}
+
 /*
  * Guest-virtual access for the emulator and the GDB stub.  Every page is
  * translated (and checked) before any byte moves, as an instruction faults
@@ -267,9 +269,7 @@ static enum sh_result guest_access(struct shadow_vcpu *v, gva_t va, void *buf, u
     gpa_t gpa;
     for (unsigned done = 0; done < len;) {
         gva_t a = va + done;
-        unsigned n = PAGE_SIZE - (a & (PAGE_SIZE - 1));
-        if (n > len - done)
-            n = len - done;
+        unsigned n = page_chunk(a, len - done);
         enum sh_result r = v->mode->translate(v, a, access, false, &gpa, out);
         if (r != SH_FIXED) {
             d->c.guest_access_faults++;
@@ -282,9 +282,7 @@ static enum sh_result guest_access(struct shadow_vcpu *v, gva_t va, void *buf, u
     }
     for (unsigned done = 0; done < len;) {
         gva_t a = va + done;
-        unsigned n = PAGE_SIZE - (a & (PAGE_SIZE - 1));
-        if (n > len - done)
-            n = len - done;
+        unsigned n = page_chunk(a, len - done);
         enum sh_result r = v->mode->translate(v, a, access, true, &gpa, out);
         if (r != SH_FIXED)
             return r;

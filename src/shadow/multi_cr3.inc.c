@@ -64,17 +64,18 @@ static enum sh_result update_cr3(struct shadow_vcpu *v, struct sh_fault *out)
     const char *pdpt = sh_map_gfn(_gfn(a >> PAGE_SHIFT));
     if (!pdpt)
         return sh_stop(out, "guest PDPT is not in guest RAM");
+    uint64_t raw[4];        /* read once: the check and the cache see the same */
+    memcpy(raw, pdpt + (a & (PAGE_SIZE - 1)), sizeof(raw));
+    if (!sh_pdptes_ok(raw)) {
+        out->vector = X86_EXC_GP;
+        out->pfec = 0;
+        out->cr2 = 0;
+        out->why = NULL;
+        return SH_REFLECT;
+    }
     glne_t pe[4];
-    memcpy(pe, pdpt + (a & (PAGE_SIZE - 1)), sizeof(pe));
-    uint64_t bad = PDPTE_RSVD_LOW | sh_rsvd_addr(62) | _PAGE_NX;
     for (unsigned i = 0; i < 4; i++)
-        if (glne_has(pe[i], P) && glne_has(pe[i], bad)) {
-            out->vector = X86_EXC_GP;
-            out->pfec = 0;
-            out->cr2 = 0;
-            out->why = NULL;
-            return SH_REFLECT;
-        }
+        pe[i] = glne_mk(raw[i]);
     _Static_assert(sizeof(pe) == sizeof(v->guest_pdpte), "the cached PDPTEs are guest entries");
     memcpy(v->guest_pdpte, pe, sizeof(pe));
     uint64_t *l3 = plat_map_mfn(v->pae_l3);

@@ -470,8 +470,10 @@ bool sh_unshadow(struct shadow_domain *d, uint64_t gfn)
     bool search = false;
     for (unsigned k = 0; k < n; k++) {
         struct sh_page *sp = &d->pg[s[k]];
-        if (sp->refs == 2 && sp->up != SH_NIL && sh_link_target(d, sp->up >> 10, sp->up & 1023) == s[k]) {
-            unlink_entry(d, sp->up >> 10, sp->up & 1023, s[k]);
+        uint32_t pi = sh_slot_idx(sp->up);
+        unsigned e = sh_slot_ent(sp->up);
+        if (sp->refs == 2 && sp->up != SH_NIL && sh_link_target(d, pi, e) == s[k]) {
+            unlink_entry(d, pi, e, s[k]);
             d->c.unshadow_up_links++;
         }
         search |= sp->refs > 1;
@@ -480,7 +482,7 @@ bool sh_unshadow(struct shadow_domain *d, uint64_t gfn)
         uint8_t t = d->pg[i].type;
         if (sh_role[t].level < 2 || !sh_role[t].guest_levels || sh_role[t].fl1)
             continue;
-        unsigned nent = sh_role[t].wide ? 512 : 1024;
+        unsigned nent = sh_nent(t);
         for (unsigned e = 0; e < nent; e++) {
             uint32_t ci = sh_link_target(d, i, e);
             for (unsigned k = 0; ci != SH_NIL && k < n; k++)

@@ -82,6 +82,11 @@ struct sh_role {
     bool wide;             /* 64-bit entries (512 per page), else 32-bit (1024) */
 };
 extern const struct sh_role sh_role[SH_T_MAX];
+/* Entries in one shadow page of type t: 512 wide (64-bit) ones, else 1024. */
+static inline unsigned sh_nent(enum sh_type t)
+{
+    return sh_role[t].wide ? 512 : 1024;
+}
 
 /* Per pool frame (Xen's page_info for shadow pages): 40 bytes (checked below).  For an
  * SH_T_RMAP companion, gfn holds the owning l1's pool index. */
@@ -99,8 +104,12 @@ struct sh_page {
 };
 _Static_assert(sizeof(struct sh_page) == 40, "struct sh_page: one per pool frame, 40 bytes");
 
-/* A shadow entry named as one number: pool index << 10 | entry index (<= 1023). */
+/* A shadow entry named as one number: pool index << 10 | entry index (<= 1023).
+ * sh_slot_idx()/sh_slot_ent() take a slot (an up-pointer, a reverse-map node)
+ * apart again: sh_slot_idx(SH_SLOT(si, k)) == si, sh_slot_ent(SH_SLOT(si, k)) == k. */
 #define SH_SLOT(si, k) (((uint32_t)(si) << 10) | (uint32_t)(k))
+static inline uint32_t sh_slot_idx(uint32_t s) { return s >> 10; }
+static inline unsigned sh_slot_ent(uint32_t s) { return s & 1023; }
 
 /* Counters: one X-macro list so printing never forgets one. */
 #define SH_COUNTERS(X) \
@@ -264,6 +273,19 @@ static inline uint64_t sh_rsvd_addr(unsigned top_bit)
     if (m > top_bit)
         return 0;
     return ((top_bit == 63 ? ~0ULL : ((1ULL << (top_bit + 1)) - 1)) >> m) << m;
+}
+
+/* The four PAE PDPTEs pe[] as a CR3 load (or a switch into PAE paging) would
+ * load them: false if one is present with a reserved bit set (low reserved
+ * bits, address bits from maxphyaddr, bit 63), which the CPU refuses with
+ * #GP(0).  The one rule for common.c and update_cr3 (multi_cr3.inc.c). */
+static inline bool sh_pdptes_ok(const uint64_t pe[4])
+{
+    uint64_t bad = PDPTE_RSVD_LOW | sh_rsvd_addr(62) | _PAGE_NX;
+    for (unsigned i = 0; i < 4; i++)
+        if ((pe[i] & _PAGE_PRESENT) && (pe[i] & bad))
+            return false;
+    return true;
 }
 
 /* Internal access flag of walk(): the access may be a fetch the error code

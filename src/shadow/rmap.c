@@ -39,7 +39,7 @@ static inline uint32_t rhash(const struct shadow_domain *d, uint64_t mfn)
 /* The { prev, next } node of slot s (companion entry). */
 static inline uint32_t *node(const struct shadow_domain *d, uint32_t s)
 {
-    uint32_t si = s >> 10, k = s & 1023;
+    uint32_t si = sh_slot_idx(s), k = sh_slot_ent(s);
     uint32_t c = d->pg[si].rmap;
     if (k >= 512) {
         c = d->pg[c].rmap;
@@ -51,7 +51,7 @@ static inline uint32_t *node(const struct shadow_domain *d, uint32_t s)
 /* The shadow entry of slot s, as a 64-bit value. */
 static inline uint64_t slot_entry(const struct shadow_domain *d, uint32_t s)
 {
-    uint32_t si = s >> 10, k = s & 1023;
+    uint32_t si = sh_slot_idx(s), k = sh_slot_ent(s);
     if (sh_role[d->pg[si].type].wide)
         return ((uint64_t *)sh_map(d, si))[k];
     return ((uint32_t *)sh_map(d, si))[k];
@@ -88,7 +88,7 @@ void sh_rmap_del(struct shadow_domain *d, uint32_t si, unsigned k, uint64_t mfn)
 
 void sh_rmap_drop_shadow(struct shadow_domain *d, uint32_t si)
 {
-    unsigned nent = sh_role[d->pg[si].type].wide ? 512 : 1024;
+    unsigned nent = sh_nent(d->pg[si].type);
     for (unsigned k = 0; k < nent; k++) {
         uint64_t e = slot_entry(d, SLOT(si, k));
         if ((e & (_PAGE_PRESENT | _PAGE_RW)) == (_PAGE_PRESENT | _PAGE_RW))
@@ -108,7 +108,7 @@ unsigned long sh_rmap_write_protect(struct shadow_domain *d, uint64_t gfn, uint6
     for (uint32_t s = d->rbucket[rhash(d, mfn)], next; s; s = next) {
         next = node(d, s)[1];
         d->c.wp_rmap_visits++;
-        uint32_t si = s >> 10, k = s & 1023;
+        uint32_t si = sh_slot_idx(s), k = sh_slot_ent(s);
         uint64_t e = slot_entry(d, s);
         if (entry_mfn(d, si, e) != mfn)
             continue;
@@ -121,7 +121,7 @@ unsigned long sh_rmap_write_protect(struct shadow_domain *d, uint64_t gfn, uint6
     }
     static const uint8_t fl1t[3] = { SH_T_FL1_32, SH_T_FL1_PAE, SH_T_FL1_64 };
     for (unsigned t = 0; t < 3; t++) {
-        unsigned nent = sh_role[fl1t[t]].wide ? 512 : 1024;
+        unsigned nent = sh_nent(fl1t[t]);
         uint64_t base = gfn & ~(uint64_t)(nent - 1);
         d->c.wp_fl1_lookups++;
         uint32_t i = sh_lookup(d, base, (enum sh_type)fl1t[t]);
@@ -176,7 +176,7 @@ unsigned long sh_rmap_audit(struct shadow_domain *d)
             }
             c = d->pg[c].rmap;
         }
-        unsigned nent = sh_role[sp->type].wide ? 512 : 1024;
+        unsigned nent = sh_nent(sp->type);
         for (unsigned k = 0; k < nent; k++) {
             uint64_t e = slot_entry(d, SLOT(i, k));
             writable += (e & (_PAGE_PRESENT | _PAGE_RW)) == (_PAGE_PRESENT | _PAGE_RW);
@@ -185,20 +185,20 @@ unsigned long sh_rmap_audit(struct shadow_domain *d)
     for (uint32_t b = 0; b < d->nrbuckets; b++) {
         uint32_t prev = 0;
         for (uint32_t s = d->rbucket[b]; s; prev = s, s = node(d, s)[1]) {
-            uint32_t si = s >> 10;
+            uint32_t si = sh_slot_idx(s);
             if (++linked > writable) {
                 ERR("chains hold more slots than there are writable entries (%lu)", writable);
                 return errs;
             }
             if (si < d->first || si >= d->frames || !sh_rmapped(d->pg[si].type)
-                || (s & 1023) >= (sh_role[d->pg[si].type].wide ? 512u : 1024u)) {
+                || sh_slot_ent(s) >= sh_nent(d->pg[si].type)) {
                 ERR("bucket %u holds slot %#x of no live l1 shadow", b, s);
                 break;
             }
             uint64_t e = slot_entry(d, s);
             if ((e & (_PAGE_PRESENT | _PAGE_RW)) != (_PAGE_PRESENT | _PAGE_RW))
                 ERR("slot %#x (%s gfn=%#llx [%u]) is linked but not writable", s,
-                    sh_role[d->pg[si].type].name, (unsigned long long)d->pg[si].gfn, s & 1023);
+                    sh_role[d->pg[si].type].name, (unsigned long long)d->pg[si].gfn, sh_slot_ent(s));
             else if (rhash(d, entry_mfn(d, si, e)) != b)
                 ERR("slot %#x maps mfn %#llx, which does not hash to bucket %u", s,
                     (unsigned long long)entry_mfn(d, si, e), b);
