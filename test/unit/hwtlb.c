@@ -35,7 +35,7 @@ static bool tlb_enabled(void)
 {
     static int on = -1;
     if (on < 0)
-        on = getenv("UMBRA_NO_TLB") == NULL;
+        on = !env_flag("UMBRA_NO_TLB");
     return on;
 }
 

@@ -174,11 +174,31 @@ void check_va(struct world *w, gva_t va, const char *when)
     }
 }
 
+/*
+ * A yes/no switch from the environment (UMBRA_NO_AUDIT, UMBRA_STRICT,
+ * UMBRA_NO_TLB): unset or empty is no, a decimal number is yes unless it is
+ * 0 (so UMBRA_NO_AUDIT=0 keeps the audit on), and anything else is refused
+ * (exit 2) rather than guessed.
+ */
+bool env_flag(const char *name)
+{
+    const char *s = getenv(name);
+    if (!s || !*s)
+        return false;
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+    if (*end || *s == '-' || *s == '+') {
+        fprintf(stderr, "%s=%s: want a number (0 = off)\n", name, s);
+        exit(2);
+    }
+    return v != 0;
+}
+
 void audit(struct world *w, const char *when)
 {
     static int off = -1;
     if (off < 0)
-        off = getenv("UMBRA_NO_AUDIT") != NULL;   /* to measure the other checks alone */
+        off = env_flag("UMBRA_NO_AUDIT");   /* to measure the other checks alone */
     if (off)
         return;
     w->st->audits++;
@@ -210,7 +230,7 @@ bool tolerate(struct world *w, enum gap k)
 {
     static int strict = -1;
     if (strict < 0)
-        strict = getenv("UMBRA_STRICT") != NULL;
+        strict = env_flag("UMBRA_STRICT");
     if (strict)
         return false;
     w->st->gaps[k]++;

@@ -115,6 +115,9 @@ const char *fmt_walk(const struct ref_result *r, char *buf);
 void check_allowed(struct world *w, gva_t va, uint32_t acc, bool ac,
                    const struct ref_result *h, const char *when);
 void check_va(struct world *w, gva_t va, const char *when);
+/* UMBRA_NO_AUDIT-style switch: unset, empty or 0 is off, another number on,
+ * anything else exits 2 (shadow_world.c). */
+bool env_flag(const char *name);
 void audit(struct world *w, const char *when);
 bool tolerate(struct world *w, enum gap k);
 bool guest_frame_is_table(struct world *w, uint64_t gpa);
