@@ -63,17 +63,13 @@ static void build_as(unsigned k)
     sim_guest_write(pt(k) + 8 * 511, pt(k) | P | RW | A | D, 8);
 }
 
-/* A shadow counter, read from the "shadow: NAME=V" line shadow_print_stats() logs. */
+/* A shadow counter (shadow_stat_get). */
 static unsigned long counter(const char *name)
 {
-    char key[64];
-    snprintf(key, sizeof(key), "shadow: %s=", name);
-    sim_log_reset();
-    shadow_print_stats(dom, true);
-    const char *p = strstr(sim_log_text(), key);
-    if (!p)
+    uint64_t n;
+    if (!shadow_stat_get(dom, name, &n))
         die("no such counter", 0);
-    return strtoul(p + strlen(key), NULL, 10);
+    return (unsigned long)n;
 }
 
 static void setup(unsigned long pool)

@@ -235,5 +235,9 @@ struct shadow_stat {
 bool shadow_stat(const struct shadow_domain *d, unsigned idx, struct shadow_stat *st);
 /* The group of a counter name, by the rule shadow_stat() uses. */
 const char *shadow_stat_group(const char *name);
+/* The counter called name (a name shadow_stat() gives) into *value; false,
+ * and *value untouched, if there is none.  A walk of shadow_stat(): for tests
+ * and the monitor, not for a hot path. */
+bool shadow_stat_get(const struct shadow_domain *d, const char *name, uint64_t *value);
 
 #endif

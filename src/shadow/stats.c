@@ -4,8 +4,9 @@
  * shadow_stat() enumerates them in a stable order -- the SH_COUNTERS table,
  * then made_/destroyed_ per shadow type, then the pool's gauges -- each with
  * the group a reader looks for (faults, cr3, tlb, writes, unshadow, pool,
- * audit).  shadow_print_stats() (common.c) prints through it.  Pure, no
- * allocation; reads d only.
+ * audit), and shadow_stat_get() finds one by name.  shadow_print_stats()
+ * (common.c) prints through shadow_stat().  Pure, no allocation; reads d
+ * only.
  */
 #include "private.h"
 #include <umbra/lib.h>
@@ -63,4 +64,15 @@ bool shadow_stat(const struct shadow_domain *d, unsigned idx, struct shadow_stat
     }
     st->group = shadow_stat_group(st->name);
     return true;
+}
+
+bool shadow_stat_get(const struct shadow_domain *d, const char *name, uint64_t *value)
+{
+    struct shadow_stat st;
+    for (unsigned i = 0; shadow_stat(d, i, &st); i++)
+        if (strcmp(st.name, name) == 0) {
+            *value = st.value;
+            return true;
+        }
+    return false;
 }

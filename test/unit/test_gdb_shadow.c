@@ -241,7 +241,8 @@ END_TEST
 
 /* shadow_stat() (issue 16's iterator) on a real domain: every counter has a
  * group (none falls to "other"), names are unique, the gauges match the pool,
- * the PAE build made l1_pae shadows, and the order ends. */
+ * the PAE build made l1_pae shadows, and the order ends; shadow_stat_get()
+ * finds each by name with the same value and no name it was not given. */
 START_TEST(stats_iterator)
 {
     struct shadow_stat st;
@@ -256,6 +257,9 @@ START_TEST(stats_iterator)
         for (unsigned k = 0; k < n; k++)
             ck_assert_msg(strcmp(names[k], st.name) != 0, "%s twice", st.name);
         snprintf(names[n], sizeof(names[n]), "%s", st.name);
+        uint64_t got = ~0ULL;      /* the lookup by name finds the same value */
+        ck_assert_msg(shadow_stat_get(D, st.name, &got), "shadow_stat_get(%s) failed", st.name);
+        ck_assert_uint_eq(got, st.value);
         if (strcmp(st.name, "pool_frames") == 0)
             frames = st.value;
         if (strcmp(st.name, "made_l1_pae") == 0)
@@ -274,6 +278,10 @@ START_TEST(stats_iterator)
     ck_assert(!shadow_stat(D, n, &st));
     ck_assert_str_eq(shadow_stat_group("wp_rmap_walks"), "writes");
     ck_assert_str_eq(shadow_stat_group("no_such_counter"), "other");
+    uint64_t untouched = 42;
+    ck_assert(!shadow_stat_get(D, "no_such_counter", &untouched));
+    ck_assert(!shadow_stat_get(D, "fault", &untouched));      /* a prefix is no name */
+    ck_assert_uint_eq(untouched, 42);
     sim_fini();
 }
 END_TEST
