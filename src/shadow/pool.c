@@ -206,6 +206,7 @@ uint32_t sh_make(struct shadow_domain *d, uint64_t gfn, enum sh_type t)
 {
     unsigned need = 1 + (sh_rmapped(t) ? sh_rmap_frames(t) : 0);
     SH_ASSERT(d->nfree >= need);   /* I6: sh_prealloc() made room first */
+    SH_ASSERT(t == SH_T_PDPT || sh_lookup(d, gfn, t) == SH_NIL);   /* I5: one shadow per (gfn, type) */
     bool first_pt = sh_role[t].pt && !sh_is_pt(d, gfn);
     uint32_t i = take_free(d);
     struct sh_page *sp = &d->pg[i];
@@ -276,8 +277,10 @@ static void destroy(struct shadow_domain *d, uint32_t i)
     }
     if (t != SH_T_PDPT) {
         uint32_t *pp = &d->bucket[hash_gfn(d, sp->gfn)];
-        while (*pp != i)
+        while (*pp != i) {
+            SH_ASSERT(*pp != SH_NIL);      /* I5: a live shadow is in the hash */
             pp = &d->pg[*pp].hnext;
+        }
         *pp = sp->hnext;
         d->live--;
     }

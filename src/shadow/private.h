@@ -197,7 +197,9 @@ static inline void *sh_map_gfn(gfn_t g)
 
 uint32_t sh_lookup(struct shadow_domain *d, uint64_t gfn, enum sh_type t);
 /* Allocate a zeroed shadow (gfn, t), refs 0, hashed; sh_prealloc() first (I6).
- * Write-protects gfn everywhere if it becomes a page-table shadow. */
+ * Write-protects gfn everywhere if it becomes a page-table shadow.  Never
+ * returns SH_NIL: with no room made (I6), or for a (gfn, t) that already has
+ * a shadow (I5), it stops in SH_ASSERT. */
 uint32_t sh_make(struct shadow_domain *d, uint64_t gfn, enum sh_type t);
 static inline void sh_get(struct shadow_domain *d, uint32_t idx) { d->pg[idx].refs++; }
 void sh_put(struct shadow_domain *d, uint32_t idx);

@@ -5,9 +5,13 @@
  *   - a reference dropped twice (I3): the top shadow's count is zeroed
  *     behind the MMU's back, then the vCPU leaves paging, which puts it;
  *   - an allocation without sh_prealloc() (I6): sh_make() until the free
- *     list is empty, then once more.
- * Each has a control: the same steps without the breakage (the put: up to a
- * clean audit; the make: until the free list is empty) do not abort, so the
+ *     list is empty, then once more;
+ *   - a second shadow of one (gfn, type) (I5): sh_make() of the top's;
+ *   - a shadow that left the hash behind the MMU's back (I5): its last put
+ *     finds it in no chain;
+ *   - the reverse-map unlink of an entry that is not linked (R).
+ * Each has a control: the same steps without the breakage (up to a clean
+ * audit, or for the makes until the free list is empty) do not abort, so the
  * SIGABRT comes from the broken precondition and nothing else.
  * Needs Check's fork mode (the default; CK_FORK=no would kill the runner).
  */
@@ -118,6 +122,82 @@ START_TEST(make_without_prealloc_aborts)
 }
 END_TEST
 
+START_TEST(make_duplicate_aborts)
+{
+    pae_mapped();
+    (void)top_l2();
+    sh_make(dom, PD0 >> PAGE_SHIFT, SH_T_L2_PAE);   /* (PD0, l2_pae) has one */
+    ck_abort_msg("sh_make of a (gfn, type) that has a shadow returned");
+}
+END_TEST
+
+/* A fresh l2_pae shadow of gfn 0x4000 with one reference, the caller's. */
+static uint32_t held_shadow(void)
+{
+    ck_assert_int_eq(sh_prealloc(dom, SH_PREALLOC), 0);
+    uint32_t i = sh_make(dom, 0x4000, SH_T_L2_PAE);
+    sh_get(dom, i);
+    return i;
+}
+
+START_TEST(destroy_control)
+{
+    pae_mapped();
+    sh_put(dom, held_shadow());                     /* refs 0: destroyed */
+    ck_assert_uint_eq(sh_lookup(dom, 0x4000, SH_T_L2_PAE), SH_NIL);
+    clean_end();
+}
+END_TEST
+
+START_TEST(destroy_unhashed_aborts)
+{
+    pae_mapped();
+    uint32_t i = held_shadow();
+    for (uint32_t b = 0; b < dom->nbuckets; b++)    /* unhash i, as a bug would */
+        for (uint32_t *pp = &dom->bucket[b]; *pp != SH_NIL; pp = &dom->pg[*pp].hnext)
+            if (*pp == i) {
+                *pp = dom->pg[i].hnext;
+                break;
+            }
+    ck_assert_uint_eq(sh_lookup(dom, 0x4000, SH_T_L2_PAE), SH_NIL);
+    sh_put(dom, i);
+    ck_abort_msg("destroying a shadow that is in no hash chain returned");
+}
+END_TEST
+
+/* The l1_pae shadow of PT0 and the host frame its entry 1 maps writable. */
+static uint32_t l1_of_pt0(uint64_t *mfn)
+{
+    uint32_t l1 = sh_lookup(dom, PT0 >> PAGE_SHIFT, SH_T_L1_PAE);
+    ck_assert_uint_ne(l1, SH_NIL);
+    *mfn = mfn_x(plat_gfn_to_mfn(_gfn(0x200)));
+    uint64_t e = ((uint64_t *)sh_map(dom, l1))[1];
+    ck_assert_uint_eq(e & (P | RW), P | RW);
+    ck_assert_uint_eq((e & PADDR_MASK_52) >> PAGE_SHIFT, *mfn);
+    return l1;
+}
+
+START_TEST(rmap_del_control)
+{
+    pae_mapped();
+    uint64_t mfn;
+    uint32_t l1 = l1_of_pt0(&mfn);
+    sh_rmap_del(dom, l1, 1, mfn);                   /* linked: fine */
+    sh_rmap_add(dom, l1, 1, mfn);                   /* and back, R holds */
+    clean_end();
+}
+END_TEST
+
+START_TEST(rmap_del_unlinked_aborts)
+{
+    pae_mapped();
+    uint64_t mfn;
+    uint32_t l1 = l1_of_pt0(&mfn);
+    sh_rmap_del(dom, l1, 5, mfn);                   /* entry 5 is empty, never linked */
+    ck_abort_msg("sh_rmap_del of an entry that is not linked returned");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("shadow_assert");
@@ -126,6 +206,11 @@ int main(void)
     tcase_add_test_raise_signal(t, put_underflow_aborts, SIGABRT);
     tcase_add_test(t, make_control);
     tcase_add_test_raise_signal(t, make_without_prealloc_aborts, SIGABRT);
+    tcase_add_test_raise_signal(t, make_duplicate_aborts, SIGABRT);
+    tcase_add_test(t, destroy_control);
+    tcase_add_test_raise_signal(t, destroy_unhashed_aborts, SIGABRT);
+    tcase_add_test(t, rmap_del_control);
+    tcase_add_test_raise_signal(t, rmap_del_unlinked_aborts, SIGABRT);
     suite_add_tcase(s, t);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
