@@ -21,7 +21,7 @@
 # macro pastes that suffix.  Other projects' names (Xen, KVM, libc) go in
 # test/lint/doc-names.allow, one a line, with why.
 #
-# Without arguments: docs/*.md, README.md and bench/README.md, after a
+# Without arguments: docs/*.md, README.md and bench/*.md, after a
 # self-check that a planted wrong name fails.  Exit 0 if every name is
 # found; else 1, with "FILE:LINE: NAME" for each miss.
 top=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -94,7 +94,7 @@ if [ $# -eq 0 ]; then
         echo "doc-names: the self-check did not catch exactly the planted name: ${out:-nothing}"
         exit 1
     fi
-    set -- docs/*.md README.md bench/README.md
+    set -- docs/*.md README.md bench/*.md
 fi
 if ! check "$@"; then
     echo "doc-names: $(wc -l < "$tmp/miss") function name(s) in backticks that the code does not define"
