@@ -31,8 +31,8 @@ static uint32_t phys_get(struct shadow_domain *d, uint64_t first, enum sh_type t
     uint32_t i = sh_lookup(d, first, t);
     if (i != SH_NIL)
         return i;
-    i = sh_make(d, first, t);
-    if (i != SH_NIL && t == SH_T_PHYS_L1) {
+    i = sh_make(d, first, t);          /* never SH_NIL: the caller preallocated (I6) */
+    if (t == SH_T_PHYS_L1) {
         uint64_t *s = sh_map(d, i);
         for (unsigned k = 0; k < 512; k++)
             s[k] = phys_leaf(first + k);
@@ -41,15 +41,15 @@ static uint32_t phys_get(struct shadow_domain *d, uint64_t first, enum sh_type t
     return i;
 }
 
-/* Make sure the four phys_l2 tops exist and are the vCPU's; CR3 itself is unused. */
+/* Make sure the four phys_l2 tops exist and are the vCPU's; CR3 itself is
+ * unused.  Never fails: the caller preallocated (I6), so out is not written. */
 static enum sh_result phys_update_cr3(struct shadow_vcpu *v, struct sh_fault *out)
 {
+    (void)out;
     struct shadow_domain *d = v->d;
     uint64_t *l3 = plat_map_mfn(v->pae_l3);
     for (unsigned i = 0; i < 4; i++) {
         uint32_t s = phys_get(d, (uint64_t)i << 18, SH_T_PHYS_L2);
-        if (s == SH_NIL)
-            return sh_stop(out, "shadow pool exhausted");
         sh_set_top(v, i, s);
         l3[i] = (mfn_x(sh_idx_mfn(d, s)) << PAGE_SHIFT) | _PAGE_PRESENT;
     }
@@ -78,8 +78,6 @@ static enum sh_result phys_page_fault(struct shadow_vcpu *v, gva_t va, uint32_t 
     uint32_t l1;
     if (!(*se & _PAGE_PRESENT)) {
         l1 = phys_get(d, (va >> 21) << 9, SH_T_PHYS_L1);
-        if (l1 == SH_NIL)
-            return sh_stop(out, "shadow pool exhausted");
         sh_get(d, l1);
         *se = (mfn_x(sh_idx_mfn(d, l1)) << PAGE_SHIFT) | PHYS_LINK;
     } else {

@@ -234,7 +234,6 @@ static inline bool sh_rmapped(enum sh_type t)
 {
     return sh_role[t].level == 1 && sh_role[t].guest_levels && !sh_role[t].fl1;
 }
-/* Companion frames an rmapped shadow of type t needs (8 bytes per entry). */
 /* SH_STOP with its reason: the guest is stopped, nothing is reflected to it. */
 static inline enum sh_result sh_stop(struct sh_fault *out, const char *why)
 {
@@ -244,6 +243,7 @@ static inline enum sh_result sh_stop(struct sh_fault *out, const char *why)
     return SH_STOP;
 }
 
+/* Companion frames an rmapped shadow of type t needs (8 bytes per entry). */
 static inline unsigned sh_rmap_frames(enum sh_type t)
 {
     return sh_role[t].wide ? 1 : 2;
