@@ -27,7 +27,11 @@ node() {   # object path -> graph node
     esac
 }
 
-find kobj/src -name '*.o' | sort > "$tmp/objs"
+# Only objects whose source still exists (a renamed file leaves its old .o).
+for o in $(find kobj/src -name '*.o' | sort); do
+    src=${o#kobj/}; src=${src%.o}
+    if [ -f "$src.c" ] || [ -f "$src.S" ]; then echo "$o"; fi
+done > "$tmp/objs"
 : > "$tmp/defs"
 : > "$tmp/uses"
 while read -r o; do

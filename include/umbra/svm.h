@@ -129,10 +129,22 @@ _Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "g_pat");
 #define SVM_ATTR_TSS32  0x008B   /* P, busy 32-bit TSS */
 #define SVM_ATTR_LDT    0x0082   /* P, LDT */
 
+/* intercept_cr (VMCB +0x000) and intercept_dr (+0x004) */
+#define INTERCEPT_CR(n)       (1u << (n))
+#define INTERCEPT_CR_WRITE(n) (1u << (16 + (n)))
+#define INTERCEPT_DR_ALL      0x00ff00ffu       /* reads and writes of DR0-7 */
+
+/* VINTR (VMCB +0x060) */
+#define VINTR_V_IRQ     (1ULL << 8)
+#define VINTR_IGN_TPR   (1ULL << 20)
+#define VINTR_MASKING   (1ULL << 24)
+
 /* intercept_misc1 (VMCB +0x00C) */
 #define INTERCEPT1_INTR     (1u << 0)
 #define INTERCEPT1_NMI      (1u << 1)
+#define INTERCEPT1_VINTR    (1u << 4)
 #define INTERCEPT1_IRET     (1u << 20)
+#define INTERCEPT1_INTN     (1u << 21)
 #define INTERCEPT1_INVLPG   (1u << 25)
 #define INTERCEPT1_INVLPGA  (1u << 26)
 #define INTERCEPT1_CPUID    (1u << 18)
@@ -305,10 +317,13 @@ void svm_stop(struct svm_vcpu *v, const char *reason, unsigned status);
 
 /* Print exit code, exitinfo1/2 and the guest registers as "umbra: " lines. */
 void svm_dump_guest(struct svm_vcpu *v, const char *why);
+/* An exit nothing handles: dump the guest and stop it ("unexpected"). */
+void svm_exit_unexpected(struct svm_vcpu *v);
 
 /*
- * Per-paging-mode hooks (src/svm/paging.c chooses one): npt (nested paging)
- * or shadow (src/svm/shadow_paging.c on the shadow MMU).  init sets up the
+ * Per-paging-mode hooks (src/svm/svm.c's paging_select() chooses one): npt
+ * (src/svm/npt.c, nested paging) or shadow (src/svm/shadow_paging.c on the
+ * shadow MMU).  init sets up the
  * VMCB for the mode (intercepts, nested or shadow CR3) and returns 0, or -1
  * after logging why.
  */
@@ -328,6 +343,9 @@ struct paging_ops {
     uint64_t (*guest_cr)(struct svm_vcpu *v, unsigned cr);
     /* NULL, or print the mode's own end-of-run lines (counters). */
     void (*report)(struct svm_vcpu *v);
+    /* NULL (the guest's CRs are not Umbra's to write), or the CR4 bits the guest may set:
+     * the GDB target checks a debugger's CR4 write against what the CR4 intercept allows. */
+    uint64_t (*cr4_allowed)(void);
 };
 
 /* ---- SVM core entry points (src/svm) ------------------------------------ */
@@ -336,7 +354,6 @@ struct paging_ops {
 int svm_init(uint32_t *features);
 /* Paging ops for the option value. */
 const struct paging_ops *paging_select(int paging_kind);
-extern const struct paging_ops shadow_paging_ops;   /* src/svm/shadow_paging.c */
 /* CR0/3/4 as the guest sees them, through v->paging->guest_cr when the mode has one. */
 uint64_t svm_guest_cr(struct svm_vcpu *v, unsigned cr);
 /*
@@ -358,6 +375,10 @@ void svm_flush_guest_tlb(struct svm_vcpu *v);
 
 /* Set (on) or clear the IOPM intercept of one guest I/O port, from the next VMRUN on. */
 void svm_iopm_intercept(unsigned port, bool on);
+/* Intercept reads and writes of one MSR (MSRPM). */
+void svm_msrpm_intercept(uint32_t msr);
+/* The IOPM and MSRPM the two calls above edit (svm_vcpu_alloc() hands them over). */
+void svm_vcpu_maps(uint8_t *iopm, uint8_t *msrpm);
 /*
  * PCI configuration ports while an IOMMU is on (src/svm/pcicfg.c): init sets
  * the intercepts of 0xCF8-0xCFF; ioio handles one intercepted access there

@@ -27,7 +27,6 @@
 #include "apic.h"
 #include "nmi.h"
 
-uint64_t apic_trap_gfn = ~0ULL;
 static paddr_t apic_base;            /* xAPIC MMIO base (fixed for the run) */
 static uint32_t boot_id;             /* this CPU's APIC ID at start */
 static bool have_apic;

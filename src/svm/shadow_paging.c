@@ -27,7 +27,7 @@
 #include <umbra/x86.h>
 #include "emu.h"
 #include "apic.h"
-#include "gdbtarget.h"
+#include "paging.h"
 #include "../shadow/trace.h"
 
 static struct shadow_domain *sh_dom;
@@ -38,9 +38,6 @@ static uint64_t unhandled_gpa = ~0ULL;  /* ... and the guest-physical address it
 static unsigned long unhandled_retries;  /* ... retried natively after unshadowing its target */
 static unsigned long unhandled_blown;    /* ... retried natively after blowing every shadow */
 static unsigned long delivery_retries;   /* event-delivery writes to a page table, retried natively */
-
-#define INTERCEPT_CR(n)       (1u << (n))
-#define INTERCEPT_CR_WRITE(n) (1u << (16 + (n)))
 
 /* CR4 bits the guest may set: what the shadow handles and the CPU has (never PCIDE, LA57). */
 static uint64_t compute_cr4_allowed(void)
@@ -66,7 +63,7 @@ static uint64_t compute_cr4_allowed(void)
     return ok;
 }
 
-uint64_t svm_shadow_cr4_allowed(void)
+static uint64_t svm_shadow_cr4_allowed(void)
 {
     return cr4_allowed;
 }
@@ -525,4 +522,5 @@ const struct paging_ops shadow_paging_ops = {
     .efer_write = shadow_efer_write,
     .guest_cr = shadow_guest_cr,
     .report = shadow_report,
+    .cr4_allowed = svm_shadow_cr4_allowed,
 };
