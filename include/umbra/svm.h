@@ -260,7 +260,7 @@ struct svm_vcpu {
     struct guest_regs regs;       /* saved/restored by svm_vmrun() */
     struct vmcb *vmcb;            /* direct-mapped */
     paddr_t vmcb_pa;
-    const struct paging_ops *paging;
+    const struct paging_ops *mmu;   /* the paging mode (npt or shadow): how the MMU is virtualised */
     uint64_t guest_efer;          /* EFER as the guest sees it (no SVME) */
     struct shadow_vcpu *sh;       /* paging=shadow: the shadow MMU's view of this vCPU */
     uint32_t svm_features;        /* CPUID 0x8000000A EDX */
@@ -269,7 +269,7 @@ struct svm_vcpu {
     uint64_t run_rip;             /*   checks EXITINTINFO against them) */
     uint64_t last_eventinj;       /* the last event any VMRUN injected (ditto) ... */
     uint64_t last_inj_rip;        /*   ... and the RIP it was injected at */
-    unsigned long hlt_waits;      /* HLTs let through to wait natively (exit.c) */
+    unsigned long hlt_waits;      /* HLTs let through to wait natively (intercepts.c) */
     uint64_t hlt_wait_rip;        /* the last of them (watchdog.c restarts it after its NMI) */
     bool wd_intr_armed;           /* INTR intercepted for that wait only (watchdog.c) */
     bool nmi_masked;              /* the guest's NMI blocking, kept by Umbra (nmi.c) ... */
@@ -346,6 +346,23 @@ struct paging_ops {
     /* NULL (the guest's CRs are not Umbra's to write), or the CR4 bits the guest may set:
      * the GDB target checks a debugger's CR4 write against what the CR4 intercept allows. */
     uint64_t (*cr4_allowed)(void);
+    /* NULL, or hide in a CPUID result what the mode does not model (after the common filter). */
+    void (*cpuid)(struct svm_vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4]);
+    /*
+     * NULL, or first after every #VMEXIT, before EXITINTINFO and the handler:
+     * the mode's check that the hardware did not move its state behind it.
+     * 0: handle the exit; 1: the check consumed it (counted, not handled);
+     * -1: the guest was stopped (not counted).
+     */
+    int (*exit_check)(struct svm_vcpu *v);
+    /*
+     * Read len bytes of guest-virtual memory at la (truncated to 32 bits by
+     * the caller outside long mode) as the guest's own read would translate
+     * it; false if a byte is not readable guest RAM.  Nothing is written
+     * (no A/D bits), nothing is injected.  Used by the event rules (event.h)
+     * and GDB's virtual reads.
+     */
+    bool (*read_guest)(struct svm_vcpu *v, uint64_t la, void *buf, unsigned len);
 };
 
 /* ---- SVM core entry points (src/svm) ------------------------------------ */
@@ -354,7 +371,7 @@ struct paging_ops {
 int svm_init(uint32_t *features);
 /* Paging ops for the option value. */
 const struct paging_ops *paging_select(int paging_kind);
-/* CR0/3/4 as the guest sees them, through v->paging->guest_cr when the mode has one. */
+/* CR0/3/4 as the guest sees them, through v->mmu->guest_cr when the mode has one. */
 uint64_t svm_guest_cr(struct svm_vcpu *v, unsigned cr);
 /*
  * Nested paging identity-maps guest-physical [0, top) minus Umbra's reserve,

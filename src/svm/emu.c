@@ -197,7 +197,7 @@ void svm_emu_begin(struct svm_emu *e, struct svm_vcpu *v)
     e->c.opaque = v->sh;
     e->c.regs = r;
     e->c.insn_avail = 0;
-    e->c.mode = x86_cpu_mode_of(svm_guest_cr(v, 0), v->paging->efer_read(v), s->rflags,
+    e->c.mode = x86_cpu_mode_of(svm_guest_cr(v, 0), v->mmu->efer_read(v), s->rflags,
                                 s->cs.attrib);
 }
 
@@ -240,7 +240,7 @@ void svm_emu_fail(struct svm_emu *e, int rc, const char *what)
                 : (e->r.seg[X86_SEG_CS].base + e->r.rip) & 0xffffffffu;
     bool have = v->sh ? shadow_read_guest(v->sh, la, b, 8, PFEC_INSN | SH_PFEC_AC, &sf) == SH_FIXED
                       : npt_read(&e->c, la, b, 8, PFEC_INSN, &e->c.fault) == X86EMU_OK;
-    ulog("%s: cannot %s the instruction at %#lx (mode %u)%s%s", v->paging->name, what, la,
+    ulog("%s: cannot %s the instruction at %#lx (mode %u)%s%s", v->mmu->name, what, la,
          (unsigned)e->c.mode, e->stop_why ? ": " : "", e->stop_why ? e->stop_why : "");
     if (have)
         ulog("  bytes %02x %02x %02x %02x %02x %02x %02x %02x", b[0], b[1], b[2], b[3], b[4],

@@ -10,7 +10,6 @@
 #include <umbra/lib.h>
 #include <umbra/svm.h>
 #include <umbra/x86.h>
-#include <umbra/shadow.h>
 #include "event.h"
 #include "exit.h"
 
@@ -20,18 +19,16 @@ static bool event_insn_at_rip(void *arg, uint8_t b[2])
 {
     struct svm_vcpu *v = arg;
     struct vmcb *vm = v->vmcb;
-    struct sh_fault f;
     bool lma = vm->save.efer & EFER_LMA;
     uint64_t ip = vm->save.cs.base + vm->save.rip;
-    return v->sh && shadow_read_guest(v->sh, lma ? ip : (uint32_t)ip, b, 2, 0, &f) == SH_FIXED;
+    return v->mmu->read_guest && v->mmu->read_guest(v, lma ? ip : (uint32_t)ip, b, 2);
 }
 
 static bool event_read_guest(void *arg, uint64_t la, void *buf, unsigned len)
 {
     struct svm_vcpu *v = arg;
-    struct sh_fault f;
     bool lma = v->vmcb->save.efer & EFER_LMA;
-    return v->sh && shadow_read_guest(v->sh, lma ? la : (uint32_t)la, buf, len, 0, &f) == SH_FIXED;
+    return v->mmu->read_guest && v->mmu->read_guest(v, lma ? la : (uint32_t)la, buf, len);
 }
 
 /*

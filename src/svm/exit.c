@@ -11,7 +11,6 @@
 #include <umbra/lib.h>
 #include <umbra/svm.h>
 #include <umbra/x86.h>
-#include <umbra/shadow.h>
 #include "gdb/gdb.h"
 #include "taskswitch.h"
 #include "exit.h"
@@ -27,7 +26,7 @@ typedef void (*exit_fn)(struct svm_vcpu *v);
  */
 static void exit_paging(struct svm_vcpu *v)
 {
-    const struct paging_ops *p = v->paging;
+    const struct paging_ops *p = v->mmu;
     uint64_t code = v->vmcb->ctl.exitcode;
     if (code == VMEXIT_EXC_BASE + X86_EXC_PF && p->page_fault)
         p->page_fault(v);
@@ -44,7 +43,7 @@ static void exit_paging(struct svm_vcpu *v)
 }
 
 static const exit_fn exit_table[VMEXIT_TABLE_SIZE] = {
-    /* the paging mode's (v->paging): CR0/3/4 reads and writes, #PF, INVLPG, NPF */
+    /* the paging mode's (v->mmu): CR0/3/4 reads and writes, #PF, INVLPG, NPF */
     [VMEXIT_CR0_READ] = exit_paging,
     [VMEXIT_CR0_READ + 3] = exit_paging,
     [VMEXIT_CR0_READ + 4] = exit_paging,
@@ -86,17 +85,12 @@ void svm_handle_exit(struct svm_vcpu *v)
     struct vmcb *vm = v->vmcb;
     uint64_t code = vm->ctl.exitcode;
 
-    /*
-     * Only a task switch the CPU did not intercept (QEMU TCG) moves CR3
-     * behind the shadow.  Adopt it first: if the exit came in the middle of
-     * that switch, finishing it consumes the event and voids the exit.
-     */
-    if (unlikely(v->sh && vm->save.cr3 != v->sh->hw_cr3)) {
-        svm_task_switch_unintercepted(v);
-        if (v->stop)
-            return;
-        if (svm_task_switch_finish(v)) {
-            if (code < VMEXIT_TABLE_SIZE)
+    /* The mode's own check first (shadow: a CR3 moved behind it, paging_ops). */
+    int (*check)(struct svm_vcpu *) = v->mmu->exit_check;
+    if (check) {
+        int r = check(v);
+        if (unlikely(r != 0)) {
+            if (r > 0 && code < VMEXIT_TABLE_SIZE)
                 svm_exit_count[code]++;
             return;
         }

@@ -16,7 +16,6 @@
 #include "gdb/gdb.h"
 #include "apic.h"
 #include "exit.h"
-#include "paging.h"
 #include "watchdog.h"
 
 static unsigned long vmmcall_user_ud;   /* VMMCALLs from CPL > 0 answered with #UD */
@@ -62,13 +61,8 @@ void svm_exit_cpuid(struct svm_vcpu *v)
             r[2] &= ~(1u << 2 | 1u << 29);           /* hide SVM and MONITORX */
         else if (leaf == 0x8000000A)
             r[0] = r[1] = r[2] = r[3] = 0;
-        if (v->paging == &shadow_paging_ops) {
-            /* What the shadow MMU does not model: PCID, INVPCID, 5-level paging (CR4 refuses them). */
-            if (leaf == 1)
-                r[2] &= ~(1u << 17);
-            else if (leaf == 7 && sub == 0)
-                r[1] &= ~(1u << 10), r[2] &= ~(1u << 16);
-        }
+        if (v->mmu->cpuid)
+            v->mmu->cpuid(v, leaf, sub, r);
     }
     vm->save.rax = r[0];
     v->regs.rbx = r[1];
@@ -161,10 +155,10 @@ void svm_exit_msr(struct svm_vcpu *v)
                 svm_inject_exc(v, X86_EXC_GP, true, 0);
                 return;
             }
-            if (v->paging->efer_write(v, val) < 0)
+            if (v->mmu->efer_write(v, val) < 0)
                 return;                    /* a fault was injected or the guest stopped */
         } else {
-            val = v->paging->efer_read(v);
+            val = v->mmu->efer_read(v);
         }
         break;
     case MSR_VM_CR:

@@ -152,4 +152,5 @@ const struct paging_ops npt_paging_ops = {
     .npf = npt_fault,
     .efer_read = npt_efer_read,
     .efer_write = npt_efer_write,
+    .read_guest = svm_npt_read_guest,
 };

@@ -10,4 +10,7 @@
 extern const struct paging_ops npt_paging_ops;      /* npt.c */
 extern const struct paging_ops shadow_paging_ops;   /* shadow_paging.c */
 
+/* npt's read_guest (npt_walk.c): guest-virtual reads through the guest's own tables. */
+bool svm_npt_read_guest(struct svm_vcpu *v, uint64_t la, void *buf, unsigned len);
+
 #endif

@@ -159,7 +159,7 @@ static const char *guest_paging_name(struct svm_vcpu *v)
 {
     if (!(svm_guest_cr(v, 0) & X86_CR0_PG))
         return "off";
-    if (v->paging->efer_read(v) & EFER_LMA)
+    if (v->mmu->efer_read(v) & EFER_LMA)
         return "long mode (4-level)";
     return (svm_guest_cr(v, 4) & X86_CR4_PAE) ? "PAE" : "2-level";
 }
@@ -167,9 +167,9 @@ static const char *guest_paging_name(struct svm_vcpu *v)
 unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
 {
     vmcb_init(v, entry, info);
-    ulog("guest: entry %#x, info %#x, paging=%s, nRIP from %s", entry, info, v->paging->name,
+    ulog("guest: entry %#x, info %#x, paging=%s, nRIP from %s", entry, info, v->mmu->name,
          (v->svm_features & SVM_FEAT_NRIPS) ? "VMCB (NRIPS)" : "instruction lengths");
-    int r = v->paging->init(v);
+    int r = v->mmu->init(v);
     svm_pcicfg_init();
     console_drain();    /* the guest's UART init would drop what is still in the FIFO */
     if (r < 0) {
@@ -178,7 +178,7 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
         struct vmcb *vm = v->vmcb;
         svm_gdb_start(v);
         svm_wd_start(v);
-        void (*pre_vmrun)(struct svm_vcpu *) = v->paging->pre_vmrun;
+        void (*pre_vmrun)(struct svm_vcpu *) = v->mmu->pre_vmrun;
         while (!v->stop) {
             if (pre_vmrun) {
                 pre_vmrun(v);
@@ -202,7 +202,7 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
             exitprof_exit();
             vm->ctl.tlb_control = 0;
             vm->ctl.eventinj = 0;
-            vm->ctl.intercept_misc1 |= INTERCEPT1_HLT;   /* after a native HLT wait (exit_hlt) */
+            vm->ctl.intercept_misc1 |= INTERCEPT1_HLT;   /* after a native HLT wait (svm_exit_hlt) */
             svm_handle_exit(v);
             if (iommu_active)
                 iommu_poll_events();
@@ -213,7 +213,7 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
     svm_gdb_end(v);
     ulog("exit reason=%s status=%u", v->stop_reason, v->stop_status);
     ulog("guest paging at exit: %s (cr0=%#lx cr4=%#lx efer=%#lx)", guest_paging_name(v),
-         svm_guest_cr(v, 0), svm_guest_cr(v, 4), v->paging->efer_read(v));
+         svm_guest_cr(v, 0), svm_guest_cr(v, 4), v->mmu->efer_read(v));
     svm_print_exit_counts();
     svm_event_report();
     svm_task_switch_report();
@@ -223,8 +223,8 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
     svm_wd_report();
     ulog("tlb: full flushes=%lu", v->full_flushes);
     ulog("hlt: waits in the guest's own HLT=%lu", v->hlt_waits);
-    if (v->paging->report)
-        v->paging->report(v);
+    if (v->mmu->report)
+        v->mmu->report(v);
     iommu_report();
     svm_pcicfg_report();
     return v->stop_status;

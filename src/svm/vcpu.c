@@ -93,8 +93,8 @@ void svm_set_guest_cr2(struct svm_vcpu *v, uint64_t cr2)
 
 uint64_t svm_guest_cr(struct svm_vcpu *v, unsigned cr)
 {
-    if (v->paging->guest_cr)
-        return v->paging->guest_cr(v, cr);
+    if (v->mmu->guest_cr)
+        return v->mmu->guest_cr(v, cr);
     const struct vmcb_save *s = &v->vmcb->save;
     return cr == 0 ? s->cr0 : cr == 3 ? s->cr3 : cr == 4 ? s->cr4 : 0;
 }
@@ -149,8 +149,8 @@ void svm_dump_guest(struct svm_vcpu *v, const char *why)
     ulog("  rax=%08lx rbx=%08lx rcx=%08lx rdx=%08lx", vm->save.rax, r->rbx, r->rcx, r->rdx);
     ulog("  rsi=%08lx rdi=%08lx rbp=%08lx r8=%lx r9=%lx", r->rsi, r->rdi, r->rbp, r->r8, r->r9);
     ulog("  cr0=%08lx cr2=%08lx cr3=%08lx cr4=%08lx efer=%lx", svm_guest_cr(v, 0), vm->save.cr2,
-         svm_guest_cr(v, 3), svm_guest_cr(v, 4), v->paging->efer_read(v));
-    if (v->paging->guest_cr)
+         svm_guest_cr(v, 3), svm_guest_cr(v, 4), v->mmu->efer_read(v));
+    if (v->mmu->guest_cr)
         ulog("  hardware: cr0=%08lx cr3=%08lx cr4=%08lx efer=%lx", vm->save.cr0, vm->save.cr3,
              vm->save.cr4, vm->save.efer);
 }

@@ -34,7 +34,7 @@
  *       since the run started (wd_ticks), times WD_PERIOD_MS;
  *   R4  a run of watchdog=SECONDS or more stops the guest: reason
  *       "watchdog", status UMBRA_STATUS_WATCHDOG, with the guest's registers.
- * HLT: a guest that waits in its own HLT (exit.c lets it halt natively)
+ * HLT: a guest that waits in its own HLT (intercepts.c lets it halt natively)
  * would be woken by every watchdog NMI, which bare metal never does.  So:
  *   H1  while the watchdog runs, such a wait also intercepts INTR (with
  *       V_INTR_MASKING = 0 the exit comes when the guest would take its

@@ -168,7 +168,7 @@ static enum guest_paging t_paging_mode(void *t, unsigned cpu)
         return v->sh->paging;
     if (!(svm_guest_cr(v, 0) & X86_CR0_PG))
         return GUEST_PAGING_OFF;
-    if (v->paging->efer_read(v) & EFER_LMA)
+    if (v->mmu->efer_read(v) & EFER_LMA)
         return GUEST_PAGING_LONG;
     return (svm_guest_cr(v, 4) & X86_CR4_PAE) ? GUEST_PAGING_PAE : GUEST_PAGING_2LEVEL;
 }
@@ -189,7 +189,7 @@ static int t_get_regs(void *t, unsigned cpu, struct gdb_regs *r)
         .cs_base = s->cs.base, .ss_base = s->ss.base, .ds_base = s->ds.base, .es_base = s->es.base,
         .fs_base = s->fs.base, .gs_base = s->gs.base,
         .cr0 = svm_guest_cr(v, 0), .cr2 = s->cr2, .cr3 = svm_guest_cr(v, 3), .cr4 = svm_guest_cr(v, 4),
-        .efer = v->paging->efer_read(v),
+        .efer = v->mmu->efer_read(v),
     };
     if (svm_gdb.stepping)
         r->rflags = (r->rflags & ~X86_RFLAGS_TF) | (svm_gdb.guest_tf ? X86_RFLAGS_TF : 0);
@@ -207,7 +207,7 @@ static int set_control(struct svm_vcpu *v, const struct gdb_regs *r)
     struct shadow_vcpu *s = v->sh;
     char why[128];
     if (r->cr0 == svm_guest_cr(v, 0) && r->cr3 == svm_guest_cr(v, 3) && r->cr4 == svm_guest_cr(v, 4) &&
-        r->efer == v->paging->efer_read(v))
+        r->efer == v->mmu->efer_read(v))
         return 0;
     if (!s) {
         gdb_stub_why(&svm_gdb.stub, "control registers cannot be written from GDB under paging=npt");
@@ -217,7 +217,7 @@ static int set_control(struct svm_vcpu *v, const struct gdb_regs *r)
     struct gdb_regs old = { .cr0 = o0, .cr3 = o3, .cr4 = o4, .efer = oe }, n = *r;
     uint16_t cs = v->vmcb->save.cs.attrib;
     struct gdb_ctl_caps caps = {
-        .cr4_allowed = v->paging->cr4_allowed ? v->paging->cr4_allowed() : 0,
+        .cr4_allowed = v->mmu->cr4_allowed ? v->mmu->cr4_allowed() : 0,
         .efer_allowed = EFER_SCE | EFER_LME | EFER_LMA | (plat_cpu_features()->nx ? EFER_NXE : 0),
         .maxphyaddr = plat_cpu_features()->maxphyaddr,
         .cs_l = cs & (1u << 9), .cs_d = cs & (1u << 10),
@@ -308,7 +308,12 @@ static int t_read_virt(void *t, unsigned cpu, uint64_t va, void *buf, size_t len
     (void)cpu;
     if (v->sh)
         return gdb_shadow_read_virt(v->sh, va, buf, len);
-    return (svm_guest_cr(v, 0) & X86_CR0_PG) ? -GDB_EIO : phys_xfer(va, buf, len, false);
+    if (!(svm_guest_cr(v, 0) & X86_CR0_PG))
+        return phys_xfer(va, buf, len, false);
+    /* npt: the guest's own tables (paging_ops.read_guest). */
+    if (!(v->mmu->efer_read(v) & EFER_LMA))
+        va = (uint32_t)va;
+    return v->mmu->read_guest && v->mmu->read_guest(v, va, buf, len) ? 0 : -GDB_EIO;
 }
 
 static int t_write_virt(void *t, unsigned cpu, uint64_t va, const void *buf, size_t len)
