@@ -6,7 +6,7 @@
 # calls:    "A -> B: sym sym ..." when A.o has an undefined symbol that B.o
 #           defines (nm of kobj/src/svm/**.o, so it follows the code as
 #           compiled, function pointers in tables included).  Files outside
-#           src/svm count as one node per room (kern, shadow, guest, ...).
+#           src/svm and src/guest count as one node per room (kern, shadow, ...).
 # includes: "A -> header" for every #include "..." and <umbra/...> in src/svm.
 # cycles:   feeds the src/svm-internal call edges and the include edges to
 #           tsort(1), which names a loop if there is one; exit status 1 then.
@@ -21,7 +21,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 node() {   # object path -> graph node
     case $1 in
-    kobj/src/svm/*) echo "${1#kobj/}" | sed 's/\.o$/.c/; s/vmrun\.c$/vmrun.S/' ;;
+    kobj/src/svm/*|kobj/src/guest/*) echo "${1#kobj/}" | sed 's/\.o$/.c/; s/vmrun\.c$/vmrun.S/' ;;
     kobj/src/*) echo "$1" | sed 's|kobj/src/\([^/]*\)/.*|\1/|' ;;
     *) echo "other" ;;
     esac
@@ -45,7 +45,7 @@ awk 'NR == FNR { def[$1] = $2; next } ($2 in def) && def[$2] != $1 { print $1, d
     "$tmp/defs.s" "$tmp/uses" | sort -u > "$tmp/edges"
 
 calls() {
-    grep '^src/svm/' "$tmp/edges" | awk '
+    grep -E '^src/(svm|guest)/' "$tmp/edges" | awk '
         { k = $1 " -> " $2; s[k] = s[k] " " $3 }
         END { for (k in s) print k ":" s[k] }' | sort
 }
@@ -61,11 +61,11 @@ cycles() {
     rc=0
     # Only src/svm-internal call edges: a call out to a room and back in is
     # a callback (a hook in a struct), not a circle between src/svm files.
-    grep '^src/svm/[^ ]* src/svm/' "$tmp/edges" | awk '{ print $1, $2 }' | sort -u > "$tmp/svm-edges"
+    grep -E '^src/(svm|guest)/[^ ]* src/(svm|guest)/' "$tmp/edges" | awk '{ print $1, $2 }' | sort -u > "$tmp/svm-edges"
     if tsort "$tmp/svm-edges" > /dev/null 2> "$tmp/tsort.err"; then
-        echo "calls in src/svm: no cycle ($(wc -l < "$tmp/svm-edges") edges)"
+        echo "calls in src/svm and src/guest: no cycle ($(wc -l < "$tmp/svm-edges") edges)"
     else
-        echo "calls in src/svm: CYCLE (tsort's first loop:" $(sed -n '2,/contains a loop/p' "$tmp/tsort.err" | grep -v 'contains a loop' | sed 's/^tsort: //') ")"; rc=1
+        echo "calls in src/svm and src/guest: CYCLE (tsort's first loop:" $(sed -n '2,/contains a loop/p' "$tmp/tsort.err" | grep -v 'contains a loop' | sed 's/^tsort: //') ")"; rc=1
     fi
     # The strongly connected sets: every file that reaches and is reached by another.
     awk '

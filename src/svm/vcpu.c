@@ -9,9 +9,13 @@
 #include <umbra/lib.h>
 #include <umbra/svm.h>
 #include <umbra/x86.h>
+#include <umbra/loader.h>
 #include "exit.h"
 
 static uint8_t *iopm, *msrpm;
+
+/* The guest machine's hooks (include/umbra/loader.h): set by its loader (src/guest), read here below. */
+const struct guest_hooks *guest_hooks;
 
 /* ---- next RIP ------------------------------------------------------------ */
 
