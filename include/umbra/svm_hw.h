@@ -105,7 +105,28 @@ struct vmcb {
     struct vmcb_save save;        /* +0x400 */
 };
 
+/* The layout, checked wherever this header is compiled (APM vol. 2, tables B-1 and B-2). */
 _Static_assert(sizeof(struct vmcb) == 4096, "VMCB is one page");
+_Static_assert(sizeof(struct vmcb_seg) == 16, "vmcb_seg");
+_Static_assert(offsetof(struct vmcb, ctl.intercept_misc1) == 0x00C, "intercept_misc1");
+_Static_assert(offsetof(struct vmcb, ctl.intercept_misc2) == 0x010, "intercept_misc2");
+_Static_assert(offsetof(struct vmcb, ctl.msrpm_base_pa) == 0x048, "msrpm_base_pa");
+_Static_assert(offsetof(struct vmcb, ctl.exitinfo1) == 0x078, "exitinfo1");
+_Static_assert(offsetof(struct vmcb, ctl.exitinfo2) == 0x080, "exitinfo2");
+_Static_assert(offsetof(struct vmcb, ctl.np_enable) == 0x090, "np_enable");
+_Static_assert(offsetof(struct vmcb, ctl.clean) == 0x0C0, "clean");
+_Static_assert(offsetof(struct vmcb, ctl.insn_bytes) == 0x0D1, "insn_bytes");
+_Static_assert(offsetof(struct vmcb, save.cs) == 0x410, "cs");
+_Static_assert(offsetof(struct vmcb, save.gdtr) == 0x460, "gdtr");
+_Static_assert(offsetof(struct vmcb, save.idtr) == 0x480, "idtr");
+_Static_assert(offsetof(struct vmcb, save.cr3) == 0x550, "cr3");
+_Static_assert(offsetof(struct vmcb, save.cr0) == 0x558, "cr0");
+_Static_assert(offsetof(struct vmcb, save.dr7) == 0x560, "dr7");
+_Static_assert(offsetof(struct vmcb, save.rflags) == 0x570, "rflags");
+_Static_assert(offsetof(struct vmcb, save.star) == 0x600, "star");
+_Static_assert(offsetof(struct vmcb, save.kernel_gs_base) == 0x620, "kernel_gs_base");
+_Static_assert(offsetof(struct vmcb, save.sysenter_eip) == 0x638, "sysenter_eip");
+_Static_assert(offsetof(struct vmcb, save.lastexcp_to) == 0x690, "lastexcp_to");
 _Static_assert(offsetof(struct vmcb, ctl.iopm_base_pa) == 0x040, "iopm");
 _Static_assert(offsetof(struct vmcb, ctl.asid) == 0x058, "asid");
 _Static_assert(offsetof(struct vmcb, ctl.tlb_control) == 0x05C, "tlb_control");

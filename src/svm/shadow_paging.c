@@ -29,6 +29,7 @@
 #include "apic.h"
 #include "paging.h"
 #include "taskswitch.h"
+#include "ctlrules.h"
 #include "../shadow/trace.h"
 
 static struct shadow_domain *sh_dom;
@@ -207,30 +208,21 @@ static bool set_cr0(struct svm_vcpu *v, struct svm_emu *e, uint64_t val)
 {
     struct shadow_vcpu *s = v->sh;
     uint64_t old = s->guest_cr0;
-    if (val >> 32)
-        goto gp;
-    val |= X86_CR0_ET;
-    if ((val & X86_CR0_PG) && !(val & X86_CR0_PE))
-        goto gp;
-    if ((val & X86_CR0_NW) && !(val & X86_CR0_CD))
-        goto gp;
-    if (!(old & X86_CR0_PG) && (val & X86_CR0_PG) && (s->guest_efer & EFER_LME) &&
-        !(s->guest_cr4 & X86_CR4_PAE))
-        goto gp;
-    if ((old & X86_CR0_PG) && !(val & X86_CR0_PG) && e->c.mode == X86_MODE_LONG64)
-        goto gp;
+    val = svm_cr0_write(&(struct svm_ctl){ old, s->guest_cr4, s->guest_efer }, val,
+                        e->c.mode == X86_MODE_LONG64);
+    if (val == SVM_CTL_GP) {
+        gp0(v);
+        return false;
+    }
     s->guest_cr0 = val;
     return mode_change(v, old, s->guest_cr4, s->guest_efer, "CR0 write");
-gp:
-    gp0(v);
-    return false;
 }
 
 static bool set_cr4(struct svm_vcpu *v, uint64_t val)
 {
     struct shadow_vcpu *s = v->sh;
     uint64_t old = s->guest_cr4;
-    if ((val & ~cr4_allowed) || ((s->guest_efer & EFER_LMA) && !(val & X86_CR4_PAE))) {
+    if (!svm_cr4_write_ok(&(struct svm_ctl){ s->guest_cr0, old, s->guest_efer }, val, cr4_allowed)) {
         gp0(v);
         return false;
     }
@@ -243,7 +235,8 @@ static bool set_cr3(struct svm_vcpu *v, uint64_t val)
     struct shadow_vcpu *s = v->sh;
     struct sh_fault f = { 0 };
     uint64_t old = s->guest_cr3;
-    if ((s->guest_efer & EFER_LMA) && (val >> plat_cpu_features()->maxphyaddr)) {
+    if (!svm_cr3_write_ok(&(struct svm_ctl){ s->guest_cr0, s->guest_cr4, s->guest_efer }, val,
+                          plat_cpu_features()->maxphyaddr)) {
         gp0(v);
         return false;
     }
@@ -489,7 +482,7 @@ static int sp_efer_write(struct svm_vcpu *v, uint64_t val)
     struct shadow_vcpu *s = v->sh;
     uint64_t old = s->guest_efer;
     /* LME may not change while paging is on; LMA is the CPU's. */
-    if ((s->guest_cr0 & X86_CR0_PG) && ((val ^ old) & EFER_LME)) {
+    if (!svm_efer_write_ok(&(struct svm_ctl){ s->guest_cr0, s->guest_cr4, old }, val)) {
         gp0(v);
         return -1;
     }
