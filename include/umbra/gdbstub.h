@@ -25,7 +25,10 @@
 #define UMBRA_GDBSTUB_H
 
 #include <umbra/types.h>
-#include <umbra/shadow.h>   /* enum guest_paging */
+#include <umbra/guest_paging.h>
+
+struct shadow_vcpu;     /* include/umbra/shadow.h: only src/gdbstub/shadow_hooks.c looks inside */
+struct shadow_domain;
 
 /* ---- limits ---------------------------------------------------------------- */
 #define GDB_PACKET_SIZE   16384  /* max payload we accept and advertise (PacketSize): GDB 13 uses at most 16384 */

@@ -1,10 +1,11 @@
 /*
- * The Linux boot-protocol loader (src/svm/linux.c): a bzImage as the guest
+ * The Linux boot-protocol loader (src/guest/linux.c): a bzImage as the guest
  * module is loaded by the 32-bit boot protocol (Documentation/x86/boot.rst)
  * and entered in flat protected mode with ESI = boot_params; the second
- * module, if any, is its initrd.  It also gives the guest its platform end:
- * ACPI S5 (from the FADT's PM1a/PM1b control ports), a reset through 0xCF9
- * or the keyboard controller, end the run with Umbra's summary.
+ * module, if any, is its initrd.  It also gives the guest its platform end
+ * (src/guest/power.c): ACPI S5 (from the FADT's PM1a/PM1b control ports), a
+ * reset through 0xCF9 or the keyboard controller, end the run with Umbra's
+ * summary.
  */
 #ifndef UMBRA_LINUX_H
 #define UMBRA_LINUX_H
@@ -23,7 +24,7 @@ bool linux_is_bzimage(const uint8_t *img, uint64_t size);
 int linux_load(struct guest_boot *gb);
 
 /*
- * The pure half of linux_load (src/svm/linux_boot.c): every check, then the
+ * The pure half of linux_load (src/guest/linux_boot.c): every check, then the
  * zero page, GDT, command line, kernel and initrd written through
  * loader_guest(); fills gb->entry/info/kernel_lo/kernel_hi.  The command
  * line is the module string exactly as written, at most the kernel's

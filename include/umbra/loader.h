@@ -1,5 +1,5 @@
 /*
- * The guest loader (src/svm/loader.c): a Multiboot v1 kernel (ELF32, or the
+ * The guest loader (src/guest/loader.c, multiboot.c): a Multiboot v1 kernel (ELF32, or the
  * a.out kludge) from the first multiboot2 module, further modules handed to
  * the guest as its multiboot v1 modules.
  */
@@ -46,7 +46,7 @@ int loader_stage(struct frame_alloc *fa, const struct mb2_info *mb, struct guest
 /*
  * Load the staged kernel into guest RAM per guest_mmap, lay out the
  * multiboot v1 info and modules after it, fill gb->entry/info.  A Linux
- * bzImage goes to the Linux boot-protocol loader instead (src/svm/linux.c).
+ * bzImage goes to the Linux boot-protocol loader instead (src/guest/linux.c).
  * 0, or -1 after "umbra: loader: ..." was logged.
  */
 int loader_load(struct guest_boot *gb);

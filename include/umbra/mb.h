@@ -1,7 +1,7 @@
 /*
  * Multiboot: the v2 information GRUB hands Umbra (parsed by src/kern/mb2.c,
  * pure and hosted-tested) and the v1 structures Umbra builds for its guest
- * (src/svm/loader.c).
+ * (src/guest/multiboot.c).
  */
 #ifndef UMBRA_MB_H
 #define UMBRA_MB_H

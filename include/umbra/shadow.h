@@ -16,13 +16,7 @@
 #define UMBRA_SHADOW_H
 
 #include <umbra/types.h>
-
-enum guest_paging {
-    GUEST_PAGING_OFF,     /* CR0.PG = 0: identity "physical mode" shadow */
-    GUEST_PAGING_2LEVEL,  /* 32-bit, optional PSE 4 MiB pages */
-    GUEST_PAGING_PAE,     /* 3-level PAE (the focus) */
-    GUEST_PAGING_LONG,    /* 4-level, EFER.LMA */
-};
+#include <umbra/guest_paging.h>
 
 struct shadow_domain;   /* private to src/shadow; lives inside the pool */
 struct shadow_mode;     /* per-guest-mode dispatch table (multi.c, compiled per mode) */

@@ -1,237 +1,16 @@
 /*
- * AMD SVM: the VMCB layout (AMD APM vol. 2, appendix B), exit codes,
- * intercept bits, the per-vCPU state the VMRUN loop uses, and Umbra's
- * hypercall ABI.  Offsets in comments are from the start of the VMCB.
+ * AMD SVM, Umbra's side: the per-vCPU state the VMRUN loop uses, the vCPU
+ * services every exit handler calls (src/svm/vcpu.c), the paging-mode hooks
+ * (struct paging_ops) and the SVM core's entry points.  The hardware
+ * definitions are include/umbra/svm_hw.h, the hypercall ABI and status codes
+ * include/umbra/hypercall.h; both come with this header.
  */
 #ifndef UMBRA_SVM_H
 #define UMBRA_SVM_H
 
 #include <umbra/types.h>
-
-/* ---- VMCB ----------------------------------------------------------- */
-
-struct vmcb_seg {
-    uint16_t sel;
-    uint16_t attrib;      /* type[3:0] S[4] DPL[6:5] P[7] AVL[8] L[9] DB[10] G[11] */
-    uint32_t limit;
-    uint64_t base;
-};
-
-struct vmcb_control {
-    uint32_t intercept_cr;        /* +0x000 CR reads [15:0], CR writes [31:16] */
-    uint32_t intercept_dr;        /* +0x004 DR reads [15:0], DR writes [31:16] */
-    uint32_t intercept_exc;       /* +0x008 exception vectors */
-    uint32_t intercept_misc1;     /* +0x00C INTR..SHUTDOWN (INTERCEPT1_*) */
-    uint32_t intercept_misc2;     /* +0x010 VMRUN..XSETBV (INTERCEPT2_*) */
-    uint32_t intercept_misc3;     /* +0x014 */
-    uint8_t  rsvd0[0x24];         /* +0x018 */
-    uint16_t pause_thresh;        /* +0x03C */
-    uint16_t pause_count;         /* +0x03E */
-    uint64_t iopm_base_pa;        /* +0x040 */
-    uint64_t msrpm_base_pa;       /* +0x048 */
-    uint64_t tsc_offset;          /* +0x050 */
-    uint32_t asid;                /* +0x058 */
-    uint8_t  tlb_control;         /* +0x05C 0 = none, 1 = flush all */
-    uint8_t  rsvd1[3];            /* +0x05D */
-    uint64_t vintr;               /* +0x060 V_TPR, V_IRQ, V_INTR_MASKING ... */
-    uint64_t int_shadow;          /* +0x068 bit 0: guest in interrupt shadow */
-    uint64_t exitcode;            /* +0x070 */
-    uint64_t exitinfo1;           /* +0x078 */
-    uint64_t exitinfo2;           /* +0x080 */
-    uint64_t exitintinfo;         /* +0x088 event being delivered at the exit */
-    uint64_t np_enable;           /* +0x090 bit 0: nested paging */
-    uint64_t avic_apic_bar;       /* +0x098 */
-    uint64_t ghcb_pa;             /* +0x0A0 */
-    uint64_t eventinj;            /* +0x0A8 event to inject at VMRUN */
-    uint64_t n_cr3;               /* +0x0B0 nested page table root */
-    uint64_t lbr_virt;            /* +0x0B8 */
-    uint32_t clean;               /* +0x0C0 VMCB clean bits (always 0 here) */
-    uint32_t rsvd2;               /* +0x0C4 */
-    uint64_t nrip;                /* +0x0C8 next RIP (NRIPS only) */
-    uint8_t  insn_len;            /* +0x0D0 bytes fetched (decode assists) */
-    uint8_t  insn_bytes[15];      /* +0x0D1 */
-    uint8_t  rsvd3[0x400 - 0x0E0];/* +0x0E0 .. 0x3FF (AVIC, VMSA: unused) */
-};
-
-struct vmcb_save {
-    struct vmcb_seg es;           /* +0x400 */
-    struct vmcb_seg cs;           /* +0x410 */
-    struct vmcb_seg ss;           /* +0x420 */
-    struct vmcb_seg ds;           /* +0x430 */
-    struct vmcb_seg fs;           /* +0x440 */
-    struct vmcb_seg gs;           /* +0x450 */
-    struct vmcb_seg gdtr;         /* +0x460 */
-    struct vmcb_seg ldtr;         /* +0x470 */
-    struct vmcb_seg idtr;         /* +0x480 */
-    struct vmcb_seg tr;           /* +0x490 */
-    uint8_t  rsvd0[0x2B];         /* +0x4A0 */
-    uint8_t  cpl;                 /* +0x4CB */
-    uint32_t rsvd1;               /* +0x4CC */
-    uint64_t efer;                /* +0x4D0 */
-    uint8_t  rsvd2[0x70];         /* +0x4D8 */
-    uint64_t cr4;                 /* +0x548 */
-    uint64_t cr3;                 /* +0x550 */
-    uint64_t cr0;                 /* +0x558 */
-    uint64_t dr7;                 /* +0x560 */
-    uint64_t dr6;                 /* +0x568 */
-    uint64_t rflags;              /* +0x570 */
-    uint64_t rip;                 /* +0x578 */
-    uint8_t  rsvd3[0x58];         /* +0x580 */
-    uint64_t rsp;                 /* +0x5D8 */
-    uint64_t s_cet, ssp, isst;    /* +0x5E0 */
-    uint64_t rax;                 /* +0x5F8 */
-    uint64_t star;                /* +0x600 */
-    uint64_t lstar;               /* +0x608 */
-    uint64_t cstar;               /* +0x610 */
-    uint64_t sfmask;              /* +0x618 */
-    uint64_t kernel_gs_base;      /* +0x620 */
-    uint64_t sysenter_cs;         /* +0x628 */
-    uint64_t sysenter_esp;        /* +0x630 */
-    uint64_t sysenter_eip;        /* +0x638 */
-    uint64_t cr2;                 /* +0x640 */
-    uint8_t  rsvd4[0x20];         /* +0x648 */
-    uint64_t g_pat;               /* +0x668 */
-    uint64_t dbgctl;              /* +0x670 */
-    uint64_t br_from, br_to;      /* +0x678 */
-    uint64_t lastexcp_from;       /* +0x688 */
-    uint64_t lastexcp_to;         /* +0x690 */
-    uint8_t  rsvd5[0x1000 - 0x698];
-};
-
-struct vmcb {
-    struct vmcb_control ctl;      /* +0x000 */
-    struct vmcb_save save;        /* +0x400 */
-};
-
-_Static_assert(sizeof(struct vmcb) == 4096, "VMCB is one page");
-_Static_assert(offsetof(struct vmcb, ctl.iopm_base_pa) == 0x040, "iopm");
-_Static_assert(offsetof(struct vmcb, ctl.asid) == 0x058, "asid");
-_Static_assert(offsetof(struct vmcb, ctl.tlb_control) == 0x05C, "tlb_control");
-_Static_assert(offsetof(struct vmcb, ctl.exitcode) == 0x070, "exitcode");
-_Static_assert(offsetof(struct vmcb, ctl.exitintinfo) == 0x088, "exitintinfo");
-_Static_assert(offsetof(struct vmcb, ctl.eventinj) == 0x0A8, "eventinj");
-_Static_assert(offsetof(struct vmcb, ctl.n_cr3) == 0x0B0, "n_cr3");
-_Static_assert(offsetof(struct vmcb, ctl.nrip) == 0x0C8, "nrip");
-_Static_assert(offsetof(struct vmcb, save.es) == 0x400, "save area");
-_Static_assert(offsetof(struct vmcb, save.tr) == 0x490, "tr");
-_Static_assert(offsetof(struct vmcb, save.cpl) == 0x4CB, "cpl");
-_Static_assert(offsetof(struct vmcb, save.efer) == 0x4D0, "efer");
-_Static_assert(offsetof(struct vmcb, save.cr4) == 0x548, "cr4");
-_Static_assert(offsetof(struct vmcb, save.rip) == 0x578, "rip");
-_Static_assert(offsetof(struct vmcb, save.rsp) == 0x5D8, "rsp");
-_Static_assert(offsetof(struct vmcb, save.rax) == 0x5F8, "rax");
-_Static_assert(offsetof(struct vmcb, save.cr2) == 0x640, "cr2");
-_Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "g_pat");
-
-/* Segment attributes in VMCB form. */
-#define SVM_ATTR_CODE32 0x0C9B   /* G, DB, P, S, type 0xB (exec/read, accessed) */
-#define SVM_ATTR_DATA32 0x0C93   /* G, DB, P, S, type 0x3 (read/write, accessed) */
-#define SVM_ATTR_TSS32  0x008B   /* P, busy 32-bit TSS */
-#define SVM_ATTR_LDT    0x0082   /* P, LDT */
-
-/* intercept_misc1 (VMCB +0x00C) */
-#define INTERCEPT1_INTR     (1u << 0)
-#define INTERCEPT1_NMI      (1u << 1)
-#define INTERCEPT1_IRET     (1u << 20)
-#define INTERCEPT1_INVLPG   (1u << 25)
-#define INTERCEPT1_INVLPGA  (1u << 26)
-#define INTERCEPT1_CPUID    (1u << 18)
-#define INTERCEPT1_HLT      (1u << 24)
-#define INTERCEPT1_IOIO     (1u << 27)
-#define INTERCEPT1_MSR      (1u << 28)
-#define INTERCEPT1_TASKSW   (1u << 29)
-#define INTERCEPT1_SHUTDOWN (1u << 31)
-/* intercept_misc2 (VMCB +0x010) */
-#define INTERCEPT2_VMRUN    (1u << 0)
-#define INTERCEPT2_VMMCALL  (1u << 1)
-#define INTERCEPT2_VMLOAD   (1u << 2)
-#define INTERCEPT2_VMSAVE   (1u << 3)
-#define INTERCEPT2_STGI     (1u << 4)
-#define INTERCEPT2_CLGI     (1u << 5)
-#define INTERCEPT2_SKINIT   (1u << 6)
-
-/* EVENTINJ / EXITINTINFO */
-#define SVM_EVT_VALID       (1ULL << 31)
-#define SVM_EVT_ERR_VALID   (1ULL << 11)
-#define SVM_EVT_TYPE_INTR   (0ULL << 8)
-#define SVM_EVT_TYPE_NMI    (2ULL << 8)
-#define SVM_EVT_TYPE_EXC    (3ULL << 8)
-#define SVM_EVT_TYPE_SOFT   (4ULL << 8)
-
-/* IOIO EXITINFO1 */
-#define IOIO_IN        (1u << 0)
-#define IOIO_STR       (1u << 2)
-#define IOIO_REP       (1u << 3)
-#define IOIO_SZ_SHIFT  4          /* bits 6:4: 1, 2 or 4 bytes */
-#define IOIO_PORT_SHIFT 16
-
-/* Exit codes (EXITCODE, VMCB +0x070) */
-#define VMEXIT_CR0_READ   0x000
-#define VMEXIT_CR0_WRITE  0x010
-#define VMEXIT_CR3_WRITE  0x013
-#define VMEXIT_CR4_WRITE  0x014
-#define VMEXIT_EXC_BASE   0x040   /* + vector */
-#define VMEXIT_INTR       0x060
-#define VMEXIT_NMI        0x061
-#define VMEXIT_SMI        0x062
-#define VMEXIT_INIT       0x063
-#define VMEXIT_VINTR      0x064
-#define VMEXIT_IRET       0x074
-#define VMEXIT_CPUID      0x072
-#define VMEXIT_HLT        0x078
-#define VMEXIT_INVLPG     0x079
-#define VMEXIT_INVLPGA    0x07A
-#define VMEXIT_IOIO       0x07B
-#define VMEXIT_MSR        0x07C
-#define VMEXIT_TASK_SWITCH 0x07D
-#define VMEXIT_SHUTDOWN   0x07F
-#define VMEXIT_VMRUN      0x080
-#define VMEXIT_VMMCALL    0x081
-#define VMEXIT_VMLOAD     0x082
-#define VMEXIT_VMSAVE     0x083
-#define VMEXIT_STGI       0x084
-#define VMEXIT_CLGI       0x085
-#define VMEXIT_SKINIT     0x086
-#define VMEXIT_NPF        0x400
-#define VMEXIT_INVALID    ((uint64_t)-1)
-#define VMEXIT_TABLE_SIZE 0x401   /* dispatch table covers 0 .. VMEXIT_NPF */
-
-/* CPUID 0x8000000A EDX feature bits */
-#define SVM_FEAT_NP          (1u << 0)
-#define SVM_FEAT_NRIPS       (1u << 3)
-#define SVM_FEAT_FLUSHBYASID (1u << 6)
-#define SVM_FEAT_DECODE      (1u << 7)
-
-/* ---- Umbra's hypercall ABI (VMMCALL, 0F 01 D9) -----------------------
- * In:  EAX = function, EBX/ECX = arguments.  Out: EAX = 0 on success,
- * 0xFFFFFFFF for an unknown function or bad argument.  Other registers kept.
- *   HC_PRINT (0): print ECX bytes (at most HC_PRINT_MAX) of the string at
- *                 guest-PHYSICAL address EBX as the line "umbra: guest: ...".
- *   HC_EXIT  (1): end the run with status EBX (as a write to port 0xF4).
- * The hypervisor leaf CPUID 0x40000000 returns EAX = 0x40000001 (max leaf)
- * and EBX:ECX:EDX = "UmbraUmbraUm"; CPUID 0x40000001 EAX = ABI version (1).
- */
-#define HC_PRINT     0
-#define HC_EXIT      1
-#define HC_PRINT_MAX 256
-#define HC_ABI_VERSION 1
-
-/* ---- exit status Umbra reports (port 0xF4 value) ----------------------
- * QEMU's isa-debug-exit turns status v into the exit code (v << 1) | 1.
- * Umbra's own failures use values a test guest never does:
- *   UMBRA_STATUS_WATCHDOG     0x7D  -> QEMU exit code 251 (watchdog=SECONDS:
- *                                      the guest spun that long with IF=0)
- *   UMBRA_STATUS_TRIPLE_FAULT 0x7E  -> QEMU exit code 253
- *   UMBRA_STATUS_ERROR        0x7F  -> QEMU exit code 255 (loader error, no
- *                                      SVM, unexpected exit, NPF, bad option)
- */
-#define UMBRA_STATUS_WATCHDOG     0x7D
-#define UMBRA_STATUS_TRIPLE_FAULT 0x7E
-#define UMBRA_STATUS_ERROR        0x7F
-
-/* Ports Umbra owns */
-#define PORT_DEBUG_EXIT 0xF4
-#define PORT_BOCHS_SHUTDOWN 0x8900
+#include <umbra/svm_hw.h>
+#include <umbra/hypercall.h>
 
 /* ---- vCPU --------------------------------------------------------------- */
 
@@ -248,7 +27,7 @@ struct svm_vcpu {
     struct guest_regs regs;       /* saved/restored by svm_vmrun() */
     struct vmcb *vmcb;            /* direct-mapped */
     paddr_t vmcb_pa;
-    const struct paging_ops *paging;
+    const struct paging_ops *mmu;   /* the paging mode (npt or shadow): how the MMU is virtualised */
     uint64_t guest_efer;          /* EFER as the guest sees it (no SVME) */
     struct shadow_vcpu *sh;       /* paging=shadow: the shadow MMU's view of this vCPU */
     uint32_t svm_features;        /* CPUID 0x8000000A EDX */
@@ -257,7 +36,7 @@ struct svm_vcpu {
     uint64_t run_rip;             /*   checks EXITINTINFO against them) */
     uint64_t last_eventinj;       /* the last event any VMRUN injected (ditto) ... */
     uint64_t last_inj_rip;        /*   ... and the RIP it was injected at */
-    unsigned long hlt_waits;      /* HLTs let through to wait natively (exit.c) */
+    unsigned long hlt_waits;      /* HLTs let through to wait natively (intercepts.c) */
     uint64_t hlt_wait_rip;        /* the last of them (watchdog.c restarts it after its NMI) */
     bool wd_intr_armed;           /* INTR intercepted for that wait only (watchdog.c) */
     bool nmi_masked;              /* the guest's NMI blocking, kept by Umbra (nmi.c) ... */
@@ -305,10 +84,13 @@ void svm_stop(struct svm_vcpu *v, const char *reason, unsigned status);
 
 /* Print exit code, exitinfo1/2 and the guest registers as "umbra: " lines. */
 void svm_dump_guest(struct svm_vcpu *v, const char *why);
+/* An exit nothing handles: dump the guest and stop it ("unexpected"). */
+void svm_exit_unexpected(struct svm_vcpu *v);
 
 /*
- * Per-paging-mode hooks (src/svm/paging.c chooses one): npt (nested paging)
- * or shadow (src/svm/shadow_paging.c on the shadow MMU).  init sets up the
+ * Per-paging-mode hooks (src/svm/svm.c's paging_select() chooses one): npt
+ * (src/svm/npt.c, nested paging) or shadow (src/svm/shadow_paging.c on the
+ * shadow MMU).  init sets up the
  * VMCB for the mode (intercepts, nested or shadow CR3) and returns 0, or -1
  * after logging why.
  */
@@ -328,6 +110,26 @@ struct paging_ops {
     uint64_t (*guest_cr)(struct svm_vcpu *v, unsigned cr);
     /* NULL, or print the mode's own end-of-run lines (counters). */
     void (*report)(struct svm_vcpu *v);
+    /* NULL (the guest's CRs are not Umbra's to write), or the CR4 bits the guest may set:
+     * the GDB target checks a debugger's CR4 write against what the CR4 intercept allows. */
+    uint64_t (*cr4_allowed)(void);
+    /* NULL, or hide in a CPUID result what the mode does not model (after the common filter). */
+    void (*cpuid)(struct svm_vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4]);
+    /*
+     * NULL, or first after every #VMEXIT, before EXITINTINFO and the handler:
+     * the mode's check that the hardware did not move its state behind it.
+     * 0: handle the exit; 1: the check consumed it (counted, not handled);
+     * -1: the guest was stopped (not counted).
+     */
+    int (*exit_check)(struct svm_vcpu *v);
+    /*
+     * Read len bytes of guest-virtual memory at la (truncated to 32 bits by
+     * the caller outside long mode) as the guest's own read would translate
+     * it; false if a byte is not readable guest RAM.  Nothing is written
+     * (no A/D bits), nothing is injected.  Used by the event rules (event.h)
+     * and GDB's virtual reads.
+     */
+    bool (*read_guest)(struct svm_vcpu *v, uint64_t la, void *buf, unsigned len);
 };
 
 /* ---- SVM core entry points (src/svm) ------------------------------------ */
@@ -336,8 +138,7 @@ struct paging_ops {
 int svm_init(uint32_t *features);
 /* Paging ops for the option value. */
 const struct paging_ops *paging_select(int paging_kind);
-extern const struct paging_ops shadow_paging_ops;   /* src/svm/shadow_paging.c */
-/* CR0/3/4 as the guest sees them, through v->paging->guest_cr when the mode has one. */
+/* CR0/3/4 as the guest sees them, through v->mmu->guest_cr when the mode has one. */
 uint64_t svm_guest_cr(struct svm_vcpu *v, unsigned cr);
 /*
  * Nested paging identity-maps guest-physical [0, top) minus Umbra's reserve,
@@ -358,6 +159,10 @@ void svm_flush_guest_tlb(struct svm_vcpu *v);
 
 /* Set (on) or clear the IOPM intercept of one guest I/O port, from the next VMRUN on. */
 void svm_iopm_intercept(unsigned port, bool on);
+/* Intercept reads and writes of one MSR (MSRPM). */
+void svm_msrpm_intercept(uint32_t msr);
+/* The IOPM and MSRPM the two calls above edit (svm_vcpu_alloc() hands them over). */
+void svm_vcpu_maps(uint8_t *iopm, uint8_t *msrpm);
 /*
  * PCI configuration ports while an IOMMU is on (src/svm/pcicfg.c): init sets
  * the intercepts of 0xCF8-0xCFF; ioio handles one intercepted access there

@@ -40,23 +40,28 @@
  *    callback always gets one ascending range; and the single-step trap:
  *    after X86EMU_OK with RFLAGS.TF set the caller owes the guest a #DB.
  *
- * Backing the callbacks with the shadow MMU (the SVM layer's glue; v is the
- * struct shadow_vcpu in ctxt->opaque):
+ * Backing the callbacks with the shadow MMU is the SVM layer's glue,
+ * src/svm/emu_shadow.c (svm_emu_shadow_ops; its contract is stated there and
+ * test/unit/test_x86_glue.c runs it against this emulator).  In short, for
+ * the struct svm_emu whose x86_emu_ctxt the callback gets:
  *
- *   static int emu_write(struct x86_emu_ctxt *c, uint64_t la, const void *src,
- *                        unsigned len, uint32_t pfec, struct x86_fault *f)
+ *   static int cb_write(struct x86_emu_ctxt *c, uint64_t la, const void *src,
+ *                       unsigned len, uint32_t pfec, struct x86_fault *f)
  *   {
- *       struct sh_fault sf;
- *       switch (shadow_write_guest(c->opaque, la, src, len, pfec, &sf)) {
- *       case SH_FIXED:   return X86EMU_OK;
- *       case SH_REFLECT: *f = (struct x86_fault){ sf.vector, true, sf.pfec, sf.cr2 };
- *                        return X86EMU_FAULT;
- *       default:         return X86EMU_UNHANDLED;
- *       }
+ *       struct svm_emu *e = emu_of(c);
+ *       struct sh_fault sf = { 0 };
+ *       return from_shadow(e, shadow_write_guest(e->v->sh, la, src, len,
+ *                                                pfec | ac_flag(e), &sf), &sf, f);
  *   }
  *
- * and the same for read (and fetch, which passes PFEC_INSN) with
- * shadow_read_guest().  The cmpxchg callback may stay NULL on one vCPU.
+ * where from_shadow() maps SH_FIXED to X86EMU_OK, SH_REFLECT to X86EMU_FAULT
+ * (the shadow's vector and CR2; its pfec as the error code for a #PF, 0 for
+ * any other vector) and anything else to X86EMU_UNHANDLED, and ac_flag() adds
+ * SH_PFEC_AC while the guest's RFLAGS.AC = 1.  Reads and fetches (PFEC_INSN)
+ * go through shadow_read_guest() the same way, locked updates of 1..8 bytes
+ * through shadow_cmpxchg_guest() (a cmpxchg callback may stay NULL only on a
+ * single vCPU).
+ *
  * Without NRIPS, point the SVM layer's instruction-length hook at
  * x86_decode_sys() (or x86_insn_length() on bytes it fetched itself).
  */

@@ -7,7 +7,7 @@
  * wrmsr_safe(), which the handler fixes up by moving RIP to their fixup label.
  */
 #include <umbra/kern.h>
-#include <umbra/svm.h>
+#include <umbra/hypercall.h>
 #include <umbra/x86.h>
 
 struct trap_frame {

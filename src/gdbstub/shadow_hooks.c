@@ -8,6 +8,7 @@
  * shadow_pool_usage() and shadow_blow_tables().
  */
 #include <umbra/gdbstub.h>
+#include <umbra/shadow.h>
 #include <umbra/lib.h>
 #include <umbra/platform.h>
 #include <umbra/x86.h>

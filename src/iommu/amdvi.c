@@ -15,7 +15,7 @@
  *                 IV = 0: interrupts pass untranslated (no remapping yet).
  *   command buffer 4 KiB (256 commands): invalidate-all + completion wait.
  *   event log     4 KiB (256 events): Umbra polls it after every exit.
- *   I/O page table (shared) 3 levels, as the nested table in paging.c:
+ *   I/O page table (shared) 3 levels, as the nested table in src/svm/npt.c:
  *                 root -> one level-2 table per GiB of [0, top) -> 2 MiB
  *                 pages, except 4 KiB tables for the 2 MiB regions that
  *                 hold a bound of the reserve or an IOMMU's MMIO.

@@ -5,7 +5,7 @@
  */
 #include <umbra/kern.h>
 #include <umbra/lib.h>
-#include <umbra/svm.h>
+#include <umbra/hypercall.h>
 
 #define COM1 0x3f8
 #define UART_THR 0

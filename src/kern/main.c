@@ -107,7 +107,7 @@ void kmain(uint32_t magic, uint32_t info_pa, uint32_t load_base)
     if (svm_init(&features) < 0)
         fail_stop();
     vcpu0.svm_features = features;
-    vcpu0.paging = paging_select(umbra_opts.paging);
+    vcpu0.mmu = paging_select(umbra_opts.paging);
     smp_init(mbi.rsdp);      /* before anything is loaded over the multiboot2 info or the tables */
     wdcpu_start(&mbi, info_pa);   /* gdb= or watchdog=: one parked AP becomes the watchdog CPU */
 

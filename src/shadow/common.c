@@ -59,7 +59,7 @@ static void compute_hw(struct shadow_vcpu *v)
               | (f->pks ? X86_CR4_PKS : 0);
     v->hw_cr0 = v->guest_cr0 | X86_CR0_PG | X86_CR0_WP;
     v->hw_cr4 = (v->guest_cr4 & pass) | (v->paging == GUEST_PAGING_2LEVEL ? 0 : X86_CR4_PAE);
-    v->hw_efer = (v->guest_efer & ~(uint64_t)(EFER_LME | EFER_LMA | EFER_NXE)) | EFER_SVME
+    v->hw_efer = (v->guest_efer & ~(uint64_t)(EFER_LME | EFER_LMA | EFER_NXE))
                | (f->nx ? (v->guest_efer & EFER_NXE) : 0)
                | (v->paging == GUEST_PAGING_LONG ? EFER_LME | EFER_LMA : 0);
 }

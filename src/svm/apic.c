@@ -9,7 +9,7 @@
  *     the hardware as written, except the APIC ID register (Umbra keeps the
  *     boot CPU's ID so "self" keeps its meaning);
  *   - xAPIC under paging=npt: the nested tables map the APIC page read-only
- *     (paging.c) and the write is emulated the same way (npt_walk.c reads
+ *     (npt.c) and the write is emulated the same way (npt_walk.c reads
  *     the instruction through the guest's own tables).
  * The guest is a one-CPU machine: an IPI that includes this CPU is sent to
  * this CPU only (an NMI is injected); INIT, SIPI, SMI and an IPI aimed only
@@ -27,7 +27,6 @@
 #include "apic.h"
 #include "nmi.h"
 
-uint64_t apic_trap_gfn = ~0ULL;
 static paddr_t apic_base;            /* xAPIC MMIO base (fixed for the run) */
 static uint32_t boot_id;             /* this CPU's APIC ID at start */
 static bool have_apic;

@@ -8,7 +8,8 @@
 
 #include <umbra/svm.h>
 
-/* The frame of the xAPIC page (~0 when there is no local APIC): its writes are trapped. */
+/* The frame of the xAPIC page (~0 when there is no local APIC): its writes are trapped.
+ * Set by svm_apic_init(); defined in platform.c, whose p2m answers plat_gfn_trap_writes(). */
 extern uint64_t apic_trap_gfn;
 
 /* Find the boot CPU's local APIC (base, ID) before the guest runs. */

@@ -1,5 +1,6 @@
 /*
- * The x86 emulator on an SVM guest under shadow paging (see emu.h).
+ * The x86 emulator on an SVM guest (see emu.h); its memory callbacks under
+ * shadow paging are emu_shadow.c's (pure, tested hosted), under npt below.
  *
  * Neither Bochs nor QEMU TCG gives decode assists, so every CR access and
  * INVLPG intercept, and every write to a write-protected guest page table,
@@ -19,87 +20,6 @@
 #include <umbra/x86.h>
 #include "emu.h"
 #include "apic.h"
-
-static inline struct svm_emu *emu_of(struct x86_emu_ctxt *c)
-{
-    return (struct svm_emu *)c;
-}
-
-/* The shadow MMU's AC flag for an access: SMAP exempts supervisor data accesses when RFLAGS.AC = 1. */
-static inline uint32_t ac_flag(const struct svm_emu *e)
-{
-    return (e->r.rflags & X86_RFLAGS_AC) ? SH_PFEC_AC : 0;
-}
-
-/* A shadow result as an emulator callback result. */
-static int from_shadow(struct svm_emu *e, enum sh_result r, const struct sh_fault *sf,
-                       struct x86_fault *f)
-{
-    switch (r) {
-    case SH_FIXED:
-        return X86EMU_OK;
-    case SH_REFLECT:
-        f->vector = sf->vector;
-        f->has_error = true;
-        f->error_code = sf->vector == X86_EXC_PF ? sf->pfec : 0;
-        f->cr2 = sf->cr2;
-        return X86EMU_FAULT;
-    default:
-        e->stop_why = sf->why ? sf->why : "shadow refused the access";
-        return X86EMU_UNHANDLED;
-    }
-}
-
-static int cb_read(struct x86_emu_ctxt *c, uint64_t la, void *dst, unsigned len, uint32_t pfec,
-                   struct x86_fault *f)
-{
-    struct svm_emu *e = emu_of(c);
-    struct sh_fault sf = { 0 };
-    return from_shadow(e, shadow_read_guest(e->v->sh, la, dst, len, pfec | ac_flag(e), &sf), &sf, f);
-}
-
-static int cb_write(struct x86_emu_ctxt *c, uint64_t la, const void *src, unsigned len,
-                    uint32_t pfec, struct x86_fault *f)
-{
-    struct svm_emu *e = emu_of(c);
-    struct sh_fault sf = { 0 };
-    return from_shadow(e, shadow_write_guest(e->v->sh, la, src, len, pfec | ac_flag(e), &sf), &sf, f);
-}
-
-/*
- * Locked updates.  The shadow does 1..8 bytes atomically; CMPXCHG16B's 16
- * bytes are compared and written without atomicity, which is exact for
- * Umbra's one vCPU.
- */
-static int cb_cmpxchg(struct x86_emu_ctxt *c, uint64_t la, void *old, const void *new,
-                      unsigned len, uint32_t pfec, struct x86_fault *f)
-{
-    struct svm_emu *e = emu_of(c);
-    struct sh_fault sf = { 0 };
-    if (len > 8) {
-        uint8_t cur[16];
-        int rc = cb_read(c, la, cur, len, pfec & ~PFEC_WRITE, f);
-        if (rc)
-            return rc;
-        if (memcmp(cur, old, len)) {
-            /* The CPU writes back the old value on a failed locked compare: keep the W check. */
-            rc = cb_write(c, la, cur, len, pfec | PFEC_WRITE, f);
-            if (rc == X86EMU_OK)
-                memcpy(old, cur, len);
-            return rc;
-        }
-        return cb_write(c, la, new, len, pfec | PFEC_WRITE, f);
-    }
-    bool done;
-    return from_shadow(e, shadow_cmpxchg_guest(e->v->sh, la, old, new, len,
-                                               pfec | ac_flag(e), &done, &sf), &sf, f);
-}
-
-static const struct x86_emu_ops shadow_emu_ops = {
-    .read = cb_read,
-    .write = cb_write,
-    .cmpxchg = cb_cmpxchg,
-};
 
 /*
  * paging=npt (no shadow): guest memory through the guest's own tables
@@ -168,7 +88,7 @@ static const struct x86_emu_ops npt_emu_ops = {
 
 const struct x86_emu_ops *svm_emu_ops(const struct svm_emu *e)
 {
-    return e->v->sh ? &shadow_emu_ops : &npt_emu_ops;
+    return e->v->sh ? &svm_emu_shadow_ops : &npt_emu_ops;
 }
 
 void svm_emu_begin(struct svm_emu *e, struct svm_vcpu *v)
@@ -193,11 +113,11 @@ void svm_emu_begin(struct svm_emu *e, struct svm_vcpu *v)
         r->seg[i] = (struct x86_seg){ vs[i].sel, vs[i].attrib, vs[i].limit, vs[i].base };
     r->cpl = s->cpl;
 
-    e->c.ops = v->sh ? &shadow_emu_ops : &npt_emu_ops;
+    e->c.ops = v->sh ? &svm_emu_shadow_ops : &npt_emu_ops;
     e->c.opaque = v->sh;
     e->c.regs = r;
     e->c.insn_avail = 0;
-    e->c.mode = x86_cpu_mode_of(svm_guest_cr(v, 0), v->paging->efer_read(v), s->rflags,
+    e->c.mode = x86_cpu_mode_of(svm_guest_cr(v, 0), v->mmu->efer_read(v), s->rflags,
                                 s->cs.attrib);
 }
 
@@ -240,7 +160,7 @@ void svm_emu_fail(struct svm_emu *e, int rc, const char *what)
                 : (e->r.seg[X86_SEG_CS].base + e->r.rip) & 0xffffffffu;
     bool have = v->sh ? shadow_read_guest(v->sh, la, b, 8, PFEC_INSN | SH_PFEC_AC, &sf) == SH_FIXED
                       : npt_read(&e->c, la, b, 8, PFEC_INSN, &e->c.fault) == X86EMU_OK;
-    ulog("%s: cannot %s the instruction at %#lx (mode %u)%s%s", v->paging->name, what, la,
+    ulog("%s: cannot %s the instruction at %#lx (mode %u)%s%s", v->mmu->name, what, la,
          (unsigned)e->c.mode, e->stop_why ? ": " : "", e->stop_why ? e->stop_why : "");
     if (have)
         ulog("  bytes %02x %02x %02x %02x %02x %02x %02x %02x", b[0], b[1], b[2], b[3], b[4],

@@ -18,6 +18,14 @@ struct svm_emu {
     const char *stop_why;      /* set when the shadow refused an access (SH_STOP) */
 };
 
+static inline struct svm_emu *emu_of(struct x86_emu_ctxt *c)
+{
+    return (struct svm_emu *)c;
+}
+
+/* The shadow MMU's memory callbacks (emu_shadow.c, pure; e is the svm_emu whose x86_emu_ctxt they get). */
+extern const struct x86_emu_ops svm_emu_shadow_ops;
+
 /* The memory callbacks svm_emu_begin() installs: the shadow MMU's, or (paging=npt) the guest walk's. */
 const struct x86_emu_ops *svm_emu_ops(const struct svm_emu *e);
 

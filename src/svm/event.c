@@ -3,7 +3,7 @@
  * knows (event.h has the rules and why Bochs needs them).  Pure C, also
  * compiled into the hosted test test/unit/test_core_event.c.
  */
-#include <umbra/svm.h>
+#include <umbra/svm_hw.h>
 #include <umbra/x86.h>
 #include "event.h"
 

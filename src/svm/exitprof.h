@@ -14,9 +14,9 @@
 #define UMBRA_SVM_EXITPROF_H
 
 #include <umbra/types.h>
-#include <umbra/svm.h>
+#include <umbra/svm_hw.h>
 
-/* Defined in exit.c in every build (all zero in umbra.elf), printed with the exit counts. */
+/* Defined in exitstat.c in every build (all zero in umbra.elf), printed with the exit counts. */
 extern uint64_t exitprof_ticks[VMEXIT_TABLE_SIZE];
 extern uint64_t exitprof_t0;
 

@@ -37,7 +37,7 @@
 #include <umbra/svm.h>
 #include <umbra/x86.h>
 #include <umbra/watchdog.h>
-#include "gdbtarget.h"
+#include "gdb/gdb.h"
 #include "nmi.h"
 
 static unsigned long nmi_injected, nmi_held, nmi_lost, nmi_steps, nmi_iret_faults;
@@ -121,7 +121,7 @@ void svm_nmi_exit_iret(struct svm_vcpu *v)
 void svm_nmi_exit_db(struct svm_vcpu *v)
 {
     struct vmcb *vm = v->vmcb;
-    /* Bochs commits DR6 only at delivery (gdbtarget.c): BS may be missing, so a
+    /* Bochs commits DR6 only at delivery (gdb/intercept.c): BS may be missing, so a
      * RIP or CS that moved also says the IRET completed. */
     if (v->nmi_step && ((vm->save.dr6 & X86_DR6_BS) || vm->save.rip != v->nmi_step_rip ||
                         vm->save.cs.sel != v->nmi_step_cs)) {

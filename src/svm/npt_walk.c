@@ -4,13 +4,17 @@
  * reserve, so the walk reads the guest's tables through the direct map and
  * refuses any table in the reserve or above the direct map.  It checks only
  * present bits: it serves the emulation of an instruction the CPU already
- * fetched and whose access already passed the guest's checks.
+ * fetched and whose access already passed the guest's checks, and the reads
+ * of npt's paging_ops.read_guest (the event rules, GDB), which the guest's
+ * own read might have refused for its U/S or PKU bits: they only look.
  */
 #include <umbra/kern.h>
 #include <umbra/lib.h>
 #include <umbra/svm.h>
 #include <umbra/x86.h>
+#include <umbra/iommu.h>
 #include "apic.h"
+#include "paging.h"
 
 static bool guest_pa_ok(gpa_t pa, size_t len)
 {
@@ -69,5 +73,29 @@ bool svm_npt_gva_to_gpa(struct svm_vcpu *v, uint64_t la, gpa_t *gpa)
         }
     }
     *gpa = (e & addr) | (la & 0xfff);
+    return true;
+}
+
+/*
+ * paging_ops.read_guest under npt: page by page through the walk above, each
+ * page read through the direct map.  Refuses Umbra's reserve, an IOMMU's
+ * registers and the trapped APIC page (an MMIO read has side effects).
+ */
+bool svm_npt_read_guest(struct svm_vcpu *v, uint64_t la, void *buf, unsigned len)
+{
+    uint8_t *p = buf;
+    while (len) {
+        unsigned n = PAGE_SIZE - (unsigned)(la & (PAGE_SIZE - 1));
+        gpa_t gpa;
+        if (n > len)
+            n = len;
+        if (!svm_npt_gva_to_gpa(v, la, &gpa) || !guest_pa_ok(gpa, n) || iommu_mmio_overlaps(gpa, n) ||
+            gpa >> PAGE_SHIFT == apic_trap_gfn)
+            return false;
+        memcpy(p, phys_to_virt(gpa), n);
+        p += n;
+        la += n;
+        len -= n;
+    }
     return true;
 }

@@ -8,7 +8,7 @@
 #include <umbra/loader.h>
 #include <umbra/x86.h>
 #include <umbra/iommu.h>
-#include "gdbtarget.h"
+#include "gdb/gdb.h"
 #include "apic.h"
 
 #define GUEST_ASID 1
@@ -47,6 +47,8 @@ bool plat_gfn_is_ram(gfn_t gfn)
     paddr_t pa = gfn_x(gfn) << PAGE_SHIFT;
     return gfn_valid(gfn) && mmap_is_ram(guest_mmap, guest_mmap_n, pa, pa + PAGE_SIZE);
 }
+
+uint64_t apic_trap_gfn = ~0ULL;      /* apic.h */
 
 bool plat_gfn_trap_writes(gfn_t gfn)
 {

@@ -27,7 +27,9 @@
 #include <umbra/x86.h>
 #include "emu.h"
 #include "apic.h"
-#include "gdbtarget.h"
+#include "paging.h"
+#include "taskswitch.h"
+#include "ctlrules.h"
 #include "../shadow/trace.h"
 
 static struct shadow_domain *sh_dom;
@@ -38,9 +40,6 @@ static uint64_t unhandled_gpa = ~0ULL;  /* ... and the guest-physical address it
 static unsigned long unhandled_retries;  /* ... retried natively after unshadowing its target */
 static unsigned long unhandled_blown;    /* ... retried natively after blowing every shadow */
 static unsigned long delivery_retries;   /* event-delivery writes to a page table, retried natively */
-
-#define INTERCEPT_CR(n)       (1u << (n))
-#define INTERCEPT_CR_WRITE(n) (1u << (16 + (n)))
 
 /* CR4 bits the guest may set: what the shadow handles and the CPU has (never PCIDE, LA57). */
 static uint64_t compute_cr4_allowed(void)
@@ -66,7 +65,7 @@ static uint64_t compute_cr4_allowed(void)
     return ok;
 }
 
-uint64_t svm_shadow_cr4_allowed(void)
+static uint64_t sp_cr4_allowed(void)
 {
     return cr4_allowed;
 }
@@ -85,7 +84,7 @@ uint64_t plat_guest_rip(struct shadow_vcpu *v)
     return trace_vmcb ? trace_vmcb->save.rip : ~0ULL;
 }
 
-static int shadow_init(struct svm_vcpu *v)
+static int sp_init(struct svm_vcpu *v)
 {
     struct vmcb *vm = v->vmcb;
     trace_vmcb = vm;
@@ -146,7 +145,7 @@ static void audit_exit(struct svm_vcpu *v)
 }
 #endif
 
-static void shadow_pre_vmrun(struct svm_vcpu *v)
+static void sp_pre_vmrun(struct svm_vcpu *v)
 {
     struct shadow_vcpu *s = v->sh;
     struct vmcb *vm = v->vmcb;
@@ -156,7 +155,7 @@ static void shadow_pre_vmrun(struct svm_vcpu *v)
     vm->save.cr0 = s->hw_cr0;
     vm->save.cr3 = s->hw_cr3;
     vm->save.cr4 = s->hw_cr4;
-    vm->save.efer = s->hw_efer;
+    vm->save.efer = s->hw_efer | EFER_SVME;   /* VMRUN requires it; the shadow knows nothing of SVM */
     if (s->tlb_flush) {
         s->tlb_flush = false;
         vm->ctl.tlb_control = 1;
@@ -209,30 +208,21 @@ static bool set_cr0(struct svm_vcpu *v, struct svm_emu *e, uint64_t val)
 {
     struct shadow_vcpu *s = v->sh;
     uint64_t old = s->guest_cr0;
-    if (val >> 32)
-        goto gp;
-    val |= X86_CR0_ET;
-    if ((val & X86_CR0_PG) && !(val & X86_CR0_PE))
-        goto gp;
-    if ((val & X86_CR0_NW) && !(val & X86_CR0_CD))
-        goto gp;
-    if (!(old & X86_CR0_PG) && (val & X86_CR0_PG) && (s->guest_efer & EFER_LME) &&
-        !(s->guest_cr4 & X86_CR4_PAE))
-        goto gp;
-    if ((old & X86_CR0_PG) && !(val & X86_CR0_PG) && e->c.mode == X86_MODE_LONG64)
-        goto gp;
+    val = svm_cr0_write(&(struct svm_ctl){ old, s->guest_cr4, s->guest_efer }, val,
+                        e->c.mode == X86_MODE_LONG64);
+    if (val == SVM_CTL_GP) {
+        gp0(v);
+        return false;
+    }
     s->guest_cr0 = val;
     return mode_change(v, old, s->guest_cr4, s->guest_efer, "CR0 write");
-gp:
-    gp0(v);
-    return false;
 }
 
 static bool set_cr4(struct svm_vcpu *v, uint64_t val)
 {
     struct shadow_vcpu *s = v->sh;
     uint64_t old = s->guest_cr4;
-    if ((val & ~cr4_allowed) || ((s->guest_efer & EFER_LMA) && !(val & X86_CR4_PAE))) {
+    if (!svm_cr4_write_ok(&(struct svm_ctl){ s->guest_cr0, old, s->guest_efer }, val, cr4_allowed)) {
         gp0(v);
         return false;
     }
@@ -245,7 +235,8 @@ static bool set_cr3(struct svm_vcpu *v, uint64_t val)
     struct shadow_vcpu *s = v->sh;
     struct sh_fault f = { 0 };
     uint64_t old = s->guest_cr3;
-    if ((s->guest_efer & EFER_LMA) && (val >> plat_cpu_features()->maxphyaddr)) {
+    if (!svm_cr3_write_ok(&(struct svm_ctl){ s->guest_cr0, s->guest_cr4, s->guest_efer }, val,
+                          plat_cpu_features()->maxphyaddr)) {
         gp0(v);
         return false;
     }
@@ -266,7 +257,7 @@ static bool set_cr3(struct svm_vcpu *v, uint64_t val)
     }
 }
 
-static uint64_t shadow_guest_cr(struct svm_vcpu *v, unsigned cr)
+static uint64_t sp_guest_cr(struct svm_vcpu *v, unsigned cr)
 {
     struct shadow_vcpu *s = v->sh;
     if (!s)             /* init failed: the guest never ran, the VMCB holds its start state */
@@ -275,7 +266,7 @@ static uint64_t shadow_guest_cr(struct svm_vcpu *v, unsigned cr)
 }
 
 /* CR0/CR3/CR4 read intercept: MOV from CRn or SMSW, answered with the guest's value. */
-static void shadow_cr_read(struct svm_vcpu *v, unsigned cr)
+static void sp_cr_read(struct svm_vcpu *v, unsigned cr)
 {
     struct svm_emu e;
     struct x86_sysop op;
@@ -285,7 +276,7 @@ static void shadow_cr_read(struct svm_vcpu *v, unsigned cr)
     if (rc == X86EMU_OK) {
         uint64_t val;
         if (op.op == X86_OP_MOV_FROM_CR && (op.cr == 0 || op.cr == 3 || op.cr == 4))
-            val = shadow_guest_cr(v, op.cr);
+            val = sp_guest_cr(v, op.cr);
         else if (op.op == X86_OP_SMSW)
             val = v->sh->guest_cr0;
         else {
@@ -302,7 +293,7 @@ static void shadow_cr_read(struct svm_vcpu *v, unsigned cr)
 }
 
 /* CR0/CR3/CR4 write intercept: MOV to CRn, CLTS, LMSW. */
-static void shadow_cr_write(struct svm_vcpu *v, unsigned cr)
+static void sp_cr_write(struct svm_vcpu *v, unsigned cr)
 {
     struct shadow_vcpu *s = v->sh;
     struct svm_emu e;
@@ -345,7 +336,7 @@ static void shadow_cr_write(struct svm_vcpu *v, unsigned cr)
     svm_emu_commit(&e);
 }
 
-static void shadow_invlpg_exit(struct svm_vcpu *v)
+static void sp_invlpg(struct svm_vcpu *v)
 {
     struct svm_emu e;
     struct x86_sysop op;
@@ -425,7 +416,7 @@ static void emulate_write(struct svm_vcpu *v)
     }
 }
 
-static void shadow_pf(struct svm_vcpu *v)
+static void sp_page_fault(struct svm_vcpu *v)
 {
     struct vmcb *vm = v->vmcb;
     struct sh_fault out = { 0 };
@@ -441,7 +432,7 @@ static void shadow_pf(struct svm_vcpu *v)
 
     switch (shadow_page_fault(v->sh, vm->ctl.exitinfo2, pfec, &out)) {
     case SH_FIXED:
-        return;                 /* an event cut short by the fault is re-delivered (exit.c) */
+        return;                 /* an event cut short by the fault is re-delivered (event_vmcb.c) */
     case SH_REFLECT:
         if (out.vector == X86_EXC_PF) {
             svm_set_guest_cr2(v, out.cr2);
@@ -453,7 +444,7 @@ static void shadow_pf(struct svm_vcpu *v)
     case SH_EMULATE:
         if (vm->ctl.exitintinfo & SVM_EVT_VALID) {
             /*
-             * The CPU's own write while delivering an event (exit.c has
+             * The CPU's own write while delivering an event (event_vmcb.c has
              * queued the event again, or lets INT n run again): retried
              * natively once its target is plain memory.
              */
@@ -481,17 +472,17 @@ static void shadow_pf(struct svm_vcpu *v)
     }
 }
 
-static uint64_t shadow_efer_read(struct svm_vcpu *v)
+static uint64_t sp_efer_read(struct svm_vcpu *v)
 {
     return v->sh ? v->sh->guest_efer : v->guest_efer;
 }
 
-static int shadow_efer_write(struct svm_vcpu *v, uint64_t val)
+static int sp_efer_write(struct svm_vcpu *v, uint64_t val)
 {
     struct shadow_vcpu *s = v->sh;
     uint64_t old = s->guest_efer;
     /* LME may not change while paging is on; LMA is the CPU's. */
-    if ((s->guest_cr0 & X86_CR0_PG) && ((val ^ old) & EFER_LME)) {
+    if (!svm_efer_write_ok(&(struct svm_ctl){ s->guest_cr0, s->guest_cr4, old }, val)) {
         gp0(v);
         return -1;
     }
@@ -499,13 +490,13 @@ static int shadow_efer_write(struct svm_vcpu *v, uint64_t val)
     return mode_change(v, s->guest_cr0, s->guest_cr4, old, "EFER write") ? 0 : -1;
 }
 
-static void shadow_report(struct svm_vcpu *v)
+static void sp_report(struct svm_vcpu *v)
 {
     static const char *const names[] = { "off", "2-level", "PAE", "long mode (4-level)" };
     if (!v->sh)
         return;
     ulog("shadow: guest paging mode %s; hardware cr0=%#lx cr3=%#lx cr4=%#lx efer=%#lx",
-         names[v->sh->paging & 3], v->sh->hw_cr0, v->sh->hw_cr3, v->sh->hw_cr4, v->sh->hw_efer);
+         names[v->sh->paging & 3], v->sh->hw_cr0, v->sh->hw_cr3, v->sh->hw_cr4, v->sh->hw_efer | EFER_SVME);
     ulog("shadow: unemulated writes retried natively: after unshadowing the target=%lu, "
          "after blowing the shadows=%lu", unhandled_retries, unhandled_blown);
     if (delivery_retries)
@@ -513,16 +504,52 @@ static void shadow_report(struct svm_vcpu *v)
     shadow_print_stats(sh_dom, umbra_opts.summary_full);
 }
 
+/* What the shadow MMU does not model: PCID, INVPCID, 5-level paging (CR4 refuses them). */
+static void sp_cpuid(struct svm_vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+    (void)v;
+    if (leaf == 1)
+        r[2] &= ~(1u << 17);
+    else if (leaf == 7 && sub == 0)
+        r[1] &= ~(1u << 10), r[2] &= ~(1u << 16);
+}
+
+/*
+ * Only a task switch the CPU did not intercept (QEMU TCG) moves CR3 behind
+ * the shadow.  Adopt it first: if the exit came in the middle of that
+ * switch, finishing it consumes the event and voids the exit (taskswitch.c).
+ */
+static int sp_exit_check(struct svm_vcpu *v)
+{
+    if (likely(!v->sh || v->vmcb->save.cr3 == v->sh->hw_cr3))
+        return 0;
+    svm_task_switch_unintercepted(v);
+    if (v->stop)
+        return -1;
+    return svm_task_switch_finish(v) ? 1 : 0;
+}
+
+/* Guest-virtual reads through the shadow's own walker (no A/D written: pfec 0). */
+static bool sp_read_guest(struct svm_vcpu *v, uint64_t la, void *buf, unsigned len)
+{
+    struct sh_fault f;
+    return v->sh && shadow_read_guest(v->sh, la, buf, len, 0, &f) == SH_FIXED;
+}
+
 const struct paging_ops shadow_paging_ops = {
     .name = "shadow",
-    .init = shadow_init,
-    .pre_vmrun = shadow_pre_vmrun,
-    .cr_read = shadow_cr_read,
-    .cr_write = shadow_cr_write,
-    .page_fault = shadow_pf,
-    .invlpg = shadow_invlpg_exit,
-    .efer_read = shadow_efer_read,
-    .efer_write = shadow_efer_write,
-    .guest_cr = shadow_guest_cr,
-    .report = shadow_report,
+    .init = sp_init,
+    .pre_vmrun = sp_pre_vmrun,
+    .cr_read = sp_cr_read,
+    .cr_write = sp_cr_write,
+    .page_fault = sp_page_fault,
+    .invlpg = sp_invlpg,
+    .efer_read = sp_efer_read,
+    .efer_write = sp_efer_write,
+    .guest_cr = sp_guest_cr,
+    .report = sp_report,
+    .cr4_allowed = sp_cr4_allowed,
+    .cpuid = sp_cpuid,
+    .exit_check = sp_exit_check,
+    .read_guest = sp_read_guest,
 };

@@ -1,7 +1,9 @@
 /*
- * SVM bring-up and the run loop: detect and enable SVM, build the VMCB for
- * a Multiboot v1 guest (32-bit protected mode, paging off, flat segments),
- * and VMRUN until a handler stops the guest.
+ * SVM bring-up and the run loop: detect and enable SVM, choose the paging
+ * mode, build the VMCB for a Multiboot v1 guest (32-bit protected mode,
+ * paging off, flat segments), and VMRUN until a handler stops the guest.
+ * The top of src/svm: the loop calls svm_handle_exit() (exit.c) and the
+ * end-of-run reports; nothing in src/svm calls back up here.
  */
 #include <umbra/kern.h>
 #include <umbra/lib.h>
@@ -10,7 +12,10 @@
 #include <umbra/mb.h>
 #include <umbra/loader.h>
 #include <umbra/iommu.h>
-#include "gdbtarget.h"
+#include "gdb/gdb.h"
+#include "exit.h"
+#include "paging.h"
+#include "taskswitch.h"
 #include "apic.h"
 #include "exitprof.h"
 #include "nmi.h"
@@ -18,7 +23,7 @@
 #include <umbra/watchdog.h>
 
 static uint8_t host_save_area[4096] __attribute__((aligned(4096)));
-static uint8_t *iopm, *msrpm;
+static uint8_t *iopm, *msrpm;   /* vcpu.c sets and clears their bits (svm_vcpu_maps()) */
 static paddr_t iopm_pa, msrpm_pa;
 
 int svm_init(uint32_t *features)
@@ -53,32 +58,18 @@ int svm_init(uint32_t *features)
     return 0;
 }
 
-/* Intercept port `port` (IOPM bit set). */
-static void iopm_set(unsigned port)
+/*
+ * The guest paging mode, chosen in one place.  Each mode is a struct
+ * paging_ops: how the VMCB is set up and what CR writes, #PF, INVLPG, NPF
+ * and EFER accesses do.
+ *   npt     nested paging (npt.c);
+ *   shadow  the shadow MMU (src/shadow via shadow_paging.c): the hardware
+ *           runs shadow page tables built from the guest's; CR accesses,
+ *           #PF, INVLPG, EFER and task switches are intercepted.
+ */
+const struct paging_ops *paging_select(int kind)
 {
-    iopm[port / 8] |= (uint8_t)(1u << (port % 8));
-}
-
-void svm_iopm_intercept(unsigned port, bool on)
-{
-    if (on)
-        iopm_set(port);
-    else
-        iopm[port / 8] &= (uint8_t)~(1u << (port % 8));
-}
-
-/* Intercept reads and writes of one MSR (MSRPM: 2 bits per MSR, three 2 KiB ranges). */
-static void msrpm_set(uint32_t msr)
-{
-    uint32_t base;
-    if (msr < 0x2000)
-        base = 0;
-    else if (msr - 0xC0000000u < 0x2000)
-        base = 0x800, msr -= 0xC0000000u;
-    else
-        base = 0x1000, msr -= 0xC0010000u;
-    unsigned bit = msr * 2;
-    msrpm[base + bit / 8] |= (uint8_t)(3u << (bit % 8));
+    return kind == PAGING_SHADOW ? &shadow_paging_ops : &npt_paging_ops;
 }
 
 int svm_vcpu_alloc(struct svm_vcpu *v, struct frame_alloc *fa)
@@ -97,17 +88,18 @@ int svm_vcpu_alloc(struct svm_vcpu *v, struct frame_alloc *fa)
     memset(v->vmcb, 0, PAGE_SIZE);
     memset(iopm, 0, 3 * PAGE_SIZE);
     memset(msrpm, 0, 2 * PAGE_SIZE);
-    iopm_set(PORT_DEBUG_EXIT);
-    iopm_set(PORT_BOCHS_SHUTDOWN);
+    svm_vcpu_maps(iopm, msrpm);
+    svm_iopm_intercept(PORT_DEBUG_EXIT, true);
+    svm_iopm_intercept(PORT_BOCHS_SHUTDOWN, true);
     if (umbra_opts.gdb == GDB_COM2 ||         /* the GDB stub's UART is Umbra's */
         (umbra_opts.gdb == GDB_COM1 && umbra_opts.console != CONSOLE_COM1))
         for (unsigned p = 0; p < 8; p++)
-            iopm_set((umbra_opts.gdb == GDB_COM2 ? 0x2f8 : 0x3f8) + p);
-    msrpm_set(MSR_EFER);
-    msrpm_set(MSR_VM_CR);
-    msrpm_set(MSR_VM_HSAVE_PA);
-    msrpm_set(MSR_APIC_BASE);      /* the APIC page must not move away from its write trap */
-    msrpm_set(MSR_X2APIC_ICR);     /* x2APIC IPIs: filtered (apic.c) */
+            svm_iopm_intercept((umbra_opts.gdb == GDB_COM2 ? 0x2f8 : 0x3f8) + p, true);
+    svm_msrpm_intercept(MSR_EFER);
+    svm_msrpm_intercept(MSR_VM_CR);
+    svm_msrpm_intercept(MSR_VM_HSAVE_PA);
+    svm_msrpm_intercept(MSR_APIC_BASE);      /* the APIC page must not move away from its write trap */
+    svm_msrpm_intercept(MSR_X2APIC_ICR);     /* x2APIC IPIs: filtered (apic.c) */
     svm_apic_init();
     return 0;
 }
@@ -162,24 +154,12 @@ static void vmcb_init(struct svm_vcpu *v, uint32_t entry, uint32_t info)
         guest_hooks->entry(v);
 }
 
-void svm_flush_guest_tlb(struct svm_vcpu *v)
-{
-    v->vmcb->ctl.tlb_control = 1;
-}
-
-void svm_stop(struct svm_vcpu *v, const char *reason, unsigned status)
-{
-    v->stop = true;
-    v->stop_reason = reason;
-    v->stop_status = status;
-}
-
 /* The guest's paging mode from its own CR0/CR4/EFER (under shadow paging, not the hardware's). */
 static const char *guest_paging_name(struct svm_vcpu *v)
 {
     if (!(svm_guest_cr(v, 0) & X86_CR0_PG))
         return "off";
-    if (v->paging->efer_read(v) & EFER_LMA)
+    if (v->mmu->efer_read(v) & EFER_LMA)
         return "long mode (4-level)";
     return (svm_guest_cr(v, 4) & X86_CR4_PAE) ? "PAE" : "2-level";
 }
@@ -187,9 +167,9 @@ static const char *guest_paging_name(struct svm_vcpu *v)
 unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
 {
     vmcb_init(v, entry, info);
-    ulog("guest: entry %#x, info %#x, paging=%s, nRIP from %s", entry, info, v->paging->name,
+    ulog("guest: entry %#x, info %#x, paging=%s, nRIP from %s", entry, info, v->mmu->name,
          (v->svm_features & SVM_FEAT_NRIPS) ? "VMCB (NRIPS)" : "instruction lengths");
-    int r = v->paging->init(v);
+    int r = v->mmu->init(v);
     svm_pcicfg_init();
     console_drain();    /* the guest's UART init would drop what is still in the FIFO */
     if (r < 0) {
@@ -198,7 +178,7 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
         struct vmcb *vm = v->vmcb;
         svm_gdb_start(v);
         svm_wd_start(v);
-        void (*pre_vmrun)(struct svm_vcpu *) = v->paging->pre_vmrun;
+        void (*pre_vmrun)(struct svm_vcpu *) = v->mmu->pre_vmrun;
         while (!v->stop) {
             if (pre_vmrun) {
                 pre_vmrun(v);
@@ -222,7 +202,7 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
             exitprof_exit();
             vm->ctl.tlb_control = 0;
             vm->ctl.eventinj = 0;
-            vm->ctl.intercept_misc1 |= INTERCEPT1_HLT;   /* after a native HLT wait (exit_hlt) */
+            vm->ctl.intercept_misc1 |= INTERCEPT1_HLT;   /* after a native HLT wait (svm_exit_hlt) */
             svm_handle_exit(v);
             if (iommu_active)
                 iommu_poll_events();
@@ -233,15 +213,18 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
     svm_gdb_end(v);
     ulog("exit reason=%s status=%u", v->stop_reason, v->stop_status);
     ulog("guest paging at exit: %s (cr0=%#lx cr4=%#lx efer=%#lx)", guest_paging_name(v),
-         svm_guest_cr(v, 0), svm_guest_cr(v, 4), v->paging->efer_read(v));
+         svm_guest_cr(v, 0), svm_guest_cr(v, 4), v->mmu->efer_read(v));
     svm_print_exit_counts();
+    svm_event_report();
+    svm_task_switch_report();
+    svm_intercepts_report();
     svm_apic_report();
     svm_nmi_report();
     svm_wd_report();
     ulog("tlb: full flushes=%lu", v->full_flushes);
     ulog("hlt: waits in the guest's own HLT=%lu", v->hlt_waits);
-    if (v->paging->report)
-        v->paging->report(v);
+    if (v->mmu->report)
+        v->mmu->report(v);
     iommu_report();
     svm_pcicfg_report();
     return v->stop_status;

@@ -370,7 +370,7 @@ void svm_task_switch(struct svm_vcpu *v)
     }
     ts_count[why]++;
     if (soft && vm->ctl.eventinj == ii)
-        vm->ctl.eventinj = 0;       /* exit.c re-queued Bochs' stale record: drop it */
+        vm->ctl.eventinj = 0;       /* event_vmcb.c re-queued Bochs' stale record: drop it */
     t.ext = (event && !soft) ? 1 : 0;
     err_sel = (sel & 0xfffc) | t.ext;
 
@@ -420,7 +420,7 @@ void svm_task_switch(struct svm_vcpu *v)
 
     /* ---- commit: save the old task --------------------------------------- */
     if (event && !soft)
-        vm->ctl.eventinj = 0;       /* exit.c re-queued the event; the switch delivers it */
+        vm->ctl.eventinj = 0;       /* event_vmcb.c re-queued the event; the switch delivers it */
     {
         uint32_t save[10];
         uint64_t uld;

@@ -9,7 +9,7 @@
  *     before the next VMRUN under its rules N1-N4 -- as the self-NMIs of
  *     apic.c, and as the CPU would have delivered it, one NMI at a time;
  *   - a watchdog NMI is simply an exit: the GDB stub polls its UART after
- *     every exit (gdbtarget.c), so Ctrl-C reaches a guest spinning with
+ *     every exit (gdb/intercept.c), so Ctrl-C reaches a guest spinning with
  *     IF=0 within one period, and the watchdog= rule is judged here.
  *
  * Merged NMIs: the CPU latches one NMI while another is pending or being
@@ -34,7 +34,7 @@
  *       since the run started (wd_ticks), times WD_PERIOD_MS;
  *   R4  a run of watchdog=SECONDS or more stops the guest: reason
  *       "watchdog", status UMBRA_STATUS_WATCHDOG, with the guest's registers.
- * HLT: a guest that waits in its own HLT (exit.c lets it halt natively)
+ * HLT: a guest that waits in its own HLT (intercepts.c lets it halt natively)
  * would be woken by every watchdog NMI, which bare metal never does.  So:
  *   H1  while the watchdog runs, such a wait also intercepts INTR (with
  *       V_INTR_MASKING = 0 the exit comes when the guest would take its
@@ -45,7 +45,7 @@
  *       still halted (H1): RIP goes back to the HLT, which waits again;
  *   H3  an INTR exit, or a guest NMI, ends the wait as on the CPU: the
  *       interrupt or NMI is taken past the HLT; the INTR intercept is off
- *       again (GDB's own, when GDB is on, is left to gdbtarget.c).
+ *       again (GDB's own, when GDB is on, is left to gdb/intercept.c).
  * IF is sampled at the ticks only: a guest that opens a window between two
  * ticks (sti; cli) but spins with IF=0 at every tick looks the same.  A
  * guest that exits (port polling with IF=0, shadow faults) is not stuck
@@ -57,7 +57,8 @@
 #include <umbra/x86.h>
 #include <umbra/watchdog.h>
 #include "nmi.h"
-#include "gdbtarget.h"
+#include "gdb/gdb.h"
+#include "exit.h"
 #include "watchdog.h"
 
 static uint64_t seen_last;                 /* nmi_host_wd at the last NMI exit */

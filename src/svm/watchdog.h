@@ -12,13 +12,11 @@
 void svm_wd_start(struct svm_vcpu *v);
 /* The NMI #VMEXIT (intercepted only while the watchdog CPU runs). */
 void svm_wd_exit_nmi(struct svm_vcpu *v);
-/* exit_hlt() let the guest's HLT wait natively: intercept INTR for that wait (W-H1). */
+/* svm_exit_hlt() let the guest's HLT wait natively: intercept INTR for that wait (W-H1). */
 void svm_wd_hlt_wait(struct svm_vcpu *v);
-/* The INTR #VMEXIT: the end of such a wait, else GDB's (gdbtarget.c). */
+/* The INTR #VMEXIT: the end of such a wait, else GDB's (gdb/intercept.c). */
 void svm_wd_exit_intr(struct svm_vcpu *v);
 /* "umbra: watchdog: ..." at the end of a run (only if gdb or watchdog was asked for). */
 void svm_wd_report(void);
-/* From exit.c: every exit so far. */
-uint64_t svm_exit_total(void);
 
 #endif

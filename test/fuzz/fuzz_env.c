@@ -106,7 +106,7 @@ void fuzz_stage(struct guest_boot *gb, unsigned i, const uint8_t *data, size_t s
         gb->nmod = i + 1;
 }
 
-/* What src/svm/linux.c adds around the pure half (power ports, hooks) is not the fuzzed part. */
+/* What src/guest/linux.c adds around the pure half (power ports, hooks) is not the fuzzed part. */
 int linux_load(struct guest_boot *gb)
 {
     return linux_boot_load(gb);

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target: the Linux boot-protocol loader (src/svm/linux_boot.c:
+ * libFuzzer target: the Linux boot-protocol loader (src/guest/linux_boot.c:
  * setup header, kernel placement, command line, initrd placement, e820).
  * Input: [u32 initrd size code][u16 command line length (mod 4600)]
  * then the bzImage.  Oracles: ASan/UBSan, loader_guest() (fuzz_env.c), and

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target: the multiboot v1 loader (src/svm/loader.c: ELF32 and
+ * libFuzzer target: the multiboot v1 loader (src/guest/multiboot.c: ELF32 and
  * the a.out kludge, then the info block and one module laid out after the
  * kernel).  The input is the guest image, staged as module 0 with a fixed
  * command line, plus a small second module.  Oracles: ASan/UBSan, and

@@ -1,61 +1,32 @@
 /*
- * The VMCB layout (include/umbra/svm.h) at run time as well as by its
- * _Static_asserts, and the offsets generated for vmrun.S (kobj/asm-offsets.h)
- * against the C struct they were generated from.
+ * The VMCB layout (include/umbra/svm_hw.h, whose _Static_asserts compile
+ * here too) and the offsets generated for vmrun.S (kobj/asm-offsets.h)
+ * against the C struct they were generated from.  Every check is a
+ * _Static_assert: a wrong offset does not build, so this program fails in
+ * make check by not existing; run, it only says how much it checked.
  */
-#include <check.h>
-#include <stdlib.h>
+#include <stdio.h>
 #include <umbra/svm.h>
 #include "asm-offsets.h"
 
-START_TEST(vmcb_layout)
-{
-    ck_assert_uint_eq(sizeof(struct vmcb), 4096);
-    ck_assert_uint_eq(sizeof(struct vmcb_seg), 16);
-    ck_assert_uint_eq(offsetof(struct vmcb, ctl.intercept_misc1), 0x00C);
-    ck_assert_uint_eq(offsetof(struct vmcb, ctl.intercept_misc2), 0x010);
-    ck_assert_uint_eq(offsetof(struct vmcb, ctl.msrpm_base_pa), 0x048);
-    ck_assert_uint_eq(offsetof(struct vmcb, ctl.exitinfo1), 0x078);
-    ck_assert_uint_eq(offsetof(struct vmcb, ctl.exitinfo2), 0x080);
-    ck_assert_uint_eq(offsetof(struct vmcb, ctl.np_enable), 0x090);
-    ck_assert_uint_eq(offsetof(struct vmcb, ctl.clean), 0x0C0);
-    ck_assert_uint_eq(offsetof(struct vmcb, ctl.insn_bytes), 0x0D1);
-    ck_assert_uint_eq(offsetof(struct vmcb, save.cs), 0x410);
-    ck_assert_uint_eq(offsetof(struct vmcb, save.gdtr), 0x460);
-    ck_assert_uint_eq(offsetof(struct vmcb, save.idtr), 0x480);
-    ck_assert_uint_eq(offsetof(struct vmcb, save.cr3), 0x550);
-    ck_assert_uint_eq(offsetof(struct vmcb, save.cr0), 0x558);
-    ck_assert_uint_eq(offsetof(struct vmcb, save.dr7), 0x560);
-    ck_assert_uint_eq(offsetof(struct vmcb, save.rflags), 0x570);
-    ck_assert_uint_eq(offsetof(struct vmcb, save.star), 0x600);
-    ck_assert_uint_eq(offsetof(struct vmcb, save.kernel_gs_base), 0x620);
-    ck_assert_uint_eq(offsetof(struct vmcb, save.sysenter_eip), 0x638);
-    ck_assert_uint_eq(offsetof(struct vmcb, save.lastexcp_to), 0x690);
-}
-END_TEST
-
-START_TEST(asm_offsets_match)
-{
-    ck_assert_uint_eq(VCPU_RBX, offsetof(struct svm_vcpu, regs.rbx));
-    ck_assert_uint_eq(VCPU_RCX, offsetof(struct svm_vcpu, regs.rcx));
-    ck_assert_uint_eq(VCPU_RDI, offsetof(struct svm_vcpu, regs.rdi));
-    ck_assert_uint_eq(VCPU_RBP, offsetof(struct svm_vcpu, regs.rbp));
-    ck_assert_uint_eq(VCPU_R8, offsetof(struct svm_vcpu, regs.r8));
-    ck_assert_uint_eq(VCPU_R15, offsetof(struct svm_vcpu, regs.r15));
-    ck_assert_uint_eq(VCPU_VMCB_PA, offsetof(struct svm_vcpu, vmcb_pa));
-}
-END_TEST
+_Static_assert(VCPU_RBX == offsetof(struct svm_vcpu, regs.rbx), "VCPU_RBX");
+_Static_assert(VCPU_RCX == offsetof(struct svm_vcpu, regs.rcx), "VCPU_RCX");
+_Static_assert(VCPU_RDX == offsetof(struct svm_vcpu, regs.rdx), "VCPU_RDX");
+_Static_assert(VCPU_RSI == offsetof(struct svm_vcpu, regs.rsi), "VCPU_RSI");
+_Static_assert(VCPU_RDI == offsetof(struct svm_vcpu, regs.rdi), "VCPU_RDI");
+_Static_assert(VCPU_RBP == offsetof(struct svm_vcpu, regs.rbp), "VCPU_RBP");
+_Static_assert(VCPU_R8 == offsetof(struct svm_vcpu, regs.r8), "VCPU_R8");
+_Static_assert(VCPU_R9 == offsetof(struct svm_vcpu, regs.r9), "VCPU_R9");
+_Static_assert(VCPU_R10 == offsetof(struct svm_vcpu, regs.r10), "VCPU_R10");
+_Static_assert(VCPU_R11 == offsetof(struct svm_vcpu, regs.r11), "VCPU_R11");
+_Static_assert(VCPU_R12 == offsetof(struct svm_vcpu, regs.r12), "VCPU_R12");
+_Static_assert(VCPU_R13 == offsetof(struct svm_vcpu, regs.r13), "VCPU_R13");
+_Static_assert(VCPU_R14 == offsetof(struct svm_vcpu, regs.r14), "VCPU_R14");
+_Static_assert(VCPU_R15 == offsetof(struct svm_vcpu, regs.r15), "VCPU_R15");
+_Static_assert(VCPU_VMCB_PA == offsetof(struct svm_vcpu, vmcb_pa), "VCPU_VMCB_PA");
 
 int main(void)
 {
-    Suite *s = suite_create("core-svm");
-    TCase *tc = tcase_create("all");
-    tcase_add_test(tc, vmcb_layout);
-    tcase_add_test(tc, asm_offsets_match);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    printf("ok: VMCB layout (svm_hw.h) and vmrun.S offsets (asm-offsets.h) checked at compile time\n");
+    return 0;
 }

@@ -1,21 +1,18 @@
 /*
- * The Linux guest's platform end, and linux_load(): the boot-protocol
- * loading itself is pure and lives in src/svm/linux_boot.c (fuzzed hosted).
- *
- * Platform: the guest owns the devices.  Umbra intercepts only the ports
- * that end the machine -- the ACPI PM1a/PM1b control registers named by the
- * FADT (SLP_EN = sleep/S5), 0xCF9 (reset control) and the keyboard
- * controller's 0x64 (pulse reset) -- passes every other access to those
- * ports through, and ends the run with its summary when the guest powers off
- * or resets.  A triple fault and HLT with IF=0 end it in exit.c already.
+ * The guest machine's power end: Umbra intercepts only the ports that end
+ * the machine -- the ACPI PM1a/PM1b control registers named by the FADT
+ * (SLP_EN = sleep/S5), 0xCF9 (reset control) and the keyboard controller's
+ * 0x64 (pulse reset) -- passes every other access to those ports through,
+ * and ends the run with its summary when the guest powers off or resets.  A
+ * triple fault and HLT with IF=0 end it in src/svm/intercepts.c already.
+ * Used by the Linux guest (linux.c); nothing here is Linux's own.
  */
-#include <umbra/linux.h>
+#include <umbra/kern.h>
 #include <umbra/acpi.h>
 #include <umbra/lib.h>
 #include <umbra/svm.h>
 #include <umbra/x86.h>
-
-#define GDT_PA         LX_GDT_PA
+#include "power.h"
 
 #define PORT_RESET_CTL 0xcf9      /* PIIX/ICH reset control: bit 2 = do the reset */
 #define PORT_KBC_CMD   0x64       /* i8042 command: 0xFE pulses the reset line */
@@ -23,10 +20,7 @@
 #define RST_CPU        0x04
 #define ACPI_SLP_EN    (1u << 13) /* PM1x_CNT: enter the sleep state in SLP_TYP */
 
-static struct {
-    uint32_t boot_params;
-    uint16_t pm1_cnt[2];          /* PM1a/PM1b control ports, 0 = none */
-} lx;
+static uint16_t pm1_cnt[2];       /* PM1a/PM1b control ports, 0 = none */
 
 static inline uint32_t rd32(const uint8_t *p, unsigned off) { uint32_t v; memcpy(&v, p + off, 4); return v; }
 static inline uint64_t rd64(const uint8_t *p, unsigned off) { uint64_t v; memcpy(&v, p + off, 8); return v; }
@@ -42,7 +36,7 @@ static uint16_t fadt_port(const uint8_t *fadt, unsigned legacy_off, unsigned gas
     return p < 0x10000 ? (uint16_t)p : 0;
 }
 
-static void find_power_ports(void)
+void power_watch_ports(void)
 {
     /* The FADT through src/guest/acpi.c (its RSDP: the BIOS area, or the multiboot2 copy under UEFI). */
     paddr_t fadt_pa = acpi_find_table("FACP");
@@ -50,21 +44,21 @@ static void find_power_ports(void)
     if (fadt)
         fadt = acpi_phys(fadt_pa, rd32(fadt, 4));
     if (fadt) {
-        lx.pm1_cnt[0] = fadt_port(fadt, 64, 172);
-        lx.pm1_cnt[1] = fadt_port(fadt, 68, 184);
+        pm1_cnt[0] = fadt_port(fadt, 64, 172);
+        pm1_cnt[1] = fadt_port(fadt, 68, 184);
         ulog("linux: ACPI FADT at %#lx: PM1a_CNT=%#x PM1b_CNT=%#x", (unsigned long)(uintptr_t)fadt,
-             lx.pm1_cnt[0], lx.pm1_cnt[1]);
+             pm1_cnt[0], pm1_cnt[1]);
     }
-    if (!fadt || !lx.pm1_cnt[0]) {
+    if (!fadt || !pm1_cnt[0]) {
         /* No FADT: QEMU's PIIX4 (PM base 0x600) and Bochs' BIOS (0xb000). */
-        lx.pm1_cnt[0] = 0x604;
-        lx.pm1_cnt[1] = 0xb004;
+        pm1_cnt[0] = 0x604;
+        pm1_cnt[1] = 0xb004;
         ulog("linux: no ACPI FADT found; watching PM1_CNT at 0x604 (QEMU) and 0xb004 (Bochs)");
     }
     for (unsigned i = 0; i < 2; i++)
-        if (lx.pm1_cnt[i]) {
-            svm_iopm_intercept(lx.pm1_cnt[i], true);
-            svm_iopm_intercept(lx.pm1_cnt[i] + 1u, true);
+        if (pm1_cnt[i]) {
+            svm_iopm_intercept(pm1_cnt[i], true);
+            svm_iopm_intercept(pm1_cnt[i] + 1u, true);
         }
     svm_iopm_intercept(PORT_RESET_CTL, true);
     svm_iopm_intercept(PORT_KBC_CMD, true);
@@ -111,10 +105,10 @@ static int byte_at(unsigned port, unsigned size, uint32_t v, unsigned at)
 static bool power_write(struct svm_vcpu *v, unsigned port, unsigned size, uint32_t val)
 {
     for (unsigned i = 0; i < 2; i++) {
-        int hi = lx.pm1_cnt[i] ? byte_at(port, size, val, lx.pm1_cnt[i] + 1u) : -1;
+        int hi = pm1_cnt[i] ? byte_at(port, size, val, pm1_cnt[i] + 1u) : -1;
         if (hi >= 0 && (hi & (ACPI_SLP_EN >> 8))) {
             ulog("linux: guest entered ACPI sleep type %u (PM1%c_CNT %#x): power off",
-                 (unsigned)(hi >> 2) & 7, 'a' + i, lx.pm1_cnt[i]);
+                 (unsigned)(hi >> 2) & 7, 'a' + i, pm1_cnt[i]);
             svm_stop(v, "poweroff", 0);
             return true;
         }
@@ -137,14 +131,14 @@ static bool watched(unsigned port, unsigned size)
 {
     unsigned end = port + size;
     for (unsigned i = 0; i < 2; i++)
-        if (lx.pm1_cnt[i] && lx.pm1_cnt[i] < end && port < lx.pm1_cnt[i] + 2u)
+        if (pm1_cnt[i] && pm1_cnt[i] < end && port < pm1_cnt[i] + 2u)
             return true;
     return (PORT_RESET_CTL >= port && PORT_RESET_CTL < end) ||
            (PORT_KBC_CMD >= port && PORT_KBC_CMD < end);
 }
 
 /* An access touching a watched port: end the run, or do it for the guest. */
-static bool linux_ioio(struct svm_vcpu *v, unsigned port, unsigned size, bool in)
+bool power_ioio(struct svm_vcpu *v, unsigned port, unsigned size, bool in)
 {
     if (!watched(port, size) || (size != 1 && size != 2 && size != 4))
         return false;
@@ -161,27 +155,3 @@ static bool linux_ioio(struct svm_vcpu *v, unsigned port, unsigned size, bool in
     return true;
 }
 
-/* The boot protocol's entry state on top of the multiboot v1 one svm.c built. */
-static void linux_entry(struct svm_vcpu *v)
-{
-    struct vmcb *vm = v->vmcb;
-    vm->save.gdtr.base = GDT_PA;
-    vm->save.gdtr.limit = 4 * 8 - 1;
-    vm->save.rax = 0;
-    memset(&v->regs, 0, sizeof(v->regs));
-    v->regs.rsi = lx.boot_params;
-}
-
-static const struct guest_hooks linux_hooks = { .entry = linux_entry, .ioio = linux_ioio };
-
-/* ---- loading: the pure boot-protocol half is src/svm/linux_boot.c -------- */
-
-int linux_load(struct guest_boot *gb)
-{
-    if (linux_boot_load(gb) < 0)
-        return -1;
-    lx.boot_params = gb->info;
-    find_power_ports();
-    guest_hooks = &linux_hooks;
-    return 0;
-}

@@ -1,9 +1,9 @@
 /*
  * The GDB stub's monitor hooks on an SVM guest (gdb_target_ops.mon_*, used
- * by gdbtarget.c): the shadow MMU through src/gdbstub/shadow_hooks.c, plus
+ * by target.c's table): the shadow MMU through src/gdbstub/shadow_hooks.c, plus
  * what is private elsewhere: the shadow counters through shadow_stat(), the
  * audit's findings from shadow_audit() (captured through plat_log_sink),
- * Umbra's exits per reason from exit.c.
+ * Umbra's exits per reason from exitstat.c.
  * Called only while the guest is stopped.
  */
 #include <umbra/kern.h>
@@ -11,7 +11,8 @@
 #include <umbra/svm.h>
 #include <umbra/shadow.h>
 #include <umbra/gdbstub.h>
-#include "gdbtarget.h"
+#include "gdb.h"
+#include "../exit.h"
 
 int svm_mon_walk(void *t, unsigned cpu, uint64_t va, struct gdb_walk *w)
 {

@@ -1,6 +1,6 @@
 /*
- * Linux boot-protocol loader, the pure half (src/svm/linux.c adds the
- * platform end: power ports, guest hooks).  It reads only the staged image
+ * Linux boot-protocol loader, the pure half (linux.c adds the
+ * guest hooks, power.c the power end).  It reads only the staged image
  * and guest_mmap / umbra_layout, and writes guest memory only through
  * loader_guest(), so the same code runs hosted under the fuzzer
  * (test/fuzz/fuzz_linux.c).

@@ -1,14 +1,9 @@
 /*
- * The guest paging mode, chosen in one place.  Each mode is a struct
- * paging_ops: how the VMCB is set up and what CR writes, #PF, INVLPG, NPF
- * and EFER accesses do.
- *
- *   npt     nested paging: an identity map of guest-physical memory minus
- *           Umbra's reserve; the guest's own CR0/CR3/CR4/EFER run in the
- *           VMCB untouched (only EFER.SVME is forced on and hidden).
- *   shadow  the shadow MMU (src/shadow via src/svm/shadow_paging.c): the
- *           hardware runs shadow page tables built from the guest's; CR
- *           accesses, #PF, INVLPG, EFER and task switches are intercepted.
+ * paging=npt: nested paging, one of the two struct paging_ops (the other is
+ * shadow_paging.c; svm.c's paging_select() chooses).  An identity map of
+ * guest-physical memory minus Umbra's reserve; the guest's own
+ * CR0/CR3/CR4/EFER run in the VMCB untouched (only EFER.SVME is forced on
+ * and hidden).  npt_walk.c walks the guest's own tables for it.
  */
 #include <umbra/kern.h>
 #include <umbra/lib.h>
@@ -16,6 +11,7 @@
 #include <umbra/x86.h>
 #include <umbra/iommu.h>
 #include "apic.h"
+#include "paging.h"
 
 /* ---- nested paging ------------------------------------------------------- */
 
@@ -150,15 +146,11 @@ static int npt_efer_write(struct svm_vcpu *v, uint64_t val)
     return 0;
 }
 
-static const struct paging_ops npt_ops = {
+const struct paging_ops npt_paging_ops = {
     .name = "npt",
     .init = npt_init,
     .npf = npt_fault,
     .efer_read = npt_efer_read,
     .efer_write = npt_efer_write,
+    .read_guest = svm_npt_read_guest,
 };
-
-const struct paging_ops *paging_select(int kind)
-{
-    return kind == PAGING_SHADOW ? &shadow_paging_ops : &npt_ops;
-}

@@ -1,5 +1,7 @@
 /*
- * Private to src/svm: the GDB stub on an SVM guest (gdbtarget.c).  With
+ * Private to src/svm: the GDB stub on an SVM guest (src/svm/gdb/: the
+ * intercepts in intercept.c, gdb_target_ops in target.c, the monitor hooks
+ * in monitor.c, their shared state in state.c).  With
  * gdb=com1|com2 Umbra owns that UART (IOPM-intercepted, svm.c), serves the
  * stub between exits, and intercepts #BP, #DB, physical interrupts (so a
  * spinning guest still exits on every timer tick and Ctrl-C is seen) and,
@@ -7,8 +9,8 @@
  * With gdb=none none of this exists: svm_gdb_on is false and the run loop
  * pays one predictable branch per exit.
  */
-#ifndef UMBRA_SVM_GDBTARGET_H
-#define UMBRA_SVM_GDBTARGET_H
+#ifndef UMBRA_SVM_GDB_H
+#define UMBRA_SVM_GDB_H
 
 #include <umbra/svm.h>
 #include <umbra/gdbstub.h>
@@ -44,7 +46,7 @@ void svm_gdb_exit_dr(struct svm_vcpu *v);     /* MOV to/from DRn */
 bool svm_gdb_ioio(struct svm_vcpu *v, unsigned port, uint32_t info);
 
 
-/* Monitor hooks (gdbmon.c), as struct gdb_target_ops describes them; t is the svm_vcpu. */
+/* Monitor hooks (monitor.c), as struct gdb_target_ops describes them; t is the svm_vcpu. */
 int svm_mon_walk(void *t, unsigned cpu, uint64_t va, struct gdb_walk *w);
 int svm_mon_shadows(void *t, bool (*fn)(const struct gdb_shadow_info *, void *), void *arg);
 int svm_mon_shadow_entry(void *t, const struct gdb_shadow_info *si, unsigned i,
@@ -53,16 +55,9 @@ int svm_mon_pool(void *t, struct gdb_pool_info *pi);
 int svm_mon_stat(void *t, unsigned idx, const char **name, const char **group, uint64_t *value);
 long svm_mon_audit(void *t, const struct gdb_out *out);
 int svm_mon_blow(void *t);
-/* gdbtarget.c: idx-th of the stub's own counters (SVM_GDB_OWN_STATS of them); false past the last. */
+/* state.c: idx-th of the stub's own counters (SVM_GDB_OWN_STATS of them); false past the last. */
 #define SVM_GDB_OWN_STATS 4
-
-/* CR4 bits the shadow lets the guest set (shadow_paging.c): the GDB target
- * checks a debugger's CR4 write against the same mask the CR4 intercept uses. */
-uint64_t svm_shadow_cr4_allowed(void);
 bool svm_gdb_own_stat(unsigned idx, const char **name, uint64_t *value);
-
-/* From exit.c: idx-th exit reason with a non-zero count (name into buf); false past the last. */
-bool svm_exit_stat(unsigned idx, char *buf, size_t len, uint64_t *count);
 
 /* From platform.c: while set, plat_log() lines go to sink instead of the console. */
 extern void (*plat_log_sink)(const char *line, void *ctx);
