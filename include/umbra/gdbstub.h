@@ -31,7 +31,7 @@
 #define GDB_PACKET_SIZE   16384  /* max payload we accept and advertise (PacketSize): GDB 13 uses at most 16384 */
 #define GDB_MAX_CPUS      8
 #define GDB_MAX_SWBP      64
-#define GDB_XML_SIZE      8192
+#define GDB_XML_SIZE      12288
 
 /* Error numbers of `E NN` replies (GDB only shows them). */
 #define GDB_EPERM   0x01
@@ -56,6 +56,12 @@ struct gdb_regs {
     uint64_t cs, ss, ds, es, fs, gs;                        /* selectors */
     uint64_t cs_base, ss_base, ds_base, es_base, fs_base, gs_base;
     uint64_t cr0, cr2, cr3, cr4, efer;
+    /* The guest's debug registers (never the stub's own hbreak/watch slots),
+     * and its descriptor-table registers (read-only from GDB, see
+     * gdb_check_sysregs()). */
+    uint64_t dr0, dr1, dr2, dr3, dr6, dr7;
+    uint64_t gdtr_base, gdtr_limit, idtr_base, idtr_limit;
+    uint64_t ldtr, ldtr_base, ldtr_limit, tr, tr_base, tr_limit;
 };
 
 enum gdb_arch {
@@ -405,6 +411,13 @@ struct gdb_ctl_caps {
  * one-line reason in why.  May set n->efer's LMA (see ctlcheck.c). */
 bool gdb_check_control(const struct gdb_regs *o, struct gdb_regs *n, const struct gdb_ctl_caps *c,
                        char *why, size_t size);
+/* True if the debug and descriptor-table registers of n (after a GDB write;
+ * o before) may be handed to the target: the descriptor-table registers
+ * unchanged, DR6/DR7 with bits 63:32 clear (VMRUN check) and no DR7
+ * reserved bit, DR0-3 canonical in long mode and 32-bit outside it.  Else
+ * false and a one-line reason in why.  Called by the stub for every P/G,
+ * before the target's set_regs; may set n->dr7's always-one bit 10. */
+bool gdb_check_sysregs(const struct gdb_regs *o, struct gdb_regs *n, char *why, size_t size);
 
 /* ---- monitor (monitor.c) ----------------------------------------------------------- */
 struct gdb_mon_ctx {
