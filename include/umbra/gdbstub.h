@@ -383,6 +383,7 @@ struct gdb_layout {
     const struct gdb_reg_desc *regs;
     unsigned nregs;
     unsigned pc_regno;
+    unsigned expedite[3];             /* sent in every T stop reply: sp, fp, pc */
 };
 
 const struct gdb_layout *gdb_layout(enum gdb_arch arch);
@@ -392,8 +393,8 @@ unsigned gdb_reg_size(const struct gdb_layout *l, unsigned n);
 unsigned gdb_reg_get(const struct gdb_layout *l, unsigned n, const struct gdb_regs *r, uint8_t *out);
 /* Store size bytes into register n of r (zero-extending i386 registers); false if bad n or size. */
 bool gdb_reg_set(const struct gdb_layout *l, unsigned n, struct gdb_regs *r, const uint8_t *in, size_t size);
-/* "NN:hex;" for each register of l with a field in r (a T reply's expedited
- * registers), within size bytes; returns the length. */
+/* "NN:hex;" for each register of l->expedite (sp, fp, pc: a T reply's
+ * expedited registers), within size bytes; returns the length. */
 size_t gdb_expedite_regs(const struct gdb_layout *l, const struct gdb_regs *r, char *buf, size_t size);
 /* Generate the target description XML (target.xml) into buf; returns its length or 0 if it does not fit. */
 size_t gdb_target_xml(const struct gdb_layout *l, char *buf, size_t size);

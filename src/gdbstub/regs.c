@@ -179,9 +179,9 @@ static const struct flag_type flag_types[] = {
 
 static const struct gdb_layout layouts[] = {
     { "i386", { "org.gnu.gdb.i386.core", "org.umbra.x86.sys", NULL, NULL },
-      i386_regs, ARRAY_SIZE(i386_regs), 8 },
+      i386_regs, ARRAY_SIZE(i386_regs), 8, { 4, 5, 8 } },          /* esp ebp eip */
     { "i386:x86-64", { "org.gnu.gdb.i386.core", "org.umbra.x86.sys", NULL, NULL },
-      amd64_regs, ARRAY_SIZE(amd64_regs), 16 },
+      amd64_regs, ARRAY_SIZE(amd64_regs), 16, { 6, 7, 16 } },     /* rbp rsp rip */
 };
 
 const struct gdb_layout *gdb_layout(enum gdb_arch arch)
@@ -270,11 +270,13 @@ size_t gdb_target_xml(const struct gdb_layout *l, char *buf, size_t size)
 }
 
 /*
- * Expedited registers for a T stop reply: "NN:hex;" for every register of l
- * backed by a field of r (general and system; the x87/SSE ones read as 0 and
- * are left to `g`), so GDB needs no `g` after a stop or a stepi.  Writes at
- * most size bytes (NUL included) and stops before a register that would not
- * fit whole; returns the length written.
+ * Expedited registers for a T stop reply: "NN:hex;" for the registers GDB
+ * reads at every stop to place the frame (pc, sp, fp: what gdbserver sends
+ * for x86), so a stepi costs GDB no `g`, while the reply stays short on a
+ * 115200-baud line (every other register comes with the first `g` GDB
+ * sends when a command needs one).  Writes at most size bytes (NUL
+ * included) and stops before a register that would not fit whole; returns
+ * the length written.
  */
 size_t gdb_expedite_regs(const struct gdb_layout *l, const struct gdb_regs *r, char *buf, size_t size)
 {
@@ -285,7 +287,7 @@ size_t gdb_expedite_regs(const struct gdb_layout *l, const struct gdb_regs *r, c
         return 0;
     buf[0] = '\0';
     for (unsigned i = 0; i < l->nregs; i++) {
-        if (l->regs[i].field < 0)
+        if ((i != l->expedite[0] && i != l->expedite[1] && i != l->expedite[2]) || l->regs[i].field < 0)
             continue;
         unsigned sz = gdb_reg_get(l, i, r, b);
         if (n + 4 + 2 * sz >= size)
