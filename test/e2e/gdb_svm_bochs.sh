@@ -8,7 +8,8 @@
 BOCHS=${BOCHS:-bochs}
 work=$(mktemp -d "${TMPDIR:-/tmp}/gdb_svm_bochs.XXXXXX")
 bpid=
-cleanup() { [ -n "$bpid" ] && kill -9 "$bpid" 2>/dev/null; [ -n "${KEEP:-}" ] && cp -r "$work" "$KEEP"; rm -rf "$work"; }
+cleanup() { [ -n "$bpid" ] && kill -9 "$bpid" 2>/dev/null; [ -n "${dpid:-}" ] && kill "$dpid" 2>/dev/null
+           [ -n "${KEEP:-}" ] && cp -r "$work" "$KEEP"; rm -rf "$work"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; echo "--- gdb:"; cat "$work/out" 2>/dev/null; echo "--- COM1:";
          tr -d '\r' < "$work/com1.out" 2>/dev/null; echo "--- bochs:"; tail -20 "$work/bochs.out" 2>/dev/null; exit 1; }
@@ -36,6 +37,7 @@ for try in 1 2 3; do
     kill -9 $bpid 2>/dev/null; wait $bpid 2>/dev/null; bpid=
 done
 [ -n "$started" ] || fail "Bochs did not open COM2"
+dpid=$(bochs_pty_drain "$bpid")     # Bochs' own pty, read away (gdb_svm_lib.sh)
 
 t0=$(date +%s)
 (cd "$work" && timeout -s KILL 150 "$GDB" -nx -batch -ex "set remotetimeout 60" -ex "symbol-file $GUEST" \
