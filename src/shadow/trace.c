@@ -70,6 +70,7 @@ void sh_trace_record(struct shadow_vcpu *v, enum sh_trace_kind k, uint64_t va, u
     e->new_e = new_e;
     e->kind = (uint8_t)k;
     e->why = (uint8_t)(why < SHT_WHY_N ? why : 0);
+    e->has_pfec = 0;
     e->pfec = 0;
 }
 
@@ -77,8 +78,10 @@ void sh_trace_fault(struct shadow_vcpu *v, enum sh_trace_kind k, uint64_t va, ui
                     uint64_t old_e, uint64_t new_e, unsigned why)
 {
     sh_trace_record(v, k, va, gfn, ~0ULL, old_e, new_e, why);
-    if (ring)
+    if (ring) {
         ring[(next_seq - 2) % cap].pfec = pfec;
+        ring[(next_seq - 2) % cap].has_pfec = 1;
+    }
 }
 
 uint64_t sh_trace_leaf(struct shadow_vcpu *v, uint64_t va)
@@ -183,7 +186,7 @@ static void dump(const struct filt *f, void (*put)(const char *, void *), void *
         put_hex(c[4], 20, e->old_e);
         put_hex(c[5], 20, e->new_e);
         char pf[24] = "";
-        if (e->kind <= SHT_FAULT_EMULATED && e->pfec)
+        if (e->has_pfec)
             snprintf(pf, sizeof(pf), " pfec=%x", (unsigned)e->pfec);
         snprintf(line, sizeof(line), "%8llu %-16s %-16s %-16s %-8s %-8s %-16s %s%s%s%s\n",
                  (unsigned long long)e->seq, e->kind < SHT_NKINDS ? kind_names[e->kind] : "?",

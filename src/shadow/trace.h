@@ -29,7 +29,8 @@ struct sh_trace_ev {
     uint64_t old_e, new_e;        /* the entry before/after (PTE written, shadow entry) */
     uint8_t kind;                 /* enum sh_trace_kind */
     uint8_t why;                  /* unshadow reason / fault origin: index into why_names[] */
-    uint32_t pfec;                /* faults: the error code; 0 otherwise */
+    uint8_t has_pfec;             /* recorded by sh_trace_fault(): pfec is the fault's error code */
+    uint32_t pfec;
 };
 
 #define SH_TRACE_DEFAULT 1024u    /* events, when no trace_ring= option is given */
