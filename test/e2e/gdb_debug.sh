@@ -30,7 +30,9 @@ echo "umbra debug: or with Ctrl-C here; 'detach' in gdb lets the guest run on (a
 epid=
 work=
 dpid=
-end() { [ -n "$epid" ] && kill -9 "$epid" 2>/dev/null; [ -n "$dpid" ] && kill "$dpid" 2>/dev/null
+# (epid is `timeout`: its child, the emulator, goes first, or it outlives it.)
+end() { [ -n "$epid" ] && { pkill -KILL -P "$epid" 2>/dev/null; kill -9 "$epid" 2>/dev/null; }
+        [ -n "$dpid" ] && kill "$dpid" 2>/dev/null; [ -n "${tpid:-}" ] && kill "$tpid" 2>/dev/null
         [ -n "$work" ] && rm -rf "$work"; }
 trap 'end; exit 130' INT
 trap 'end; exit 129' HUP
