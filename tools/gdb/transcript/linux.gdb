@@ -62,7 +62,7 @@ python gdb.execute("shell (sleep 1; kill -INT $PPID) &")
 continue
 monitor trace dump last=20
 # (the kernel moves with KASLR: filter on the 16 MiB around where it was stopped)
-umbra trace dump va=(long)$pc&0xff000000:(long)$pc|0xffffff last=8
+umbra trace dump va=(unsigned)$pc&0xff000000:(unsigned)$pc|0xffffff last=8
 monitor stats
 umbra trace off
 # --- memory speed on Linux: x/1024x through the dcache and without, a 64 KiB dump, stepi 10
