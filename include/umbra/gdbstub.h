@@ -34,7 +34,7 @@ struct shadow_domain;
 #define GDB_PACKET_SIZE   16384  /* max payload we accept and advertise (PacketSize): GDB 13 uses at most 16384 */
 #define GDB_MAX_CPUS      8
 #define GDB_MAX_SWBP      64
-#define GDB_XML_SIZE      8192
+#define GDB_XML_SIZE      12288
 
 /* Error numbers of `E NN` replies (GDB only shows them). */
 #define GDB_EPERM   0x01
@@ -59,6 +59,12 @@ struct gdb_regs {
     uint64_t cs, ss, ds, es, fs, gs;                        /* selectors */
     uint64_t cs_base, ss_base, ds_base, es_base, fs_base, gs_base;
     uint64_t cr0, cr2, cr3, cr4, efer;
+    /* The guest's debug registers (never the stub's own hbreak/watch slots),
+     * and its descriptor-table registers (read-only from GDB, see
+     * gdb_check_sysregs()). */
+    uint64_t dr0, dr1, dr2, dr3, dr6, dr7;
+    uint64_t gdtr_base, gdtr_limit, idtr_base, idtr_limit;
+    uint64_t ldtr, ldtr_base, ldtr_limit, tr, tr_base, tr_limit;
 };
 
 enum gdb_arch {
@@ -380,6 +386,7 @@ struct gdb_layout {
     const struct gdb_reg_desc *regs;
     unsigned nregs;
     unsigned pc_regno;
+    unsigned expedite[3];             /* sent in every T stop reply: sp, fp, pc */
 };
 
 const struct gdb_layout *gdb_layout(enum gdb_arch arch);
@@ -389,8 +396,8 @@ unsigned gdb_reg_size(const struct gdb_layout *l, unsigned n);
 unsigned gdb_reg_get(const struct gdb_layout *l, unsigned n, const struct gdb_regs *r, uint8_t *out);
 /* Store size bytes into register n of r (zero-extending i386 registers); false if bad n or size. */
 bool gdb_reg_set(const struct gdb_layout *l, unsigned n, struct gdb_regs *r, const uint8_t *in, size_t size);
-/* "NN:hex;" for each register of l with a field in r (a T reply's expedited
- * registers), within size bytes; returns the length. */
+/* "NN:hex;" for each register of l->expedite (sp, fp, pc: a T reply's
+ * expedited registers), within size bytes; returns the length. */
 size_t gdb_expedite_regs(const struct gdb_layout *l, const struct gdb_regs *r, char *buf, size_t size);
 /* Generate the target description XML (target.xml) into buf; returns its length or 0 if it does not fit. */
 size_t gdb_target_xml(const struct gdb_layout *l, char *buf, size_t size);
@@ -408,6 +415,13 @@ struct gdb_ctl_caps {
  * one-line reason in why.  May set n->efer's LMA (see ctlcheck.c). */
 bool gdb_check_control(const struct gdb_regs *o, struct gdb_regs *n, const struct gdb_ctl_caps *c,
                        char *why, size_t size);
+/* True if the debug and descriptor-table registers of n (after a GDB write;
+ * o before) may be handed to the target: the descriptor-table registers
+ * unchanged, DR6/DR7 with bits 63:32 clear (VMRUN check) and no DR7
+ * reserved bit, DR0-3 canonical in long mode and 32-bit outside it.  Else
+ * false and a one-line reason in why.  Called by the stub for every P/G,
+ * before the target's set_regs; may set n->dr7's always-one bit 10. */
+bool gdb_check_sysregs(const struct gdb_regs *o, struct gdb_regs *n, char *why, size_t size);
 
 /* ---- monitor (monitor.c) ----------------------------------------------------------- */
 struct gdb_mon_ctx {

@@ -165,6 +165,7 @@ _Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "g_pat");
 /* intercept_misc1 (VMCB +0x00C) */
 #define INTERCEPT1_INTR     (1u << 0)
 #define INTERCEPT1_NMI      (1u << 1)
+#define INTERCEPT1_SMI      (1u << 2)
 #define INTERCEPT1_VINTR    (1u << 4)
 #define INTERCEPT1_IRET     (1u << 20)
 #define INTERCEPT1_INTN     (1u << 21)

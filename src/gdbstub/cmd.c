@@ -287,6 +287,17 @@ static const struct gdb_layout *layout(struct gdb_stub *s)
     return gdb_layout(s->arch);
 }
 
+/* The stub's own rules for the debug and descriptor-table registers, the same
+ * for every target (ctlcheck.c); the reason goes to s->why.  0 or -GDB_EPERM. */
+static int check_sysregs(struct gdb_stub *s, const struct gdb_regs *old, struct gdb_regs *r)
+{
+    char why[160];
+    if (gdb_check_sysregs(old, r, why, sizeof(why)))
+        return 0;
+    gdb_stub_why(s, "%s", why);
+    return -GDB_EPERM;
+}
+
 static void cmd_g(struct gdb_stub *s)
 {
     const struct gdb_layout *l = layout(s);
@@ -322,12 +333,15 @@ static void cmd_G(struct gdb_stub *s, const char *p, size_t len)
         reply_err(s, GDB_EIO);
         return;
     }
+    struct gdb_regs old = r;
     total = 0;
     for (unsigned i = 0; i < l->nregs; i++) {
         gdb_reg_set(l, i, &r, s->scratch + total, gdb_reg_size(l, i));
         total += gdb_reg_size(l, i);
     }
-    int rc = s->ops->set_regs ? s->ops->set_regs(s->t, s->g_cpu, &r) : -GDB_ENOSYS;
+    int rc = check_sysregs(s, &old, &r);
+    if (rc == 0)
+        rc = s->ops->set_regs ? s->ops->set_regs(s->t, s->g_cpu, &r) : -GDB_ENOSYS;
     if (rc < 0)
         reply_text_err(s, gdb_refusal(s, rc, false, 0, "write of the registers"));
     else
@@ -375,8 +389,11 @@ static void cmd_P(struct gdb_stub *s, const char *p)
         reply_err(s, GDB_EIO);
         return;
     }
+    struct gdb_regs old = r;
     gdb_reg_set(l, (unsigned)n, &r, b, sz);
-    int rc = s->ops->set_regs ? s->ops->set_regs(s->t, s->g_cpu, &r) : -GDB_ENOSYS;
+    int rc = check_sysregs(s, &old, &r);
+    if (rc == 0)
+        rc = s->ops->set_regs ? s->ops->set_regs(s->t, s->g_cpu, &r) : -GDB_ENOSYS;
     if (rc < 0)
         reply_text_err(s, gdb_refusal(s, rc, false, 0, "write of %s", l->regs[n].name));
     else

@@ -65,3 +65,69 @@ bool gdb_check_control(const struct gdb_regs *o, struct gdb_regs *n, const struc
         return true;
     return false;
 }
+
+/*
+ * Debug and descriptor-table registers written by GDB.  The descriptor-table
+ * registers stay read-only: a new GDTR/IDTR/LDTR/TR would not reload the
+ * hidden segment state cached from the old tables, so the guest would run
+ * with a state no LGDT/LIDT/LLDT/LTR sequence produces (as with the segment
+ * selectors).  The debug registers are the guest's (the target keeps them
+ * apart from the stub's hbreak/watch slots), so any value a MOV DRn could
+ * load is accepted.  Invariant: o and n differ only where GDB wrote.
+ */
+#define DR7_MBZ    ((1ULL << 11) | (1ULL << 12) | (1ULL << 14) | (1ULL << 15))
+#define DR7_ONE    (1ULL << 10)
+#define CR4_LA57   (1ULL << 12)
+
+bool gdb_check_sysregs(const struct gdb_regs *o, struct gdb_regs *n, char *why, size_t size)
+{
+    static const struct { const char *name; size_t off; } ro[] = {
+#define RO(f) { #f, offsetof(struct gdb_regs, f) }
+        RO(gdtr_base), RO(gdtr_limit), RO(idtr_base), RO(idtr_limit), RO(ldtr), RO(ldtr_base),
+        RO(ldtr_limit), RO(tr), RO(tr_base), RO(tr_limit),
+#undef RO
+    };
+    const uint64_t *dr[4] = { &n->dr0, &n->dr1, &n->dr2, &n->dr3 };
+    bool lma = o->efer & EF_LMA;
+    unsigned vabits = (o->cr4 & CR4_LA57) ? 57 : 48;
+
+    for (unsigned i = 0; i < ARRAY_SIZE(ro); i++) {
+        uint64_t a, b;
+        memcpy(&a, (const char *)o + ro[i].off, sizeof(a));
+        memcpy(&b, (const char *)n + ro[i].off, sizeof(b));
+        if (a != b) {
+            snprintf(why, size, "%s is read-only (the guest's LGDT/LIDT/LLDT/LTR set it, with the "
+                     "segment state it caches)", ro[i].name);
+            return false;
+        }
+    }
+    for (unsigned i = 0; i < 4; i++) {
+        uint64_t v = *dr[i];
+        if (!lma && (v >> 32)) {
+            snprintf(why, size, "dr%u 0x%llx: bits 63:32 must be zero outside long mode", i,
+                     (unsigned long long)v);
+            return false;
+        }
+        if (lma && (uint64_t)((int64_t)(v << (64 - vabits)) >> (64 - vabits)) != v) {
+            snprintf(why, size, "dr%u 0x%llx: not canonical (MOV DR%u raises GP(0))", i,
+                     (unsigned long long)v, i);
+            return false;
+        }
+    }
+    if (n->dr6 >> 32) {
+        snprintf(why, size, "dr6 0x%llx: bits 63:32 must be zero (VMRUN check)", (unsigned long long)n->dr6);
+        return false;
+    }
+    if (n->dr7 >> 32) {
+        snprintf(why, size, "dr7 0x%llx: bits 63:32 must be zero (VMRUN check)", (unsigned long long)n->dr7);
+        return false;
+    }
+    if (n->dr7 & DR7_MBZ) {
+        snprintf(why, size, "dr7 0x%llx: reserved bits 0x%llx must be zero", (unsigned long long)n->dr7,
+                 (unsigned long long)(n->dr7 & DR7_MBZ));
+        return false;
+    }
+    if (n->dr7 != o->dr7)
+        n->dr7 |= DR7_ONE;
+    return true;
+}

@@ -811,7 +811,7 @@ static const struct mon_cmd cmds[] = {
     { "dot", "[START-END|START]", "Graphviz DOT of guest tables, shadows and links (only the subtree of a VA range)", do_dot },
     { "arch", "i386|x86-64|auto", "target description for the next connection", do_arch },
     { "vmmap", "[RANGE] [FILTERS]", "the address space as merged ranges: guest rights, shadow state (-w -x -u -s -diff -frame GFN)", gdb_mon_vmmap },
-    { "trace", "on|off|clear|dump [va=A[-B]] [gfn=G] [last=N]", "shadow-MMU event ring (faults, shadows, CR3, INVLPG, flush, reclaim)", do_trace },
+    { "trace", "on|off|clear|dump [va=A[-B]] [gfn=G] [last=N]", "shadow-MMU event ring (faults, shadows, unshadows, CR3, INVLPG, flush, reclaim, teardown)", do_trace },
     { "why", "", "the last request refused and why (GDB shows memory refusals as \"Cannot access memory\")", do_why },
 };
 

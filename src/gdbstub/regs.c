@@ -7,7 +7,10 @@
  * i386 backend checks them by name): GPRs, eflags, selectors, then the x87
  * registers, which Umbra does not track (they read as zero).  A third feature,
  * org.umbra.x86.sys, adds what a hypervisor developer wants next to them: the
- * guest's control registers, EFER and the segment bases.
+ * guest's control registers, EFER, the segment bases, the guest's debug
+ * registers and its descriptor-table registers (GDTR/IDTR base and limit,
+ * LDTR/TR selector, base and limit; read-only, see gdb_check_sysregs()).
+ * New registers go at the end of a feature: GDB numbers them in order.
  */
 #include <umbra/gdbstub.h>
 #include <umbra/lib.h>
@@ -45,7 +48,23 @@
     { "ds_base", 64, "int64", "system", FEAT_SYS, F(ds_base) }, \
     { "es_base", 64, "int64", "system", FEAT_SYS, F(es_base) }, \
     { "fs_base", 64, "int64", "system", FEAT_SYS, F(fs_base) }, \
-    { "gs_base", 64, "int64", "system", FEAT_SYS, F(gs_base) }
+    { "gs_base", 64, "int64", "system", FEAT_SYS, F(gs_base) }, \
+    { "dr0", 64, "int64", "system", FEAT_SYS, F(dr0) }, \
+    { "dr1", 64, "int64", "system", FEAT_SYS, F(dr1) }, \
+    { "dr2", 64, "int64", "system", FEAT_SYS, F(dr2) }, \
+    { "dr3", 64, "int64", "system", FEAT_SYS, F(dr3) }, \
+    { "dr6", 64, "umbra_dr6", "system", FEAT_SYS, F(dr6) }, \
+    { "dr7", 64, "umbra_dr7", "system", FEAT_SYS, F(dr7) }, \
+    { "gdtr_base", 64, "int64", "system", FEAT_SYS, F(gdtr_base) }, \
+    { "gdtr_limit", 32, "int32", "system", FEAT_SYS, F(gdtr_limit) }, \
+    { "idtr_base", 64, "int64", "system", FEAT_SYS, F(idtr_base) }, \
+    { "idtr_limit", 32, "int32", "system", FEAT_SYS, F(idtr_limit) }, \
+    { "ldtr", 32, "int32", "system", FEAT_SYS, F(ldtr) }, \
+    { "ldtr_base", 64, "int64", "system", FEAT_SYS, F(ldtr_base) }, \
+    { "ldtr_limit", 32, "int32", "system", FEAT_SYS, F(ldtr_limit) }, \
+    { "tr", 32, "int32", "system", FEAT_SYS, F(tr) }, \
+    { "tr_base", 64, "int64", "system", FEAT_SYS, F(tr_base) }, \
+    { "tr_limit", 32, "int32", "system", FEAT_SYS, F(tr_limit) }
 
 static const struct gdb_reg_desc i386_regs[] = {
     { "eax", 32, "int32", "general", FEAT_CORE, F(rax) },
@@ -137,6 +156,16 @@ static const struct flag_field efer_fields[] = {
     { "SCE", 0, 0 }, { "LME", 8, 8 }, { "LMA", 10, 10 }, { "NXE", 11, 11 }, { "SVME", 12, 12 },
     { "LMSLE", 13, 13 }, { "FFXSR", 14, 14 }, { "TCE", 15, 15 },
 };
+static const struct flag_field dr6_fields[] = {
+    { "B0", 0, 0 }, { "B1", 1, 1 }, { "B2", 2, 2 }, { "B3", 3, 3 }, { "BD", 13, 13 }, { "BS", 14, 14 },
+    { "BT", 15, 15 },
+};
+static const struct flag_field dr7_fields[] = {
+    { "L0", 0, 0 }, { "G0", 1, 1 }, { "L1", 2, 2 }, { "G1", 3, 3 }, { "L2", 4, 4 }, { "G2", 5, 5 },
+    { "L3", 6, 6 }, { "G3", 7, 7 }, { "LE", 8, 8 }, { "GE", 9, 9 }, { "GD", 13, 13 },
+    { "RW0", 16, 17 }, { "LEN0", 18, 19 }, { "RW1", 20, 21 }, { "LEN1", 22, 23 },
+    { "RW2", 24, 25 }, { "LEN2", 26, 27 }, { "RW3", 28, 29 }, { "LEN3", 30, 31 },
+};
 #define FLAGS(id, size, feat, f) { id, size, feat, f, ARRAY_SIZE(f) }
 static const struct flag_type flag_types[] = {
     FLAGS("i386_eflags", 4, FEAT_CORE, eflags_fields),
@@ -144,13 +173,15 @@ static const struct flag_type flag_types[] = {
     FLAGS("umbra_cr3", 8, FEAT_SYS, cr3_fields),
     FLAGS("umbra_cr4", 8, FEAT_SYS, cr4_fields),
     FLAGS("umbra_efer", 8, FEAT_SYS, efer_fields),
+    FLAGS("umbra_dr6", 8, FEAT_SYS, dr6_fields),
+    FLAGS("umbra_dr7", 8, FEAT_SYS, dr7_fields),
 };
 
 static const struct gdb_layout layouts[] = {
     { "i386", { "org.gnu.gdb.i386.core", "org.umbra.x86.sys", NULL, NULL },
-      i386_regs, ARRAY_SIZE(i386_regs), 8 },
+      i386_regs, ARRAY_SIZE(i386_regs), 8, { 4, 5, 8 } },          /* esp ebp eip */
     { "i386:x86-64", { "org.gnu.gdb.i386.core", "org.umbra.x86.sys", NULL, NULL },
-      amd64_regs, ARRAY_SIZE(amd64_regs), 16 },
+      amd64_regs, ARRAY_SIZE(amd64_regs), 16, { 6, 7, 16 } },     /* rbp rsp rip */
 };
 
 const struct gdb_layout *gdb_layout(enum gdb_arch arch)
@@ -239,11 +270,13 @@ size_t gdb_target_xml(const struct gdb_layout *l, char *buf, size_t size)
 }
 
 /*
- * Expedited registers for a T stop reply: "NN:hex;" for every register of l
- * backed by a field of r (general and system; the x87/SSE ones read as 0 and
- * are left to `g`), so GDB needs no `g` after a stop or a stepi.  Writes at
- * most size bytes (NUL included) and stops before a register that would not
- * fit whole; returns the length written.
+ * Expedited registers for a T stop reply: "NN:hex;" for the registers GDB
+ * reads at every stop to place the frame (pc, sp, fp: what gdbserver sends
+ * for x86), so a stepi costs GDB no `g`, while the reply stays short on a
+ * 115200-baud line (every other register comes with the first `g` GDB
+ * sends when a command needs one).  Writes at most size bytes (NUL
+ * included) and stops before a register that would not fit whole; returns
+ * the length written.
  */
 size_t gdb_expedite_regs(const struct gdb_layout *l, const struct gdb_regs *r, char *buf, size_t size)
 {
@@ -254,7 +287,7 @@ size_t gdb_expedite_regs(const struct gdb_layout *l, const struct gdb_regs *r, c
         return 0;
     buf[0] = '\0';
     for (unsigned i = 0; i < l->nregs; i++) {
-        if (l->regs[i].field < 0)
+        if ((i != l->expedite[0] && i != l->expedite[1] && i != l->expedite[2]) || l->regs[i].field < 0)
             continue;
         unsigned sz = gdb_reg_get(l, i, r, b);
         if (n + 4 + 2 * sz >= size)

@@ -152,6 +152,7 @@ enum sh_result shadow_page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
 {
     struct shadow_domain *d = v->d;
     d->c.faults++;
+    uint64_t se0 = __builtin_expect(sh_trace_on, 0) ? sh_trace_leaf(v, va) : ~0ULL;  /* trace: entry before */
     enum sh_result r = v->mode->page_fault(v, va, pfec, out);
     switch (r) {
     case SH_FIXED: d->c.fault_fixed++; v->pt_write_run = 0; v->pt_zero_run = 0; break;
@@ -159,7 +160,7 @@ enum sh_result shadow_page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
     case SH_STOP: d->c.fault_stopped++; break;
     case SH_EMULATE: break;     /* counted by cause in the mode */
     }
-    if (r != SH_STOP) SH_TRACE(v, r == SH_FIXED ? SHT_FAULT_FIXED : r == SH_REFLECT ? SHT_FAULT_REFLECTED : SHT_FAULT_EMULATED, va, r == SH_EMULATE ? out->gfn : ~0ULL, ~0ULL, pfec, r);
+    if (r != SH_STOP) SH_TRACE_FAULT(v, r == SH_FIXED ? SHT_FAULT_FIXED : r == SH_REFLECT ? SHT_FAULT_REFLECTED : SHT_FAULT_EMULATED, va, r == SH_EMULATE ? out->gfn : ~0ULL, pfec, se0, sh_trace_leaf(v, va), 0);
     audit_after(d);
     return r;
 }
@@ -273,6 +274,7 @@ static enum sh_result guest_access(struct shadow_vcpu *v, gva_t va, void *buf, u
         enum sh_result r = v->mode->translate(v, a, access, false, &gpa, out);
         if (r != SH_FIXED) {
             d->c.guest_access_faults++;
+            if (r == SH_REFLECT) SH_TRACE_FAULT(v, SHT_FAULT_REFLECTED, a, ~0ULL, out->pfec, ~0ULL, ~0ULL, SHT_WHY_EMU_ACCESS);
             return r;
         }
         if (!sh_map_gfn(_gfn(gpa >> PAGE_SHIFT))) {

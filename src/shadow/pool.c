@@ -369,6 +369,7 @@ void sh_unpin_unused(struct shadow_domain *d)
 void sh_teardown(struct shadow_domain *d)
 {
     d->c.teardowns++;
+    uint64_t live0 = d->live; bool tr = sh_trace_pause();     /* trace: one event, below */
     sh_unpin_unused(d);
     for (uint32_t i = d->first; i < d->frames; i++) {
         struct sh_page *sp = &d->pg[i];
@@ -380,6 +381,7 @@ void sh_teardown(struct shadow_domain *d)
         }
     }
     sh_flush_all(d);
+    sh_trace_resume(tr); SH_TRACE(NULL, SHT_TEARDOWN, ~0ULL, ~0ULL, ~0ULL, live0, d->live);
 }
 
 void shadow_blow_tables(struct shadow_domain *d)
@@ -503,6 +505,7 @@ bool sh_unshadow(struct shadow_domain *d, uint64_t gfn)
 bool shadow_unshadow_gfn(struct shadow_domain *d, gfn_t gfn)
 {
     d->c.unshadow_targeted++;
+    SH_TRACE_WHY(NULL, SHT_UNSHADOW, ~0ULL, gfn_x(gfn), ~0ULL, SHT_WHY_TARGETED);
     return sh_unshadow(d, gfn_x(gfn));
 }
 

@@ -7,6 +7,7 @@
 #include <umbra/types.h>
 #include <umbra/lib.h>
 #include <umbra/platform.h>
+#include <umbra/shadow.h>
 #include "trace.h"
 
 bool sh_trace_on;
@@ -17,9 +18,11 @@ static uint64_t next_seq = 1, first_seq = 1;   /* first_seq: first event since t
 
 static const char *const kind_names[SHT_NKINDS] = {
     "fault-fixed", "fault-reflected", "fault-emulated", "shadow-made", "shadow-destroyed",
-    "shadow-unpinned", "unshadow", "cr3-hit", "cr3-miss", "invlpg", "flush", "reclaim",
+    "shadow-unpinned", "unshadow", "cr3-hit", "cr3-miss", "invlpg", "flush", "reclaim", "teardown",
 };
-static const char *const why_names[SHT_WHY_N] = { "", "user-write", "zero-run", "write-run" };
+static const char *const why_names[SHT_WHY_N] = {
+    "", "user-write", "zero-run", "write-run", "targeted", "emulated-access",
+};
 
 unsigned sh_trace_clamp(unsigned long n)
 {
@@ -67,6 +70,41 @@ void sh_trace_record(struct shadow_vcpu *v, enum sh_trace_kind k, uint64_t va, u
     e->new_e = new_e;
     e->kind = (uint8_t)k;
     e->why = (uint8_t)(why < SHT_WHY_N ? why : 0);
+    e->has_pfec = 0;
+    e->pfec = 0;
+}
+
+void sh_trace_fault(struct shadow_vcpu *v, enum sh_trace_kind k, uint64_t va, uint64_t gfn, uint32_t pfec,
+                    uint64_t old_e, uint64_t new_e, unsigned why)
+{
+    sh_trace_record(v, k, va, gfn, ~0ULL, old_e, new_e, why);
+    if (ring) {
+        ring[(next_seq - 2) % cap].pfec = pfec;
+        ring[(next_seq - 2) % cap].has_pfec = 1;
+    }
+}
+
+uint64_t sh_trace_leaf(struct shadow_vcpu *v, uint64_t va)
+{
+    struct shadow_walk_info wi;
+    uint64_t e = ~0ULL;
+    unsigned n = shadow_walk_va(v, va, &wi);
+    for (unsigned i = 0; i < n && i < ARRAY_SIZE(wi.lv); i++)
+        if (wi.lv[i].s_valid)
+            e = wi.lv[i].s_entry;
+    return e;
+}
+
+bool sh_trace_pause(void)
+{
+    bool was = sh_trace_on;
+    sh_trace_on = false;
+    return was;
+}
+
+void sh_trace_resume(bool was_on)
+{
+    sh_trace_on = was_on;
 }
 
 /* Parse a 0x-hex or decimal number filling all of [s, end); false if malformed. */
@@ -147,9 +185,12 @@ static void dump(const struct filt *f, void (*put)(const char *, void *), void *
         put_hex(c[3], 20, e->smfn);
         put_hex(c[4], 20, e->old_e);
         put_hex(c[5], 20, e->new_e);
-        snprintf(line, sizeof(line), "%8llu %-16s %-16s %-16s %-8s %-8s %-16s %s%s%s\n",
+        char pf[24] = "";
+        if (e->has_pfec)
+            snprintf(pf, sizeof(pf), " pfec=%x", (unsigned)e->pfec);
+        snprintf(line, sizeof(line), "%8llu %-16s %-16s %-16s %-8s %-8s %-16s %s%s%s%s\n",
                  (unsigned long long)e->seq, e->kind < SHT_NKINDS ? kind_names[e->kind] : "?",
-                 c[0], c[1], c[2], c[3], c[4], c[5], e->why ? " why=" : "", why_names[e->why]);
+                 c[0], c[1], c[2], c[3], c[4], c[5], pf, e->why ? " why=" : "", why_names[e->why]);
         put(line, ctx);
     }
 }

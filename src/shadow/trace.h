@@ -19,6 +19,7 @@ enum sh_trace_kind {
     SHT_FAULT_FIXED, SHT_FAULT_REFLECTED, SHT_FAULT_EMULATED,
     SHT_SHADOW_MADE, SHT_SHADOW_DESTROYED, SHT_SHADOW_UNPINNED,
     SHT_UNSHADOW, SHT_CR3_HIT, SHT_CR3_MISS, SHT_INVLPG, SHT_FLUSH, SHT_RECLAIM,
+    SHT_TEARDOWN,                 /* old/new: live shadows before/after; no per-shadow events */
     SHT_NKINDS
 };
 
@@ -27,7 +28,9 @@ struct sh_trace_ev {
     uint64_t rip, va, gfn, smfn;  /* ~0 where the event has none */
     uint64_t old_e, new_e;        /* the entry before/after (PTE written, shadow entry) */
     uint8_t kind;                 /* enum sh_trace_kind */
-    uint8_t why;                  /* unshadow reason: index into sh_trace_why[] */
+    uint8_t why;                  /* unshadow reason / fault origin: index into why_names[] */
+    uint8_t has_pfec;             /* recorded by sh_trace_fault(): pfec is the fault's error code */
+    uint32_t pfec;
 };
 
 #define SH_TRACE_DEFAULT 1024u    /* events, when no trace_ring= option is given */
@@ -52,13 +55,29 @@ uint64_t sh_trace_total(void);     /* events recorded since the last clear */
 void sh_trace_record(struct shadow_vcpu *v, enum sh_trace_kind k, uint64_t va, uint64_t gfn,
                      uint64_t smfn, uint64_t old_e, uint64_t new_e, unsigned why);
 
+/* A fault's outcome: its error code, and (fault-fixed) the shadow entry
+ * that maps va before and after, from sh_trace_leaf(). */
+void sh_trace_fault(struct shadow_vcpu *v, enum sh_trace_kind k, uint64_t va, uint64_t gfn, uint32_t pfec,
+                    uint64_t old_e, uint64_t new_e, unsigned why);
+/* The shadow entry for va at the deepest level the shadow walk reaches (the
+ * L1 entry once a fault is fixed), or ~0 with no shadow.  Reads only. */
+uint64_t sh_trace_leaf(struct shadow_vcpu *v, uint64_t va);
+/* Suspend recording (returns whether it was on) / resume it: a teardown
+ * records one event instead of one per shadow it destroys. */
+bool sh_trace_pause(void);
+void sh_trace_resume(bool was_on);
+
 #define SH_TRACE(v, k, va, gfn, smfn, o, n) \
     do { if (__builtin_expect(sh_trace_on, 0)) sh_trace_record((v), (k), (va), (gfn), (smfn), (o), (n), 0); } while (0)
 #define SH_TRACE_WHY(v, k, va, gfn, smfn, why) \
     do { if (__builtin_expect(sh_trace_on, 0)) sh_trace_record((v), (k), (va), (gfn), (smfn), ~0ULL, ~0ULL, (why)); } while (0)
 
-/* Unshadow reasons (SH_TRACE_WHY's `why`). */
-enum { SHT_WHY_NONE, SHT_WHY_USER, SHT_WHY_ZERO_RUN, SHT_WHY_RUN, SHT_WHY_N };
+#define SH_TRACE_FAULT(v, k, va, gfn, pfec, o, n, why) \
+    do { if (__builtin_expect(sh_trace_on, 0)) sh_trace_fault((v), (k), (va), (gfn), (pfec), (o), (n), (why)); } while (0)
+
+/* Unshadow reasons (SH_TRACE_WHY's `why`); the fault origin (SH_TRACE_FAULT's). */
+enum { SHT_WHY_NONE, SHT_WHY_USER, SHT_WHY_ZERO_RUN, SHT_WHY_RUN, SHT_WHY_TARGETED, SHT_WHY_EMU_ACCESS,
+       SHT_WHY_N };
 
 /*
  * `monitor trace ARGS`: on | off | clear | dump [va=A[-B]] [gfn=G] [last=N].

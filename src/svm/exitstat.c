@@ -35,6 +35,7 @@ const char *svm_exit_name(uint64_t code, char *buf, size_t len)
     case VMEXIT_NPF: return "npf";
     case VMEXIT_INTR: return "intr";
     case VMEXIT_NMI: return "nmi";
+    case VMEXIT_SMI: return "smi";
     case VMEXIT_TASK_SWITCH: return "task-switch";
     case VMEXIT_VINTR: return "vintr";
     case VMEXIT_IRET: return "iret";

@@ -29,7 +29,11 @@ echo "umbra debug: the session ends when the guest exits, with 'kill' in gdb (en
 echo "umbra debug: or with Ctrl-C here; 'detach' in gdb lets the guest run on (attach again any time)."
 epid=
 work=
-end() { [ -n "$epid" ] && kill -9 "$epid" 2>/dev/null; [ -n "$work" ] && rm -rf "$work"; }
+dpid=
+# (epid is `timeout`: its child, the emulator, goes first, or it outlives it.)
+end() { [ -n "$epid" ] && { pkill -KILL -P "$epid" 2>/dev/null; kill -9 "$epid" 2>/dev/null; }
+        [ -n "$dpid" ] && kill "$dpid" 2>/dev/null; [ -n "${tpid:-}" ] && kill "$tpid" 2>/dev/null
+        [ -n "$work" ] && rm -rf "$work"; }
 trap 'end; exit 130' INT
 trap 'end; exit 129' HUP
 trap 'end; exit 143' TERM
@@ -47,6 +51,7 @@ if [ "${USE_BOCHS:-}" = 1 ]; then
     # (SIGINT ignored, stdin /dev/null) and the INT trap kills it.
     timeout -s KILL "$TIMEOUT" "$BOCHS" -q -f "$work/bochsrc" -rc "$work/cont.rc" </dev/null >"$work/bochs.out" 2>&1 &
     epid=$!
+    dpid=$(bochs_pty_drain "$epid")     # Bochs' own pty, read away (gdb_svm_lib.sh)
     wait "$epid"
     epid=
     sleep 0.2; kill $tpid 2>/dev/null

@@ -88,6 +88,11 @@ expect_re '^\$[0-9]+ = 0x80000011$'
 expect_re '^\$[0-9]+ = \[ PAE \]$'
 expect_re '^\$[0-9]+ = \[ NXE \]$'
 expect_re '^cr0 +0x80000011 +\[ PE ET PG \]$'
+# the guest's debug and descriptor-table registers (the fake's values), dr7 with its flags
+expect_re '^dr7 +0x401 +\[ L0 RW0=0 LEN0=0 RW1=0 LEN1=0 RW2=0 LEN2=0 RW3=0 LEN3=0 \]$'
+expect_re '^gdtr_base +0x9000 *$'
+expect_re '^idtr_limit +0x7ff *$'
+expect_re '^tr_base +0x9400 *$'
 expect_re '^efer +0x800 +\[ NXE \]$'
 expect_re '^fs_base +0x0 *$'
 pc=$(sed -n 's/^after-interrupt eip=\(0x[0-9a-f]*\)$/\1/p' "$work/out")

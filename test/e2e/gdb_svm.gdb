@@ -37,6 +37,29 @@ stepi
 printf "after-stepi eip=0x%x\n", $eip
 printf "step-offset=%d\n", $eip - (unsigned)&gdb_tick
 delete
+# The guest's debug and descriptor-table registers ("system" group), read
+# while GDB's own hardware breakpoint holds DR0/DR7 (always-inserted: the Z1
+# stays in while stopped): GDB must see the guest's values, not its slot.
+set breakpoint always-inserted on
+hbreak gdb_mark
+# (GDB would answer from the registers it cached before the Z1)
+maintenance flush register-cache
+printf "sys dr0=0x%x dr7=0x%x gdtr=0x%x/0x%x idtr=0x%x/0x%x ldtr=0x%x tr=0x%x tr_base=0x%x tr_limit=0x%x\n", $dr0, $dr7, $gdtr_base, $gdtr_limit, $idtr_base, $idtr_limit, $ldtr, $tr, $tr_base, $tr_limit
+p $dr7
+p $dr6
+python
+for reg, val in (("gdtr_base", "0"), ("tr", "0x28"), ("dr7", "0x100000400ULL"), ("dr7", "0x800ULL")):
+    try:
+        gdb.execute("set $%s = %s" % (reg, val))
+        print("%s-accepted" % reg)
+    except gdb.error as e:
+        print("%s-refused: %s" % (reg, e))
+end
+set $dr1 = 0x100000
+printf "dr1-after=0x%x gdtr-after=0x%x\n", $dr1, $gdtr_base
+set $dr1 = 0
+delete
+set breakpoint always-inserted off
 printf "alias-read=0x%x\n", *(unsigned *)0x80000000
 printf "data-page-pa=0x%x\n", data_page_pa
 set {unsigned}0x80000008 = 0x5a5a1234

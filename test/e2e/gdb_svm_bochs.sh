@@ -8,7 +8,8 @@
 BOCHS=${BOCHS:-bochs}
 work=$(mktemp -d "${TMPDIR:-/tmp}/gdb_svm_bochs.XXXXXX")
 bpid=
-cleanup() { [ -n "$bpid" ] && kill -9 "$bpid" 2>/dev/null; [ -n "${KEEP:-}" ] && cp -r "$work" "$KEEP"; rm -rf "$work"; }
+cleanup() { [ -n "$bpid" ] && kill -9 "$bpid" 2>/dev/null; [ -n "${dpid:-}" ] && kill "$dpid" 2>/dev/null
+           [ -n "${KEEP:-}" ] && cp -r "$work" "$KEEP"; rm -rf "$work"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; echo "--- gdb:"; cat "$work/out" 2>/dev/null; echo "--- COM1:";
          tr -d '\r' < "$work/com1.out" 2>/dev/null; echo "--- bochs:"; tail -20 "$work/bochs.out" 2>/dev/null; exit 1; }
@@ -36,6 +37,7 @@ for try in 1 2 3; do
     kill -9 $bpid 2>/dev/null; wait $bpid 2>/dev/null; bpid=
 done
 [ -n "$started" ] || fail "Bochs did not open COM2"
+dpid=$(bochs_pty_drain "$bpid")     # Bochs' own pty, read away (gdb_svm_lib.sh)
 
 t0=$(date +%s)
 (cd "$work" && timeout -s KILL 150 "$GDB" -nx -batch -ex "set remotetimeout 60" -ex "symbol-file $GUEST" \
@@ -64,6 +66,27 @@ expect_re '^\$2 = \[ PE ET PG \]$'
 expect "cr0-refused: Could not write register \"cr0\"; remote failure reply 'E.write of cr0: cr0 0xffffffffffffffff: bits 63:32 must be zero (VMRUN check)'"
 expect_re "^0x80000000-0x80001000 +4K rw. s . 4K [a-z-]+ +gpa $(sym data_page)\$"
 expect_re "^blow: [0-9]+ of [0-9]+ shadows torn down; [0-9]+ kept"
+# monitor trace in Bochs (issue 17): on from the first instruction; the guest's
+# paging setup leaves CR3 misses, shadows made and fixed faults (each with its
+# PFEC and the shadow entry written); the VA filter keeps only the alias page;
+# the blow is one teardown event.
+tr=$(sed -n '/^=== trace$/,/^=== trace-va$/p' "$work/out")
+printf '%s\n' "$tr" | grep -qE '^trace on: [1-9][0-9]* events recorded, ring 1024, [0-9]+ held, [0-9]+ match$' ||
+    fail "monitor trace dump last=12: no header"
+[ "$(printf '%s\n' "$tr" | grep -cE '^ *[0-9]+ [a-z0-9-]+ ')" -eq 12 ] || fail "monitor trace dump last=12: not 12 rows"
+all=$(sed -n '/^=== trace$/,/^=== end trace$/p' "$work/out")
+for k in cr3-miss shadow-made fault-fixed; do
+    printf '%s\n' "$all" | grep -qE "^ *[0-9]+ $k " || fail "monitor trace dump shows no $k event"
+done
+printf '%s\n' "$all" | grep -qE '^ *[0-9]+ fault-fixed +[0-9a-f]+ +[0-9a-f]+ +- +- +[0-9a-f-]+ +[0-9a-f]*[13579bdf] pfec=[0-9a-f]+' ||
+    fail "no fault-fixed row with a present shadow entry written and its pfec"
+va=$(sed -n '/^=== trace-va$/,/^=== end trace$/p' "$work/out" | grep -E '^ *[0-9]+ [a-z0-9-]+ ')
+[ -n "$va" ] || fail "monitor trace dump va=0x80000000-0x80000fff: no event"
+printf '%s\n' "$va" | awk '$4 !~ /^80000[0-9a-f][0-9a-f][0-9a-f]$/ { bad = 1 } END { exit bad }' ||
+    fail "monitor trace dump va=...: an event outside the range"
+sed -n '/^=== trace-blow$/,/^=== end trace-blow$/p' "$work/out" | grep -qE '^ *[0-9]+ teardown ' ||
+    fail "monitor blow left no teardown event"
+expect_re "^trace off, ring 1024 events, [1-9][0-9]* recorded$"
 expect_re "exited (normally|with code 00)"
 expect "=== done"
 expect_com1 "gdbguest: mailbox 0x600df00d seen"

@@ -73,6 +73,14 @@ expect "at-hbreak eip=$mark mark=$mark"
 expect "at-break eip=$tick tick=$tick cr0=0x80000011 cr3=$pdpt_pa"
 expect_re "^after-stepi eip=0x[0-9a-f]+$"
 expect_re "^step-offset=([1-9]|1[0-5])$"      # one instruction into gdb_tick
+# The system registers (issue 17): the guest's DR7/DR0 while GDB's hbreak holds the hardware ones,
+# the GDTR/IDTR the guest loaded, the descriptor-table registers read-only, DR7 checked.
+expect_re "^sys dr0=0x0 dr7=0x400 gdtr=$(sym gdt)/0x17 idtr=$(sym idt)/0x107 ldtr=0x[0-9a-f]+ tr=0x[0-9a-f]+ tr_base=0x[0-9a-f]+ tr_limit=0x[0-9a-f]+\$"
+expect "gdtr_base-refused: Could not write register \"gdtr_base\"; remote failure reply 'E.write of gdtr_base: gdtr_base is read-only (the guest's LGDT/LIDT/LLDT/LTR set it, with the segment state it caches)'"
+expect "tr-refused: Could not write register \"tr\"; remote failure reply 'E.write of tr: tr is read-only"
+expect "dr7-refused: Could not write register \"dr7\"; remote failure reply 'E.write of dr7: dr7 0x100000400: bits 63:32 must be zero (VMRUN check)'"
+expect "dr7-refused: Could not write register \"dr7\"; remote failure reply 'E.write of dr7: dr7 0x800: reserved bits 0x800 must be zero'"
+expect "dr1-after=0x100000 gdtr-after=$(sym gdt)"
 expect "alias-read=0x1234abcd"
 expect "data-page-pa=$dpa"
 expect "phys-read=0x5a5a1234"

@@ -136,6 +136,116 @@ START_TEST(checker_rules)
 }
 END_TEST
 
+/*
+ * The debug and descriptor-table registers (issue 17: "the debug registers
+ * and the descriptor-table registers read-only where they cannot be written
+ * safely").  i386 layout: dr0 is register 0x2b ... dr6 0x2f, dr7 0x30,
+ * gdtr_base 0x31, gdtr_limit 0x32, idtr_base 0x33, idtr_limit 0x34, ldtr
+ * 0x35, ldtr_base 0x36, ldtr_limit 0x37, tr 0x38, tr_base 0x39, tr_limit 0x3a.
+ */
+START_TEST(sysregs_read_and_refused_writes)
+{
+    struct gdb_regs before = h->f.regs[0];
+    const char *r;
+
+    /* reads: the guest's values, each at its number */
+    REPLY("p2b", "0010400000000000");                        /* dr0 */
+    REPLY("p2f", "f00fffff00000000");                        /* dr6 */
+    REPLY("p30", "0104000000000000");                        /* dr7 */
+    REPLY("p31", "0090000000000000");                        /* gdtr_base */
+    REPLY("p32", "27000000");                                /* gdtr_limit */
+    REPLY("p34", "ff070000");                                /* idtr_limit */
+    REPLY("p38", "20000000");                                /* tr */
+    REPLY("p39", "0094000000000000");                        /* tr_base */
+    REPLY("p3a", "67000000");                                /* tr_limit */
+    /* every descriptor-table register is read-only, by name */
+    static const char *const dtr[][2] = {
+        { "P31=00a0000000000000", "gdtr_base" }, { "P32=ff000000", "gdtr_limit" },
+        { "P33=0000000000000000", "idtr_base" }, { "P34=00000000", "idtr_limit" },
+        { "P35=08000000", "ldtr" }, { "P36=0010000000000000", "ldtr_base" },
+        { "P37=00000000", "ldtr_limit" }, { "P38=28000000", "tr" },
+        { "P39=0000000000000000", "tr_base" }, { "P3a=ffff0000", "tr_limit" },
+    };
+    for (unsigned i = 0; i < ARRAY_SIZE(dtr); i++) {
+        char want[64];
+        snprintf(want, sizeof(want), "E.write of %s: %s is read-only", dtr[i][1], dtr[i][1]);
+        r = h_cmd(h, dtr[i][0]);
+        ck_assert_msg(starts_with(r, want), "%s -> %s", dtr[i][0], r);
+    }
+    /* writing back the value read is not a change */
+    REPLY("P31=0090000000000000", "OK");
+    /* debug registers: legal values are written ... */
+    REPLY("P2c=0020400000000000", "OK");                     /* dr1 = 0x402000 */
+    ck_assert_uint_eq(h->f.regs[0].dr1, 0x402000);
+    REPLY("P30=0300000000000000", "OK");                     /* dr7 = 3: bit 10 reads as one */
+    ck_assert_uint_eq(h->f.regs[0].dr7, 0x403);
+    REPLY("P2f=f00fffff00000000", "OK");
+    /* ... and the illegal ones refused with the reason */
+    r = h_cmd(h, "P30=0000000001000000");                    /* dr7 bit 32 */
+    ck_assert_msg(starts_with(r, "E.write of dr7: dr7 0x100000000: bits 63:32 must be zero (VMRUN"), "%s", r);
+    r = h_cmd(h, "P30=0008000000000000");                    /* dr7 bit 11 */
+    ck_assert_msg(starts_with(r, "E.write of dr7: dr7 0x800: reserved bits 0x800"), "%s", r);
+    r = h_cmd(h, "P30=00c0000000000000");                    /* dr7 bits 14, 15 */
+    ck_assert_msg(strstr(r, "reserved bits 0xc000"), "%s", r);
+    r = h_cmd(h, "P2f=0000000001000000");                    /* dr6 bit 32 */
+    ck_assert_msg(starts_with(r, "E.write of dr6: dr6 0x100000000: bits 63:32 must be zero (VMRUN"), "%s", r);
+    r = h_cmd(h, "P2d=0000000001000000");                    /* dr2 above 4G, not in long mode */
+    ck_assert_msg(starts_with(r, "E.write of dr2: dr2 0x100000000: bits 63:32 must be zero outside long"),
+                  "%s", r);
+    /* the refusal is the one `monitor why` gives */
+    ck_assert_msg(strstr(h_monitor(h, "why"), "dr2 0x100000000"), "%s", h->console);
+    /* malformed: wrong size, bad hex, past the last register */
+    REPLY("P30=0000", "E16");
+    REPLY("P31=zz90000000000000", "E16");
+    REPLY("P3b=00000000", "E16");
+    /* nothing of the refused writes reached the vCPU */
+    ck_assert_uint_eq(h->f.regs[0].dr2, before.dr2);
+    ck_assert_uint_eq(h->f.regs[0].dr6, before.dr6);
+    ck_assert_uint_eq(h->f.regs[0].dr7, 0x403);
+    ck_assert_uint_eq(h->f.regs[0].gdtr_base, before.gdtr_base);
+    ck_assert_uint_eq(h->f.regs[0].tr, before.tr);
+    /* G with a changed idtr_base is refused whole */
+    char g[4096];
+    strcpy(g + 1, h_cmd(h, "g"));
+    g[0] = 'G';
+    size_t off = 1 + 16 * 8 + 8 * 20 + 8 * 8 + 11 * 16 + 6 * 16 + 16 + 8;   /* idtr_base */
+    memcpy(g + off, "0000000000000000", 16);
+    g[1] = 'f';                                             /* and eax, which must not land either */
+    r = h_cmd(h, g);
+    ck_assert_msg(starts_with(r, "E.write of the registers: idtr_base is read-only"), "%s", r);
+    ck_assert_uint_eq(h->f.regs[0].idtr_base, before.idtr_base);
+    ck_assert_uint_eq(h->f.regs[0].rax, before.rax);
+}
+END_TEST
+
+/* In long mode DR0-3 hold any canonical address (48 bits, 57 with LA57). */
+START_TEST(sysregs_long_mode_canonical)
+{
+    char why[160];
+    struct gdb_regs o = { .cr0 = 0x80000011, .cr4 = X86_CR4_PAE, .efer = EFER_LME | EFER_LMA, .dr7 = 0x400 };
+    struct gdb_regs n = o;
+    n.dr3 = 0xffff800000001000ULL;
+    ck_assert_msg(gdb_check_sysregs(&o, &n, why, sizeof(why)), "%s", why);
+    n.dr3 = 0x0000800000000000ULL;
+    ck_assert(!gdb_check_sysregs(&o, &n, why, sizeof(why)));
+    ck_assert_msg(strstr(why, "dr3 0x800000000000: not canonical"), "%s", why);
+    o.cr4 |= 1ULL << 12;                                     /* LA57 */
+    n = o; n.dr3 = 0x0000800000000000ULL;
+    ck_assert_msg(gdb_check_sysregs(&o, &n, why, sizeof(why)), "%s", why);
+    n.dr3 = 0x0100000000000000ULL;
+    ck_assert(!gdb_check_sysregs(&o, &n, why, sizeof(why)));
+    /* unchanged DR7 is left alone (bit 10 forced only on a write) */
+    struct gdb_regs z = { 0 }, zn = z;
+    ck_assert(gdb_check_sysregs(&z, &zn, why, sizeof(why)));
+    ck_assert_uint_eq(zn.dr7, 0);
+    /* the reason always fits and is terminated */
+    char tiny[8];
+    n = o; n.gdtr_base = 1;
+    ck_assert(!gdb_check_sysregs(&o, &n, tiny, sizeof(tiny)));
+    ck_assert_uint_eq(strlen(tiny), 7);
+}
+END_TEST
+
 START_TEST(monitor_why_explains_memory_refusals)
 {
     ck_assert_str_eq(h_monitor(h, "why"), "nothing refused since Umbra started\n");
@@ -193,6 +303,8 @@ int main(void)
     tcase_add_test(tc, bad_control_writes_refused_with_reason);
     tcase_add_test(tc, G_with_bad_cr0_refused);
     tcase_add_test(tc, checker_rules);
+    tcase_add_test(tc, sysregs_read_and_refused_writes);
+    tcase_add_test(tc, sysregs_long_mode_canonical);
     tcase_add_test(tc, monitor_why_explains_memory_refusals);
     tcase_add_test(tc, stop_notice_before_stop_reply);
     suite_add_tcase(s, tc);

@@ -125,6 +125,10 @@ void fake_init(struct fake *f, enum guest_paging mode)
         r->cr4 = X86_CR4_PAE;
         r->efer = mode == GUEST_PAGING_LONG ? (EFER_LME | EFER_LMA | EFER_NXE) : EFER_NXE;
         r->rsi = 0x1122334455667788ULL;     /* high half visible only in the amd64 layout */
+        /* the guest's debug and descriptor-table registers (distinct values) */
+        r->dr0 = 0x401000, r->dr6 = 0xffff0ff0, r->dr7 = 0x401;
+        r->gdtr_base = 0x9000, r->gdtr_limit = 0x27, r->idtr_base = 0x9800, r->idtr_limit = 0x7ff;
+        r->ldtr = 0, r->ldtr_limit = 0xffff, r->tr = 0x20, r->tr_base = 0x9400, r->tr_limit = 0x67;
     }
 }
 

@@ -5,7 +5,12 @@
  *   - malformed arguments are refused with a message naming the bad word;
  *   - on a real shadow run (2-level guest, simulator) the hooks record a CR3
  *     miss, shadows made and a fixed fault, with the RIP from the seam; off
- *     records nothing.
+ *     records nothing;
+ *   - the events added on 2026-12-03 (issue 17): a fixed fault records the
+ *     shadow L1 entry it wrote (old and new) and its error code; the
+ *     targeted unshadow; a teardown (monitor blow) as one event with the
+ *     live counts, no per-shadow events; a fault reflected from the
+ *     emulator's guest access.
  */
 #include <check.h>
 #include <stdio.h>
@@ -191,6 +196,93 @@ START_TEST(live_hooks)
 }
 END_TEST
 
+/* The newest event of kind k in the 256-slot ring, or NULL. */
+static const struct sh_trace_ev *last_of(enum sh_trace_kind k)
+{
+    const struct sh_trace_ev *best = NULL;
+    for (unsigned i = 0; i < ARRAY_SIZE(big); i++)
+        if (big[i].seq && big[i].kind == k && (!best || big[i].seq > best->seq))
+            best = &big[i];
+    return best;
+}
+
+START_TEST(new_events)
+{
+    static struct shadow_vcpu vc;
+    struct shadow_vcpu *v = &vc;
+    struct sh_fault f;
+    sim_init(64ULL << 20, 64);
+    struct shadow_domain *dom = shadow_domain_init(sim_pool_base(), sim_pool_frames());
+    ck_assert_ptr_nonnull(dom);
+    ck_assert_int_eq(shadow_vcpu_init(v, dom), 0);
+    ck_assert_int_eq(sh_trace_init(big, sizeof(big)), 0);
+    /* 2-level: PD 0x20000 -> PT 0x21000; VA 0x7000 -> 0x30000 (rw), VA 0x8000 -> 0x31000 (ro) */
+    sim_guest_write(0x20000, 0x21000 | P | RW | A, 4);
+    sim_guest_write(0x21000 + 4 * 7, 0x30000 | P | RW | A | D, 4);
+    sim_guest_write(0x21000 + 4 * 8, 0x31000 | P | A, 4);
+    v->guest_cr0 = CR0_ON;
+    v->guest_cr3 = 0x20000;
+    ck_assert_int_eq(shadow_update_paging_mode(v), 0);
+    ck_assert_int_eq(cmd("on"), 0);
+
+    /* fault-fixed: the shadow L1 entry for 0x7000 went from not present to the frame, writable */
+    ck_assert(touch(v, 7 << 12, PFEC_WRITE));
+    const struct sh_trace_ev *e = last_of(SHT_FAULT_FIXED);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_uint_eq(e->va, 7 << 12);
+    ck_assert_uint_eq(e->pfec & PFEC_WRITE, PFEC_WRITE);
+    ck_assert_msg(!(e->old_e & P), "old entry %llx present", (unsigned long long)e->old_e);
+    ck_assert_msg((e->new_e & (P | RW)) == (P | RW) && (e->new_e & ~0xfffULL & ((1ULL << 52) - 1)) == 0x30000,
+                  "new entry %llx", (unsigned long long)e->new_e);
+    ck_assert_int_eq(cmd("dump va=0x7000 last=1"), 0);
+    char want[64];
+    snprintf(want, sizeof(want), " %llx pfec=%x", (unsigned long long)e->new_e, (unsigned)e->pfec);
+    ck_assert_msg(strstr(out, want), "want '%s' in %s", want, out);
+
+    /* a fault reflected from the emulator's access: a write to the read-only page */
+    uint32_t x = 1;
+    ck_assert_int_eq(shadow_write_guest(v, 8 << 12, &x, 4, 0, &f), SH_REFLECT);
+    e = last_of(SHT_FAULT_REFLECTED);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_uint_eq(e->va, 8 << 12);
+    ck_assert_uint_eq(e->why, SHT_WHY_EMU_ACCESS);
+    ck_assert_uint_eq(e->pfec, f.pfec);
+    ck_assert_uint_eq(f.pfec & (PFEC_WRITE | PFEC_PRESENT), PFEC_WRITE | PFEC_PRESENT);
+    ck_assert_int_eq(cmd("dump last=1"), 0);
+    ck_assert_msg(strstr(out, "fault-reflected") && strstr(out, "why=emulated-access"), "%s", out);
+
+    /* the targeted unshadow of the PT frame */
+    ck_assert(shadow_unshadow_gfn(dom, _gfn(0x21)));
+    e = last_of(SHT_UNSHADOW);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_uint_eq(e->gfn, 0x21);
+    ck_assert_uint_eq(e->why, SHT_WHY_TARGETED);
+    ck_assert_int_eq(cmd("dump gfn=0x21 last=2"), 0);    /* the unshadow, then the shadow it destroyed */
+    ck_assert_msg(strstr(out, "why=targeted"), "%s", out);
+
+    /* teardown: refault, then blow; one event with the live counts, nothing else */
+    ck_assert(touch(v, 7 << 12, 0));
+    unsigned long live0;
+    shadow_pool_usage(dom, NULL, NULL, &live0, NULL);
+    uint64_t n0 = sh_trace_total();
+    shadow_blow_tables(dom);
+    ck_assert_uint_eq(sh_trace_total(), n0 + 1);
+    e = last_of(SHT_TEARDOWN);
+    ck_assert_ptr_nonnull(e);
+    unsigned long live1;
+    shadow_pool_usage(dom, NULL, NULL, &live1, NULL);
+    ck_assert_uint_eq(e->old_e, live0);
+    ck_assert_uint_eq(e->new_e, live1);
+    ck_assert_uint_lt(live1, live0);
+    ck_assert(sh_trace_on);                        /* recording resumed */
+    ck_assert_int_eq(cmd("dump last=1"), 0);
+    ck_assert_msg(strstr(out, " teardown "), "%s", out);
+    ck_assert_uint_eq(shadow_audit(dom), 0);
+    ck_assert_int_eq(cmd("off"), 0);
+    sim_fini();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("shadow_trace");
@@ -199,6 +291,7 @@ int main(void)
     tcase_add_test(t, filters);
     tcase_add_test(t, malformed);
     tcase_add_test(t, live_hooks);
+    tcase_add_test(t, new_events);
     suite_add_tcase(s, t);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);

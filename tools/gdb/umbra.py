@@ -97,13 +97,15 @@ class _Words(gdb.Command):
 
 
 class UmbraRegs(gdb.Command):
-    """umbra regs: the system registers (cr0 cr2 cr3 cr4 efer, segment bases), hex and flags.
+    """umbra regs: the system registers (cr0 cr2 cr3 cr4 efer, segment bases, the guest's
+debug registers, GDTR/IDTR/LDTR/TR), hex and flags.
 GDB 13's i386 backend files every register it does not know under "general"
 (it ignores the target description's group="system"), so `info registers
 system` is empty; this prints that group."""
 
     NAMES = ("cr0", "cr2", "cr3", "cr4", "efer", "cs_base", "ss_base", "ds_base", "es_base",
-             "fs_base", "gs_base")
+             "fs_base", "gs_base", "dr0", "dr1", "dr2", "dr3", "dr6", "dr7", "gdtr_base", "gdtr_limit",
+             "idtr_base", "idtr_limit", "ldtr", "ldtr_base", "ldtr_limit", "tr", "tr_base", "tr_limit")
 
     def __init__(self):
         super().__init__("umbra regs", gdb.COMMAND_USER)
@@ -113,7 +115,7 @@ system` is empty; this prints that group."""
             v = gdb.parse_and_eval("$" + name)
             raw = int(v.cast(gdb.lookup_type("unsigned long long")))
             shown = str(v)
-            gdb.write("%-8s 0x%-16x %s\n" % (name, raw, shown if shown.startswith("[") else ""))
+            gdb.write("%-10s 0x%-16x %s\n" % (name, raw, shown if shown.startswith("[") else ""))
 
 
 class UmbraVmmap(gdb.Command):

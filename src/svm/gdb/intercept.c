@@ -316,7 +316,7 @@ void svm_gdb_start(struct svm_vcpu *v)
     if (umbra_opts.gdb == GDB_NONE)
         return;
     if (umbra_opts.gdb == GDB_COM1 && umbra_opts.console == CONSOLE_COM1) {
-        ulog("gdb: gdb=com1 needs console=e9 or console=none; no GDB svm_gdb.stub");
+        ulog("gdb: gdb=com1 needs console=e9 or console=none; no GDB stub");
         return;
     }
     svm_gdb.uart = umbra_opts.gdb == GDB_COM1 ? GDB_COM1 : GDB_COM2;
@@ -324,13 +324,13 @@ void svm_gdb_start(struct svm_vcpu *v)
      * forever and the poll would never return.  The scratch register tells. */
     gdb_pio_outb(svm_gdb.uart + 7, 0x5a);
     if (gdb_pio_inb(svm_gdb.uart + 7) != 0x5a || gdb_pio_inb(svm_gdb.uart + 5) == 0xff) {
-        ulog("gdb: no UART at %s (%#x); no GDB svm_gdb.stub", name, svm_gdb.uart);
+        ulog("gdb: no UART at %s (%#x); no GDB stub", name, svm_gdb.uart);
         return;
     }
     gdb_uart_init(svm_gdb.uart, umbra_opts.gdb_baud ? umbra_opts.gdb_baud : 115200);
     gdb_stub_init(&svm_gdb.stub, &svm_gdb_ops, v, gdb_uart_tx, (void *)(uintptr_t)svm_gdb.uart);
     vm->ctl.intercept_exc |= (1u << X86_EXC_DB) | (1u << X86_EXC_BP);
-    vm->ctl.intercept_misc1 |= INTERCEPT1_INTR | INTERCEPT1_INTN;
+    vm->ctl.intercept_misc1 |= INTERCEPT1_INTR | INTERCEPT1_INTN | INTERCEPT1_SMI;  /* SMI: exit.c exit_smi() */
     vm->ctl.vintr &= ~VINTR_MASKING;         /* the guest's IF masks INTR (see window()) */
     svm_gdb_on = true;
     if (umbra_opts.gdb_wait) {
@@ -339,7 +339,7 @@ void svm_gdb_start(struct svm_vcpu *v)
         console_drain();
         serve(v);
     } else {
-        ulog("gdb: svm_gdb.stub on %s, guest running (Ctrl-C in GDB stops it)", name);
+        ulog("gdb: stub on %s, guest running (Ctrl-C in GDB stops it)", name);
         gdb_stub_set_running(&svm_gdb.stub);
     }
 }

@@ -190,6 +190,15 @@ static int t_get_regs(void *t, unsigned cpu, struct gdb_regs *r)
         .fs_base = s->fs.base, .gs_base = s->gs.base,
         .cr0 = svm_guest_cr(v, 0), .cr2 = s->cr2, .cr3 = svm_guest_cr(v, 3), .cr4 = svm_guest_cr(v, 4),
         .efer = v->mmu->efer_read(v),
+        /* The guest's debug registers: its copies while GDB holds DR0-3/DR7. */
+        .dr0 = svm_gdb.dr_owned ? svm_gdb.guest_dr[0] : dr_get(0),
+        .dr1 = svm_gdb.dr_owned ? svm_gdb.guest_dr[1] : dr_get(1),
+        .dr2 = svm_gdb.dr_owned ? svm_gdb.guest_dr[2] : dr_get(2),
+        .dr3 = svm_gdb.dr_owned ? svm_gdb.guest_dr[3] : dr_get(3),
+        .dr6 = s->dr6, .dr7 = svm_gdb.dr_owned ? svm_gdb.guest_dr7 : s->dr7,
+        .gdtr_base = s->gdtr.base, .gdtr_limit = s->gdtr.limit, .idtr_base = s->idtr.base,
+        .idtr_limit = s->idtr.limit, .ldtr = s->ldtr.sel, .ldtr_base = s->ldtr.base,
+        .ldtr_limit = s->ldtr.limit, .tr = s->tr.sel, .tr_base = s->tr.base, .tr_limit = s->tr.limit,
     };
     if (svm_gdb.stepping)
         r->rflags = (r->rflags & ~X86_RFLAGS_TF) | (svm_gdb.guest_tf ? X86_RFLAGS_TF : 0);
@@ -280,6 +289,20 @@ static int t_set_regs(void *t, unsigned cpu, const struct gdb_regs *r)
     s->rflags = fl;
     s->fs.base = r->fs_base;
     s->gs.base = r->gs_base;
+    /* Debug registers, checked by the stub (gdb_check_sysregs()); the
+     * descriptor-table registers are read-only there.  GDB's own slots stay. */
+    const uint64_t dr[4] = { r->dr0, r->dr1, r->dr2, r->dr3 };
+    for (unsigned i = 0; i < 4; i++) {
+        if (svm_gdb.dr_owned)
+            svm_gdb.guest_dr[i] = dr[i];
+        else if (dr[i] != dr_get(i))
+            dr_set(i, dr[i]);
+    }
+    s->dr6 = r->dr6;
+    if (svm_gdb.dr_owned)
+        svm_gdb.guest_dr7 = r->dr7;
+    else
+        s->dr7 = r->dr7;
     return 0;
 }
 

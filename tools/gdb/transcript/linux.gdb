@@ -18,9 +18,21 @@ p $cr4
 p $efer
 p/x $cr3
 umbra mode
+# --- the guest's debug and descriptor-table registers (the "system" group)
+p $dr7
+p $dr6
+p/x $dr0
+p/x $gdtr_base
+p $gdtr_limit
+p/x $idtr_base
+p $idtr_limit
+p $tr
+p/x $tr_base
+p $tr_limit
 # --- a bad CR0 write is refused, the kernel keeps its CR0
 python
-for reg, val in (("cr0", "0xffffffffffffffff"), ("cr0", "0x80000010ULL"), ("efer", "0x500ULL")):
+for reg, val in (("cr0", "0xffffffffffffffff"), ("cr0", "0x80000010ULL"), ("efer", "0x500ULL"),
+                 ("gdtr_base", "0"), ("dr7", "0x100000400ULL")):
     try:
         gdb.execute("set $%s = %s" % (reg, val))
         print("%s = %s accepted" % (reg, val))
@@ -49,6 +61,8 @@ monitor trace on
 python gdb.execute("shell (sleep 1; kill -INT $PPID) &")
 continue
 monitor trace dump last=20
+# (the kernel moves with KASLR: filter on the 16 MiB around where it was stopped)
+umbra trace dump va=(unsigned)$pc&0xff000000:(unsigned)$pc|0xffffff last=8
 monitor stats
 umbra trace off
 # --- memory speed on Linux: x/1024x through the dcache and without, a 64 KiB dump, stepi 10

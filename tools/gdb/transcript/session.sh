@@ -27,7 +27,8 @@ MEM=${MEM:-128}
 TIMEOUT=${TIMEOUT:-300}
 work=$(mktemp -d "${TMPDIR:-/tmp}/umbra-transcript.XXXXXX")
 epid=
-cleanup() { [ -n "$epid" ] && kill -9 "$epid" 2>/dev/null; [ -n "${rpid:-}" ] && kill "$rpid" 2>/dev/null; rm -rf "$work"; }
+cleanup() { [ -n "$epid" ] && kill -9 "$epid" 2>/dev/null; [ -n "${rpid:-}" ] && kill "$rpid" 2>/dev/null
+           [ -n "${dpid:-}" ] && kill "$dpid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 make_iso "$work/umbra.iso" || { echo "mkiso failed" >&2; exit 1; }
 started=
@@ -61,8 +62,9 @@ for try in 1 2 3 4 5; do
     kill -9 "$epid" 2>/dev/null; wait "$epid" 2>/dev/null; epid=
 done
 [ -n "$started" ] || { echo "the emulator did not open COM2" >&2; cat "$work/emu.out" >&2; exit 1; }
-rpid=
+rpid= dpid=
 if [ "$emu" = bochs ]; then
+    dpid=$(bochs_pty_drain "$epid")     # else Bochs blocks on its own full pty (gdb_svm_lib.sh)
     # Bochs' COM2 socket server takes one client for its whole run: a relay
     # holds that connection and lets GDB sessions attach one after another.
     rport=$(free_port)
