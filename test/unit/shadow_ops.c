@@ -388,6 +388,18 @@ static void world_start(struct world *w, uint64_t seed, unsigned long pool,
     w->d = shadow_domain_init(sim_pool_base(), pool);
     if (!w->d)
         wfail(w, "shadow_domain_init refused a pool of %lu frames", pool);
+    /* UMBRA_OOS=on|off, UMBRA_PREFETCH=N|all: the options under test (unset:
+     * half the seeds with out-of-sync shadows, prefetch all, 0, 8 or 32). */
+    const char *oos = getenv("UMBRA_OOS"), *pf = getenv("UMBRA_PREFETCH");
+    bool oos_on = oos && *oos ? strcmp(oos, "on") == 0 : pct(w, 50);
+    static const unsigned pfs[] = { SHADOW_PREFETCH_ALL, 0, 8, 32 };
+    unsigned pfn = pf && *pf ? (strcmp(pf, "all") == 0 ? SHADOW_PREFETCH_ALL : (unsigned)strtoul(pf, NULL, 0))
+                 : pfs[rn(w, 4)];
+    shadow_set_prefetch(w->d, pfn);
+    if (oos_on && shadow_set_oos(w->d, true) != 0)
+        oos_on = false;            /* a pool too small for the snapshots */
+    w->oos = oos_on;
+    st->oos_seeds += oos_on;
     if (shadow_vcpu_init(&w->v, w->d) != 0)
         wfail(w, "shadow_vcpu_init failed");
     st->seeds++;
@@ -471,12 +483,12 @@ void world_print_stats(int mode, const struct world_stats *s)
             "reflected=%lu emulated=%lu fixed=%lu stops=%lu pt_writes=%lu invlpg=%lu cr3=%lu "
             "cr3_gp=%lu mode=%lu mode_gp=%lu checks=%lu audits=%lu failed=%lu tlb_hits=%lu "
             "tlb_flushes=%lu unpins=%lu teardowns=%lu emulated_insns=%lu small_pools=%lu "
-            "self_maps=%lu root_aliases=%lu\n",
+            "self_maps=%lu root_aliases=%lu oos_seeds=%lu stale_ok=%lu\n",
             mode < 0 ? "all" : mode_name[mode], s->seeds, s->steps, s->accesses, s->completed,
             s->reflected, s->emulated, s->fixed_faults, s->stops, s->pt_writes, s->invlpgs,
             s->cr3_loads, s->cr3_gp, s->mode_switches, s->mode_gp, s->checks, s->audits, s->failed,
             s->tlb_hits, s->tlb_flushes, s->unpins, s->teardowns, s->emulated_insns,
-            s->small_pools, s->self_maps, s->root_aliases);
+            s->small_pools, s->self_maps, s->root_aliases, s->oos_seeds, s->stale_ok);
     for (int k = 0; k < NGAPS; k++)
         if (s->gaps[k])
             fprintf(stderr, "shadow_random %s: tolerated known gap %s: %lu times (UMBRA_STRICT=1 fails on it)\n",

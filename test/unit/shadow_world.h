@@ -21,6 +21,8 @@ struct world_stats {
     unsigned long emulated_insns;      /* page-table writes done by x86_emulate (shadow_emul.c) */
     unsigned long small_pools;         /* seeds run with a pool near the minimum */
     unsigned long self_maps, root_aliases;   /* odd shapes written (mutate_entry) */
+    unsigned long oos_seeds;     /* seeds run with out-of-sync shadows on */
+    unsigned long stale_ok;      /* accesses allowed only by an old PTE not yet flushed (S1') */
     unsigned long gaps[NGAPS];   /* known shadow gaps tolerated (see tolerate()) */
 };
 
@@ -83,6 +85,7 @@ struct world {
     struct gpt_space as[NAS];
     int nas, cur;
     bool stopped;                     /* the last access ended in SH_STOP */
+    bool oos;                         /* out-of-sync shadows on (shadow_set_oos) */
     bool ac_unstated;                 /* a fault of it went without SH_PFEC_(NO)AC */
     bool data_unstated;               /* a fault of a data access went without SH_PFEC_DATA */
     struct tlbe tlb[TLB_N];           /* hardware TLB model */
