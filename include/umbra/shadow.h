@@ -228,6 +228,10 @@ void shadow_set_audit(struct shadow_domain *d, unsigned level);
  * if the pool has no room for the snapshots (OOS stays off).
  */
 int shadow_set_oos(struct shadow_domain *d, bool on);
+/* The trigger: emulated writes to an l1 (since it was made or resynced)
+ * before the next write leaves it out of sync; default 1.  The hosted tests
+ * use 0 to put more tables out of sync. */
+void shadow_set_oos_after(struct shadow_domain *d, unsigned writes);
 
 /*
  * Prefetch (the prefetch= option): how many guest PTEs a fault that fills an

@@ -168,7 +168,7 @@ bool sh_oos_try_unsync(struct shadow_vcpu *v, uint64_t gfn)
     for (unsigned k = 0; k < n; k++) {
         if (!((1u << d->pg[s[k]].type) & SH_OOS_TYPES))
             return false;
-        written |= d->pg[s[k]].writes >= SH_OOS_AFTER_WRITES;
+        written |= d->pg[s[k]].writes >= d->oos_after;
     }
     const void *g = sh_map_gfn(_gfn(gfn));
     if (!n || !written || !g)
@@ -194,6 +194,11 @@ bool sh_oos_try_unsync(struct shadow_vcpu *v, uint64_t gfn)
     d->c.oos_made++;
     SH_TRACE(v, SHT_OOS, ~0ULL, gfn, mfn_x(sh_idx_mfn(d, s[0])), evicted, ~0ULL);
     return true;
+}
+
+void shadow_set_oos_after(struct shadow_domain *d, unsigned writes)
+{
+    d->oos_after = (uint8_t)(writes > 255 ? 255 : writes);
 }
 
 int shadow_set_oos(struct shadow_domain *d, bool on)

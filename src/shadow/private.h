@@ -158,6 +158,7 @@ struct shadow_domain {
     unsigned audit_level;       /* shadow_set_audit() */
     unsigned prefetch;          /* shadow_set_prefetch(): l1 entries filled per fault, SH_PREFETCH_ALL */
     bool oos_on;                /* shadow_set_oos() */
+    uint8_t oos_after;          /* emulated writes before the next unsyncs (SH_OOS_AFTER_WRITES) */
     unsigned noos;              /* out-of-sync records in use, all vCPUs */
     struct sh_oos oos[SH_MAX_VCPUS][SH_OOS_MAX];
     uint8_t oos_next[SH_MAX_VCPUS];   /* the next slot to evict (round robin) */
