@@ -18,6 +18,24 @@ void shadow_set_prefetch(struct shadow_domain *d, unsigned n)
 
 /* ---- out-of-sync L1 shadows (docs/shadow.md, invariant O) ------------------ */
 
+/*
+ * Fault injection for the out-of-sync code, in the runtime mutant build
+ * (libshadow_dbit.a, SHADOW_MUTANT_NO_DIRTY=-1; multi.c lists kinds 1-4):
+ *   5  a resync skips the first changed entry (the snapshot takes it, the
+ *      shadows keep the old one);
+ *   6  INVLPG does not resync the table of the address (multi_fault.inc.c).
+ * test/unit/mutant-oos.sh asserts that test_shadow_random catches both.
+ */
+#ifndef SHADOW_MUTANT_NO_DIRTY
+#define SHADOW_MUTANT_NO_DIRTY 0
+#endif
+#if SHADOW_MUTANT_NO_DIRTY < 0
+extern unsigned sh_mutant_dbit;
+#define OOS_MUTANT(k) (sh_mutant_dbit == (k))
+#else
+#define OOS_MUTANT(k) 0
+#endif
+
 static unsigned vcpu_index(const struct shadow_vcpu *v)
 {
     for (unsigned i = 0; i < v->d->nvcpus; i++)
@@ -86,7 +104,8 @@ static void oos_resync(struct shadow_vcpu *v, struct sh_oos *o, unsigned why)
             sn[w] = lo;
             if (step == 2)
                 sn[w + 1] = hi;
-            changed++;
+            if (changed++ == 0 && OOS_MUTANT(5))
+                continue;
             for (unsigned k = 0; k < n; k++)
                 if (d->pg[s[k]].type == t[k] && d->pg[s[k]].gfn == o->gfn)
                     sh_mode_of_type(t[k])->validate(v, s[k], w * 4, step * 4);

@@ -201,7 +201,9 @@ static inline uint64_t sp_base(glne_t e, unsigned l)
  *      (umbra-mutant-dbit.elf, test/e2e/mutant-dbit.sh);
  *   2  the link to a guest superpage's splinter likewise;
  *   3  the walker does not set D on the leaf of a write;
- *   4  the walker sets D on the leaf of a read.
+ *   4  the walker sets D on the leaf of a read;
+ *   5, 6  out-of-sync mutants (common.c): a resync that skips an entry, no
+ *      resync at INVLPG.
  * 0 (umbra.elf, libshadow.a): no mutant, DBIT_MUTANT(k) is a constant 0.
  */
 #ifndef SHADOW_MUTANT_NO_DIRTY

@@ -236,8 +236,14 @@ static void invlpg(struct shadow_vcpu *v, gva_t va)
     uint32_t si = top_shadow(v, va);
     for (unsigned l = TOPS; si != SH_NIL && l >= 1; l--) {
         if (l == 1) {             /* an l1: splinter links stop above */
-            if (d->noos)          /* the guest flushes va: its table catches up (O) */
-                sh_oos_resync_gfn(v, d->pg[si].gfn, SHT_RESYNC_INVLPG);
+            /* The guest flushes va from an out-of-sync table: the table
+             * catches up (O), and va's entry, now propagated from the
+             * guest's current PTE, stays (the refault would only refill it). */
+            if (d->noos && sh_is_oos(d, d->pg[si].gfn)) {
+                if (!DBIT_MUTANT(6))
+                    sh_oos_resync_gfn(v, d->pg[si].gfn, SHT_RESYNC_INVLPG);
+                break;
+            }
             sl1e_t *le = &((sl1e_t *)sh_map(d, si))[idx(va, 1)];
             if (sl1e_has(*le, P)) {
                 set_l1e(d, si, idx(va, 1), le, sl1e_mk(0));
