@@ -20,7 +20,11 @@
  *   U   sh_page.up is SH_NIL or the slot of a present shadow entry that links
  *       to this shadow (install() sets it when a shadow gets a link and has
  *       none named, clears it when that entry changes; a dying parent clears
- *       its children's), so a shadow with one link is unlinked without a search.
+ *       its children's), so a shadow with one link is unlinked without a search;
+ *   O   a frame with an out-of-sync record (struct sh_oos) has l1 shadows only,
+ *       each entry the propagation of the record's snapshot (I1/I2 with the
+ *       snapshot for the guest table); resynced at the guest's flushes
+ *       (docs/shadow.md lists the points).
  */
 #ifndef UMBRA_SHADOW_PRIVATE_H
 #define UMBRA_SHADOW_PRIVATE_H
