@@ -370,7 +370,8 @@ int shadow_update_paging_mode(struct shadow_vcpu *v)
         /* A CR0/CR4 write the shadows do not depend on may still flush the
          * guest's TLB (CR4.PGE is in the key; CR0 writes are cheap to treat
          * as flushes): out-of-sync tables catch up (O). */
-        sh_oos_resync_all(v, false);
+        if (unlikely(d->noos))
+            sh_oos_resync_all(v, false);
         compute_hw(v);
         return 0;
     }
@@ -425,7 +426,8 @@ enum sh_result shadow_update_cr3(struct shadow_vcpu *v, struct sh_fault *out)
     if (sh_prealloc(d, SH_PREALLOC)) {
         return sh_stop(out, "shadow pool exhausted");
     }
-    sh_oos_resync_all(v, false);    /* the guest's MOV CR3 flushes its TLB (O) */
+    if (unlikely(d->noos))
+        sh_oos_resync_all(v, false);    /* the guest's MOV CR3 flushes its TLB (O) */
     enum sh_result r = v->mode->update_cr3(v, out);
     if (r == SH_REFLECT)
         d->c.cr3_gp++;

@@ -56,6 +56,7 @@
 #define child_of                 SH_NAME(child_of)
 #define fl2e_link                SH_NAME(fl2e_link)
 #define get_shadow               SH_NAME(get_shadow)
+#define make_shadow              SH_NAME(make_shadow)
 #define top_shadow               SH_NAME(top_shadow)
 #define get_and_create_l1e       SH_NAME(get_and_create_l1e)
 #define prefetch_l1              SH_NAME(prefetch_l1)

@@ -60,7 +60,7 @@ static sl1e_t *get_and_create_l1e(struct shadow_vcpu *v, const struct gwalk *gw,
         bool ch = install(d, si, idx(va, l), se, l < gw->leaf ? fl2e_link(sh_idx_mfn(d, ci))
                           : lne_propagate_from_guest(v, gw->e[l], l, sh_idx_mfn(d, ci)));
         /* Another link to an out-of-sync l1: it catches up first (O). */
-        if (ch && l == 2 && ct == ltype[1] && d->noos)
+        if (unlikely(d->noos) && ch && l == 2 && ct == ltype[1])
             sh_oos_resync_gfn(v, cg, SHT_RESYNC_LINK);
         *changed |= ch;
         si = ci;
@@ -77,7 +77,7 @@ static sl1e_t *get_and_create_l1e(struct shadow_vcpu *v, const struct gwalk *gw,
  * touched: an entry without A stays not present, so its A-bit fault still
  * comes.  Not for out-of-sync l1s (their snapshot would have to follow).
  */
-static void prefetch_l1(struct shadow_vcpu *v, uint32_t si, unsigned k)
+static __attribute__((noinline, cold)) void prefetch_l1(struct shadow_vcpu *v, uint32_t si, unsigned k)
 {
     struct shadow_domain *d = v->d;
     const gl1e_t *g = sh_map_gfn(_gfn(d->pg[si].gfn));
@@ -209,11 +209,14 @@ static enum sh_result page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
     }
     if (gw.leaf == 1) {
         set_l1e(d, si, idx(va, 1), se, want);
-        struct sh_oos *o = d->noos ? sh_oos_find(d, d->pg[si].gfn) : NULL;
-        if (o)      /* O: the entry is now the propagation of what the walk read */
-            ((gl1e_t *)sh_oos_snap(d, o))[idx(va, 1)] = gw.l1;
-        else if (d->prefetch && d->prefetch != SH_PREFETCH_ALL)
-            prefetch_l1(v, si, idx(va, 1));
+        /* Out of sync, or prefetch=N with 0 < N < all: one test on the fast path. */
+        if (unlikely(d->noos || d->prefetch - 1u < SH_PREFETCH_ALL - 1u)) {
+            struct sh_oos *o = d->noos ? sh_oos_find(d, d->pg[si].gfn) : NULL;
+            if (o)      /* O: the entry is now the propagation of what the walk read */
+                ((gl1e_t *)sh_oos_snap(d, o))[idx(va, 1)] = gw.l1;
+            else if (d->prefetch - 1u < SH_PREFETCH_ALL - 1u)
+                prefetch_l1(v, si, idx(va, 1));
+        }
     } else {
         sl1e_write(se, want);                /* fl1: not in the reverse map */
     }

@@ -155,12 +155,10 @@ static inline slne_t fl2e_link(mfn_t child)
  * only, and a new shadow starts from the current guest table anyway).
  * Needs the frames sh_prealloc() reserved (I6).
  */
-static uint32_t get_shadow(struct shadow_domain *d, struct shadow_vcpu *v,
-                           uint64_t gfn, enum sh_type t, glne_t super)
+static __attribute__((noinline)) uint32_t make_shadow(struct shadow_domain *d, struct shadow_vcpu *v,
+                                                      uint64_t gfn, enum sh_type t, glne_t super)
 {
-    uint32_t i = sh_lookup(d, gfn, t);
-    if (i != SH_NIL)
-        return i;
+    uint32_t i;
     if (d->noos && sh_role[t].pt)
         sh_oos_take_in_sync(v, gfn);
     i = sh_make(d, gfn, t);
@@ -183,6 +181,14 @@ static uint32_t get_shadow(struct shadow_domain *d, struct shadow_vcpu *v,
         d->c.prefetch_entries += NENT;
     }
     return i;
+}
+
+/* get_shadow's hit path, inline; a miss makes the shadow (make_shadow). */
+static inline uint32_t get_shadow(struct shadow_domain *d, struct shadow_vcpu *v,
+                                  uint64_t gfn, enum sh_type t, glne_t super)
+{
+    uint32_t i = sh_lookup(d, gfn, t);
+    return i != SH_NIL ? i : make_shadow(d, v, gfn, t, super);
 }
 
 /*
