@@ -177,6 +177,19 @@ void stale_note_write(struct world *w, gva_t va, unsigned len, uint32_t acc)
     }
 }
 
+/* The same for a write that lands at guest-physical pa (the identity p2m)
+ * through a translation the hardware holds, which may be an old one. */
+static void stale_note_phys(struct world *w, uint64_t pa, unsigned len)
+{
+    if (!w->oos || w->mode == GUEST_PAGING_OFF)
+        return;
+    stale_sync(w);
+    unsigned es = gpt_entry_size(w->mode);
+    for (uint64_t e = pa & ~(uint64_t)(es - 1); e < pa + len; e += es)
+        if (guest_frame_is_table(w, e))
+            stale_record(w, e, gpt_read(w->mode, e));
+}
+
 static unsigned inval_slot(struct world *w, gva_t page)
 {
     unsigned h = (unsigned)((page >> PAGE_SHIFT) * 2654435761u) % STALE_INVAL_N;
@@ -404,6 +417,8 @@ static bool access_inner(struct world *w, gva_t va, uint32_t acc, bool ac, const
         uint64_t hpa;
         tlb_sync(w);                                  /* VMRUN: v->tlb_flush */
         if (tlb_hit(w, va, acc, ac, &hpa)) {          /* T1 checked there */
+            if ((acc & PFEC_WRITE) && len)
+                stale_note_phys(w, hpa, len);
             if (acc & PFEC_WRITE)
                 for (unsigned i = 0; i < len; i++)
                     sim_write_phys(hpa + i, ((const uint8_t *)data)[i], 1);
@@ -415,6 +430,8 @@ static bool access_inner(struct world *w, gva_t va, uint32_t acc, bool ac, const
             check_allowed(w, va, acc, ac, &h, what);
             ref_hw_walk(&w->v, va, acc, ac, 0, &h);   /* now with the CPU's A/D */
             tlb_fill(w, va, acc, &h);
+            if ((acc & PFEC_WRITE) && len)
+                stale_note_phys(w, h.pa, len);
             if (acc & PFEC_WRITE)
                 for (unsigned i = 0; i < len; i++)
                     sim_write_phys(h.pa + i, ((const uint8_t *)data)[i], 1);
