@@ -94,8 +94,13 @@ static void oos_resync(struct shadow_vcpu *v, struct sh_oos *o, unsigned why)
         d->pg[s[k]].writes = 0;    /* the trigger counts again from here */
     }
     d->c.oos_resyncs++;
+    const uint64_t *g64 = (const uint64_t *)g, *s64 = (const uint64_t *)sn;
     for (unsigned blk = 0; blk < PAGE_SIZE / 4; blk += 16) {
-        if (!memcmp(g + blk, sn + blk, 64))
+        /* 64 bytes at a time, as words (the kernel's memcmp goes bytewise). */
+        uint64_t diff = 0;
+        for (unsigned q = blk / 2; q < blk / 2 + 8; q++)
+            diff |= g64[q] ^ s64[q];
+        if (!diff)
             continue;
         for (unsigned w = blk; w < blk + 16; w += step) {
             uint32_t lo = ((volatile uint32_t *)g)[w], hi = step == 2 ? ((volatile uint32_t *)g)[w + 1] : 0;
@@ -134,6 +139,38 @@ static void oos_in_sync(struct shadow_vcpu *v, struct sh_oos *o)
     d->c.wp_removed += removed;
     if (removed || d->tlb_dirty)
         sh_flush_all(d);
+}
+
+/*
+ * Resync one entry, bytes [off, off + len) of out-of-sync gfn (an INVLPG of
+ * the address it maps: only that translation must be current; O holds entry
+ * by entry).  Counted as a resync.
+ */
+void sh_oos_resync_entry(struct shadow_vcpu *v, uint64_t gfn, unsigned off, unsigned len)
+{
+    struct shadow_domain *d = v->d;
+    struct sh_oos *o = d->noos ? sh_oos_find(d, gfn) : NULL;
+    const char *g = sh_map_gfn(_gfn(gfn));
+    if (!o || !g)
+        return;
+    char *sn = sh_oos_snap(d, o);
+    d->c.oos_resyncs++;
+    uint64_t now = 0, was = 0;
+    memcpy(&now, g + off, len);
+    memcpy(&was, sn + off, len);
+    if (now == was)
+        return;
+    memcpy(sn + off, &now, len);    /* the snapshot first, as oos_resync */
+    d->c.oos_resync_changed++;
+    uint32_t s[8];
+    uint8_t t[8];
+    unsigned n = sh_pt_shadows(d, gfn, s);
+    for (unsigned k = 0; k < n; k++)
+        t[k] = d->pg[s[k]].type;
+    for (unsigned k = 0; k < n; k++)
+        if (d->pg[s[k]].type == t[k] && d->pg[s[k]].gfn == gfn)
+            sh_mode_of_type(t[k])->validate(v, s[k], off, len);
+    SH_TRACE(v, SHT_RESYNC, ~0ULL, gfn, n ? mfn_x(sh_idx_mfn(d, s[0])) : ~0ULL, SHT_RESYNC_INVLPG, 1);
 }
 
 void sh_oos_resync_gfn(struct shadow_vcpu *v, uint64_t gfn, unsigned why)

@@ -239,12 +239,14 @@ static void invlpg(struct shadow_vcpu *v, gva_t va)
     uint32_t si = top_shadow(v, va);
     for (unsigned l = TOPS; si != SH_NIL && l >= 1; l--) {
         if (l == 1) {             /* an l1: splinter links stop above */
-            /* The guest flushes va from an out-of-sync table: the table
-             * catches up (O), and va's entry, now propagated from the
-             * guest's current PTE, stays (the refault would only refill it). */
-            if (d->noos && sh_is_oos(d, d->pg[si].gfn)) {
+            /* The guest flushes va from an out-of-sync table: va's entry
+             * catches up (O; only that translation must be current) and,
+             * now propagated from the guest's PTE, stays (a refault would
+             * only refill it). */
+            if (unlikely(d->noos) && sh_is_oos(d, d->pg[si].gfn)) {
                 if (!DBIT_MUTANT(6))
-                    sh_oos_resync_gfn(v, d->pg[si].gfn, SHT_RESYNC_INVLPG);
+                    sh_oos_resync_entry(v, d->pg[si].gfn, idx(va, 1) * sizeof(entry_raw_t),
+                                        sizeof(entry_raw_t));
                 break;
             }
             sl1e_t *le = &((sl1e_t *)sh_map(d, si))[idx(va, 1)];

@@ -298,6 +298,8 @@ bool sh_oos_try_unsync(struct shadow_vcpu *v, uint64_t gfn);
  * shadow revalidated for the changed entries; it stays out of sync (and
  * writable), with the snapshot renewed.  why: SHT_RESYNC_* (trace). */
 void sh_oos_resync_gfn(struct shadow_vcpu *v, uint64_t gfn, unsigned why);
+/* Resync bytes [off, off + len) (one entry) of out-of-sync gfn: an INVLPG. */
+void sh_oos_resync_entry(struct shadow_vcpu *v, uint64_t gfn, unsigned off, unsigned len);
 /* Resync every out-of-sync L1 of every vCPU (a guest TLB flush: CR3 load,
  * CR0/CR4/EFER write); in_sync: also take them back in sync (a mode change). */
 void sh_oos_resync_all(struct shadow_vcpu *v, bool in_sync);
