@@ -22,7 +22,7 @@ void shadow_set_prefetch(struct shadow_domain *d, unsigned n)
  * Fault injection for the out-of-sync code, in the runtime mutant build
  * (libshadow_dbit.a, SHADOW_MUTANT_NO_DIRTY=-1; multi.c lists kinds 1-4):
  *   5  a resync skips the first changed entry (the snapshot takes it, the
- *      shadows keep the old one);
+ *      shadows keep the old one), a one-entry resync (INVLPG) likewise;
  *   6  INVLPG does not resync the table of the address (multi_fault.inc.c).
  * test/unit/mutant-oos.sh asserts that test_shadow_random catches both.
  */
@@ -162,6 +162,8 @@ void sh_oos_resync_entry(struct shadow_vcpu *v, uint64_t gfn, unsigned off, unsi
         return;
     memcpy(sn + off, &now, len);    /* the snapshot first, as oos_resync */
     d->c.oos_resync_changed++;
+    if (OOS_MUTANT(5))
+        return;                     /* the mutant skips the (only) changed entry */
     uint32_t s[8];
     uint8_t t[8];
     unsigned n = sh_pt_shadows(d, gfn, s);
