@@ -21,7 +21,7 @@ void opts_default(struct umbra_opts *o)
     o->paging = PAGING_SHADOW;
     o->iommu_require = false;
     o->watchdog_secs = 0;
-    o->oos = false;
+    o->oos = true;
     o->prefetch = OPTS_PREFETCH_DEFAULT;
 }
 

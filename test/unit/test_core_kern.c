@@ -320,8 +320,8 @@ START_TEST(opts_defaults_and_values)
     ck_assert_uint_eq(o.watchdog_secs, 2);
     ck_assert_int_eq(opts_parse(&o, "watchdog=3600", err, sizeof(err)), 0);
     ck_assert_uint_eq(o.watchdog_secs, 3600);
-    /* oos=on|off (default off), prefetch=0|8|16|32|all (default all). */
-    ck_assert(!o.oos);
+    /* oos=on|off (default on), prefetch=0|8|16|32|all (default all). */
+    ck_assert(o.oos);
     ck_assert_uint_eq(o.prefetch, OPTS_PREFETCH_ALL);
     ck_assert_int_eq(opts_parse(&o, "oos=on prefetch=8", err, sizeof(err)), 0);
     ck_assert(o.oos);
@@ -348,7 +348,7 @@ START_TEST(opts_oos_prefetch_refused)
         ck_assert_int_eq(opts_parse(&o, bad[i], err, sizeof(err)), -1);
         ck_assert_msg(strstr(err, bad[i][0] == 'o' ? "bad value for oos" : "bad value for prefetch"),
                       "%s: %s", bad[i], err);
-        ck_assert(!o.oos);
+        ck_assert(o.oos);
         ck_assert_uint_eq(o.prefetch, OPTS_PREFETCH_ALL);
     }
     ck_assert_int_eq(opts_parse(&o, "oos", err, sizeof(err)), -1);
