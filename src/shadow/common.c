@@ -373,8 +373,10 @@ int shadow_vcpu_init(struct shadow_vcpu *v, struct shadow_domain *d)
     v->pae_l3 = sh_idx_mfn(d, p);
     for (unsigned k = 0; k < SH_OOS_MAX; k++)
         d->oos[d->nvcpus][k] = (struct sh_oos){ INVALID_GFN_RAW, SH_NIL };
-    if (d->oos_on && oos_reserve(d, d->nvcpus) < 0)
-        return -1;
+    if (d->oos_on && oos_reserve(d, d->nvcpus) < 0) {
+        plat_log("shadow: pool too small for the out-of-sync snapshots: oos off");
+        d->oos_on = false;          /* a pool that runs the guest without them still does */
+    }
     d->vcpu[d->nvcpus++] = v;
     v->guest_cr0 = X86_CR0_ET;
     v->mode_key = ~0ULL;
