@@ -225,7 +225,8 @@ void shadow_set_audit(struct shadow_domain *d, unsigned level);
  * maps, CR0/CR4/EFER write), so its PTE writes cost no exit.  Call before
  * shadow_vcpu_init() (each vCPU then reserves SH_OOS_MAX snapshot frames);
  * turning it off takes every out-of-sync page back in sync.  Returns 0, or -1
- * if the pool has no room for the snapshots (OOS stays off).
+ * if the pool has no room for the snapshots of the vCPUs that exist (OOS
+ * stays off); a vCPU made later whose snapshots do not fit turns it off.
  */
 int shadow_set_oos(struct shadow_domain *d, bool on);
 /* The trigger: emulated writes to an l1 (since it was made or resynced)
