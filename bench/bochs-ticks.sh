@@ -12,7 +12,8 @@
 #   pti=on: bare, shadow).  Default: the demo and the PAE, 2-level and stress
 #   suites.  Writes $top_builddir/bench.json (BENCH_JSON), one record per run.
 #   Environment: C_EXIT (default 1350), BENCH_MODES (default "bare shadow npt"
-#   for guest kernels), UMBRA_BENCH_ELF.
+#   for guest kernels), BENCH_OPTS (more Umbra options for guest kernels, e.g.
+#   "oos=on prefetch=8"), UMBRA_BENCH_ELF.
 #   Exits 1 if a run did not finish (no tick count or no final status).
 . "${top_srcdir:-$(dirname "$0")/..}/test/e2e/lib.sh"
 G="$top_builddir/test/guests"
@@ -63,7 +64,7 @@ for g in "$@"; do
         name=$(basename "$g" .elf)
         for mode in ${BENCH_MODES:-bare shadow npt}; do
             if [ "$mode" = bare ]; then one "$name" bare sh "$RUN" bochs bare "$g"
-            else one "$name" "$mode" env UMBRA_ELF="$UMBRA_BENCH_ELF" sh "$RUN" bochs umbra "$g" "paging=$mode"; fi
+            else one "$name" "$mode" env UMBRA_ELF="$UMBRA_BENCH_ELF" sh "$RUN" bochs umbra "$g" "paging=$mode" ${BENCH_OPTS:-}; fi
         done
         ;;
     esac

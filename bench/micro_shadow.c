@@ -7,7 +7,7 @@
  * check), the same program checks that every operation ended as the benchmark
  * assumes: a benchmark that measured the wrong path would be worse than none.
  *
- *   micro_shadow OP N      OP: fault_fixed fault_reflected cr3_cached pt_write unshadow reclaim
+ *   micro_shadow OP N      OP: fault_fixed fault_reflected cr3_cached pt_write oos_resync unshadow reclaim
  *
  * The guest: PAE with NX, one PDPT per address space, PD0 and PT0 mapping
  * 2 MiB of data frames from 4 MiB, PT0 mapped at VA 0x1ff000 (so the guest
@@ -72,10 +72,12 @@ static unsigned long counter(const char *name)
     return (unsigned long)n;
 }
 
-static void setup(unsigned long pool)
+static void setup_oos(unsigned long pool, bool oos)
 {
     sim_init(64ULL << 20, pool);
     dom = shadow_domain_init(sim_pool_base(), sim_pool_frames());
+    if (dom && oos && shadow_set_oos(dom, true))
+        die("shadow_set_oos", 0);
     if (!dom || shadow_vcpu_init(v, dom))
         die("shadow_domain_init", 0);
     for (unsigned k = 0; k < NAS; k++)
@@ -87,6 +89,11 @@ static void setup(unsigned long pool)
     v->guest_cr3 = pdpt(0);
     if (shadow_update_paging_mode(v))
         die("shadow_update_paging_mode", 0);
+}
+
+static void setup(unsigned long pool)
+{
+    setup_oos(pool, false);
 }
 
 static void load_cr3(unsigned k)
@@ -189,7 +196,7 @@ static void guest_pte_write(unsigned long i, unsigned slot, uint64_t val)
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: micro_shadow fault_fixed|fault_reflected|cr3_cached|pt_write|unshadow|reclaim N\n");
+        fprintf(stderr, "usage: micro_shadow fault_fixed|fault_reflected|cr3_cached|pt_write|oos_resync|unshadow|reclaim N\n");
         return 2;
     }
     const char *op = argv[1];
@@ -245,6 +252,24 @@ int main(int argc, char **argv)
             unsigned slot = 1 + i % 509;
             guest_pte_write(i, slot, (DATA + ((i & 1) ? 700 : 1) * 0x1000ULL + slot * 0x1000ULL) | LEAF);
         }
+    } else if (!strcmp(op, "oos_resync")) {
+        /* oos=on, PT0 out of sync: the guest writes a PTE natively (no exit),
+         * then INVLPGs its address: the resync of one changed entry. */
+        setup_oos(512, true);
+        touch(0x1000, 0);
+        guest_pte_write(0, 1, (DATA + 0x1000ULL) | LEAF);   /* the 1st write is emulated */
+        touch(PT_VA, PFEC_WRITE);                           /* the 2nd unsyncs PT0, mapped writable */
+        if (counter("oos_made") != 1 || hw_fault(PT_VA, PFEC_WRITE, &pfec))
+            die("PT0 did not go out of sync", 0);
+        for (unsigned long i = 0; i < n; i++) {
+            unsigned slot = 1 + i % 509;
+            sim_guest_write(pt(0) + 8 * slot, (DATA + ((i & 1) ? 700 : 1) * 0x1000ULL + slot * 0x1000ULL) | LEAF, 8);
+            CALLGRIND_TOGGLE_COLLECT;
+            shadow_invlpg(v, (gva_t)slot << 12);
+            CALLGRIND_TOGGLE_COLLECT;
+        }
+        if (counter("oos_resync_changed") < n || counter("oos_made") != 1)
+            die("an INVLPG did not resync exactly the changed entry", 0);
     } else if (!strcmp(op, "unshadow")) {
         /* PT0's L1 shadow torn down: the guest stopped using PT0 as a page table (fork/exit). */
         setup(512);

@@ -27,7 +27,12 @@ struct umbra_opts {
     enum paging_kind paging;     /* paging=shadow|npt (default shadow) */
     bool iommu_require;          /* iommu=require: refuse to start without an IOMMU (default iommu=auto) */
     unsigned watchdog_secs;      /* watchdog=SECONDS: stop a guest that spins that long with IF=0 (0 = off) */
+    bool oos;                    /* oos=on|off: out-of-sync L1 shadows (docs/shadow.md; default on) */
+    unsigned prefetch;           /* prefetch=0|8|16|32|all: PTEs a shadow fault fills (OPTS_PREFETCH_ALL = all) */
 };
+
+#define OPTS_PREFETCH_ALL 0xffffffffu   /* = SHADOW_PREFETCH_ALL (include/umbra/shadow.h) */
+#define OPTS_PREFETCH_DEFAULT OPTS_PREFETCH_ALL
 
 /* watchdog=SECONDS takes 1 .. OPTS_WATCHDOG_MAX. */
 #define OPTS_WATCHDOG_MAX 3600

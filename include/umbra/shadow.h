@@ -178,6 +178,7 @@ struct shadow_info {
     unsigned refcount;
     bool pinned;
     unsigned in_use;         /* vCPU top-level slots holding it */
+    bool out_of_sync;        /* an l1 of a guest table left writable (shadow_set_oos) */
 };
 /* Call fn on every live shadow, in pool order; stops early if fn returns false. */
 void shadow_for_each(struct shadow_domain *d,
@@ -210,6 +211,32 @@ unsigned long shadow_audit(struct shadow_domain *d);
  * counted (audit_errors).
  */
 void shadow_set_audit(struct shadow_domain *d, unsigned level);
+
+/*
+ * Out-of-sync L1 shadows (docs/shadow.md, invariant O; the oos= option): on,
+ * a guest L1 page table written often is left writable and resynced with a
+ * snapshot at the guest's next TLB flush (CR3 load, INVLPG of an address it
+ * maps, CR0/CR4/EFER write), so its PTE writes cost no exit.  Call before
+ * shadow_vcpu_init() (each vCPU then reserves SH_OOS_MAX snapshot frames);
+ * turning it off takes every out-of-sync page back in sync.  Returns 0, or -1
+ * if the pool has no room for the snapshots of the vCPUs that exist (OOS
+ * stays off); a vCPU made later whose snapshots do not fit turns it off.
+ */
+int shadow_set_oos(struct shadow_domain *d, bool on);
+/* The trigger: emulated writes to an l1 (since it was made or resynced)
+ * before the next write leaves it out of sync; default 1.  The hosted tests
+ * use 0 to put more tables out of sync. */
+void shadow_set_oos_after(struct shadow_domain *d, unsigned writes);
+
+/*
+ * Prefetch (the prefetch= option): how many guest PTEs a fault that fills an
+ * l1 shadow entry also propagates, in the aligned group of n entries around
+ * it (only present, accessed, valid ones, into empty shadow entries; A bits
+ * are not touched).  0: the faulting entry only.  SHADOW_PREFETCH_ALL: a new
+ * l1 is filled from its whole guest table when it is made (the default).
+ */
+#define SHADOW_PREFETCH_ALL 0xffffffffu
+void shadow_set_prefetch(struct shadow_domain *d, unsigned n);
 
 /* Print the shadow counters through plat_log: full, one "shadow: NAME=VALUE"
  * line each (zeros included); else the non-zero ones grouped, "shadow: [GROUP]

@@ -21,6 +21,8 @@ void opts_default(struct umbra_opts *o)
     o->paging = PAGING_SHADOW;
     o->iommu_require = false;
     o->watchdog_secs = 0;
+    o->oos = true;
+    o->prefetch = OPTS_PREFETCH_DEFAULT;
 }
 
 int parse_size(const char *s, size_t len, uint64_t *out)
@@ -74,6 +76,9 @@ int opts_parse(struct umbra_opts *o, const char *cmdline, char *err, size_t errl
     static const char *const pagings[] = { "npt", "shadow" };
     static const char *const iommus[] = { "auto", "require" };
     static const char *const summaries[] = { "short", "full" };
+    static const char *const onoff[] = { "off", "on" };
+    static const char *const prefetches[] = { "0", "8", "16", "32", "all" };
+    static const unsigned prefetch_n[] = { 0, 8, 16, 32, OPTS_PREFETCH_ALL };
     const char *p = cmdline;
     bool first = true;
 
@@ -161,6 +166,14 @@ int opts_parse(struct umbra_opts *o, const char *cmdline, char *err, size_t errl
             r = choose(val, vlen, iommus, 2);
             if (r >= 0)
                 o->iommu_require = r == 1;
+        } else if (eq(w, nlen, "oos") && has_val) {
+            r = choose(val, vlen, onoff, 2);
+            if (r >= 0)
+                o->oos = r == 1;
+        } else if (eq(w, nlen, "prefetch") && has_val) {
+            r = choose(val, vlen, prefetches, 5);
+            if (r >= 0)
+                o->prefetch = prefetch_n[r];
         } else if (eq(w, nlen, "watchdog") && has_val) {
             /* Whole seconds only: the watchdog's clock ticks every 10 ms, a
              * suffix or a fraction would be a unit nobody asked for. */
@@ -176,7 +189,8 @@ int opts_parse(struct umbra_opts *o, const char *cmdline, char *err, size_t errl
             o->watchdog_secs = (unsigned)v;
         } else if (eq(w, nlen, "console") || eq(w, nlen, "shadow_pool") || eq(w, nlen, "gdb") ||
                    eq(w, nlen, "paging") || eq(w, nlen, "iommu") || eq(w, nlen, "gdb_baud") ||
-                   eq(w, nlen, "trace_ring") || eq(w, nlen, "summary") || eq(w, nlen, "watchdog")) {
+                   eq(w, nlen, "trace_ring") || eq(w, nlen, "summary") || eq(w, nlen, "watchdog") ||
+                   eq(w, nlen, "oos") || eq(w, nlen, "prefetch")) {
             snprintf(err, errlen, "option %.*s needs a value", (int)nlen, w);
             return -1;
         } else if (eq(w, nlen, "gdb_wait") || eq(w, nlen, "trace")) {

@@ -23,8 +23,8 @@ unsigned long shadow_audit(struct shadow_domain *d)
             nfree++;
             continue;
         }
-        if (sp->type == SH_T_RMAP)
-            continue;           /* checked by sh_rmap_audit() */
+        if (sp->type == SH_T_RMAP || sp->type == SH_T_SNAP)
+            continue;           /* checked by sh_rmap_audit(), sh_oos_audit() */
         if (sp->type == SH_T_META || sp->type == SH_T_NONE || sp->type >= SH_T_MAX) {
             ERR("frame %u has bad type %u", i, sp->type);
             continue;
@@ -67,7 +67,7 @@ unsigned long shadow_audit(struct shadow_domain *d)
     }
     for (uint32_t i = d->first; i < d->frames; i++) {
         struct sh_page *sp = &d->pg[i];
-        if (sp->type == SH_T_FREE || sp->type == SH_T_META || sp->type == SH_T_RMAP)
+        if (sp->type == SH_T_FREE || sp->type == SH_T_META || sp->type == SH_T_RMAP || sp->type == SH_T_SNAP)
             continue;
         if (seen[i] != sp->refs)
             ERR("%s gfn=%#llx refs=%u, found %u references", sh_role[sp->type].name,
@@ -115,6 +115,7 @@ unsigned long shadow_audit(struct shadow_domain *d)
     if (nfree != d->nfree || fl != d->nfree)
         ERR("free count %u, frames %lu, list %lu", d->nfree, nfree, fl);
     errs += sh_rmap_audit(d);
+    errs += sh_oos_audit(d);
     d->c.audit_errors += errs;
     return errs;
 }

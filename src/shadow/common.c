@@ -11,6 +11,301 @@ void shadow_set_audit(struct shadow_domain *d, unsigned level)
     d->audit_level = level;
 }
 
+void shadow_set_prefetch(struct shadow_domain *d, unsigned n)
+{
+    d->prefetch = n;
+}
+
+/* ---- out-of-sync L1 shadows (docs/shadow.md, invariant O) ------------------ */
+
+/*
+ * Fault injection for the out-of-sync code, in the runtime mutant build
+ * (libshadow_dbit.a, SHADOW_MUTANT_NO_DIRTY=-1; multi.c lists kinds 1-4):
+ *   5  a resync skips the first changed entry (the snapshot takes it, the
+ *      shadows keep the old one), a one-entry resync (INVLPG) likewise;
+ *   6  INVLPG does not resync the table of the address (multi_fault.inc.c).
+ * test/unit/mutant-oos.sh asserts that test_shadow_random catches both.
+ */
+#ifndef SHADOW_MUTANT_NO_DIRTY
+#define SHADOW_MUTANT_NO_DIRTY 0
+#endif
+#if SHADOW_MUTANT_NO_DIRTY < 0
+extern unsigned sh_mutant_dbit;
+#define OOS_MUTANT(k) (sh_mutant_dbit == (k))
+#else
+#define OOS_MUTANT(k) 0
+#endif
+
+static unsigned vcpu_index(const struct shadow_vcpu *v)
+{
+    for (unsigned i = 0; i < v->d->nvcpus; i++)
+        if (v->d->vcpu[i] == v)
+            return i;
+    return 0;
+}
+
+struct sh_oos *sh_oos_find(struct shadow_domain *d, uint64_t gfn)
+{
+    for (unsigned i = 0; i < d->nvcpus; i++)
+        for (unsigned k = 0; k < SH_OOS_MAX; k++)
+            if (d->oos[i][k].gfn == gfn)
+                return &d->oos[i][k];
+    return NULL;
+}
+
+/* Reserve vCPU vi's snapshot frames (once); -1 if the pool has no room. */
+static int oos_reserve(struct shadow_domain *d, unsigned vi)
+{
+    for (unsigned k = 0; k < SH_OOS_MAX; k++) {
+        if (d->oos[vi][k].snap != SH_NIL)
+            continue;
+        if (sh_prealloc(d, SH_PREALLOC + 1))
+            return -1;
+        d->oos[vi][k].snap = sh_make(d, vi, SH_T_SNAP);
+    }
+    return 0;
+}
+
+/*
+ * Bring every shadow of o's gfn up to date with the guest table: each entry
+ * whose guest value differs from the snapshot is copied into the snapshot
+ * first (a racing guest write then differs again at the next resync) and
+ * revalidated in every shadow of the frame.  Keeps O (shadow = propagation
+ * of the snapshot) and leaves the frame out of sync.  A record whose frame
+ * has no page-table shadow left (unshadowed, reclaimed) is dropped.
+ */
+static void oos_resync(struct shadow_vcpu *v, struct sh_oos *o, unsigned why)
+{
+    struct shadow_domain *d = v->d;
+    uint32_t s[8];
+    uint8_t t[8];
+    unsigned n = sh_pt_shadows(d, o->gfn, s), step = 1;
+    uint32_t *g = sh_map_gfn(_gfn(o->gfn)), *sn = sh_oos_snap(d, o);
+    unsigned long changed = 0;
+    if (!n || !g) {
+        o->gfn = INVALID_GFN_RAW;
+        d->noos--;
+        return;
+    }
+    for (unsigned k = 0; k < n; k++) {
+        t[k] = d->pg[s[k]].type;
+        if (sh_role[t[k]].wide)
+            step = 2;              /* compare whole 64-bit entries */
+        d->pg[s[k]].writes = 0;    /* the trigger counts again from here */
+    }
+    d->c.oos_resyncs++;
+    const uint64_t *g64 = (const uint64_t *)g, *s64 = (const uint64_t *)sn;
+    for (unsigned blk = 0; blk < PAGE_SIZE / 4; blk += 16) {
+        /* 64 bytes at a time, as words (the kernel's memcmp goes bytewise). */
+        uint64_t diff = 0;
+        for (unsigned q = blk / 2; q < blk / 2 + 8; q++)
+            diff |= g64[q] ^ s64[q];
+        if (!diff)
+            continue;
+        for (unsigned w = blk; w < blk + 16; w += step) {
+            uint32_t lo = ((volatile uint32_t *)g)[w], hi = step == 2 ? ((volatile uint32_t *)g)[w + 1] : 0;
+            if (lo == sn[w] && (step == 1 || hi == sn[w + 1]))
+                continue;
+            sn[w] = lo;
+            if (step == 2)
+                sn[w + 1] = hi;
+            if (changed++ == 0 && OOS_MUTANT(5))
+                continue;
+            for (unsigned k = 0; k < n; k++)
+                if (d->pg[s[k]].type == t[k] && d->pg[s[k]].gfn == o->gfn)
+                    sh_mode_of_type(t[k])->validate(v, s[k], w * 4, step * 4);
+        }
+    }
+    d->c.oos_resync_changed += changed;
+    SH_TRACE(v, SHT_RESYNC, ~0ULL, o->gfn, mfn_x(sh_idx_mfn(d, s[0])), why, changed);
+}
+
+/* Resync o and take its frame back in sync: drop the record, then remove
+ * every writable mapping of the frame (flushing if one existed, or if a
+ * translation left the shadows unflushed: tlb_dirty, as sh_make does). */
+static void oos_in_sync(struct shadow_vcpu *v, struct sh_oos *o)
+{
+    struct shadow_domain *d = v->d;
+    uint64_t gfn = o->gfn;
+    oos_resync(v, o, SHT_RESYNC_IN_SYNC);
+    if (o->gfn == INVALID_GFN_RAW)
+        return;                    /* no shadow left: plain memory */
+    o->gfn = INVALID_GFN_RAW;
+    d->noos--;
+    mfn_t m = plat_gfn_to_mfn(_gfn(gfn));
+    if (!mfn_valid(m))
+        return;
+    unsigned long removed = sh_rmap_write_protect(d, gfn, mfn_x(m));
+    d->c.wp_removed += removed;
+    if (removed || d->tlb_dirty)
+        sh_flush_all(d);
+}
+
+/*
+ * Resync one entry, bytes [off, off + len) of out-of-sync gfn (an INVLPG of
+ * the address it maps: only that translation must be current; O holds entry
+ * by entry).  Counted as a resync.
+ */
+void sh_oos_resync_entry(struct shadow_vcpu *v, uint64_t gfn, unsigned off, unsigned len)
+{
+    struct shadow_domain *d = v->d;
+    struct sh_oos *o = d->noos ? sh_oos_find(d, gfn) : NULL;
+    const char *g = sh_map_gfn(_gfn(gfn));
+    if (!o || !g)
+        return;
+    char *sn = sh_oos_snap(d, o);
+    d->c.oos_resyncs++;
+    uint64_t now = 0, was = 0;
+    memcpy(&now, g + off, len);
+    memcpy(&was, sn + off, len);
+    if (now == was)
+        return;
+    memcpy(sn + off, &now, len);    /* the snapshot first, as oos_resync */
+    d->c.oos_resync_changed++;
+    if (OOS_MUTANT(5))
+        return;                     /* the mutant skips the (only) changed entry */
+    uint32_t s[8];
+    uint8_t t[8];
+    unsigned n = sh_pt_shadows(d, gfn, s);
+    for (unsigned k = 0; k < n; k++)
+        t[k] = d->pg[s[k]].type;
+    for (unsigned k = 0; k < n; k++)
+        if (d->pg[s[k]].type == t[k] && d->pg[s[k]].gfn == gfn)
+            sh_mode_of_type(t[k])->validate(v, s[k], off, len);
+    SH_TRACE(v, SHT_RESYNC, ~0ULL, gfn, n ? mfn_x(sh_idx_mfn(d, s[0])) : ~0ULL, SHT_RESYNC_INVLPG, 1);
+}
+
+void sh_oos_resync_gfn(struct shadow_vcpu *v, uint64_t gfn, unsigned why)
+{
+    struct sh_oos *o = v->d->noos ? sh_oos_find(v->d, gfn) : NULL;
+    if (o)
+        oos_resync(v, o, why);
+}
+
+void sh_oos_take_in_sync(struct shadow_vcpu *v, uint64_t gfn)
+{
+    struct sh_oos *o = v->d->noos ? sh_oos_find(v->d, gfn) : NULL;
+    if (o)
+        oos_in_sync(v, o);
+}
+
+void sh_oos_resync_all(struct shadow_vcpu *v, bool in_sync)
+{
+    struct shadow_domain *d = v->d;
+    for (unsigned i = 0; d->noos && i < d->nvcpus; i++)
+        for (unsigned k = 0; k < SH_OOS_MAX; k++) {
+            struct sh_oos *o = &d->oos[i][k];
+            if (o->gfn == INVALID_GFN_RAW)
+                continue;
+            if (in_sync)
+                oos_in_sync(v, o);
+            else
+                oos_resync(v, o, SHT_RESYNC_FLUSH);
+        }
+}
+
+/*
+ * The rule for leaving a page table out of sync (the caller is the #PF of a
+ * supervisor write to page table gfn, which would otherwise be emulated):
+ * OOS is on, every page-table shadow of gfn is an l1 (a frame also shadowed
+ * as a table of tables stays write-protected), the frame is guest RAM whose
+ * writes are not trapped, and one write to it was already emulated since
+ * its shadow was made or last resynced (sh_page.writes): the second write
+ * goes out of sync.  A vCPU keeps SH_OOS_MAX such frames; a new one evicts
+ * the oldest (taken back in sync).  The snapshot is the guest table as it
+ * is now, which every shadow of it matches (I1: write-protected until now).
+ */
+bool sh_oos_try_unsync(struct shadow_vcpu *v, uint64_t gfn)
+{
+    struct shadow_domain *d = v->d;
+    uint32_t s[8];
+    if (!d->oos_on || plat_gfn_trap_writes(_gfn(gfn)))
+        return false;
+    unsigned n = sh_pt_shadows(d, gfn, s);
+    bool written = false;
+    for (unsigned k = 0; k < n; k++) {
+        if (!((1u << d->pg[s[k]].type) & SH_OOS_TYPES))
+            return false;
+        written |= d->pg[s[k]].writes >= d->oos_after;
+    }
+    const void *g = sh_map_gfn(_gfn(gfn));
+    if (!n || !written || !g)
+        return false;
+    unsigned vi = vcpu_index(v);
+    struct sh_oos *o = NULL;
+    uint64_t evicted = ~0ULL;
+    for (unsigned k = 0; k < SH_OOS_MAX && !o; k++)
+        if (d->oos[vi][k].gfn == INVALID_GFN_RAW && d->oos[vi][k].snap != SH_NIL)
+            o = &d->oos[vi][k];
+    if (!o) {
+        o = &d->oos[vi][d->oos_next[vi]];
+        d->oos_next[vi] = (uint8_t)((d->oos_next[vi] + 1) % SH_OOS_MAX);
+        if (o->snap == SH_NIL)
+            return false;
+        evicted = o->gfn;
+        d->c.oos_evicted++;
+        oos_in_sync(v, o);
+    }
+    memcpy(sh_oos_snap(d, o), g, PAGE_SIZE);
+    o->gfn = gfn;
+    d->noos++;
+    d->c.oos_made++;
+    SH_TRACE(v, SHT_OOS, ~0ULL, gfn, mfn_x(sh_idx_mfn(d, s[0])), evicted, ~0ULL);
+    return true;
+}
+
+void shadow_set_oos_after(struct shadow_domain *d, unsigned writes)
+{
+    d->oos_after = (uint8_t)(writes > 255 ? 255 : writes);
+}
+
+int shadow_set_oos(struct shadow_domain *d, bool on)
+{
+    if (!on) {
+        if (d->nvcpus)
+            sh_oos_resync_all(d->vcpu[0], true);
+        d->oos_on = false;
+        return 0;
+    }
+    for (unsigned i = 0; i < d->nvcpus; i++)
+        if (oos_reserve(d, i) < 0)
+            return -1;
+    d->oos_on = true;
+    return 0;
+}
+
+/* Invariant O, domain side: records in use are counted, name distinct frames
+ * whose page-table shadows are all l1s, and own a snapshot frame. */
+unsigned long sh_oos_audit(struct shadow_domain *d)
+{
+    unsigned long errs = 0, used = 0;
+    for (unsigned i = 0; i < d->nvcpus; i++)
+        for (unsigned k = 0; k < SH_OOS_MAX; k++) {
+            const struct sh_oos *o = &d->oos[i][k];
+            if (o->snap != SH_NIL && (o->snap >= d->frames || d->pg[o->snap].type != SH_T_SNAP)) {
+                errs++;
+                plat_log("shadow: audit: vcpu %u oos slot %u: snapshot %u is not a snap frame", i, k, o->snap);
+            }
+            if (o->gfn == INVALID_GFN_RAW)
+                continue;
+            used++;
+            if (sh_oos_find(d, o->gfn) != o) {
+                errs++;
+                plat_log("shadow: audit: gfn=%#llx is out of sync twice", (unsigned long long)o->gfn);
+            }
+            if (sh_pt_types(d, o->gfn) & ~SH_OOS_TYPES) {
+                errs++;
+                plat_log("shadow: audit: out-of-sync gfn=%#llx has a shadow that is not an l1",
+                         (unsigned long long)o->gfn);
+            }
+        }
+    if (used != d->noos) {
+        errs++;
+        plat_log("shadow: audit: %u out-of-sync records counted, %lu in use", d->noos, used);
+    }
+    return errs;
+}
+
 /* Audit after an event when asked to (shadow_set_audit). */
 static inline void audit_after(struct shadow_domain *d)
 {
@@ -76,6 +371,12 @@ int shadow_vcpu_init(struct shadow_vcpu *v, struct shadow_domain *d)
     uint32_t p = sh_make(d, d->nvcpus, SH_T_PDPT);
     sh_get(d, p);                   /* the vCPU's, for its whole life */
     v->pae_l3 = sh_idx_mfn(d, p);
+    for (unsigned k = 0; k < SH_OOS_MAX; k++)
+        d->oos[d->nvcpus][k] = (struct sh_oos){ INVALID_GFN_RAW, SH_NIL };
+    if (d->oos_on && oos_reserve(d, d->nvcpus) < 0) {
+        plat_log("shadow: pool too small for the out-of-sync snapshots: oos off");
+        d->oos_on = false;          /* a pool that runs the guest without them still does */
+    }
     d->vcpu[d->nvcpus++] = v;
     v->guest_cr0 = X86_CR0_ET;
     v->mode_key = ~0ULL;
@@ -102,11 +403,32 @@ int shadow_update_paging_mode(struct shadow_vcpu *v)
     const struct shadow_mode *m = pick_mode(v);
     uint64_t key = mode_key(v);
     if (key == v->mode_key && m == v->mode) {
+        /* A CR0/CR4 write the shadows do not depend on may still flush the
+         * guest's TLB (CR4.PGE is in the key; CR0 writes are cheap to treat
+         * as flushes): out-of-sync tables catch up (O). */
+        if (unlikely(d->noos))
+            sh_oos_resync_all(v, false);
         compute_hw(v);
         return 0;
     }
     if (m == &sh_mode_g3 && !pae_pdptes_ok(v))
         return 1;
+    /* Every out-of-sync frame back in sync, by unshadowing it: its shadows
+     * were propagated under the old control bits (v's are the new ones), and
+     * with one vCPU they die with the old mode anyway. */
+    for (unsigned i = 0; d->noos && i < d->nvcpus; i++)
+        for (unsigned k = 0; k < SH_OOS_MAX; k++) {
+            struct sh_oos *o = &d->oos[i][k];
+            if (o->gfn == INVALID_GFN_RAW)
+                continue;
+            uint64_t g = o->gfn;
+            if (sh_unshadow(d, g)) {
+                o->gfn = INVALID_GFN_RAW;
+                d->noos--;
+            } else {
+                sh_oos_take_in_sync(v, g);
+            }
+        }
     /*
      * Drop this vCPU's shadows: every propagated entry depends on the key.
      * Shadows other vCPUs run on stay (the vCPUs of one guest are assumed to
@@ -140,6 +462,8 @@ enum sh_result shadow_update_cr3(struct shadow_vcpu *v, struct sh_fault *out)
     if (sh_prealloc(d, SH_PREALLOC)) {
         return sh_stop(out, "shadow pool exhausted");
     }
+    if (unlikely(d->noos))
+        sh_oos_resync_all(v, false);    /* the guest's MOV CR3 flushes its TLB (O) */
     enum sh_result r = v->mode->update_cr3(v, out);
     if (r == SH_REFLECT)
         d->c.cr3_gp++;
@@ -212,8 +536,21 @@ void sh_validate_pt_write(struct shadow_vcpu *v, uint64_t gfn, unsigned off, uns
     unsigned n = sh_pt_shadows(d, gfn, s);
     d->c.pt_writes++;
     SH_TRACE(v, SHT_FAULT_EMULATED, ~0ULL, gfn, n ? mfn_x(sh_idx_mfn(d, s[0])) : ~0ULL, off, sh_map_gfn(_gfn(gfn)) ? ((const uint64_t *)sh_map_gfn(_gfn(gfn)))[(off & (PAGE_SIZE - 1)) / 8] : ~0ULL);
-    for (unsigned k = 0; k < n; k++)
+    for (unsigned k = 0; k < n; k++) {
         t[k] = d->pg[s[k]].type;
+        if (d->pg[s[k]].writes < 255)
+            d->pg[s[k]].writes++;      /* the out-of-sync trigger (sh_oos_try_unsync) */
+    }
+    struct sh_oos *o = d->noos ? sh_oos_find(d, gfn) : NULL;
+    if (o) {
+        /* An emulated write to an out-of-sync table (an instruction that also
+         * wrote elsewhere, the GDB stub): the snapshot takes the written
+         * entries before they are revalidated (invariant O). */
+        unsigned a = off & ~7u, b = (off + len + 7) & ~7u;
+        const char *g = sh_map_gfn(_gfn(gfn));
+        if (g)
+            memcpy((char *)sh_oos_snap(d, o) + a, g + a, (b > PAGE_SIZE ? PAGE_SIZE : b) - a);
+    }
     for (unsigned k = 0; k < n; k++)
         if (d->pg[s[k]].type == t[k] && d->pg[s[k]].gfn == gfn)
             sh_mode_of_type(t[k])->validate(v, s[k], off, len);

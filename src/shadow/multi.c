@@ -56,8 +56,10 @@
 #define child_of                 SH_NAME(child_of)
 #define fl2e_link                SH_NAME(fl2e_link)
 #define get_shadow               SH_NAME(get_shadow)
+#define make_shadow              SH_NAME(make_shadow)
 #define top_shadow               SH_NAME(top_shadow)
 #define get_and_create_l1e       SH_NAME(get_and_create_l1e)
+#define prefetch_l1              SH_NAME(prefetch_l1)
 #define set_toplevel_shadow      SH_NAME(set_toplevel_shadow)
 #define top_failed               SH_NAME(top_failed)
 #define wp0_leaf_ok              SH_NAME(wp0_leaf_ok)
@@ -200,7 +202,9 @@ static inline uint64_t sp_base(glne_t e, unsigned l)
  *      (umbra-mutant-dbit.elf, test/e2e/mutant-dbit.sh);
  *   2  the link to a guest superpage's splinter likewise;
  *   3  the walker does not set D on the leaf of a write;
- *   4  the walker sets D on the leaf of a read.
+ *   4  the walker sets D on the leaf of a read;
+ *   5, 6  out-of-sync mutants (common.c): a resync that skips an entry, no
+ *      resync at INVLPG.
  * 0 (umbra.elf, libshadow.a): no mutant, DBIT_MUTANT(k) is a constant 0.
  */
 #ifndef SHADOW_MUTANT_NO_DIRTY

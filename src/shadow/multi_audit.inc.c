@@ -36,6 +36,11 @@ static unsigned long audit(struct shadow_domain *d, uint32_t si, uint32_t *refs_
      * what this shadow holds (a leaf at level 1, a link above). */
     const entry_raw_t *s = sh_map(d, si);
     const entry_raw_t *g = ro->fl1 ? NULL : sh_map_gfn(_gfn(sp->gfn));
+    /* O: an out-of-sync l1 is the propagation of its snapshot, not of the
+     * guest table (which may have moved on until the next resync). */
+    const struct sh_oos *o = ro->level == 1 && !ro->fl1 && d->noos ? sh_oos_find(d, sp->gfn) : NULL;
+    if (o)
+        g = sh_oos_snap(d, o);
     unsigned long errs = 0;
     unsigned k = 0;
 
@@ -66,7 +71,7 @@ static unsigned long audit(struct shadow_domain *d, uint32_t si, uint32_t *refs_
             if (!mfn_valid(m) || sl1e_frame(le) != mfn_x(m))
                 AUDIT_ERR("fl1 entry maps %#llx, not p2m(gfn %#llx)",
                           (unsigned long long)sl1e_frame(le), (unsigned long long)(sp->gfn + k));
-            if ((se & RW) && sh_is_pt(d, sp->gfn + k))
+            if ((se & RW) && sh_is_protected_pt(d, sp->gfn + k))
                 AUDIT_ERR("fl1 entry maps a shadowed page table writable");
             continue;
         }
@@ -92,7 +97,7 @@ static unsigned long audit(struct shadow_domain *d, uint32_t si, uint32_t *refs_
                           (unsigned long long)gl1e_frame(ge));
             if (sl1e_has(le, RW) && !gl1e_has(ge, DIR))
                 AUDIT_ERR("writable while guest D is clear");
-            if (sl1e_has(le, RW) && sh_is_pt(d, gl1e_frame(ge)))
+            if (sl1e_has(le, RW) && sh_is_protected_pt(d, gl1e_frame(ge)))
                 AUDIT_ERR("maps a shadowed page table writable");
             continue;
         }

@@ -57,12 +57,47 @@ static sl1e_t *get_and_create_l1e(struct shadow_vcpu *v, const struct gwalk *gw,
             *why = "shadow pool exhausted";
             return NULL;
         }
-        *changed |= install(d, si, idx(va, l), se, l < gw->leaf ? fl2e_link(sh_idx_mfn(d, ci))
-                    : lne_propagate_from_guest(v, gw->e[l], l, sh_idx_mfn(d, ci)));
+        bool ch = install(d, si, idx(va, l), se, l < gw->leaf ? fl2e_link(sh_idx_mfn(d, ci))
+                          : lne_propagate_from_guest(v, gw->e[l], l, sh_idx_mfn(d, ci)));
+        /* Another link to an out-of-sync l1: it catches up first (O). */
+        if (unlikely(d->noos) && ch && l == 2 && ct == ltype[1])
+            sh_oos_resync_gfn(v, cg, SHT_RESYNC_LINK);
+        *changed |= ch;
         si = ci;
     }
     *l1 = si;
     return &((sl1e_t *)sh_map(d, si))[idx(va, 1)];
+}
+
+/*
+ * Prefetch (prefetch=N, 0 < N < all): after a fault filled entry k of the l1
+ * shadow si, fill the other empty entries of the aligned group of N around
+ * k whose guest PTE is present, accessed and valid (l1e_propagate_from_guest
+ * gives an entry: I1, I2 hold as for a fault).  Guest A bits are not
+ * touched: an entry without A stays not present, so its A-bit fault still
+ * comes.  Not for out-of-sync l1s (their snapshot would have to follow).
+ */
+static __attribute__((noinline, cold)) void prefetch_l1(struct shadow_vcpu *v, uint32_t si, unsigned k)
+{
+    struct shadow_domain *d = v->d;
+    const gl1e_t *g = sh_map_gfn(_gfn(d->pg[si].gfn));
+    sl1e_t *s = sh_map(d, si);
+    unsigned n = d->prefetch < NENT ? d->prefetch : NENT;
+    unsigned first = k - k % n;       /* the aligned group of n around k */
+    if (!g)
+        return;
+    for (unsigned j = first; j < first + n && j < NENT; j++) {
+        if (j == k || sl1e_has(s[j], P))
+            continue;
+        gl1e_t ge = gl1e_read(&g[j]);
+        if (!gl1e_has(ge, P) || !gl1e_has(ge, ACC))
+            continue;
+        sl1e_t e = l1e_propagate_from_guest(d, v, ge);
+        if (sl1e_val(e)) {
+            set_l1e(d, si, j, &s[j], e);
+            d->c.prefetch_entries++;
+        }
+    }
 }
 
 /* ---- events ---------------------------------------------------------------- */
@@ -127,7 +162,11 @@ static enum sh_result page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
                 d->c.fault_emulated_wp0++;
                 return SH_EMULATE;
             }
-            if (sh_is_pt(d, gw.gfn)) {
+            /* A write to a page table is emulated, unless the table is out
+             * of sync or the rule makes it so now (sh_oos_try_unsync): then
+             * the leaf below is made writable like any other. */
+            if (sh_is_pt(d, gw.gfn) && !sh_is_oos(d, gw.gfn)
+                && ((access & PFEC_USER) || !sh_oos_try_unsync(v, gw.gfn))) {
                 d->c.fault_emulated_pt++;
                 return SH_EMULATE;
             }
@@ -149,7 +188,7 @@ static enum sh_result page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
         return sh_stop(out, why);
     sl1e_t want = gw.leaf == 1 ? l1e_propagate_from_guest(d, v, gw.l1)
                                : fl1e_propagate(d, gw.e[gw.leaf], d->pg[si].gfn, idx(va, 1));
-    if (!gw.rw && (access & PFEC_WRITE) && sl1e_has(want, P) && !sh_is_pt(d, gw.gfn)) {
+    if (!gw.rw && (access & PFEC_WRITE) && sl1e_has(want, P) && !sh_is_protected_pt(d, gw.gfn)) {
         want = sl1e_mk(sl1e_val(want) | _PAGE_RW | _PAGE_DIRTY);   /* WP = 0, supervisor-only leaf */
         d->c.fault_wp0_mapped++;
     }
@@ -168,10 +207,19 @@ static enum sh_result page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
         plat_flush_va(v, va);
         return SH_FIXED;
     }
-    if (gw.leaf == 1)
+    if (gw.leaf == 1) {
         set_l1e(d, si, idx(va, 1), se, want);
-    else
+        /* Out of sync, or prefetch=N with 0 < N < all: one test on the fast path. */
+        if (unlikely(d->noos || d->prefetch - 1u < SH_PREFETCH_ALL - 1u)) {
+            struct sh_oos *o = d->noos ? sh_oos_find(d, d->pg[si].gfn) : NULL;
+            if (o)      /* O: the entry is now the propagation of what the walk read */
+                ((gl1e_t *)sh_oos_snap(d, o))[idx(va, 1)] = gw.l1;
+            else if (d->prefetch - 1u < SH_PREFETCH_ALL - 1u)
+                prefetch_l1(v, si, idx(va, 1));
+        }
+    } else {
         sl1e_write(se, want);                /* fl1: not in the reverse map */
+    }
     return SH_FIXED;
 }
 
@@ -191,6 +239,16 @@ static void invlpg(struct shadow_vcpu *v, gva_t va)
     uint32_t si = top_shadow(v, va);
     for (unsigned l = TOPS; si != SH_NIL && l >= 1; l--) {
         if (l == 1) {             /* an l1: splinter links stop above */
+            /* The guest flushes va from an out-of-sync table: va's entry
+             * catches up (O; only that translation must be current) and,
+             * now propagated from the guest's PTE, stays (a refault would
+             * only refill it). */
+            if (unlikely(d->noos) && sh_is_oos(d, d->pg[si].gfn)) {
+                if (!DBIT_MUTANT(6))
+                    sh_oos_resync_entry(v, d->pg[si].gfn, idx(va, 1) * sizeof(entry_raw_t),
+                                        sizeof(entry_raw_t));
+                break;
+            }
             sl1e_t *le = &((sl1e_t *)sh_map(d, si))[idx(va, 1)];
             if (sl1e_has(*le, P)) {
                 set_l1e(d, si, idx(va, 1), le, sl1e_mk(0));

@@ -20,8 +20,9 @@ static sl1e_t mk_leaf(struct shadow_domain *d, uint64_t gfn, uint64_t f)
     if (mfn_x(m) >> 20)
         return sl1e_mk(0);  /* not nameable by a 32-bit entry */
 #endif
-    if ((f & _PAGE_RW) && (sh_is_pt(d, gfn) || plat_gfn_trap_writes(_gfn(gfn))))
-        f &= ~(uint64_t)(_PAGE_RW | _PAGE_DIRTY);   /* write-protect page tables (and trapped frames) */
+    if ((f & _PAGE_RW) && (sh_is_protected_pt(d, gfn) || plat_gfn_trap_writes(_gfn(gfn))))
+        f &= ~(uint64_t)(_PAGE_RW | _PAGE_DIRTY);   /* write-protect page tables (and trapped frames),
+                                                     * not the out-of-sync ones (O) */
     return sl1e_mk((mfn_x(m) << PAGE_SHIFT) | f);
 }
 
@@ -146,21 +147,26 @@ static inline slne_t fl2e_link(mfn_t child)
 }
 
 /*
- * Find or make the shadow (gfn, t).  A new l1 is prefetched from the guest
- * table (entries with A set), a new fl1 filled entirely: one fault maps a
- * whole table.  Needs the frames sh_prealloc() reserved (I6).
+ * Find or make the shadow (gfn, t).  With prefetch=all (the default) a new
+ * l1 is prefetched from the guest table (entries with A set), else left
+ * empty for the faults (and their prefetch, page_fault) to fill; a new fl1
+ * is filled entirely.  A frame that is out of sync is taken back in sync
+ * before it gets another shadow (O: an out-of-sync frame has l1 shadows
+ * only, and a new shadow starts from the current guest table anyway).
+ * Needs the frames sh_prealloc() reserved (I6).
  */
-static uint32_t get_shadow(struct shadow_domain *d, struct shadow_vcpu *v,
-                           uint64_t gfn, enum sh_type t, glne_t super)
+static __attribute__((noinline)) uint32_t make_shadow(struct shadow_domain *d, struct shadow_vcpu *v,
+                                                      uint64_t gfn, enum sh_type t, glne_t super)
 {
-    uint32_t i = sh_lookup(d, gfn, t);
-    if (i != SH_NIL)
-        return i;
+    uint32_t i;
+    if (d->noos && sh_role[t].pt)
+        sh_oos_take_in_sync(v, gfn);
     i = sh_make(d, gfn, t);
     if (i == SH_NIL)
         return SH_NIL;
+    d->pg[i].writes = 0;
     sl1e_t *s = sh_map(d, i);          /* read only for an l1 or fl1 */
-    if (t == ltype[1]) {
+    if (t == ltype[1] && d->prefetch == SH_PREFETCH_ALL) {
         gl1e_t *g = sh_map_gfn(_gfn(gfn));
         for (unsigned k = 0; g && k < NENT; k++) {
             sl1e_t e = l1e_propagate_from_guest(d, v, g[k]);
@@ -175,6 +181,14 @@ static uint32_t get_shadow(struct shadow_domain *d, struct shadow_vcpu *v,
         d->c.prefetch_entries += NENT;
     }
     return i;
+}
+
+/* get_shadow's hit path, inline; a miss makes the shadow (make_shadow). */
+static inline uint32_t get_shadow(struct shadow_domain *d, struct shadow_vcpu *v,
+                                  uint64_t gfn, enum sh_type t, glne_t super)
+{
+    uint32_t i = sh_lookup(d, gfn, t);
+    return i != SH_NIL ? i : make_shadow(d, v, gfn, t, super);
 }
 
 /*
@@ -204,10 +218,18 @@ static void validate(struct shadow_vcpu *v, uint32_t si, unsigned off, unsigned 
         }
         glne_t ge = ((glne_t *)g)[k];
         slne_t want = slne_mk(0);
+        /* A write to an entry that links an out-of-sync l1 (or now will):
+         * the l1 catches up first, so no address the new entry maps sees a
+         * stale PTE (O).  Only level 2 links l1s. */
+        uint32_t old_child = l == 2 && d->noos ? sh_link_target(d, si, k) : SH_NIL;
+        if (old_child != SH_NIL && ((1u << d->pg[old_child].type) & SH_OOS_TYPES))
+            sh_oos_resync_gfn(v, d->pg[old_child].gfn, SHT_RESYNC_LINK);
         if (glne_has(ge, P) && glne_has(ge, ACC) && !glne_has(ge, rsvd(v, l, glne_val(ge)))) {
             uint64_t cg;
             enum sh_type ct = child_of(v, ge, l, &cg);
             uint32_t ci = sh_lookup(d, cg, ct);
+            if (ci != SH_NIL && l == 2 && ci != old_child && d->noos && ct == ltype[1])
+                sh_oos_resync_gfn(v, cg, SHT_RESYNC_LINK);
             if (ci != SH_NIL)
                 want = lne_propagate_from_guest(v, ge, l, sh_idx_mfn(d, ci));
         }

@@ -26,6 +26,7 @@ const struct sh_role sh_role[SH_T_MAX] = {
     [SH_T_PHYS_L2] = { "phys_l2", 0, 2, false, false, true },
     [SH_T_PDPT]    = { "pdpt",    0, 3, false, false, true },
     [SH_T_RMAP]    = { "rmap",    0, 0, false, false, true },
+    [SH_T_SNAP]    = { "snap",    0, 0, false, false, true },
     [SH_T_FREE]    = { "free",    0, 0, false, false, true },
     [SH_T_META]    = { "meta",    0, 0, false, false, true },
 };
@@ -78,6 +79,8 @@ struct shadow_domain *shadow_domain_init(mfn_t pool_base, unsigned long frames)
     struct shadow_domain *d = (struct shadow_domain *)p0;
     char *p = p0 + ALIGN_UP(sizeof(*d), 64);
     d->base = pool_base;
+    d->prefetch = SH_PREFETCH_ALL;     /* shadow_set_prefetch() */
+    d->oos_after = SH_OOS_AFTER_WRITES;
     d->frames = (uint32_t)frames;
     d->first = (uint32_t)meta;
     d->pg = (struct sh_page *)p;
@@ -119,7 +122,7 @@ uint32_t sh_mfn_idx(const struct shadow_domain *d, uint64_t mfn)
     if (mfn < mfn_x(d->base) || i >= d->frames)
         return SH_NIL;
     uint8_t t = d->pg[i].type;
-    return (t == SH_T_FREE || t == SH_T_META || t == SH_T_RMAP) ? SH_NIL : (uint32_t)i;
+    return (t == SH_T_FREE || t == SH_T_META || t == SH_T_RMAP || t == SH_T_SNAP) ? SH_NIL : (uint32_t)i;
 }
 
 uint32_t sh_lookup(struct shadow_domain *d, uint64_t gfn, enum sh_type t)
@@ -229,7 +232,7 @@ uint32_t sh_make(struct shadow_domain *d, uint64_t gfn, enum sh_type t)
     sp->pinned = 0;
     sp->inuse = 0;
     sp->lprev = sp->lnext = SH_NIL;
-    if (t != SH_T_PDPT) {
+    if (t != SH_T_PDPT && t != SH_T_SNAP) {
         uint32_t b = hash_gfn(d, gfn);
         sp->hnext = d->bucket[b];
         d->bucket[b] = i;
@@ -523,7 +526,7 @@ void shadow_for_each(struct shadow_domain *d,
 {
     for (uint32_t i = d->first; i < d->frames; i++) {
         struct sh_page *sp = &d->pg[i];
-        if (sp->type == SH_T_FREE || sp->type == SH_T_META || sp->type == SH_T_RMAP)
+        if (sp->type == SH_T_FREE || sp->type == SH_T_META || sp->type == SH_T_RMAP || sp->type == SH_T_SNAP)
             continue;
         struct shadow_info si = {
             .type = sh_role[sp->type].name,
@@ -534,6 +537,7 @@ void shadow_for_each(struct shadow_domain *d,
             .refcount = sp->refs,
             .pinned = sp->pinned,
             .in_use = sp->inuse,
+            .out_of_sync = ((1u << sp->type) & SH_OOS_TYPES) && sh_is_oos(d, sp->gfn),
         };
         if (!fn(&si, arg))
             return;

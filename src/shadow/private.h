@@ -20,7 +20,11 @@
  *   U   sh_page.up is SH_NIL or the slot of a present shadow entry that links
  *       to this shadow (install() sets it when a shadow gets a link and has
  *       none named, clears it when that entry changes; a dying parent clears
- *       its children's), so a shadow with one link is unlinked without a search.
+ *       its children's), so a shadow with one link is unlinked without a search;
+ *   O   a frame with an out-of-sync record (struct sh_oos) has l1 shadows only,
+ *       each entry the propagation of the record's snapshot (I1/I2 with the
+ *       snapshot for the guest table); resynced at the guest's flushes
+ *       (docs/shadow.md lists the points).
  */
 #ifndef UMBRA_SHADOW_PRIVATE_H
 #define UMBRA_SHADOW_PRIVATE_H
@@ -50,6 +54,7 @@
 #define SH_PREALLOC     5
 #define SH_UNSHADOW_RUN 16     /* emulated writes in a row to one frame: unshadow it */
 #define SH_UNSHADOW_ZERO_RUN 8 /* ... of which each left its entries zero (teardown) */
+#define SH_PREFETCH_ALL SHADOW_PREFETCH_ALL /* a new l1 is filled from its whole guest table */
 
 /*
  * Shadow types: the "role" of a shadow page (KVM's word).  A shadow is
@@ -68,6 +73,7 @@ enum sh_type {
     SH_T_PHYS_L1, SH_T_PHYS_L2,                     /* paging off, PAE identity */
     SH_T_PDPT,        /* a vCPU's 32-byte shadow PDPT frame (not hashed) */
     SH_T_RMAP,        /* reverse-map companion of an l1 shadow (rmap.c), not hashed */
+    SH_T_SNAP,        /* a vCPU's out-of-sync snapshot frame (common.c), not hashed */
     SH_T_FREE,        /* on the free list */
     SH_T_META,        /* holds the domain / metadata */
     SH_T_MAX
@@ -98,7 +104,7 @@ struct sh_page {
     uint8_t type;          /* enum sh_type */
     uint8_t pinned;
     uint8_t inuse;         /* vCPU top-level slots holding it */
-    uint8_t pad;
+    uint8_t writes;        /* l1: emulated writes since made or resynced (the OOS trigger), saturating */
     uint32_t rmap;         /* l1: first reverse-map companion; companion: the next, or SH_NIL */
     uint32_t up;           /* U: SH_NIL or the slot of a present entry linking to this shadow */
 };
@@ -122,7 +128,8 @@ static inline unsigned sh_slot_ent(uint32_t s) { return s & 1023; }
     X(wp_rmap_walks) X(wp_rmap_visits) X(wp_fl1_lookups) X(wp_removed) X(tlb_flush_requests) \
     X(pt_writes) X(pt_entries_validated) X(guest_reads) X(guest_writes) \
     X(guest_access_faults) X(unshadows) X(unshadow_links) X(unshadow_up_links) X(unshadow_searches) \
-    X(unshadow_run) X(unshadow_zeroing) X(unshadow_user) X(unshadow_targeted) X(audits) X(audit_errors)
+    X(unshadow_run) X(unshadow_zeroing) X(unshadow_user) X(unshadow_targeted) X(audits) X(audit_errors) \
+    X(oos_made) X(oos_resyncs) X(oos_resync_changed) X(oos_evicted)
 
 struct sh_counters {
 #define SH_CFIELD(n) uint64_t n;
@@ -130,6 +137,21 @@ struct sh_counters {
 #undef SH_CFIELD
     uint64_t made[SH_T_MAX];
     uint64_t destroyed[SH_T_MAX];
+};
+
+/*
+ * An out-of-sync guest L1 (docs/shadow.md, invariant O): gfn's page-table
+ * shadows are all l1 shadows, leaves may map gfn writable, and every present
+ * entry of those shadows is propagated from the snapshot's entry, not
+ * (necessarily) the guest's current one.  snap is the pool index of the
+ * record's SH_T_SNAP frame (reserved per vCPU at shadow_vcpu_init); a
+ * free record has gfn == INVALID_GFN_RAW.
+ */
+#define SH_OOS_MAX 4           /* out-of-sync L1s per vCPU (Xen keeps a few too) */
+#define SH_OOS_AFTER_WRITES 1  /* emulated writes to an l1 before the next one unsyncs it */
+struct sh_oos {
+    uint64_t gfn;
+    uint32_t snap;
 };
 
 struct shadow_domain {
@@ -147,6 +169,12 @@ struct shadow_domain {
     uint32_t live;              /* allocated shadows (hashed) */
     bool tlb_dirty;             /* a translation left the shadows unflushed (see pool.c) */
     unsigned audit_level;       /* shadow_set_audit() */
+    unsigned prefetch;          /* shadow_set_prefetch(): l1 entries filled per fault, SH_PREFETCH_ALL */
+    bool oos_on;                /* shadow_set_oos() */
+    uint8_t oos_after;          /* emulated writes before the next unsyncs (SH_OOS_AFTER_WRITES) */
+    unsigned noos;              /* out-of-sync records in use, all vCPUs */
+    struct sh_oos oos[SH_MAX_VCPUS][SH_OOS_MAX];
+    uint8_t oos_next[SH_MAX_VCPUS];   /* the next slot to evict (round robin) */
     struct shadow_vcpu *vcpu[SH_MAX_VCPUS];
     unsigned nvcpus;
     struct sh_counters c;
@@ -259,7 +287,43 @@ unsigned long sh_rmap_write_protect(struct shadow_domain *d, uint64_t gfn, uint6
 /* Audit the reverse map against the l1 shadows; returns the error count. */
 unsigned long sh_rmap_audit(struct shadow_domain *d);
 
-/* ---- common.c: page-table writes ---- */
+/* ---- common.c: page-table writes, out-of-sync L1s ---- */
+
+/* The out-of-sync record of gfn, or NULL (a scan of at most SH_OOS_MAX per vCPU). */
+struct sh_oos *sh_oos_find(struct shadow_domain *d, uint64_t gfn);
+static inline bool sh_is_oos(struct shadow_domain *d, uint64_t gfn)
+{
+    return d->noos && sh_oos_find(d, gfn);
+}
+/* gfn is a page table whose shadows must stay write-protected (not out of sync). */
+static inline bool sh_is_protected_pt(struct shadow_domain *d, uint64_t gfn)
+{
+    return sh_is_pt(d, gfn) && !sh_is_oos(d, gfn);
+}
+/* Page-table types that may go out of sync: the l1 shadows. */
+#define SH_OOS_TYPES ((1u << SH_T_L1_32) | (1u << SH_T_L1_PAE) | (1u << SH_T_L1_64))
+/* May the write fault of v to page table gfn leave it out of sync?  If the rule
+ * says so (docs/shadow.md) it does: true, and gfn is out of sync on return. */
+bool sh_oos_try_unsync(struct shadow_vcpu *v, uint64_t gfn);
+/* Resync gfn if it is out of sync: its snapshot against the guest, every
+ * shadow revalidated for the changed entries; it stays out of sync (and
+ * writable), with the snapshot renewed.  why: SHT_RESYNC_* (trace). */
+void sh_oos_resync_gfn(struct shadow_vcpu *v, uint64_t gfn, unsigned why);
+/* Resync bytes [off, off + len) (one entry) of out-of-sync gfn: an INVLPG. */
+void sh_oos_resync_entry(struct shadow_vcpu *v, uint64_t gfn, unsigned off, unsigned len);
+/* Resync every out-of-sync L1 of every vCPU (a guest TLB flush: CR3 load,
+ * CR0/CR4/EFER write); in_sync: also take them back in sync (a mode change). */
+void sh_oos_resync_all(struct shadow_vcpu *v, bool in_sync);
+/* Take gfn back in sync if it is out of sync: resync, drop the record,
+ * write-protect the frame again (flushing if rights were removed). */
+void sh_oos_take_in_sync(struct shadow_vcpu *v, uint64_t gfn);
+/* The snapshot frame of record o, as raw entries. */
+static inline void *sh_oos_snap(struct shadow_domain *d, const struct sh_oos *o)
+{
+    return sh_map(d, o->snap);
+}
+/* Audit the out-of-sync records (invariant O); returns the error count. */
+unsigned long sh_oos_audit(struct shadow_domain *d);
 
 /* Revalidate every shadow of gfn after the guest wrote [off, off+len) with
  * access rights pfec (PFEC_USER: a user-mode write); may unshadow gfn. */

@@ -24,7 +24,7 @@ static const struct { const char *prefix, *group; } sh_groups[] = {
     { "cr3_", "cr3" }, { "mode_changes", "cr3" },
     { "invlpg", "tlb" }, { "tlb_", "tlb" },
     { "pt_", "writes" }, { "wp_", "writes" }, { "guest_", "writes" },
-    { "unshadow", "unshadow" },
+    { "unshadow", "unshadow" }, { "oos_", "writes" },
     { "unpins", "pool" }, { "reclaim", "pool" }, { "teardowns", "pool" }, { "prealloc", "pool" },
     { "made_", "pool" }, { "destroyed_", "pool" }, { "pool_", "pool" }, { "live", "pool" }, { "pinned", "pool" },
     { "audit", "audit" },

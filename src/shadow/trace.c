@@ -19,6 +19,7 @@ static uint64_t next_seq = 1, first_seq = 1;   /* first_seq: first event since t
 static const char *const kind_names[SHT_NKINDS] = {
     "fault-fixed", "fault-reflected", "fault-emulated", "shadow-made", "shadow-destroyed",
     "shadow-unpinned", "unshadow", "cr3-hit", "cr3-miss", "invlpg", "flush", "reclaim", "teardown",
+    "out-of-sync", "resync",
 };
 static const char *const why_names[SHT_WHY_N] = {
     "", "user-write", "zero-run", "write-run", "targeted", "emulated-access",

@@ -20,6 +20,7 @@ enum sh_trace_kind {
     SHT_SHADOW_MADE, SHT_SHADOW_DESTROYED, SHT_SHADOW_UNPINNED,
     SHT_UNSHADOW, SHT_CR3_HIT, SHT_CR3_MISS, SHT_INVLPG, SHT_FLUSH, SHT_RECLAIM,
     SHT_TEARDOWN,                 /* old/new: live shadows before/after; no per-shadow events */
+    SHT_OOS, SHT_RESYNC,          /* out of sync (old = evicted gfn or ~0); resync (old = reason, new = entries changed) */
     SHT_NKINDS
 };
 
@@ -78,6 +79,8 @@ void sh_trace_resume(bool was_on);
 /* Unshadow reasons (SH_TRACE_WHY's `why`); the fault origin (SH_TRACE_FAULT's). */
 enum { SHT_WHY_NONE, SHT_WHY_USER, SHT_WHY_ZERO_RUN, SHT_WHY_RUN, SHT_WHY_TARGETED, SHT_WHY_EMU_ACCESS,
        SHT_WHY_N };
+/* Resync reasons (SHT_RESYNC's old value). */
+enum { SHT_RESYNC_FLUSH, SHT_RESYNC_INVLPG, SHT_RESYNC_LINK, SHT_RESYNC_IN_SYNC };
 
 /*
  * `monitor trace ARGS`: on | off | clear | dump [va=A[-B]] [gfn=G] [last=N].

@@ -101,6 +101,9 @@ static int sp_init(struct svm_vcpu *v)
         ulog("paging=shadow: shadow_pool=%luK is too small (or not below 4 GiB)", frames * 4);
         return -1;
     }
+    shadow_set_prefetch(sh_dom, umbra_opts.prefetch);
+    if (umbra_opts.oos && shadow_set_oos(sh_dom, true) < 0)
+        ulog("paging=shadow: oos=on: no room for the snapshots, out-of-sync shadows stay off");
     if (shadow_vcpu_init(&sh_vcpu0, sh_dom) < 0) {
         ulog("paging=shadow: cannot set up the vCPU in a %lu-frame pool", frames);
         return -1;

@@ -81,7 +81,10 @@ void tlb_fill(struct world *w, gva_t va, uint32_t acc, const struct ref_result *
         return;
     ref_guest_walk(&w->v, va, 0, false, REF_NO_SIDE_EFFECTS, &g);
     memset(e, 0, sizeof(*e));
-    e->valid = g.mapped;          /* check_allowed() made sure it is */
+    /* check_allowed() made sure it is mapped, unless only an old PTE (S1')
+     * explained the access: such a fill is not modelled (T1 would judge it
+     * against the current guest entry). */
+    e->valid = g.mapped && !w->last_stale;
     e->va = va & PAGE_MASK;
     e->hpa = h->pa & PAGE_MASK;
     e->hu = h->user;
@@ -151,7 +154,9 @@ void tlb_check_guest_invlpg(struct world *w, gva_t va)
 static bool note_pt(const struct shadow_info *si, void *arg)
 {
     uint8_t *pt = arg;
-    if (si->guest_levels && strncmp(si->type, "fl", 2) && gfn_x(si->gfn) < sim_ram_frames())
+    /* An out-of-sync table may be written through the TLB (O, docs/shadow.md). */
+    if (si->guest_levels && strncmp(si->type, "fl", 2) && gfn_x(si->gfn) < sim_ram_frames()
+        && !si->out_of_sync)
         pt[gfn_x(si->gfn) >> 3] |= 1u << (gfn_x(si->gfn) & 7);
     return true;
 }

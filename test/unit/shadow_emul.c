@@ -38,6 +38,7 @@ static int cb_write(struct x86_emu_ctxt *c, uint64_t la, const void *src, unsign
                     uint32_t pfec, struct x86_fault *f)
 {
     struct sh_fault sf = { 0 };
+    stale_note_write(world_of_vcpu(c->opaque), la, len, pfec);
     return from_shadow(shadow_write_guest(c->opaque, la, src, len, pfec, &sf), &sf, f);
 }
 
@@ -48,6 +49,7 @@ static int cb_cmpxchg(struct x86_emu_ctxt *c, uint64_t la, void *old, const void
     bool done;
     if (len > 8)
         return X86EMU_UNHANDLED;
+    stale_note_write(world_of_vcpu(c->opaque), la, len, pfec);
     return from_shadow(shadow_cmpxchg_guest(c->opaque, la, old, new, len, pfec | PFEC_WRITE,
                                             &done, &sf), &sf, f);
 }

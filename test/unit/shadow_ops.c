@@ -168,6 +168,7 @@ static void op_pt_write(struct world *w)
         struct sh_fault f = { 0 };
         char b1[128];
         ref_guest_walk(&w->v, va, PFEC_WRITE, false, REF_NO_SIDE_EFFECTS, &g);
+        stale_note_write(w, va, es, PFEC_WRITE);
         enum sh_result r = shadow_write_guest(&w->v, va, &val, es, PFEC_WRITE, &f);
         oplog(w, "  shadow_write_guest -> %d", r);
         if (g.table_unbacked) {
@@ -198,13 +199,20 @@ static void op_pt_write(struct world *w)
     if (r < 60) {
         for (int i = 0; i < nb; i++) {
             shadow_invlpg(&w->v, before[i]);
+            stale_invlpg(w, before[i]);
             tlb_check_guest_invlpg(w, before[i]);
         }
         for (int i = 0; i < na; i++) {
             shadow_invlpg(&w->v, after[i]);
+            stale_invlpg(w, after[i]);
             tlb_check_guest_invlpg(w, after[i]);
         }
         oplog(w, "  invlpg x%d", nb + na);
+        /* Flushed: no old translation of these may be left (S1'). */
+        for (int i = 0; i < nb; i++)
+            check_va(w, before[i], "after pt write + invlpg");
+        for (int i = 0; i < na; i++)
+            check_va(w, after[i], "after pt write + invlpg");
     } else if (r < 80) {
         op_cr3(w, w->cur, "flush");
     }
@@ -294,6 +302,7 @@ static void one_step(struct world *w)
         gva_t va = pick_va(w);
         oplog(w, "invlpg %#llx", (unsigned long long)va);
         shadow_invlpg(&w->v, va);
+        stale_invlpg(w, va);
         tlb_check_guest_invlpg(w, va);
         w->st->invlpgs++;
         check_va(w, va, "after invlpg");
@@ -390,6 +399,20 @@ static void world_start(struct world *w, uint64_t seed, unsigned long pool,
     w->d = shadow_domain_init(sim_pool_base(), pool);
     if (!w->d)
         wfail(w, "shadow_domain_init refused a pool of %lu frames", pool);
+    /* UMBRA_OOS=on|off, UMBRA_PREFETCH=N|all: the options under test (unset:
+     * half the seeds with out-of-sync shadows, prefetch all, 0, 8 or 32). */
+    const char *oos = getenv("UMBRA_OOS"), *pf = getenv("UMBRA_PREFETCH");
+    bool oos_on = oos && *oos ? strcmp(oos, "on") == 0 : pct(w, 50);
+    static const unsigned pfs[] = { SHADOW_PREFETCH_ALL, 0, 8, 32 };
+    unsigned pfn = pf && *pf ? (strcmp(pf, "all") == 0 ? SHADOW_PREFETCH_ALL : (unsigned)strtoul(pf, NULL, 0))
+                 : pfs[rn(w, 4)];
+    shadow_set_prefetch(w->d, pfn);
+    if (oos_on && shadow_set_oos(w->d, true) != 0)
+        oos_on = false;            /* a pool too small for the snapshots */
+    if (oos_on && pct(w, 60))
+        shadow_set_oos_after(w->d, 0);   /* every table written goes out of sync */
+    w->oos = oos_on;
+    st->oos_seeds += oos_on;
     if (shadow_vcpu_init(&w->v, w->d) != 0)
         wfail(w, "shadow_vcpu_init failed");
     st->seeds++;
@@ -410,6 +433,9 @@ static void world_phase(struct world *w, enum guest_paging mode, unsigned long i
     /* The shadow's own counters of reclaim. */
     w->st->unpins += counter(w, "unpins");
     w->st->teardowns += counter(w, "teardowns");
+    w->st->oos_made += counter(w, "oos_made");
+    w->st->oos_resyncs += counter(w, "oos_resyncs");
+    w->st->oos_changed += counter(w, "oos_resync_changed");
 }
 
 void world_run(uint64_t seed, unsigned long iters, unsigned long pool, struct world_stats *st)
@@ -470,12 +496,12 @@ void world_print_stats(int mode, const struct world_stats *s)
             "reflected=%lu emulated=%lu fixed=%lu stops=%lu pt_writes=%lu invlpg=%lu cr3=%lu "
             "cr3_gp=%lu mode=%lu mode_gp=%lu checks=%lu audits=%lu failed=%lu tlb_hits=%lu "
             "tlb_flushes=%lu unpins=%lu teardowns=%lu emulated_insns=%lu small_pools=%lu "
-            "self_maps=%lu root_aliases=%lu\n",
+            "self_maps=%lu root_aliases=%lu oos_seeds=%lu oos_made=%lu oos_resyncs=%lu oos_resync_changed=%lu stale_ok=%lu\n",
             mode < 0 ? "all" : mode_name[mode], s->seeds, s->steps, s->accesses, s->completed,
             s->reflected, s->emulated, s->fixed_faults, s->stops, s->pt_writes, s->invlpgs,
             s->cr3_loads, s->cr3_gp, s->mode_switches, s->mode_gp, s->checks, s->audits, s->failed,
             s->tlb_hits, s->tlb_flushes, s->unpins, s->teardowns, s->emulated_insns,
-            s->small_pools, s->self_maps, s->root_aliases);
+            s->small_pools, s->self_maps, s->root_aliases, s->oos_seeds, s->oos_made, s->oos_resyncs, s->oos_changed, s->stale_ok);
     for (int k = 0; k < NGAPS; k++)
         if (s->gaps[k])
             fprintf(stderr, "shadow_random %s: tolerated known gap %s: %lu times (UMBRA_STRICT=1 fails on it)\n",

@@ -122,37 +122,187 @@ const char *fmt_walk(const struct ref_result *r, char *buf)
 
 /* ---- checks ------------------------------------------------------------- */
 
+/* ---- S1': the latitude of out-of-sync shadows --------------------------- */
+
+struct world *world_of_vcpu(struct shadow_vcpu *v)
+{
+    return (struct world *)((char *)v - offsetof(struct world, v));
+}
+
+/* The history belongs to one guest flush epoch; a flush forgets it. */
+static void stale_sync(struct world *w)
+{
+    if (w->stale_epoch == w->guest_epoch)
+        return;
+    w->stale_epoch = w->guest_epoch;
+    w->nhist = 0;
+    memset(w->inval, 0, sizeof(w->inval));
+}
+
+static void stale_record(struct world *w, uint64_t epa, uint64_t old)
+{
+    if (w->nhist >= STALE_HIST_N)
+        wfail(w, "S1' history full (%d PTE writes without a guest flush)", w->nhist);
+    w->hist[w->nhist].epa = epa;
+    w->hist[w->nhist].old = old;
+    w->hist[w->nhist++].seq = ++w->stale_seq;
+}
+
+/* The values a write of acc at va may replace in a PTE at epa: its value
+ * now and, if the entry is on the write's own walk, that value with the A
+ * (and, for the leaf, D) bit the walk sets before the write lands. */
+void stale_note_write(struct world *w, gva_t va, unsigned len, uint32_t acc)
+{
+    if (!w->oos || w->mode == GUEST_PAGING_OFF)
+        return;
+    stale_sync(w);
+    unsigned es = gpt_entry_size(w->mode);
+    uint64_t last = ~0ULL;
+    for (unsigned i = 0; i < len; i++) {
+        struct ref_result g;
+        ref_guest_walk(&w->v, va + i, 0, false, REF_NO_SIDE_EFFECTS, &g);
+        if (!g.mapped || !guest_frame_is_table(w, g.pa))
+            continue;
+        uint64_t epa = g.pa & ~(uint64_t)(es - 1);
+        if (epa == last)
+            continue;
+        last = epa;
+        uint64_t cur = gpt_read(w->mode, epa);
+        stale_record(w, epa, cur);
+        struct ref_result own;
+        ref_guest_walk(&w->v, va + i, acc | PFEC_WRITE, false, REF_NO_SIDE_EFFECTS, &own);
+        for (int l = own.leaf_level; own.levels && l <= own.levels; l++)
+            if ((own.entry_pa[l] & ~(uint64_t)(es - 1)) == epa)
+                stale_record(w, epa, cur | _PAGE_ACCESSED | (l == own.leaf_level ? _PAGE_DIRTY : 0));
+    }
+}
+
+/* The same for a write that lands at guest-physical pa (the identity p2m)
+ * through a translation the hardware holds, which may be an old one. */
+static void stale_note_phys(struct world *w, uint64_t pa, unsigned len)
+{
+    if (!w->oos || w->mode == GUEST_PAGING_OFF)
+        return;
+    stale_sync(w);
+    unsigned es = gpt_entry_size(w->mode);
+    for (uint64_t e = pa & ~(uint64_t)(es - 1); e < pa + len; e += es)
+        if (guest_frame_is_table(w, e))
+            stale_record(w, e, gpt_read(w->mode, e));
+}
+
+static unsigned inval_slot(struct world *w, gva_t page)
+{
+    unsigned h = (unsigned)((page >> PAGE_SHIFT) * 2654435761u) % STALE_INVAL_N;
+    for (unsigned n = 0; n < STALE_INVAL_N; n++, h = (h + 1) % STALE_INVAL_N)
+        if (!w->inval[h].seq || w->inval[h].va == page)
+            return h;
+    wfail(w, "S1' INVLPG table full");
+}
+
+void stale_invlpg(struct world *w, gva_t va)
+{
+    if (!w->oos)
+        return;
+    stale_sync(w);
+    unsigned h = inval_slot(w, va & PAGE_MASK);
+    w->inval[h].va = va & PAGE_MASK;
+    w->inval[h].seq = ++w->stale_seq;
+}
+
+/* Does the walk g of va explain what the shadow walk h allows (S1)?  NULL,
+ * or why not (into buf). */
+static const char *walk_explains(struct world *w, gva_t va, uint32_t acc, bool ac,
+                                 const struct ref_result *g, const struct ref_result *h, char *buf)
+{
+    char b1[128], b2[128];
+    if (!g->ok) {
+        snprintf(buf, 400, "shadow allows %s%s at %#llx but the guest faults: guest [%s] shadow [%s]",
+                 acc_name(acc), ac ? "+ac" : "", (unsigned long long)va, fmt_walk(g, b1), fmt_walk(h, b2));
+        return buf;
+    }
+    mfn_t m = plat_gfn_to_mfn(_gfn(g->pa >> PAGE_SHIFT));
+    if (!mfn_valid(m)) {
+        snprintf(buf, 400, "shadow maps %#llx for a guest frame the p2m refuses (gpa %#llx): shadow [%s]",
+                 (unsigned long long)va, (unsigned long long)g->pa, fmt_walk(h, b2));
+        return buf;
+    }
+    uint64_t want = (mfn_x(m) << PAGE_SHIFT) | (va & (PAGE_SIZE - 1));
+    if (h->pa != want) {
+        snprintf(buf, 400, "%#llx maps host %#llx, want %#llx: guest [%s] shadow [%s]",
+                 (unsigned long long)va, (unsigned long long)h->pa, (unsigned long long)want,
+                 fmt_walk(g, b1), fmt_walk(h, b2));
+        return buf;
+    }
+    for (int l = g->levels; l >= g->leaf_level && g->levels; l--) {
+        if (w->mode == GUEST_PAGING_PAE && l == 3)
+            continue;
+        if (!(g->entry[l] & _PAGE_ACCESSED)) {
+            snprintf(buf, 400, "shadow allows %s at %#llx but guest level-%d entry %#llx has A clear",
+                     acc_name(acc), (unsigned long long)va, l, (unsigned long long)g->entry[l]);
+            return buf;
+        }
+    }
+    if ((acc & PFEC_WRITE) && g->levels && !(g->entry[g->leaf_level] & _PAGE_DIRTY)) {
+        snprintf(buf, 400, "shadow allows a write at %#llx but the guest leaf %#llx is clean",
+                 (unsigned long long)va, (unsigned long long)g->entry[g->leaf_level]);
+        return buf;
+    }
+    return NULL;
+}
+
+/*
+ * S1' (out-of-sync shadows on): an access the current guest tables do not
+ * explain is still legal if the walk with an older value of the PTE on va's
+ * current path explains it, that value having been replaced after va's last
+ * INVLPG and the last guest flush: a TLB may hold that translation.  Only
+ * the level-1 entry may be old (the shadow keeps every other level in sync).
+ */
+static bool stale_explains(struct world *w, gva_t va, uint32_t acc, bool ac,
+                           const struct ref_result *h)
+{
+    struct ref_result g;
+    char buf[400];
+    if (!w->oos)
+        return false;
+    stale_sync(w);
+    ref_guest_walk(&w->v, va, 0, false, REF_NO_SIDE_EFFECTS, &g);
+    if (!g.levels || g.leaf_level != 1 || !g.entry_pa[1])
+        return false;
+    uint64_t epa = g.entry_pa[1], cur = gpt_read(w->mode, epa);
+    unsigned long since = w->inval[inval_slot(w, va & PAGE_MASK)].seq;
+    for (int i = w->nhist - 1; i >= 0; i--) {
+        if (w->hist[i].epa != epa || w->hist[i].seq <= since)
+            continue;
+        struct ref_result o;
+        gpt_write(w->mode, epa, w->hist[i].old);
+        ref_guest_walk(&w->v, va, acc, ac, REF_NO_SIDE_EFFECTS, &o);
+        gpt_write(w->mode, epa, cur);
+        if (!walk_explains(w, va, acc, ac, &o, h, buf)) {
+            w->st->stale_ok++;
+            return true;
+        }
+    }
+    return false;
+}
+
 /* S1 for an access the hardware walk `h` allows. */
 void check_allowed(struct world *w, gva_t va, uint32_t acc, bool ac,
                           const struct ref_result *h, const char *when)
 {
     struct ref_result g;
-    char b1[128], b2[128];
+    char buf[400];
     w->st->checks++;
+    w->last_stale = false;
     ref_guest_walk(&w->v, va, acc, ac, REF_NO_SIDE_EFFECTS, &g);
-    if (!g.ok)
-        wfail(w, "%s: shadow allows %s%s at %#llx but the guest faults: guest [%s] shadow [%s]",
-             when, acc_name(acc), ac ? "+ac" : "", (unsigned long long)va,
-             fmt_walk(&g, b1), fmt_walk(h, b2));
-    mfn_t m = plat_gfn_to_mfn(_gfn(g.pa >> PAGE_SHIFT));
-    if (!mfn_valid(m))
-        wfail(w, "%s: shadow maps %#llx for a guest frame the p2m refuses (gpa %#llx): shadow [%s]",
-             when, (unsigned long long)va, (unsigned long long)g.pa, fmt_walk(h, b2));
-    uint64_t want = (mfn_x(m) << PAGE_SHIFT) | (va & (PAGE_SIZE - 1));
-    if (h->pa != want)
-        wfail(w, "%s: %#llx maps host %#llx, want %#llx: guest [%s] shadow [%s]", when,
-             (unsigned long long)va, (unsigned long long)h->pa, (unsigned long long)want,
-             fmt_walk(&g, b1), fmt_walk(h, b2));
-    for (int l = g.levels; l >= g.leaf_level && g.levels; l--) {
-        if (w->mode == GUEST_PAGING_PAE && l == 3)
-            continue;
-        if (!(g.entry[l] & _PAGE_ACCESSED))
-            wfail(w, "%s: shadow allows %s at %#llx but guest level-%d entry %#llx has A clear",
-                 when, acc_name(acc), (unsigned long long)va, l, (unsigned long long)g.entry[l]);
+    const char *why = walk_explains(w, va, acc, ac, &g, h, buf);
+    if (!why)
+        return;
+    if (stale_explains(w, va, acc, ac, h)) {
+        w->last_stale = true;
+        oplog(w, "  (S1': %#llx allowed by an old PTE not yet flushed)", (unsigned long long)va);
+        return;
     }
-    if ((acc & PFEC_WRITE) && g.levels && !(g.entry[g.leaf_level] & _PAGE_DIRTY))
-        wfail(w, "%s: shadow allows a write at %#llx but the guest leaf %#llx is clean",
-             when, (unsigned long long)va, (unsigned long long)g.entry[g.leaf_level]);
+    wfail(w, "%s: %s", when, why);
 }
 
 /* S1 for every access kind at va. */
@@ -287,6 +437,8 @@ static bool access_inner(struct world *w, gva_t va, uint32_t acc, bool ac, const
         uint64_t hpa;
         tlb_sync(w);                                  /* VMRUN: v->tlb_flush */
         if (tlb_hit(w, va, acc, ac, &hpa)) {          /* T1 checked there */
+            if ((acc & PFEC_WRITE) && len)
+                stale_note_phys(w, hpa, len);
             if (acc & PFEC_WRITE)
                 for (unsigned i = 0; i < len; i++)
                     sim_write_phys(hpa + i, ((const uint8_t *)data)[i], 1);
@@ -298,6 +450,8 @@ static bool access_inner(struct world *w, gva_t va, uint32_t acc, bool ac, const
             check_allowed(w, va, acc, ac, &h, what);
             ref_hw_walk(&w->v, va, acc, ac, 0, &h);   /* now with the CPU's A/D */
             tlb_fill(w, va, acc, &h);
+            if ((acc & PFEC_WRITE) && len)
+                stale_note_phys(w, h.pa, len);
             if (acc & PFEC_WRITE)
                 for (unsigned i = 0; i < len; i++)
                     sim_write_phys(h.pa + i, ((const uint8_t *)data)[i], 1);
@@ -637,6 +791,8 @@ bool do_access(struct world *w, gva_t va, uint32_t acc, bool ac, const void *dat
                unsigned len, const char *what)
 {
     struct ref_result pre, post;
+    if ((acc & PFEC_WRITE) && len)
+        stale_note_write(w, va, len, acc);
     ref_guest_walk(&w->v, va, 0, false, REF_NO_SIDE_EFFECTS, &pre);
     w->stopped = false;
     w->ac_unstated = false;

@@ -21,6 +21,9 @@ struct world_stats {
     unsigned long emulated_insns;      /* page-table writes done by x86_emulate (shadow_emul.c) */
     unsigned long small_pools;         /* seeds run with a pool near the minimum */
     unsigned long self_maps, root_aliases;   /* odd shapes written (mutate_entry) */
+    unsigned long oos_seeds;     /* seeds run with out-of-sync shadows on */
+    unsigned long oos_made, oos_resyncs, oos_changed;   /* the shadow's OOS counters, summed */
+    unsigned long stale_ok;      /* accesses allowed only by an old PTE not yet flushed (S1') */
     unsigned long gaps[NGAPS];   /* known shadow gaps tolerated (see tolerate()) */
 };
 
@@ -60,6 +63,8 @@ void world_print_stats(int mode, const struct world_stats *st);
 #include "guestpt.h"
 
 #define TLB_N 256
+#define STALE_HIST_N  4096   /* PTE values replaced since the last guest flush (S1') */
+#define STALE_INVAL_N 2048   /* pages INVLPG'd since then */
 
 /* One entry of the hardware TLB model (hwtlb.c). */
 struct tlbe {
@@ -83,9 +88,18 @@ struct world {
     struct gpt_space as[NAS];
     int nas, cur;
     bool stopped;                     /* the last access ended in SH_STOP */
+    bool oos;                         /* out-of-sync shadows on (shadow_set_oos) */
     bool ac_unstated;                 /* a fault of it went without SH_PFEC_(NO)AC */
     bool data_unstated;               /* a fault of a data access went without SH_PFEC_DATA */
     struct tlbe tlb[TLB_N];           /* hardware TLB model */
+    /* S1' (out-of-sync shadows): the values guest PTEs had since the last
+     * guest flush, each with the sequence number of the write that replaced
+     * it, and the pages INVLPG'd since (sequence of their last INVLPG). */
+    struct { uint64_t epa, old; unsigned long seq; } hist[STALE_HIST_N];
+    int nhist;
+    struct { gva_t va; unsigned long seq; } inval[STALE_INVAL_N];
+    unsigned long stale_epoch, stale_seq;
+    bool last_stale;                  /* check_allowed accepted through an old PTE */
     unsigned long guest_epoch;        /* guest full TLB flushes so far */
     uint64_t last_pt;                 /* last page-table entry written (gpa) */
     uint64_t cr0, cr4, efer;          /* the controls of this mode's world */
@@ -119,6 +133,11 @@ void check_va(struct world *w, gva_t va, const char *when);
  * anything else exits 2 (shadow_world.c). */
 bool env_flag(const char *name);
 void audit(struct world *w, const char *when);
+/* S1': a guest write of len bytes at va is about to happen: note the PTE
+ * values it may replace.  stale_invlpg: the guest INVLPGs va. */
+void stale_note_write(struct world *w, gva_t va, unsigned len, uint32_t acc);
+void stale_invlpg(struct world *w, gva_t va);
+struct world *world_of_vcpu(struct shadow_vcpu *v);
 bool tolerate(struct world *w, enum gap k);
 bool guest_frame_is_table(struct world *w, uint64_t gpa);
 bool do_access(struct world *w, gva_t va, uint32_t acc, bool ac, const void *data,

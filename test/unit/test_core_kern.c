@@ -320,6 +320,39 @@ START_TEST(opts_defaults_and_values)
     ck_assert_uint_eq(o.watchdog_secs, 2);
     ck_assert_int_eq(opts_parse(&o, "watchdog=3600", err, sizeof(err)), 0);
     ck_assert_uint_eq(o.watchdog_secs, 3600);
+    /* oos=on|off (default on), prefetch=0|8|16|32|all (default all). */
+    ck_assert(o.oos);
+    ck_assert_uint_eq(o.prefetch, OPTS_PREFETCH_ALL);
+    ck_assert_int_eq(opts_parse(&o, "oos=on prefetch=8", err, sizeof(err)), 0);
+    ck_assert(o.oos);
+    ck_assert_uint_eq(o.prefetch, 8);
+    ck_assert_int_eq(opts_parse(&o, "oos=off prefetch=0", err, sizeof(err)), 0);
+    ck_assert(!o.oos);
+    ck_assert_uint_eq(o.prefetch, 0);
+    ck_assert_int_eq(opts_parse(&o, "prefetch=32", err, sizeof(err)), 0);
+    ck_assert_uint_eq(o.prefetch, 32);
+    ck_assert_int_eq(opts_parse(&o, "prefetch=all", err, sizeof(err)), 0);
+    ck_assert_uint_eq(o.prefetch, OPTS_PREFETCH_ALL);
+}
+END_TEST
+
+/* oos= and prefetch= take only their listed values, and name the option when refused. */
+START_TEST(opts_oos_prefetch_refused)
+{
+    static const char *const bad[] = { "oos=yes", "oos=1", "oos=", "prefetch=4", "prefetch=64",
+                                       "prefetch=All", "prefetch=" };
+    struct umbra_opts o;
+    char err[160];
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        opts_default(&o);
+        ck_assert_int_eq(opts_parse(&o, bad[i], err, sizeof(err)), -1);
+        ck_assert_msg(strstr(err, bad[i][0] == 'o' ? "bad value for oos" : "bad value for prefetch"),
+                      "%s: %s", bad[i], err);
+        ck_assert(o.oos);
+        ck_assert_uint_eq(o.prefetch, OPTS_PREFETCH_ALL);
+    }
+    ck_assert_int_eq(opts_parse(&o, "oos", err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "option oos needs a value");
 }
 END_TEST
 
@@ -472,6 +505,7 @@ int main(void)
     tcase_add_test(tc, opts_defaults_and_values);
     tcase_add_test(tc, opts_reject_by_name);
     tcase_add_test(tc, opts_watchdog_refused);
+    tcase_add_test(tc, opts_oos_prefetch_refused);
     tcase_add_test(tc, size_parsing);
     tcase_add_test(tc, opts_long_lines_whole_or_refused);
     suite_add_tcase(s, tc);
