@@ -34,32 +34,8 @@
 #include <umbra/x86.h>
 #include "emu.h"
 #include "taskswitch.h"
+#include "tsrules.h"
 
-/* EXITINFO2 of a TASK_SWITCH intercept. */
-#define TS_INFO2_IRET    (1ULL << 36)
-#define TS_INFO2_JMP     (1ULL << 38)
-#define TS_INFO2_HAS_ERR (1ULL << 44)
-#define TS_INFO2_RF      (1ULL << 48)  /* EFLAGS.RF to save in the old TSS */
-
-/* 32-bit TSS layout (offsets in bytes). */
-#define TSS_LINK   0x00
-#define TSS_CR3    0x1C
-#define TSS_EIP    0x20
-#define TSS_EFLAGS 0x24
-#define TSS_EAX    0x28      /* EAX ECX EDX EBX ESP EBP ESI EDI */
-#define TSS_ES     0x48      /* ES CS SS DS FS GS, 4 bytes apart */
-#define TSS_LDT    0x60
-#define TSS_TRAP   0x64
-#define TSS32_MIN_LIMIT 0x67
-#define TSS32_SAVE_END  0x5F    /* last byte the switch writes in the old TSS */
-
-#define RFLAGS_NT  (1u << 14)
-#define RFLAGS_RF  (1u << 16)
-#define DR7_LOCAL  0x55u       /* L0..L3: cleared by every task switch */
-#define DESC_BUSY  (1ULL << 41)
-#define DESC_P     (1ULL << 47)
-
-enum ts_reason { TS_JMP, TS_CALL, TS_IRET, TS_GATE_SOFT, TS_GATE_EVENT, TS_NR_REASONS };
 static unsigned long ts_count[TS_NR_REASONS];
 static unsigned long ts_faults, ts_cr3_loads, ts_err_pushed, ts_stopped, ts_unintercepted,
     ts_pdpte_a_cleared, ts_finished;
@@ -72,7 +48,6 @@ struct ts {
     struct x86_fault f;        /* fault to raise when a step returns TS_FAULT */
     const char *why;           /* TS_STOP diagnostic */
 };
-enum { TS_OK = 0, TS_FAULT = -1, TS_STOP = -2 };
 
 static int fault(struct ts *t, unsigned vec, uint32_t err)
 {
@@ -84,6 +59,16 @@ static int stop(struct ts *t, const char *why)
 {
     t->why = why;
     return TS_STOP;
+}
+
+/* A rule's answer (tsrules.c) as a step result: its fault or its diagnostic goes into t. */
+static int rule(struct ts *t, int rc, const struct ts_verdict *vd)
+{
+    if (rc == TS_FAULT)
+        return fault(t, vd->vector, vd->err);
+    if (rc == TS_STOP)
+        return stop(t, vd->why);
+    return TS_OK;
 }
 
 /* A shadow access result as a step result (#PF keeps its error code and CR2). */
@@ -113,29 +98,10 @@ static int wr(struct ts *t, uint64_t la, const void *src, unsigned len)
     return from_shadow(t, shadow_write_guest(t->s, la & 0xffffffffu, src, len, PFEC_WRITE, &sf), &sf);
 }
 
-static uint32_t desc_base(uint64_t d) { return (uint32_t)(((d >> 16) & 0xffffff) | ((d >> 32) & 0xff000000)); }
-static uint16_t desc_attr(uint64_t d) { return (uint16_t)(((d >> 40) & 0xff) | ((d >> 44) & 0xf00)); }
-static unsigned desc_type(uint64_t d) { return (d >> 40) & 0xf; }
-static unsigned desc_dpl(uint64_t d) { return (d >> 45) & 3; }
-static uint32_t desc_limit(uint64_t d)
-{
-    uint32_t l = (uint32_t)((d & 0xffff) | ((d >> 32) & 0xf0000));
-    return (d & (1ULL << 55)) ? (l << 12) | 0xfff : l;
-}
-
-/*
- * Linear address of the descriptor `sel` names (GDT, or the current LDT if
- * TI = 1); false if it lies beyond the table's limit (or TI = 1 with no LDT).
- */
+/* The descriptor `sel` names in the guest's current GDT/LDT (ts_desc_la). */
 static bool desc_la(struct ts *t, uint16_t sel, uint64_t *la)
 {
-    const struct vmcb_seg *tbl = (sel & 4) ? &t->vm->save.ldtr : &t->vm->save.gdtr;
-    if ((sel & 4) && !(tbl->attrib & X86_SEG_ATTR_P))
-        return false;
-    if ((uint32_t)(sel & ~7u) + 7 > tbl->limit)
-        return false;
-    *la = tbl->base + (sel & ~7u);
-    return true;
+    return ts_desc_la(sel, &t->vm->save.gdtr, &t->vm->save.ldtr, la);
 }
 
 /* Set or clear the busy bit of a GDT TSS descriptor (one byte written, as the CPU does). */
@@ -144,76 +110,49 @@ static int set_busy(struct ts *t, uint16_t sel, uint64_t d, bool busy)
     uint64_t la;
     if (!desc_la(t, sel & ~4u, &la))
         return fault(t, X86_EXC_TS, (sel & 0xfffc) | t->ext);
-    uint8_t b = (uint8_t)(((busy ? d | DESC_BUSY : d & ~DESC_BUSY) >> 40) & 0xff);
+    uint8_t b = ts_busy_byte(d, busy);
     return wr(t, la + 5, &b, 1);
 }
 
 /*
  * Load segment register `seg` of the new task from selector `sel` at the new
- * CPL, with the checks of a task switch (APM 12.3.x; Intel SDM 7.3): a bad
- * descriptor gives #TS(sel), a non-present one #NP(sel) (#SS(sel) for SS).
- * The accessed bit is set in the descriptor as the CPU does.
+ * CPL: the descriptor is read only if ts_check_seg() needs it, the rules are
+ * ts_check_seg()'s, and the accessed bit is written back as the CPU does.
+ * *out is written only on success.
  */
 static int load_seg(struct ts *t, unsigned seg, uint16_t sel, unsigned cpl, struct vmcb_seg *out)
 {
-    uint32_t err = (sel & 0xfffc) | t->ext;
-    unsigned rpl = sel & 3;
-    uint64_t la, d;
+    struct ts_verdict vd;
+    struct vmcb_seg s;
+    uint64_t la = 0, d = 0;
+    bool in = desc_la(t, sel, &la), acc;
     int rc;
 
-    if (!(sel & ~3u)) {
-        if (seg == X86_SEG_CS || seg == X86_SEG_SS)
-            return fault(t, X86_EXC_TS, err);
-        *out = (struct vmcb_seg){ .sel = sel };       /* null: unusable */
-        return TS_OK;
-    }
-    if (!desc_la(t, sel, &la))
-        return fault(t, X86_EXC_TS, err);
-    if ((rc = rd(t, la, &d, 8)))
+    if (ts_seg_wants_desc(sel, in) && (rc = rd(t, la, &d, 8)))
         return rc;
-    unsigned type = desc_type(d), dpl = desc_dpl(d);
-    bool code = type & 8, conforming = code && (type & 4);
-    if (!(d & (1ULL << 44)))                          /* system descriptor */
-        return fault(t, X86_EXC_TS, err);
-    if (seg == X86_SEG_CS) {
-        if (!code || (conforming ? dpl > cpl : dpl != cpl))
-            return fault(t, X86_EXC_TS, err);
-    } else if (seg == X86_SEG_SS) {
-        if (code || !(type & 2) || rpl != cpl || dpl != cpl)
-            return fault(t, X86_EXC_TS, err);
-    } else {
-        if ((code && !(type & 2)) || (!conforming && (dpl < cpl || dpl < rpl)))
-            return fault(t, X86_EXC_TS, err);
-    }
-    if (!(d & DESC_P))
-        return fault(t, seg == X86_SEG_SS ? X86_EXC_SS : X86_EXC_NP, err);
-    if (!(type & 1)) {
+    if ((rc = rule(t, ts_check_seg(seg, sel, in, d, cpl, t->ext, &s, &acc, &vd), &vd)))
+        return rc;
+    if (acc) {
         uint8_t b = (uint8_t)((d >> 40) | 1);
         if ((rc = wr(t, la + 5, &b, 1)))
             return rc;
-        d |= 1ULL << 40;
     }
-    *out = (struct vmcb_seg){ .sel = sel, .attrib = desc_attr(d), .limit = desc_limit(d),
-                              .base = desc_base(d) };
+    *out = s;
     return TS_OK;
 }
 
-/* Push the event's error code on the new task's stack (32-bit TSS: a dword). */
+/* Push the event's error code on the new task's stack (ts_push_err decides where). */
 static int push_err(struct ts *t, uint32_t err)
 {
     struct vmcb_save *sv = &t->vm->save;
-    bool big = sv->ss.attrib & X86_SEG_ATTR_DB;
-    uint32_t esp = (uint32_t)sv->rsp - 4;
-    if (!big)
-        esp = ((uint32_t)sv->rsp & ~0xffffu) | ((esp) & 0xffff);
-    uint32_t off = big ? esp : esp & 0xffff;
-    /* Expand-up stacks only (what the CPU checks for a push at the limit). */
-    if (!(sv->ss.attrib & 4) && off + 3 > sv->ss.limit)
-        return fault(t, X86_EXC_SS, t->ext);
-    int rc = wr(t, sv->ss.base + off, &err, 4);
-    if (rc)
+    struct ts_verdict vd;
+    uint64_t la = 0, rsp = 0;
+    int rc;
+
+    if ((rc = rule(t, ts_push_err(&sv->ss, sv->rsp, t->ext, &la, &rsp, &vd), &vd)) ||
+        (rc = wr(t, la, &err, 4)))
         return rc;
-    sv->rsp = esp;
+    sv->rsp = rsp;
     return TS_OK;
 }
 
@@ -222,24 +161,18 @@ static int load_new_task(struct ts *t, const uint8_t *tss, bool nested)
 {
     struct vmcb_save *sv = &t->vm->save;
     struct guest_regs *g = &t->v->regs;
-    uint32_t w[8], eflags, cr3;
-    uint16_t sels[X86_NR_SEGS], ldt;
+    struct ts_state st;
+    struct ts_verdict vd;
     int rc;
 
-    memcpy(w, tss + TSS_EAX, sizeof(w));
-    memcpy(&eflags, tss + TSS_EFLAGS, 4);
-    memcpy(&cr3, tss + TSS_CR3, 4);
-    memcpy(&ldt, tss + TSS_LDT, 2);
-    for (unsigned i = 0; i < X86_NR_SEGS; i++)
-        memcpy(&sels[i], tss + TSS_ES + 4 * i, 2);
-    if (eflags & X86_RFLAGS_VM)
-        return stop(t, "the new task is virtual-8086 (not emulated)");
+    if ((rc = rule(t, ts_new_state(tss, nested, &st, &vd), &vd)))
+        return rc;
 
     /* CR3 (only with paging on, as the CPU does): through the shadow, like MOV CR3. */
     if (t->s->guest_cr0 & X86_CR0_PG) {
         struct sh_fault sf = { 0 };
         uint64_t old = t->s->guest_cr3;
-        t->s->guest_cr3 = cr3;
+        t->s->guest_cr3 = st.cr3;
         enum sh_result r = shadow_update_cr3(t->s, &sf);
         if (r != SH_FIXED) {
             t->s->guest_cr3 = old;
@@ -250,40 +183,29 @@ static int load_new_task(struct ts *t, const uint8_t *tss, bool nested)
     }
 
     /* Registers and flags: the switch has happened even if a segment load faults below. */
-    sv->rip = *(const uint32_t *)(tss + TSS_EIP);
-    sv->rflags = (eflags | 2u | (nested ? RFLAGS_NT : 0)) & 0x3f7fd7u;
-    sv->rax = w[0]; g->rcx = w[1]; g->rdx = w[2]; g->rbx = w[3];
-    sv->rsp = w[4]; g->rbp = w[5]; g->rsi = w[6]; g->rdi = w[7];
+    sv->rip = st.r.rip;
+    sv->rflags = st.r.rflags;
+    sv->rax = st.r.rax; g->rcx = st.r.rcx; g->rdx = st.r.rdx; g->rbx = st.r.rbx;
+    sv->rsp = st.r.rsp; g->rbp = st.r.rbp; g->rsi = st.r.rsi; g->rdi = st.r.rdi;
     struct vmcb_seg *segs = &sv->es;     /* ES CS SS DS FS GS, hardware order */
     for (unsigned i = 0; i < X86_NR_SEGS; i++)
-        segs[i].sel = sels[i];
+        segs[i].sel = st.sel[i];
 
-    /* LDTR first: the segment selectors may name it. */
-    if (!(ldt & ~3u)) {
-        sv->ldtr = (struct vmcb_seg){ .sel = ldt };
-    } else {
-        uint64_t la, d;
-        if ((ldt & 4) || !desc_la(t, ldt, &la))
-            return fault(t, X86_EXC_TS, (ldt & 0xfffc) | t->ext);
-        if ((rc = rd(t, la, &d, 8)))
-            return rc;
-        if ((d & (1ULL << 44)) || desc_type(d) != 2)
-            return fault(t, X86_EXC_TS, (ldt & 0xfffc) | t->ext);
-        if (!(d & DESC_P))
-            return fault(t, X86_EXC_TS, (ldt & 0xfffc) | t->ext);
-        sv->ldtr = (struct vmcb_seg){ .sel = ldt, .attrib = desc_attr(d), .limit = desc_limit(d),
-                                      .base = desc_base(d) };
-    }
+    /* LDTR first (from the GDT): the segment selectors may name it. */
+    uint64_t la = 0, d = 0;
+    bool in = !(st.ldt & 4) && desc_la(t, st.ldt, &la);
+    if (ts_ldt_wants_desc(st.ldt, in) && (rc = rd(t, la, &d, 8)))
+        return rc;
+    if ((rc = rule(t, ts_check_ldt(st.ldt, in, d, t->ext, &sv->ldtr, &vd), &vd)))
+        return rc;
 
     /* The new CPL is CS.RPL; CS and SS first, then the data segments. */
-    unsigned cpl = sels[X86_SEG_CS] & 3;
+    unsigned cpl = st.sel[X86_SEG_CS] & 3;
     static const unsigned order[X86_NR_SEGS] = { X86_SEG_CS, X86_SEG_SS, X86_SEG_DS, X86_SEG_ES,
                                                  X86_SEG_FS, X86_SEG_GS };
     for (unsigned i = 0; i < X86_NR_SEGS; i++) {
-        struct vmcb_seg tmp;
-        if ((rc = load_seg(t, order[i], sels[order[i]], cpl, &tmp)))
+        if ((rc = load_seg(t, order[i], st.sel[order[i]], cpl, &segs[order[i]])))
             return rc;
-        segs[order[i]] = tmp;
         if (order[i] == X86_SEG_CS)
             sv->cpl = (uint8_t)cpl;
     }
@@ -297,7 +219,7 @@ static uint16_t idt_task_gate(struct ts *t, unsigned vec)
     uint64_t g;
     if (vec * 8 + 7 > idt->limit || rd(t, idt->base + vec * 8, &g, 8) != TS_OK)
         return 0;
-    if (((g >> 40) & 0x1f) != 5 || !(g & DESC_P))
+    if (((g >> 40) & 0x1f) != 5 || !(g & TS_DESC_P))
         return 0;
     return (uint16_t)(g >> 16);
 }
@@ -310,6 +232,86 @@ static void report_stop(struct ts *t, uint16_t sel)
     svm_stop(t->v, "task-switch", UMBRA_STATUS_ERROR);
 }
 
+/*
+ * Where the old task resumes: after JMP/CALL/IRET/INT n; after a fault or an
+ * interrupt, at the instruction RIP points to.  Bochs 2.7 records no event
+ * for INT n: its EXITINTINFO then says "valid" with a stale or zero vector
+ * and type.  So when an event is claimed and RIP holds INT n (INT3, INTO)
+ * whose IDT entry is a task gate to this TSS while the claimed vector's entry
+ * is not, the INT instruction caused the switch (*c is re-derived so).
+ * False: the instruction could not be decoded (the guest was stopped).
+ */
+static bool old_task_rip(struct ts *t, uint16_t sel, struct ts_cause *c, uint64_t *next_rip)
+{
+    struct vmcb_control *ctl = &t->vm->ctl;
+    struct svm_emu e;
+    struct x86_sysop op;
+    svm_emu_begin(&e, t->v);
+    int rc = x86_decode_sys(&e.c, &op);
+    if (rc != X86EMU_OK && (!c->event || c->soft)) {
+        svm_emu_fail(&e, rc, "decode the task-switching");
+        return false;
+    }
+    if (rc == X86EMU_OK && c->event && !c->soft &&
+        (op.op == X86_OP_INT || op.op == X86_OP_INT3 || op.op == X86_OP_INTO)) {
+        unsigned n = op.op == X86_OP_INT3 ? 3 : op.op == X86_OP_INTO ? 4 : (uint8_t)e.c.insn.imm;
+        if (idt_task_gate(t, n) == sel && idt_task_gate(t, ctl->exitintinfo & 0xff) != sel)
+            *c = ts_cause(ctl->exitinfo2, ctl->exitintinfo, true);
+    }
+    *next_rip = t->vm->save.rip;
+    if (!c->event || c->soft)
+        *next_rip = (uint32_t)(t->vm->save.rip + op.len);
+    return true;
+}
+
+/* The commit: save the old task in its TSS, write the busy bits and the back-link, load TR. */
+static int commit(struct ts *t, const struct ts_cause *c, uint16_t sel, uint64_t d, uint64_t next_rip,
+                  uint8_t *tss)
+{
+    struct vmcb_save *sv = &t->vm->save;
+    struct guest_regs *g = &t->v->regs;
+    struct ts_plan p = ts_plan(c->why);
+    const struct ts_regs r = { .rax = sv->rax, .rcx = g->rcx, .rdx = g->rdx, .rbx = g->rbx,
+                               .rsp = sv->rsp, .rbp = g->rbp, .rsi = g->rsi, .rdi = g->rdi,
+                               .rip = sv->rip, .rflags = sv->rflags };
+    uint16_t old_sel = sv->tr.sel;
+    uint32_t save[10];
+    uint64_t uld, od;
+    int rc;
+
+    ts_save_old(&r, next_rip, t->vm->ctl.exitinfo2, c->why == TS_IRET, save);
+    if ((rc = wr(t, sv->tr.base + TSS_EIP, save, sizeof(save))))
+        return rc;
+    const struct vmcb_seg *segs = &sv->es;
+    for (unsigned i = 0; i < X86_NR_SEGS; i++) {
+        uint16_t s16 = segs[i].sel;
+        if ((rc = wr(t, sv->tr.base + TSS_ES + 4 * i, &s16, 2)))
+            return rc;
+    }
+    if (p.clear_old_busy) {
+        if (!desc_la(t, old_sel & ~4u, &uld))
+            return fault(t, X86_EXC_TS, (old_sel & 0xfffc) | t->ext);
+        if ((rc = rd(t, uld, &od, 8)) || (rc = set_busy(t, old_sel, od, false)))
+            return rc;
+    }
+    if (p.link) {
+        if ((rc = wr(t, ts_desc_base(d) + TSS_LINK, &old_sel, 2)))
+            return rc;
+        memcpy(tss + TSS_LINK, &old_sel, 2);
+    }
+    if (p.set_new_busy && (rc = set_busy(t, sel, d, true)))
+        return rc;
+    sv->tr = ts_desc_seg(sel, d | TS_DESC_BUSY);
+    t->vm->ctl.int_shadow = 0;
+    sv->dr7 &= ~(uint64_t)TS_DR7_LOCAL;
+    return TS_OK;
+}
+
+/*
+ * The TASK_SWITCH intercept.  Order (the CPU's): the checks of the new TSS
+ * descriptor and of TR (ts_check_target), both TSSs read, then the commit,
+ * then the new task's state (load_new_task), the error code, the T trap.
+ */
 void svm_task_switch(struct svm_vcpu *v)
 {
     struct vmcb *vm = v->vmcb;
@@ -317,153 +319,41 @@ void svm_task_switch(struct svm_vcpu *v)
     struct ts t = { .v = v, .vm = vm, .s = v->sh };
     uint16_t sel = (uint16_t)vm->ctl.exitinfo1;
     uint64_t i2 = vm->ctl.exitinfo2, ii = vm->ctl.exitintinfo;
-    bool iret = i2 & TS_INFO2_IRET, jmp = i2 & TS_INFO2_JMP;
-    bool event = ii & SVM_EVT_VALID;
-    uint64_t etype = ii & (7ULL << 8);
-    unsigned evec = ii & 0xff;
-    /* INT n, INT3, INTO: RIP is at the instruction, the old task resumes after it. */
-    bool soft = event && (etype == SVM_EVT_TYPE_SOFT ||
-                          (etype == SVM_EVT_TYPE_EXC && (evec == X86_EXC_BP || evec == X86_EXC_OF)));
-    enum ts_reason why = iret ? TS_IRET : jmp ? TS_JMP : !event ? TS_CALL
-                       : soft ? TS_GATE_SOFT : TS_GATE_EVENT;
-    bool nested = why != TS_JMP && why != TS_IRET;      /* CALL and gates: back-link, NT */
-    uint32_t err_sel;
-    uint64_t dla = 0, d = 0;
+    struct ts_cause c = ts_cause(i2, ii, false);
+    struct ts_verdict vd;
+    uint64_t dla = 0, d = 0, next_rip;
     uint8_t tss[TSS32_MIN_LIMIT + 1];
+    uint32_t probe;
     int rc;
 
     if (!t.s || (t.s->guest_efer & EFER_LMA)) {
-        ts_count[why]++;
+        ts_count[c.why]++;
         t.why = "no task switches without a shadow vCPU or in long mode";
         report_stop(&t, sel);
         return;
     }
-
-    /*
-     * The old task resumes after JMP/CALL/IRET/INT n; after a fault or an
-     * interrupt, at the instruction RIP points to.  Bochs 2.7 records no
-     * event for INT n: its EXITINTINFO then says "valid" with a stale or
-     * zero vector and type.  So when an event is claimed and RIP holds INT n
-     * (INT3, INTO) whose IDT entry is a task gate to this TSS while the
-     * claimed vector's entry is not, the INT instruction caused the switch.
-     */
-    uint64_t next_rip = sv->rip;
-    {
-        struct svm_emu e;
-        struct x86_sysop op;
-        svm_emu_begin(&e, v);
-        rc = x86_decode_sys(&e.c, &op);
-        if (rc != X86EMU_OK && (!event || soft)) {
-            svm_emu_fail(&e, rc, "decode the task-switching");
-            return;
-        }
-        if (rc == X86EMU_OK && event && !soft &&
-            (op.op == X86_OP_INT || op.op == X86_OP_INT3 || op.op == X86_OP_INTO)) {
-            unsigned n = op.op == X86_OP_INT3 ? 3 : op.op == X86_OP_INTO ? 4 : (uint8_t)e.c.insn.imm;
-            if (idt_task_gate(&t, n) == sel && idt_task_gate(&t, evec) != sel) {
-                soft = true;
-                why = TS_GATE_SOFT;
-            }
-        }
-        if (!event || soft)
-            next_rip = (uint32_t)(sv->rip + op.len);
-    }
-    ts_count[why]++;
-    if (soft && vm->ctl.eventinj == ii)
+    if (!old_task_rip(&t, sel, &c, &next_rip))
+        return;
+    ts_count[c.why]++;
+    if (c.soft && vm->ctl.eventinj == ii)
         vm->ctl.eventinj = 0;       /* event_vmcb.c re-queued Bochs' stale record: drop it */
-    t.ext = (event && !soft) ? 1 : 0;
-    err_sel = (sel & 0xfffc) | t.ext;
+    t.ext = c.ext;
 
     /* ---- checks: a failure leaves the old task as it was ---------------- */
-    if ((sel & 4) || !desc_la(&t, sel, &dla)) {
-        rc = fault(&t, iret ? X86_EXC_TS : X86_EXC_GP, err_sel);
+    bool in = !(sel & 4) && desc_la(&t, sel, &dla);
+    if ((ts_target_wants_desc(sel, in) && (rc = rd(&t, dla, &d, 8))) ||
+        (rc = rule(&t, ts_check_target(&c, sel, in, d, &sv->tr, &vd), &vd)))
         goto out;
-    }
-    if ((rc = rd(&t, dla, &d, 8)))
-        goto out;
-    unsigned type = desc_type(d);
-    if ((d & (1ULL << 44)) || (type & ~2u) != 9) {
-        if ((type & ~2u) == 1 && !(d & (1ULL << 44)))
-            rc = stop(&t, "16-bit TSS");
-        else
-            rc = fault(&t, iret ? X86_EXC_TS : X86_EXC_GP, err_sel);
-        goto out;
-    }
-    if (!(d & DESC_P)) {
-        rc = fault(&t, X86_EXC_NP, err_sel);
-        goto out;
-    }
-    if (iret ? !(d & DESC_BUSY) : !!(d & DESC_BUSY)) {
-        rc = fault(&t, iret ? X86_EXC_TS : X86_EXC_GP, err_sel);
-        goto out;
-    }
-    if (desc_limit(d) < TSS32_MIN_LIMIT) {
-        rc = fault(&t, X86_EXC_TS, err_sel);
-        goto out;
-    }
-    uint16_t old_sel = sv->tr.sel;
-    if ((sv->tr.attrib & 0xf) != 0xB) {
-        rc = stop(&t, "the current task has a 16-bit TSS");
-        goto out;
-    }
-    if (sv->tr.limit < TSS32_SAVE_END) {
-        rc = fault(&t, X86_EXC_TS, (old_sel & 0xfffc) | t.ext);
-        goto out;
-    }
     /* Both TSSs must be reachable before anything is written (a #PF here is the old task's). */
-    if ((rc = rd(&t, desc_base(d), tss, sizeof(tss))))
-        goto out;
-    uint32_t probe;
-    if ((rc = rd(&t, sv->tr.base + TSS_EIP, &probe, 4)) ||
+    if ((rc = rd(&t, ts_desc_base(d), tss, sizeof(tss))) ||
+        (rc = rd(&t, sv->tr.base + TSS_EIP, &probe, 4)) ||
         (rc = rd(&t, sv->tr.base + TSS32_SAVE_END - 3, &probe, 4)))
         goto out;
 
-    /* ---- commit: save the old task --------------------------------------- */
-    if (event && !soft)
+    /* ---- commit, then the new task ---------------------------------------- */
+    if (c.event && !c.soft)
         vm->ctl.eventinj = 0;       /* event_vmcb.c re-queued the event; the switch delivers it */
-    {
-        uint32_t save[10];
-        uint64_t uld;
-        save[0] = (uint32_t)next_rip;
-        save[1] = ((uint32_t)sv->rflags & ~(RFLAGS_RF | (iret ? RFLAGS_NT : 0))) |
-                  ((i2 & TS_INFO2_RF) ? RFLAGS_RF : 0);
-        save[2] = (uint32_t)sv->rax; save[3] = (uint32_t)v->regs.rcx;
-        save[4] = (uint32_t)v->regs.rdx; save[5] = (uint32_t)v->regs.rbx;
-        save[6] = (uint32_t)sv->rsp; save[7] = (uint32_t)v->regs.rbp;
-        save[8] = (uint32_t)v->regs.rsi; save[9] = (uint32_t)v->regs.rdi;
-        if ((rc = wr(&t, sv->tr.base + TSS_EIP, save, sizeof(save))))
-            goto out;
-        const struct vmcb_seg *segs = &sv->es;
-        for (unsigned i = 0; i < X86_NR_SEGS; i++) {
-            uint16_t s16 = segs[i].sel;
-            if ((rc = wr(&t, sv->tr.base + TSS_ES + 4 * i, &s16, 2)))
-                goto out;
-        }
-        if (jmp || iret) {
-            uint64_t od;
-            if (!desc_la(&t, old_sel & ~4u, &uld)) {
-                rc = fault(&t, X86_EXC_TS, (old_sel & 0xfffc) | t.ext);
-                goto out;
-            }
-            if ((rc = rd(&t, uld, &od, 8)) || (rc = set_busy(&t, old_sel, od, false)))
-                goto out;
-        }
-    }
-    if (nested) {
-        if ((rc = wr(&t, desc_base(d) + TSS_LINK, &old_sel, 2)))
-            goto out;
-        memcpy(tss + TSS_LINK, &old_sel, 2);
-    }
-    if (!iret && (rc = set_busy(&t, sel, d, true)))
-        goto out;
-    d |= DESC_BUSY;
-    sv->tr = (struct vmcb_seg){ .sel = sel, .attrib = desc_attr(d), .limit = desc_limit(d),
-                                .base = desc_base(d) };
-    vm->ctl.int_shadow = 0;
-    sv->dr7 &= ~(uint64_t)DR7_LOCAL;
-
-    /* ---- load the new task ------------------------------------------------- */
-    if ((rc = load_new_task(&t, tss, nested)))
+    if ((rc = commit(&t, &c, sel, d, next_rip, tss)) || (rc = load_new_task(&t, tss, c.nested)))
         goto out;
     /* CR0.TS: the new task's first FPU use faults (not a bit the shadows depend on). */
     t.s->guest_cr0 |= X86_CR0_TS;
@@ -578,15 +468,12 @@ bool svm_task_switch_finish(struct svm_vcpu *v)
         torn |= (segs[i].sel & ~3u) && !(segs[i].attrib & X86_SEG_ATTR_P);
     if (!event && !torn)
         return false;
-    uint64_t etype = ii & (7ULL << 8);
-    unsigned evec = ii & 0xff;
-    bool soft = etype == SVM_EVT_TYPE_SOFT ||
-                (etype == SVM_EVT_TYPE_EXC && (evec == X86_EXC_BP || evec == X86_EXC_OF));
-    t.ext = event && !soft ? 1 : 0;
+    /* EXITINTINFO is valid here when event is: ts_cause()'s soft is the event's. */
+    t.ext = event && !ts_cause(0, ii, false).soft ? 1 : 0;
     ts_finished++;
     /* NT as the CPU set it: a gate or CALL nests, JMP and IRET take the TSS's own flag. */
     if ((rc = rd(&t, sv->tr.base, tss, sizeof(tss))) ||
-        (rc = load_new_task(&t, tss, sv->rflags & RFLAGS_NT)))
+        (rc = load_new_task(&t, tss, sv->rflags & TS_RFLAGS_NT)))
         goto out;
     t.s->guest_cr0 |= X86_CR0_TS;
     t.s->hw_cr0 |= X86_CR0_TS;
