@@ -47,7 +47,14 @@ cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' "$log" | tail -n 1)
 corp=$(sed -n 's/.* corp: \([0-9]*\)\/.*/\1/p' "$log" | tail -n 1)
 crashes=0
 [ $rc -ne 0 ] && crashes=1
-echo "fuzz: $t execs=${execs:-0} cov=${cov:-0} corpus=${corp:-0} crashes=$crashes"
+# A run stopped by SIGINT (libFuzzer: "run interrupted", exit code 72) wrote
+# no crash input and is no crash: said so, and it fails the target as before.
+interrupted=""
+if [ $rc -eq 72 ] && grep -q 'libFuzzer: run interrupted' "$log"; then
+    crashes=0; interrupted=" (interrupted)"
+fi
+echo "fuzz: $t execs=${execs:-0} cov=${cov:-0} corpus=${corp:-0} crashes=$crashes$interrupted"
+[ -n "$interrupted" ] && exit 1
 if [ $crashes -ne 0 ]; then
     grep -E 'ERROR|SUMMARY|fuzz:|Test unit written' "$log" | head -n 20
     exit 1
