@@ -10,7 +10,17 @@
 # one make check asks for), then
 #   soak: G guests, A audits, E audit errors, F guests failed, T s
 # Exit 0 only when every guest passed with audits > 0 and no audit error.
-# Env: SOAK_SUITES, SOAK_KUT (labels), SOAK_LINUX=0 to leave parts out;
+# A guest killed at its time limit prints no Umbra summary: its line says
+# exit=timeout (audits=0: the count is printed only at the end; errors=0:
+# the first audit error would have stopped it with exit=audit before).
+# The hostile guests (test/guests/hostile_*.c; each needs its own machine)
+# run too: hostile_cpu on -smp 2, hostile_dma on q35 with the AMD IOMMU and a
+# PIIX3 IDE CD (and the guard page must be intact), hostile_mem once per case
+# (a case passes as in hostile-mem.sh: "ok", or a clean stop Umbra reports),
+# hostile_spin on -smp 2 with watchdog=2 (Umbra's watchdog must stop it).
+# Env: SOAK_SUITES, SOAK_KUT (labels), SOAK_HOSTILE (hostile_* names),
+#   SOAK_LINUX=0 to leave parts out (SOAK_SUITES= etc. empty: none of them);
+#   SOAK_TIMEOUT per guest (default 3600 s; SOAK_LINUX_TIMEOUT for Linux);
 #   SOAK_LOGDIR (default $top_builddir/test/soak): each run's full output.
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -24,15 +34,22 @@ now() { date +%s; }
 T0=$(now)
 ng=0; na=0; ne=0; nf=0
 
-# account NAME LOG VERDICT SECONDS: one line from Umbra's lines in LOG.
+# account NAME LOG VERDICT SECONDS: one line from Umbra's lines in LOG (and
+# run-guest.sh's "timeout" line in LOG or LOG.err).
 account() {
     name=$1 log=$2 verdict=$3 secs=$4
-    a=$(tr -d '\r' <"$log" | sed -n 's/^umbra: shadow: audits=\([0-9]*\)$/\1/p' | tail -n 1)
-    e=$(tr -d '\r' <"$log" | sed -n 's/^umbra: shadow: audit_errors=\([0-9]*\)$/\1/p' | tail -n 1)
+    # Umbra's counters: "umbra: shadow: audits=N" (one a line, summary=full) or
+    # in the group line "umbra: shadow: [audit] audits=N audit_errors=N" (the
+    # default summary lists only the non-zero ones).
+    a=$(tr -d '\r' <"$log" | sed -n 's/^umbra: shadow: \(\[[a-z_]*\] \)\{0,1\}\(.* \)\{0,1\}audits=\([0-9]*\)\( .*\)\{0,1\}$/\3/p' | tail -n 1)
+    e=$(tr -d '\r' <"$log" | sed -n 's/^umbra: shadow: \(\[[a-z_]*\] \)\{0,1\}\(.* \)\{0,1\}audit_errors=\([0-9]*\)\( .*\)\{0,1\}$/\3/p' | tail -n 1)
     found=$(tr -d '\r' <"$log" | sed -n 's/^umbra: shadow: audit [0-9]* found \([0-9]*\) error.*/\1/p' |
         awk '{ s += $1 } END { print s + 0 }')
     x=$(tr -d '\r' <"$log" | sed -n 's/^umbra: exit reason=\([^ ]*\).*/\1/p' | tail -n 1)
     a=${a:-0}; e=${e:-0}
+    if [ -z "$x" ] && cat "$log" "$log.err" 2>/dev/null | grep -q '^run-guest: timeout after'; then
+        x=timeout; verdict=FAIL
+    fi
     [ "$found" -gt "$e" ] && e=$found
     [ "$a" -gt 0 ] && [ "$e" -eq 0 ] || verdict=FAIL
     echo "soak: $name audits=$a errors=$e exit=${x:-none} guest=$verdict ${secs} s"
@@ -67,6 +84,59 @@ if [ -n "$kut_labels" ]; then
         account "kut/$l" "$log" $v $(($(now) - t))
     done
 fi
+
+# ---- the hostile guests (each on its own machine; see the top)
+hostile=${SOAK_HOSTILE-hostile_cpu hostile_dma hostile_mem hostile_spin}
+for h in $hostile; do
+    t=$(now)
+    case $h in
+    hostile_cpu)
+        v=PASS
+        GUEST_LOGDIR=$logdir QEMU_ARGS='-smp 2' TIMEOUT=${SOAK_TIMEOUT:-3600} \
+            sh "$top_srcdir/test/e2e/suite-run.sh" hostile_cpu qemu umbra paging=shadow \
+            >"$logdir/hostile_cpu.summary" 2>&1 || v=FAIL
+        account "hostile/cpu" "$logdir/hostile_cpu-qemu-umbra.log" $v $(($(now) - t)) ;;
+    hostile_dma)
+        # The data CD of hostile-dma.sh: sector LBA byte i = ((7 i + 13 LBA + 0x5a) ^ (i >> 8)) & 0xff.
+        python3 -c '
+import sys
+sys.stdout.buffer.write(bytes(((i * 7 + lba * 13 + 0x5a) ^ (i >> 8)) & 0xff
+                              for lba in range(4) for i in range(2048)))' >"$logdir/hostile_dma-cd.img"
+        ide="-device piix3-ide,id=pide -drive if=none,id=cd2,media=cdrom,format=raw,file=$logdir/hostile_dma-cd.img"
+        ide="$ide -device ide-cd,bus=pide.1,drive=cd2"
+        v=PASS
+        GUEST_LOGDIR=$logdir QEMU_ARGS="-machine q35 -device amd-iommu $ide" TIMEOUT=${SOAK_TIMEOUT:-3600} \
+            sh "$top_srcdir/test/e2e/suite-run.sh" hostile_dma qemu umbra paging=shadow \
+            >"$logdir/hostile_dma.summary" 2>&1 || v=FAIL
+        grep -q "^umbra: iommu: guard page at 0x[0-9a-f]* (the reserve.s lowest frame) intact" \
+            "$logdir/hostile_dma-qemu-umbra.log" || v=FAIL
+        account "hostile/dma" "$logdir/hostile_dma-qemu-umbra.log" $v $(($(now) - t)) ;;
+    hostile_mem)
+        for c in ${SOAK_MEM_CASES:-4k-read 4k-write 2m-read 2m-write 4m-read 4m-write nopg-read nopg-write hypercall}; do
+            t=$(now)
+            l=$logdir/hostile_mem-$c.log
+            GUEST_ARGS="case=$c" TIMEOUT=${SOAK_TIMEOUT:-3600} \
+                sh "$top_srcdir/test/e2e/run-guest.sh" qemu umbra "$top_builddir/test/guests/hostile_mem.elf" \
+                paging=shadow >"$l" 2>"$l.err"
+            # hostile-mem.sh's cell(): hardware's answer (ok, exit status 0) or a clean stop by Umbra.
+            v=FAIL
+            if grep -q '^not ok' "$l"; then v=FAIL
+            elif grep -q '^umbra: shadow: stopping the guest' "$l"; then v=PASS
+            elif grep -q '^exit status 0$' "$l" && grep -q '^ok ' "$l"; then v=PASS
+            fi
+            account "hostile/mem/$c" "$l" $v $(($(now) - t))
+        done ;;
+    hostile_spin)
+        l=$logdir/hostile_spin.log
+        QEMU_ARGS='-smp 2' TIMEOUT=${SOAK_TIMEOUT:-3600} \
+            sh "$top_srcdir/test/e2e/run-guest.sh" qemu umbra "$top_builddir/test/guests/hostile_spin.elf" \
+            paging=shadow watchdog=2 >"$l" 2>"$l.err"
+        v=FAIL
+        grep -q '^umbra: exit reason=watchdog status=125$' "$l" && v=PASS
+        account "hostile/spin" "$l" $v $(($(now) - t)) ;;
+    *) echo "soak: unknown hostile guest $h"; nf=$((nf + 1)) ;;
+    esac
+done
 
 # ---- the Linux guest (the final marker; Umbra ends on the power-off: "exit reason=reboot status=0")
 if [ "${SOAK_LINUX:-1}" != 0 ]; then

@@ -7,15 +7,13 @@
 #   of the build tree.  MODE=check first runs every seed and regression input
 #   once, then fuzzes into a scratch directory (make check leaves no state).
 #   Prints "fuzz: TARGET execs=N cov=N corpus=N crashes=N"; exits 1 on a crash
-#   (the input is kept as test/fuzz/work/TARGET-crash-*).
+#   (the input is kept as test/fuzz/work/TARGET-crash-*).  FUZZ_RUNS=N (a long
+#   run) also stops after N executions, whichever of the two comes first.
 set -u
 t=$1; secs=$2; mode=${3:-fuzz}
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
-case "$t" in
-rsp) bin="$top_builddir/gdb-libfuzzer" ;;
-*) bin="$top_builddir/test/fuzz/fuzz-$t" ;;
-esac
+bin="$top_builddir/test/fuzz/fuzz-$t"
 [ -x "$bin" ] || { echo "fuzz: $t: no $bin (make $bin)"; exit 1; }
 seeds="$top_srcdir/test/fuzz/corpus/$t"
 regress="$top_srcdir/test/fuzz/regress/$t"
@@ -37,16 +35,26 @@ if [ "$mode" = check ]; then
     scratch=$(mktemp -d "${TMPDIR:-/tmp}/fuzz-$t-corpus.XXXXXX")
     corpus=$scratch
 fi
+runs=""
+[ -n "${FUZZ_RUNS:-}" ] && runs="-runs=$FUZZ_RUNS"
 # shellcheck disable=SC2086
-nice "$bin" -max_total_time="$secs" -print_final_stats=1 -max_len=65536 -timeout=10 \
+nice "$bin" $runs -max_total_time="$secs" -print_final_stats=1 -max_len=65536 -timeout=10 \
     -artifact_prefix="$work/$t-" "$corpus" $dirs >"$log" 2>&1
 rc=$?
+cp "$log" "$work/$t.log"   # the last run's libFuzzer output, for a long run's figures
 execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' "$log" | tail -n 1)
 corp=$(sed -n 's/.* corp: \([0-9]*\)\/.*/\1/p' "$log" | tail -n 1)
 crashes=0
 [ $rc -ne 0 ] && crashes=1
-echo "fuzz: $t execs=${execs:-0} cov=${cov:-0} corpus=${corp:-0} crashes=$crashes"
+# A run stopped by SIGINT (libFuzzer: "run interrupted", exit code 72) wrote
+# no crash input and is no crash: said so, and it fails the target as before.
+interrupted=""
+if [ $rc -eq 72 ] && grep -q 'libFuzzer: run interrupted' "$log"; then
+    crashes=0; interrupted=" (interrupted)"
+fi
+echo "fuzz: $t execs=${execs:-0} cov=${cov:-0} corpus=${corp:-0} crashes=$crashes$interrupted"
+[ -n "$interrupted" ] && exit 1
 if [ $crashes -ne 0 ]; then
     grep -E 'ERROR|SUMMARY|fuzz:|Test unit written' "$log" | head -n 20
     exit 1
