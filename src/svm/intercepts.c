@@ -86,14 +86,16 @@ void svm_exit_hlt(struct svm_vcpu *v)
      * delivers it to the guest.  The interrupt shadow of an `sti; hlt` is
      * kept (the VMCB's, untouched), so a wake-up cannot slip in between.
      * Umbra still sees the next interrupt when GDB is on (INTR intercept).
-     * With the watchdog CPU on, its NMIs must not end the wait: watchdog.c
-     * puts the guest back on its HLT (svm_wd_hlt_wait()).
+     * The wait also intercepts INTR (svm_wd_hlt_wait(), watchdog.c H1/H4):
+     * an interrupt that came while this exit was handled must end the
+     * wait past the HLT, not be taken before it.  With the watchdog CPU
+     * on, its NMIs must not end the wait: watchdog.c puts the guest back
+     * on its HLT (H2).
      */
     v->vmcb->ctl.intercept_misc1 &= ~INTERCEPT1_HLT;
     v->hlt_waits++;
     v->hlt_wait_rip = v->vmcb->save.rip;
-    if (unlikely(wd_info.running))
-        svm_wd_hlt_wait(v);
+    svm_wd_hlt_wait(v);
 }
 
 static unsigned bochs_shutdown_pos;

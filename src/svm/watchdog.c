@@ -46,6 +46,16 @@
  *   H3  an INTR exit, or a guest NMI, ends the wait as on the CPU: the
  *       interrupt or NMI is taken past the HLT; the INTR intercept is off
  *       again (GDB's own, when GDB is on, is left to gdb/intercept.c).
+ *   H4  an interrupt that was already pending when the VMRUN put the guest
+ *       on its HLT (it fired while Umbra handled the HLT exit, or H2's
+ *       exit) makes its INTR exit before the HLT runs: RIP is still on the
+ *       HLT.  On the CPU the HLT had begun and this interrupt ends it, so
+ *       RIP steps past the one-byte HLT and the handler returns behind it.
+ *       Left alone, the handler returned onto the HLT, which then waited
+ *       for an interrupt that had come already (QEMU TCG does not hold a
+ *       pending interrupt across VMRUN's interrupt shadow: hostile_cpu's
+ *       400 short one-shot waits hung, bare they pass).  So H1's INTR
+ *       intercept is set for every HLT wait, the watchdog CPU on or not.
  * IF is sampled at the ticks only: a guest that opens a window between two
  * ticks (sti; cli) but spins with IF=0 at every tick looks the same.  A
  * guest that exits (port polling with IF=0, shadow faults) is not stuck
@@ -87,10 +97,18 @@ static void disarm(struct svm_vcpu *v)
     }
 }
 
+/* H3 + H4: an interrupt or a guest NMI ends the wait, taken past the HLT. */
+static void wake(struct svm_vcpu *v)
+{
+    if (v->run_rip == v->hlt_wait_rip && v->vmcb->save.rip == v->hlt_wait_rip)
+        v->vmcb->save.rip++;                    /* H4: the HLT (0xf4) had not run */
+    disarm(v);
+}
+
 void svm_wd_exit_intr(struct svm_vcpu *v)
 {
     if (v->wd_intr_armed) {
-        disarm(v);             /* H3: the next VMRUN delivers it, past the HLT */
+        wake(v);               /* H3, H4: the next VMRUN delivers it, past the HLT */
         return;
     }
     svm_gdb_exit_intr(v);
@@ -110,7 +128,7 @@ void svm_wd_exit_nmi(struct svm_vcpu *v)
     seen_last = w;
     if (d == 0) {
         exit_guest++;              /* the guest's: nmi.c raises it before the next VMRUN */
-        disarm(v);                 /* H3 */
+        wake(v);                   /* H3, H4 */
         return;
     }
     exit_ticks++;
