@@ -28,6 +28,31 @@ sym() {
     printf '0x%x' "0x$v"
 }
 
+# qemu_wait_gdb: boot $work/umbra.iso in QEMU (COM1 to $work/com1.out, COM2 a
+# TCP server on a free port) until Umbra says it waits for GDB; up to 5 tries,
+# since the port may be taken between free_port and QEMU's bind.  Sets port and
+# qpid (the caller's cleanup kills it); false if Umbra never waited.
+qemu_wait_gdb() {
+    started=
+    for try in 1 2 3 4 5; do
+        port=$(free_port)
+        : >"$work/com1.out"
+        timeout -s KILL 120 "$QEMU" -cpu EPYC -m 128 -display none -no-reboot -cdrom "$work/umbra.iso" \
+            -serial "file:$work/com1.out" -serial "tcp:127.0.0.1:$port,server,nowait,nodelay=on" \
+            -device isa-debug-exit,iobase=0xf4,iosize=0x04 2>"$work/qemu.err" &
+        qpid=$!
+        i=0
+        while [ $i -lt 300 ]; do
+            grep -q 'umbra: gdb: waiting for GDB' "$work/com1.out" && { started=1; break; }
+            kill -0 $qpid 2>/dev/null || break
+            sleep 0.05; i=$((i + 1))
+        done
+        [ -n "$started" ] && return 0
+        kill -9 $qpid 2>/dev/null; wait $qpid 2>/dev/null; qpid=
+    done
+    return 1
+}
+
 # The gdb command line that attaches to Umbra on 127.0.0.1:PORT (symbols of the guest, umbra.py).
 gdb_attach_args() {
     echo "-ex 'set remotetimeout 30' -ex 'symbol-file $GUEST' -ex 'target remote 127.0.0.1:$1' -ex 'source $srcdir_abs/tools/gdb/umbra.py'"

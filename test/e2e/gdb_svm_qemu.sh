@@ -23,24 +23,7 @@ command -v "$QEMU" >/dev/null 2>&1 || fail "qemu not found ($QEMU)"
 for f in "$GUEST" "$UMBRA_ELF"; do [ -f "$f" ] || fail "missing $f (run make)"; done
 make_iso "$work/umbra.iso" || fail "mkiso"
 
-started=
-for try in 1 2 3 4 5; do
-    port=$(free_port)
-    : >"$work/com1.out"
-    timeout -s KILL 120 "$QEMU" -cpu EPYC -m 128 -display none -no-reboot -cdrom "$work/umbra.iso" \
-        -serial "file:$work/com1.out" -serial "tcp:127.0.0.1:$port,server,nowait,nodelay=on" \
-        -device isa-debug-exit,iobase=0xf4,iosize=0x04 2>"$work/qemu.err" &
-    qpid=$!
-    i=0
-    while [ $i -lt 300 ]; do
-        grep -q 'umbra: gdb: waiting for GDB' "$work/com1.out" && { started=1; break; }
-        kill -0 $qpid 2>/dev/null || break
-        sleep 0.05; i=$((i + 1))
-    done
-    [ -n "$started" ] && break
-    kill -9 $qpid 2>/dev/null; wait $qpid 2>/dev/null; qpid=
-done
-[ -n "$started" ] || fail "Umbra did not wait for GDB on COM2"
+qemu_wait_gdb || fail "Umbra did not wait for GDB on COM2"
 
 t0=$(date +%s)
 (cd "$work" && ln -s "$srcdir_abs/tools" tools &&
