@@ -132,13 +132,7 @@ static void oos_in_sync(struct shadow_vcpu *v, struct sh_oos *o)
         return;                    /* no shadow left: plain memory */
     o->gfn = INVALID_GFN_RAW;
     d->noos--;
-    mfn_t m = plat_gfn_to_mfn(_gfn(gfn));
-    if (!mfn_valid(m))
-        return;
-    unsigned long removed = sh_rmap_write_protect(d, gfn, mfn_x(m));
-    d->c.wp_removed += removed;
-    if (removed || d->tlb_dirty)
-        sh_flush_all(d);
+    sh_remove_write_access(d, gfn);
 }
 
 /*

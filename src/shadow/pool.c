@@ -161,8 +161,8 @@ void sh_flush_all(struct shadow_domain *d)
 }
 
 /*
- * gfn just became a shadowed page table: no shadow leaf may map it writable
- * any more (so guest writes to it trap and get emulated), and no TLB entry
+ * gfn just became a shadowed page table (or an out-of-sync one came back in
+ * sync, common.c): no shadow leaf may map it writable any more (so guest writes to it trap and get emulated), and no TLB entry
  * either.  The reverse map (rmap.c) names exactly the writable l1 entries of
  * its frame; fl1 splinters are found by hash.  tlb_dirty is set wherever a
  * translation leaves the shadows without a flush (a destroyed shadow, a
@@ -171,7 +171,7 @@ void sh_flush_all(struct shadow_domain *d)
  * Paging-off identity shadows are not write-protected: they exist only while
  * no vCPU has paging on, and a mode change drops all shadows.
  */
-static void remove_write_access(struct shadow_domain *d, uint64_t gfn)
+void sh_remove_write_access(struct shadow_domain *d, uint64_t gfn)
 {
     mfn_t m = plat_gfn_to_mfn(_gfn(gfn));
     if (!mfn_valid(m))
@@ -243,7 +243,7 @@ uint32_t sh_make(struct shadow_domain *d, uint64_t gfn, enum sh_type t)
     d->c.made[t]++;
     SH_TRACE(NULL, SHT_SHADOW_MADE, ~0ULL, gfn, mfn_x(sh_idx_mfn(d, i)), ~0ULL, t);
     if (first_pt)
-        remove_write_access(d, gfn);
+        sh_remove_write_access(d, gfn);
     return i;
 }
 

@@ -229,6 +229,8 @@ uint32_t sh_lookup(struct shadow_domain *d, uint64_t gfn, enum sh_type t);
  * returns SH_NIL: with no room made (I6), or for a (gfn, t) that already has
  * a shadow (I5), it stops in SH_ASSERT. */
 uint32_t sh_make(struct shadow_domain *d, uint64_t gfn, enum sh_type t);
+/* No shadow leaf maps gfn writable any more, and no TLB entry either (pool.c). */
+void sh_remove_write_access(struct shadow_domain *d, uint64_t gfn);
 static inline void sh_get(struct shadow_domain *d, uint32_t idx) { d->pg[idx].refs++; }
 void sh_put(struct shadow_domain *d, uint32_t idx);
 void sh_pin(struct shadow_domain *d, uint32_t idx);    /* pin or move to LRU head */
