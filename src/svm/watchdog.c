@@ -52,9 +52,9 @@
  *       HLT.  On the CPU the HLT had begun and this interrupt ends it, so
  *       RIP steps past the one-byte HLT and the handler returns behind it.
  *       Left alone, the handler returned onto the HLT, which then waited
- *       for an interrupt that had come already (QEMU TCG does not hold a
- *       pending interrupt across VMRUN's interrupt shadow: hostile_cpu's
- *       400 short one-shot waits hung, bare they pass).  So H1's INTR
+ *       for an interrupt that had come already (seen in QEMU TCG, cause
+ *       inferred from this rule's effect: hostile_cpu's 400 short one-shot
+ *       waits hung, bare they pass).  So H1's INTR
  *       intercept is set for every HLT wait, the watchdog CPU on or not.
  * IF is sampled at the ticks only: a guest that opens a window between two
  * ticks (sti; cli) but spins with IF=0 at every tick looks the same.  A
