@@ -130,6 +130,14 @@ struct paging_ops {
      * and GDB's virtual reads.
      */
     bool (*read_guest)(struct svm_vcpu *v, uint64_t la, void *buf, unsigned len);
+    /*
+     * NULL, or GDB's write of len bytes at guest-virtual la, translated as
+     * read_guest translates (no A/D bits, nothing injected); false, with
+     * the pages before the bad one written, if a byte is not writable guest
+     * RAM.  Under shadow paging GDB writes through the shadow MMU instead,
+     * which revalidates a write to a shadowed page table.
+     */
+    bool (*write_guest)(struct svm_vcpu *v, uint64_t la, const void *buf, unsigned len);
 };
 
 /* ---- SVM core entry points (src/svm) ------------------------------------ */

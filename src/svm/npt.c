@@ -153,4 +153,5 @@ const struct paging_ops npt_paging_ops = {
     .efer_read = npt_efer_read,
     .efer_write = npt_efer_write,
     .read_guest = svm_npt_read_guest,
+    .write_guest = svm_npt_write_guest,
 };

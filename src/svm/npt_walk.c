@@ -13,6 +13,7 @@
 #include <umbra/svm.h>
 #include <umbra/x86.h>
 #include <umbra/iommu.h>
+#include <umbra/platform.h>
 #include "apic.h"
 #include "paging.h"
 
@@ -77,25 +78,43 @@ bool svm_npt_gva_to_gpa(struct svm_vcpu *v, uint64_t la, gpa_t *gpa)
 }
 
 /*
- * paging_ops.read_guest under npt: page by page through the walk above, each
- * page read through the direct map.  Refuses Umbra's reserve, an IOMMU's
- * registers and the trapped APIC page (an MMIO read has side effects).
+ * GDB's and the event rules' guest-virtual access under npt: page by page
+ * through the walk above, each page through the direct map.  Refuses
+ * Umbra's reserve, an IOMMU's registers and the trapped APIC page (an MMIO
+ * access has side effects); a write also refuses anything that is not guest
+ * RAM (a debugger's poke into a device's registers is not a memory write).
+ * Under npt no page of the guest is shadowed, so a write needs no
+ * revalidation.  Nothing is written on failure past the pages before it.
  */
-bool svm_npt_read_guest(struct svm_vcpu *v, uint64_t la, void *buf, unsigned len)
+static bool npt_xfer(struct svm_vcpu *v, uint64_t la, uint8_t *p, unsigned len, bool write)
 {
-    uint8_t *p = buf;
     while (len) {
         unsigned n = PAGE_SIZE - (unsigned)(la & (PAGE_SIZE - 1));
         gpa_t gpa;
         if (n > len)
             n = len;
         if (!svm_npt_gva_to_gpa(v, la, &gpa) || !guest_pa_ok(gpa, n) || iommu_mmio_overlaps(gpa, n) ||
-            gpa >> PAGE_SHIFT == apic_trap_gfn)
+            gpa >> PAGE_SHIFT == apic_trap_gfn || (write && !plat_gfn_is_ram(_gfn(gpa >> PAGE_SHIFT))))
             return false;
-        memcpy(p, phys_to_virt(gpa), n);
+        if (write)
+            memcpy(phys_to_virt(gpa), p, n);
+        else
+            memcpy(p, phys_to_virt(gpa), n);
         p += n;
         la += n;
         len -= n;
     }
     return true;
+}
+
+/* paging_ops.read_guest under npt. */
+bool svm_npt_read_guest(struct svm_vcpu *v, uint64_t la, void *buf, unsigned len)
+{
+    return npt_xfer(v, la, buf, len, false);
+}
+
+/* paging_ops.write_guest under npt: GDB's virtual writes (software breakpoints too). */
+bool svm_npt_write_guest(struct svm_vcpu *v, uint64_t la, const void *buf, unsigned len)
+{
+    return npt_xfer(v, la, (uint8_t *)buf, len, true);
 }

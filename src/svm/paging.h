@@ -12,5 +12,7 @@ extern const struct paging_ops shadow_paging_ops;   /* shadow_paging.c */
 
 /* npt's read_guest (npt_walk.c): guest-virtual reads through the guest's own tables. */
 bool svm_npt_read_guest(struct svm_vcpu *v, uint64_t la, void *buf, unsigned len);
+/* npt's write_guest (npt_walk.c): guest-virtual writes for GDB, guest RAM only. */
+bool svm_npt_write_guest(struct svm_vcpu *v, uint64_t la, const void *buf, unsigned len);
 
 #endif

@@ -16,10 +16,28 @@ monitor phys on
 printf "phys-read=0x%x\n", *(unsigned *)data_page_pa
 monitor phys off
 delete
-# The guest ends once its mailbox (alias VA + 4) holds 0x600DF00D: written by
-# physical address (virtual writes under npt are not offered).
+# Writes by virtual address (paging_ops.write_guest): a software breakpoint,
+# which GDB plants as an int3 through a virtual memory write, then an
+# unmapped VA, which must be refused, then the guest's mailbox (alias VA + 4:
+# the guest ends once it holds 0x600DF00D).
+break gdb_tick
+continue
+printf "at-swbreak eip=0x%x\n", $eip
+delete
+printf "counter-before=%u\n", counter
+set {unsigned}&counter = 0x7777
+printf "counter-after=0x%x\n", counter
+python
+try:
+    gdb.execute("set {unsigned}0xc0000000 = 1")
+    print("unmapped-write=accepted")
+except gdb.error as e:
+    print("unmapped-write-refused: %s" % e)
+end
+set {unsigned}0x80000004 = 0x600DF00D
+printf "mailbox-virt=0x%x\n", *(unsigned *)0x80000004
 monitor phys on
-set {unsigned}(data_page_pa + 4) = 0x600DF00D
+printf "mailbox-phys=0x%x\n", *(unsigned *)(data_page_pa + 4)
 monitor phys off
 echo === continue\n
 continue

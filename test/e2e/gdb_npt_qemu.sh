@@ -4,8 +4,12 @@
 # hardware breakpoint after it turned PAE paging on; VA 0x80000000 (its alias
 # of the data page, value 0x1234abcd) and the code at gdb_tick must read as
 # the guest sees them, through npt's paging_ops.read_guest (src/svm/npt_walk.c);
-# then GDB writes the guest's mailbox physically and the guest ends.
-# Before that hook a virtual read under npt with paging on was refused (EIO).
+# then GDB writes by virtual address through paging_ops.write_guest: a software
+# breakpoint at gdb_tick (an int3 planted by a memory write) must be hit, a
+# variable and the mailbox (through the alias) written, an unmapped VA refused;
+# the guest then ends.  Before the read hook a virtual read under npt with
+# paging on was refused (EIO); before the write hook every virtual write was
+# (no software breakpoints under npt).
 # About 5 s.  Exit 0 pass, 1 fail.
 UMBRA_GDB_OPTS="paging=npt gdb=com2 gdb_wait"
 . "$(dirname "$0")/gdb_svm_lib.sh"
@@ -44,6 +48,11 @@ expect "phys-read=0x1234abcd"
 want=$(objdump -d --start-address="$tick" --stop-address=$((tick + 1)) "$GUEST" |
        awk -F'\t' '/^ *[0-9a-f]+:/ { split($2, b, " "); print "0x" b[1]; exit }')
 [ -n "$want" ] && expect "tick-insn=$(printf '0x%x' "$want")"
+expect "at-swbreak eip=$tick"
+expect "counter-after=0x7777"
+expect "unmapped-write-refused: Cannot access memory at address 0xc0000000"
+expect "mailbox-virt=0x600df00d"
+expect "mailbox-phys=0x600df00d"
 expect "=== continue"
 grep -q "gdbguest: mailbox" "$work/com1.out" || fail "the guest did not see its mailbox"
-echo "ok: gdb reads guest-virtual memory under paging=npt (alias 0x80000000 = 0x1234abcd, the code at gdb_tick)"
+echo "ok: gdb reads and writes guest-virtual memory under paging=npt (alias 0x80000000 = 0x1234abcd, the code at gdb_tick, a software breakpoint, the mailbox through the alias; 0xc0000000 refused)"

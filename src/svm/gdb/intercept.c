@@ -138,9 +138,11 @@ void svm_gdb_exit_bp(struct svm_vcpu *v)
 void svm_gdb_exit_swint(struct svm_vcpu *v)
 {
     struct vmcb *vm = v->vmcb;
+    uint64_t at = vm->save.cs.base + vm->save.rip;
     uint8_t b[2];
-    if (!v->sh || gdb_shadow_read_virt(v->sh, vm->save.cs.base + vm->save.rip, b, 1) < 0 ||
-        (b[0] == 0xcd && gdb_shadow_read_virt(v->sh, vm->save.cs.base + vm->save.rip + 1, b + 1, 1) < 0)) {
+    /* GDB's own virtual read: the shadow MMU, the guest's tables under npt, or physical. */
+    if (svm_gdb_ops.read_virt(v, 0, at, b, 1) < 0 ||
+        (b[0] == 0xcd && svm_gdb_ops.read_virt(v, 0, at + 1, b + 1, 1) < 0)) {
         svm_dump_guest(v, "gdb: cannot read the INT n instruction");
         svm_stop(v, "unexpected", UMBRA_STATUS_ERROR);
         return;

@@ -345,7 +345,12 @@ static int t_write_virt(void *t, unsigned cpu, uint64_t va, const void *buf, siz
     (void)cpu;
     if (v->sh)
         return gdb_shadow_write_virt(v->sh, va, buf, len);
-    return (svm_guest_cr(v, 0) & X86_CR0_PG) ? -GDB_EIO : phys_xfer(va, (void *)buf, len, true);
+    if (!(svm_guest_cr(v, 0) & X86_CR0_PG))
+        return phys_xfer(va, (void *)buf, len, true);
+    /* npt: through the guest's own tables (paging_ops.write_guest). */
+    if (!(v->mmu->efer_read(v) & EFER_LMA))
+        va = (uint32_t)va;
+    return v->mmu->write_guest && v->mmu->write_guest(v, va, buf, len) ? 0 : -GDB_EIO;
 }
 
 static int t_read_phys(void *t, uint64_t gpa, void *buf, size_t len)
