@@ -43,11 +43,13 @@ static void exit_paging(struct svm_vcpu *v)
 }
 
 /*
- * SMI, intercepted while the GDB stub intercepts INTR (gdb/intercept.c):
- * Bochs keeps the SMI pending across the exit and takes it in Umbra's
- * context at vmrun.S's STGI, so the firmware's SMM handler (Linux's ACPI
- * enable writes port 0xb2) never runs inside the guest, where an INTR
- * intercept could cut it short.  Nothing to do here.
+ * SMI, always intercepted (svm.c vmcb_init(), as KVM does): the emulators
+ * and the hardware keep the SMI pending across the exit and take it in
+ * Umbra's context at vmrun.S's STGI, so the firmware's SMM handler (Linux's
+ * ACPI enable writes port 0xb2) never runs inside the guest, where an INTR
+ * intercept (GDB's, or a HLT wait's: watchdog.c H1) could cut it short:
+ * under gdb= in Bochs that resumed the "guest" on SMM state and Linux
+ * oopsed at EIP 0x801a (docs/notes/2026-12-03-pm/dbg.md).  Nothing to do.
  */
 static void exit_smi(struct svm_vcpu *v)
 {

@@ -118,7 +118,8 @@ static void vmcb_init(struct svm_vcpu *v, uint32_t entry, uint32_t info)
     struct vmcb *vm = v->vmcb;
 
     vm->ctl.intercept_misc1 = INTERCEPT1_CPUID | INTERCEPT1_HLT | INTERCEPT1_INVLPGA |
-                              INTERCEPT1_IOIO | INTERCEPT1_MSR | INTERCEPT1_SHUTDOWN;
+                              INTERCEPT1_IOIO | INTERCEPT1_MSR | INTERCEPT1_SHUTDOWN |
+                              INTERCEPT1_SMI;   /* SMM runs in Umbra's context: exit.c exit_smi() */
     vm->ctl.intercept_misc2 = INTERCEPT2_VMRUN | INTERCEPT2_VMMCALL | INTERCEPT2_VMLOAD |
                               INTERCEPT2_VMSAVE | INTERCEPT2_STGI | INTERCEPT2_CLGI |
                               INTERCEPT2_SKINIT;

@@ -332,7 +332,7 @@ void svm_gdb_start(struct svm_vcpu *v)
     gdb_uart_init(svm_gdb.uart, umbra_opts.gdb_baud ? umbra_opts.gdb_baud : 115200);
     gdb_stub_init(&svm_gdb.stub, &svm_gdb_ops, v, gdb_uart_tx, (void *)(uintptr_t)svm_gdb.uart);
     vm->ctl.intercept_exc |= (1u << X86_EXC_DB) | (1u << X86_EXC_BP);
-    vm->ctl.intercept_misc1 |= INTERCEPT1_INTR | INTERCEPT1_INTN | INTERCEPT1_SMI;  /* SMI: exit.c exit_smi() */
+    vm->ctl.intercept_misc1 |= INTERCEPT1_INTR | INTERCEPT1_INTN;
     vm->ctl.vintr &= ~VINTR_MASKING;         /* the guest's IF masks INTR (see window()) */
     svm_gdb_on = true;
     if (umbra_opts.gdb_wait) {
