@@ -1,5 +1,5 @@
-# Sourced by run-guest.sh and test/linux/bochs-bare.sh: one way to boot an
-# ISO in Bochs headless.
+# Sourced by run-guest.sh, test/linux/bochs-bare.sh and gdb_svm_lib.sh: one
+# way to boot an ISO in Bochs headless, and bochs_pty_drain.
 #
 # bochs_boot DIR MEM TIMEOUT
 #   boots DIR/boot.iso (SeaBIOS or $BOCHS_BIOS, CPU model $BOCHS_CPU or ryzen, $BOCHS_CPUS CPUs or 1, ips=50000000,
@@ -37,9 +37,13 @@ info: action=report
 debug: action=ignore
 EOB
     bochs_rc_file=$(cd "$(dirname "$0")/../e2e" && pwd)/bochs-cont.rc
-    (cd "$1" && timeout -s KILL "$3" "${BOCHS:-bochs}" -q -f "$1/bochsrc" -rc "$bochs_rc_file" \
-        </dev/null >"$1/stdout" 2>&1)
+    (cd "$1" && exec timeout -s KILL "$3" "${BOCHS:-bochs}" -q -f "$1/bochsrc" -rc "$bochs_rc_file" \
+        </dev/null >"$1/stdout" 2>&1) &
+    bochs_pid=$!
+    bochs_drain=$(bochs_pty_drain "$bochs_pid")     # else a chatty VGA console stalls Bochs
+    wait "$bochs_pid"
     bochs_rc=$?
+    [ -n "$bochs_drain" ] && kill "$bochs_drain" 2>/dev/null
     tr -d '\r' < "$1/com1"
     # (Bochs pads the tick count with zeros: strip them, or sh reads octal.)
     bochs_ticks=$(sed -n 's/^0*\([0-9][0-9]*\)i\[SIM *\] quit_sim called.*/\1/p' "$1/bochs.log" | tail -n 1)
@@ -48,4 +52,28 @@ EOB
         echo "run-guest: bochs ticks=$bochs_ticks ($((bochs_ticks / 50000000)) s emulated at ips=50000000)"
     [ $bochs_rc -eq 137 ] && return 124
     return 0
+}
+
+# bochs_pty_drain PID: Bochs' term display (the only headless one here, see
+# /work/shared/EMULATORS.md) draws into a pseudo-terminal it opens itself
+# (/dev/ptmx) that nobody reads; once ~20 KB of screen updates (Linux's VGA
+# console moving its cursor) fill it, Bochs blocks in write() for good: the
+# guest stops, and so does GDB's Ctrl-C.  Find that pty among PID and its
+# descendants and read it away in the background; prints the reader's pid
+# (nothing if there is no such pty within 5 s, or PID ends first).
+bochs_pty_drain() {
+    i=0
+    while [ $i -lt 50 ] && kill -0 "$1" 2>/dev/null; do
+        for p in "$1" $(pgrep -P "$1") $(for c in $(pgrep -P "$1"); do pgrep -P "$c"; done); do
+            for fd in /proc/"$p"/fd/*; do
+                [ "$(readlink "$fd" 2>/dev/null)" = /dev/ptmx ] || continue
+                n=$(sed -n 's/^tty-index:[[:space:]]*//p' "/proc/$p/fdinfo/${fd##*/}" 2>/dev/null)
+                [ -n "$n" ] && [ -c "/dev/pts/$n" ] || continue
+                cat "/dev/pts/$n" >/dev/null 2>&1 &
+                echo $!
+                return 0
+            done
+        done
+        sleep 0.1; i=$((i + 1))
+    done
 }

@@ -80,29 +80,8 @@ debug: action=ignore
 EOB
 }
 
-# bochs_pty_drain PID: Bochs' term display (the only headless one here, see
-# /work/shared/EMULATORS.md) draws into a pseudo-terminal it opens itself
-# (/dev/ptmx) that nobody reads; once ~20 KB of screen updates (Linux's VGA
-# console moving its cursor) fill it, Bochs blocks in write() for good: the
-# guest stops, and so does GDB's Ctrl-C.  Find that pty among PID and its
-# descendants and read it away in the background; prints the reader's pid
-# (nothing if there is no such pty within 5 s).
-bochs_pty_drain() {
-    i=0
-    while [ $i -lt 50 ]; do
-        for p in "$1" $(pgrep -P "$1") $(for c in $(pgrep -P "$1"); do pgrep -P "$c"; done); do
-            for fd in /proc/"$p"/fd/*; do
-                [ "$(readlink "$fd" 2>/dev/null)" = /dev/ptmx ] || continue
-                n=$(sed -n 's/^tty-index:[[:space:]]*//p' "/proc/$p/fdinfo/${fd##*/}" 2>/dev/null)
-                [ -n "$n" ] && [ -c "/dev/pts/$n" ] || continue
-                cat "/dev/pts/$n" >/dev/null 2>&1 &
-                echo $!
-                return 0
-            done
-        done
-        sleep 0.1; i=$((i + 1))
-    done
-}
+# bochs_pty_drain PID: in bochs-boot.sh (every Bochs run needs it).
+. "$srcdir_abs/test/e2e/bochs-boot.sh"
 
 # Checks on the session's output ($work/out) and COM1 ($work/com1.out); fail() is the caller's.
 expect() { grep -qF -- "$1" "$work/out" || fail "missing in gdb output: $1"; }
