@@ -588,7 +588,11 @@ static inline unsigned page_chunk(gva_t a, unsigned left)
  * Guest-virtual access for the emulator and the GDB stub.  Every page is
  * translated (and checked) before any byte moves, as an instruction faults
  * before it writes; then A/D are set and the data copied.  Writes into
- * shadowed page tables revalidate the touched entries.
+ * shadowed page tables revalidate the touched entries.  An access within
+ * one page (nearly all of them: an instruction fetch, a PTE write) is walked
+ * once: translate() with A/D sets them only after the whole walk succeeded
+ * and the frame is guest RAM, so that one walk is both the check pass and
+ * the copy pass, with the same faults and the same side effects.
  */
 static enum sh_result guest_access(struct shadow_vcpu *v, gva_t va, void *buf, unsigned len,
                                    uint32_t pfec, struct sh_fault *out, bool write)
@@ -598,8 +602,9 @@ static enum sh_result guest_access(struct shadow_vcpu *v, gva_t va, void *buf, u
      * checked (and faults, and sets D) as the write the CPU makes of it. */
     uint32_t access = (pfec & (PFEC_USER | PFEC_INSN | SH_PFEC_AC | PFEC_WRITE))
                     | (write ? PFEC_WRITE : 0);
+    bool one_page = page_chunk(va, len) == len;
     gpa_t gpa;
-    for (unsigned done = 0; done < len;) {
+    for (unsigned done = 0; done < len && !one_page;) {
         gva_t a = va + done;
         unsigned n = page_chunk(a, len - done);
         enum sh_result r = v->mode->translate(v, a, access, false, &gpa, out);
@@ -617,10 +622,15 @@ static enum sh_result guest_access(struct shadow_vcpu *v, gva_t va, void *buf, u
         gva_t a = va + done;
         unsigned n = page_chunk(a, len - done);
         enum sh_result r = v->mode->translate(v, a, access, true, &gpa, out);
-        if (r != SH_FIXED)
+        if (r != SH_FIXED) {
+            if (one_page) {          /* the check pass's accounting */
+                d->c.guest_access_faults++;
+                if (r == SH_REFLECT) SH_TRACE_FAULT(v, SHT_FAULT_REFLECTED, a, ~0ULL, out->pfec, ~0ULL, ~0ULL, SHT_WHY_EMU_ACCESS);
+            }
             return r;
+        }
         uint64_t gfn = gpa >> PAGE_SHIFT;
-        char *p = (char *)sh_map_gfn(_gfn(gfn)) + (gpa & (PAGE_SIZE - 1));
+        char *p = (char *)sh_map_gfn(_gfn(gfn)) + (gpa & (PAGE_SIZE - 1));   /* RAM: translate() checked */
         if (write) {
             memcpy(p, (const char *)buf + done, n);
             if (sh_is_pt(d, gfn))
@@ -675,19 +685,14 @@ enum sh_result shadow_cmpxchg_guest(struct shadow_vcpu *v, gva_t va, void *expec
         *done = r == SH_FIXED;
         return r;
     }
-    enum sh_result r = v->mode->translate(v, va, access, false, &gpa, out);
+    /* One walk (the access is within one page): A/D first, as the CPU does
+     * for a locked write even if it compares unequal; translate() sets them
+     * only for a frame in guest RAM. */
+    enum sh_result r = v->mode->translate(v, va, access, true, &gpa, out);
     if (r != SH_FIXED)
         return r;
     uint64_t gfn = gpa >> PAGE_SHIFT;
-    char *p = sh_map_gfn(_gfn(gfn));
-    if (!p) {
-        return sh_stop(out, "guest access to a frame that is not guest RAM");
-    }
-    p += gpa & (PAGE_SIZE - 1);
-    /* A/D first, as the CPU does for a locked write even if it compares unequal. */
-    r = v->mode->translate(v, va, access, true, &gpa, out);
-    if (r != SH_FIXED)
-        return r;
+    char *p = (char *)sh_map_gfn(_gfn(gfn)) + (gpa & (PAGE_SIZE - 1));
     d->c.guest_writes++;
     switch (len) {
     case 1: *done = __atomic_compare_exchange_n((uint8_t *)p, (uint8_t *)expected,

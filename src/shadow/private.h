@@ -183,7 +183,8 @@ struct shadow_domain {
 /*
  * Per-guest-mode dispatch (multi.c compiled per level, and phys.c).
  * translate(): walk va for `access` (PFEC_WRITE/USER/INSN); with set_ad set
- * A/D as the CPU would.  Returns SH_FIXED with *gpa, SH_REFLECT with *out, or
+ * A/D as the CPU would, and only if the frame is guest RAM (else SH_STOP with
+ * nothing written).  Returns SH_FIXED with *gpa, SH_REFLECT with *out, or
  * SH_STOP.
  */
 struct shadow_mode {
