@@ -129,7 +129,7 @@ static inline unsigned sh_slot_ent(uint32_t s) { return s & 1023; }
     X(pt_writes) X(pt_entries_validated) X(guest_reads) X(guest_writes) \
     X(guest_access_faults) X(unshadows) X(unshadow_links) X(unshadow_up_links) X(unshadow_searches) \
     X(unshadow_run) X(unshadow_zeroing) X(unshadow_user) X(unshadow_targeted) X(audits) X(audit_errors) \
-    X(oos_made) X(oos_resyncs) X(oos_resync_changed) X(oos_evicted)
+    X(oos_made) X(oos_resyncs) X(oos_resync_changed) X(oos_resync_clean) X(oos_evicted)
 
 struct sh_counters {
 #define SH_CFIELD(n) uint64_t n;
@@ -287,6 +287,7 @@ void sh_rmap_del(struct shadow_domain *d, uint32_t si, unsigned k, uint64_t mfn)
 void sh_rmap_drop_shadow(struct shadow_domain *d, uint32_t si);
 /* Clear RW in every shadow leaf mapping mfn (gfn's frame); returns how many. */
 unsigned long sh_rmap_write_protect(struct shadow_domain *d, uint64_t gfn, uint64_t mfn);
+bool sh_rmap_test_clear_dirty(struct shadow_domain *d, uint64_t gfn, uint64_t mfn);
 /* Audit the reverse map against the l1 shadows; returns the error count. */
 unsigned long sh_rmap_audit(struct shadow_domain *d);
 
