@@ -156,6 +156,7 @@ struct sh_oos {
 
 struct shadow_domain {
     mfn_t base;                 /* first pool frame */
+    char *va;                   /* the pool, mapped contiguously (shadow_domain_init checks) */
     uint32_t frames;            /* pool frames (incl. metadata) */
     uint32_t first;             /* first frame usable for shadows */
     struct sh_page *pg;         /* [frames] */
@@ -213,9 +214,13 @@ static inline mfn_t sh_idx_mfn(const struct shadow_domain *d, uint32_t idx)
 }
 /* Pool index of a shadow frame, or SH_NIL if mfn is not a live shadow. */
 uint32_t sh_mfn_idx(const struct shadow_domain *d, uint64_t mfn);
+/* Pool frame idx (< d->frames): the pool's mapping is one range, checked
+ * frame by frame when the domain was made, and plat_map_mfn() pointers are
+ * valid for the life of the run, so this is plat_map_mfn(sh_idx_mfn(d, idx))
+ * without a call -- it runs several times per entry walked. */
 static inline void *sh_map(const struct shadow_domain *d, uint32_t idx)
 {
-    return plat_map_mfn(sh_idx_mfn(d, idx));
+    return d->va + ((size_t)idx << PAGE_SHIFT);
 }
 /* Guest frame to pointer, NULL if the p2m refuses it or it has no memory. */
 static inline void *sh_map_gfn(gfn_t g)
