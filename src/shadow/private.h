@@ -157,6 +157,8 @@ struct sh_oos {
 struct shadow_domain {
     mfn_t base;                 /* first pool frame */
     char *va;                   /* the pool, mapped contiguously (shadow_domain_init checks) */
+    uint64_t rsvd_addr[2];      /* sh_rsvd_addr(62), sh_rsvd_addr(51): MAXPHYADDR is the
+                                 * platform's, fixed for the domain's life (rsvd() in multi.c) */
     uint32_t frames;            /* pool frames (incl. metadata) */
     uint32_t first;             /* first frame usable for shadows */
     struct sh_page *pg;         /* [frames] */
