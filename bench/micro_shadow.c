@@ -196,7 +196,7 @@ static void guest_pte_write(unsigned long i, unsigned slot, uint64_t val)
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: micro_shadow fault_fixed|fault_reflected|cr3_cached|pt_write|oos_resync|cr3_oos|cr3_oos_dirty|unshadow|reclaim N\n");
+        fprintf(stderr, "usage: micro_shadow fault_fixed|fault_reflected|cr3_cached|pt_write|oos_resync|cr3_oos|cr3_oos_dirty|oos_lost_d|unshadow|reclaim N\n");
         return 2;
     }
     const char *op = argv[1];
@@ -326,6 +326,36 @@ int main(int argc, char **argv)
         }
         if (counter("oos_resync_clean") != clean + n || counter("oos_made") != 1)
             die("a CR3 load after a native PTE write skipped the compare", 0);
+    } else if (!strcmp(op, "oos_lost_d")) {
+        /* Not a benchmark: the case the D test must not miss (common.c
+         * oos_resync, oos_wl_epoch).  PT0 out of sync; space 1 maps PT0
+         * writable at ALIAS_VA through its own PT; the guest writes a PTE of
+         * PT0 through that alias, then the alias's l1 shadow dies (the guest
+         * stopped using PT(1) as a table) and takes its D bit along; the CR3
+         * load back to space 0 must still see the write. */
+        const gva_t alias = 0x1fc000;        /* PT(1) entry 508 */
+        setup_oos(512, true);
+        sim_guest_write(pt(1) + 8 * 508, pt(0) | LEAF, 8);
+        touch(0x1000, 0);
+        guest_pte_write(0, 1, (DATA + 0x1000ULL) | LEAF);
+        touch(PT_VA, PFEC_WRITE);
+        if (counter("oos_made") != 1)
+            die("PT0 did not go out of sync", 0);
+        for (unsigned long i = 0; i < n; i++) {
+            unsigned slot = 2 + i % 500;
+            uint64_t want = DATA + (700 + i % 3) * 0x1000ULL;
+            load_cr3(1);                     /* clears D in PT0's own writable leaf */
+            touch(alias + 8 * slot, PFEC_WRITE);
+            if (hw_fault(alias + 8 * slot, PFEC_WRITE, &pfec))
+                die("the alias of PT0 is not writable", i);
+            sim_guest_write(pt(0) + 8 * slot, want | LEAF, 8);   /* through the alias */
+            if (!shadow_unshadow_gfn(dom, _gfn(pt(1) >> 12)))
+                die("PT(1) still shadowed", i);
+            load_cr3(0);
+            struct ref_result rr;
+            if (!ref_hw_walk(v, (gva_t)slot << 12, 0, false, REF_NO_SIDE_EFFECTS, &rr) || rr.pa != want)
+                die("after the CR3 load the shadow still maps the PTE written through a dead alias", i);
+        }
     } else if (!strcmp(op, "unshadow")) {
         /* PT0's L1 shadow torn down: the guest stopped using PT0 as a page table (fork/exit). */
         setup(512);

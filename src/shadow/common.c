@@ -27,7 +27,9 @@ void shadow_set_prefetch(struct shadow_domain *d, unsigned n)
  *   7  a flush's resync clears D in the writable leaves of the table
  *      (sh_rmap_test_clear_dirty) without flushing the TLBs, so a cached
  *      translation writes the table without setting D and the next
- *      resync skips it.
+ *      resync skips it;
+ *   8  a flush's resync trusts the D bits even when a writable leaf went
+ *      since the last test (oos_wl_epoch moved), taking its D with it.
  * test/unit/mutant-oos.sh asserts that test_shadow_random catches each.
  */
 #ifndef SHADOW_MUTANT_NO_DIRTY
@@ -108,12 +110,17 @@ static void oos_resync(struct shadow_vcpu *v, struct sh_oos *o, unsigned why)
     if (why == SHT_RESYNC_FLUSH && d->nvcpus == 1) {
         mfn_t m = plat_gfn_to_mfn(_gfn(o->gfn));
         if (mfn_valid(m)) {
-            if (!sh_rmap_test_clear_dirty(d, o->gfn, mfn_x(m))) {
+            /* A writable leaf that went since the last test took its D with
+             * it (oos_wl_epoch moved): then compare whatever the D bits say. */
+            bool kept = o->epoch == d->oos_wl_epoch || OOS_MUTANT(8);
+            bool dirty = sh_rmap_test_clear_dirty(d, o->gfn, mfn_x(m));
+            o->epoch = d->oos_wl_epoch;
+            if (!dirty && kept) {
                 d->c.oos_resync_clean++;
                 SH_TRACE(v, SHT_RESYNC, ~0ULL, o->gfn, mfn_x(sh_idx_mfn(d, s[0])), why, 0);
                 return;
             }
-            if (!OOS_MUTANT(7))
+            if (dirty && !OOS_MUTANT(7))
                 sh_flush_all(d);   /* no cached translation may write without setting D */
         }
     }
@@ -267,6 +274,7 @@ bool sh_oos_try_unsync(struct shadow_vcpu *v, uint64_t gfn)
     }
     memcpy(sh_oos_snap(d, o), g, PAGE_SIZE);
     o->gfn = gfn;
+    o->epoch = d->oos_wl_epoch;     /* from here a lost D moves the epoch (oos_resync) */
     d->noos++;
     d->c.oos_made++;
     SH_TRACE(v, SHT_OOS, ~0ULL, gfn, mfn_x(sh_idx_mfn(d, s[0])), evicted, ~0ULL);
@@ -391,7 +399,7 @@ int shadow_vcpu_init(struct shadow_vcpu *v, struct shadow_domain *d)
     sh_get(d, p);                   /* the vCPU's, for its whole life */
     v->pae_l3 = sh_idx_mfn(d, p);
     for (unsigned k = 0; k < SH_OOS_MAX; k++)
-        d->oos[d->nvcpus][k] = (struct sh_oos){ INVALID_GFN_RAW, SH_NIL };
+        d->oos[d->nvcpus][k] = (struct sh_oos){ INVALID_GFN_RAW, SH_NIL, 0 };
     if (d->oos_on && oos_reserve(d, d->nvcpus) < 0) {
         plat_log("shadow: pool too small for the out-of-sync snapshots: oos off");
         d->oos_on = false;          /* a pool that runs the guest without them still does */

@@ -274,6 +274,8 @@ static void destroy(struct shadow_domain *d, uint32_t i)
     enum sh_type t = sp->type;
     sh_mode_of_type(t)->destroy(d, i);     /* drops the children */
     d->tlb_dirty = true;                   /* its translations may be cached */
+    if (unlikely(d->noos) && (sh_rmapped(t) || sh_role[t].fl1))
+        d->oos_wl_epoch++;                 /* its leaves' D bits go with it */
     if (sh_rmapped(t)) {                   /* keep R: unlink, free the companions */
         sh_rmap_drop_shadow(d, i);
         for (uint32_t c = sp->rmap, nc; c != SH_NIL; c = nc) {

@@ -152,6 +152,7 @@ struct sh_counters {
 struct sh_oos {
     uint64_t gfn;
     uint32_t snap;
+    uint32_t epoch;             /* d->oos_wl_epoch when its leaves' D bits were last cleared */
 };
 
 struct shadow_domain {
@@ -176,6 +177,9 @@ struct shadow_domain {
     bool oos_on;                /* shadow_set_oos() */
     uint8_t oos_after;          /* emulated writes before the next unsyncs (SH_OOS_AFTER_WRITES) */
     unsigned noos;              /* out-of-sync records in use, all vCPUs */
+    uint32_t oos_wl_epoch;      /* bumped when a writable leaf that may have set D goes
+                                 * (changed, its shadow destroyed) while noos: its D is
+                                 * lost to the resync's test (common.c oos_resync) */
     struct sh_oos oos[SH_MAX_VCPUS][SH_OOS_MAX];
     uint8_t oos_next[SH_MAX_VCPUS];   /* the next slot to evict (round robin) */
     struct shadow_vcpu *vcpu[SH_MAX_VCPUS];

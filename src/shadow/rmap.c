@@ -158,6 +158,8 @@ unsigned long sh_rmap_write_protect(struct shadow_domain *d, uint64_t gfn, uint6
             }
         }
     }
+    if (removed && d->noos)
+        d->oos_wl_epoch++;      /* D bits of the leaves made read-only (oos_resync) */
     return removed;
 }
 
@@ -171,8 +173,11 @@ unsigned long sh_rmap_write_protect(struct shadow_domain *d, uint64_t gfn, uint6
  * every vCPU's TLB (sh_flush_all) before the guest runs again.  Clearing D takes no
  * right away (the next write sets it again, without a fault) and keeps R
  * (the entry stays present, writable, mapping mfn); the audit does not ask
- * a writable leaf for D.  Only sound with one vCPU running: another's TLB
- * could write without setting D until its flush (the caller checks).
+ * a writable leaf for D.  A leaf that goes while it may hold D (set_l1e, a
+ * destroyed shadow, sh_rmap_write_protect) bumps d->oos_wl_epoch, so the
+ * caller trusts a clean answer only if the epoch did not move.  Only sound
+ * with one vCPU running: another's TLB could write without setting D until
+ * its flush (the caller checks).
  */
 bool sh_rmap_test_clear_dirty(struct shadow_domain *d, uint64_t gfn, uint64_t mfn)
 {
