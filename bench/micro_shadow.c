@@ -7,7 +7,7 @@
  * check), the same program checks that every operation ended as the benchmark
  * assumes: a benchmark that measured the wrong path would be worse than none.
  *
- *   micro_shadow OP N      OP: fault_fixed fault_reflected cr3_cached pt_write oos_resync unshadow reclaim
+ *   micro_shadow OP N      OP: fault_fixed fault_reflected cr3_cached pt_write oos_resync cr3_oos cr3_oos_dirty unshadow reclaim
  *
  * The guest: PAE with NX, one PDPT per address space, PD0 and PT0 mapping
  * 2 MiB of data frames from 4 MiB, PT0 mapped at VA 0x1ff000 (so the guest
@@ -196,7 +196,7 @@ static void guest_pte_write(unsigned long i, unsigned slot, uint64_t val)
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: micro_shadow fault_fixed|fault_reflected|cr3_cached|pt_write|oos_resync|unshadow|reclaim N\n");
+        fprintf(stderr, "usage: micro_shadow fault_fixed|fault_reflected|cr3_cached|pt_write|oos_resync|cr3_oos|cr3_oos_dirty|oos_lost_d|unshadow|reclaim N\n");
         return 2;
     }
     const char *op = argv[1];
@@ -270,6 +270,92 @@ int main(int argc, char **argv)
         }
         if (counter("oos_resync_changed") < n || counter("oos_made") != 1)
             die("an INVLPG did not resync exactly the changed entry", 0);
+    } else if (!strcmp(op, "cr3_oos")) {
+        /* cr3_cached with oos=on and PT0 out of sync: every CR3 load resyncs
+         * it (the guest flushes); the guest wrote nothing natively between
+         * two loads, as most of a guest's out-of-sync tables at most loads. */
+        setup_oos(512, true);
+        touch(0x1000, 0);
+        guest_pte_write(0, 1, (DATA + 0x1000ULL) | LEAF);   /* the 1st write is emulated */
+        touch(PT_VA, PFEC_WRITE);                           /* the 2nd unsyncs PT0, mapped writable */
+        if (counter("oos_made") != 1)
+            die("PT0 did not go out of sync", 0);
+        load_cr3(1);
+        load_cr3(0);
+        unsigned long misses = counter("cr3_misses"), resyncs = counter("oos_resyncs");
+        for (unsigned long i = 0; i < n; i++) {
+            v->guest_cr3 = pdpt((i + 1) & 1);
+            CALLGRIND_TOGGLE_COLLECT;
+            enum sh_result r = shadow_update_cr3(v, &f);
+            CALLGRIND_TOGGLE_COLLECT;
+            if (r != SH_FIXED)
+                die("cr3 switch", i);
+        }
+        if (counter("cr3_misses") != misses || counter("oos_resyncs") != resyncs + n
+            || counter("oos_made") != 1)
+            die("a CR3 switch missed or did not resync PT0", 0);
+    } else if (!strcmp(op, "cr3_oos_dirty")) {
+        /* cr3_oos, but before each measured load the guest rewrites a PTE of
+         * PT0 natively through its writable mapping (the hardware sets D in
+         * the shadow leaf) and INVLPGs it (its resync), as stress_rewrite
+         * does: the load compares PT0 with its snapshot (nothing left to
+         * revalidate).  The load back (clean) is not measured. */
+        setup_oos(512, true);
+        touch(0x1000, 0);
+        guest_pte_write(0, 1, (DATA + 0x1000ULL) | LEAF);
+        touch(PT_VA, PFEC_WRITE);
+        if (counter("oos_made") != 1)
+            die("PT0 did not go out of sync", 0);
+        load_cr3(1);
+        load_cr3(0);
+        unsigned long clean = counter("oos_resync_clean");
+        for (unsigned long i = 0; i < n; i++) {
+            unsigned slot = 1 + i % 509;
+            gva_t pva = PT_VA + 8 * slot;      /* in space 0, whose tables map PT0 at PT_VA */
+            if (hw_fault(pva, PFEC_WRITE, &pfec))
+                die("PT0 is not writable", i);
+            sim_guest_write(pt(0) + 8 * slot, (DATA + ((i & 1) ? 700 : 1) * 0x1000ULL + slot * 0x1000ULL) | LEAF, 8);
+            shadow_invlpg(v, (gva_t)slot << 12);
+            v->guest_cr3 = pdpt(1);
+            CALLGRIND_TOGGLE_COLLECT;
+            enum sh_result r = shadow_update_cr3(v, &f);
+            CALLGRIND_TOGGLE_COLLECT;
+            if (r != SH_FIXED)
+                die("cr3 switch", i);
+            load_cr3(0);                     /* back (a clean resync, not measured) */
+        }
+        if (counter("oos_resync_clean") != clean + n || counter("oos_made") != 1)
+            die("a CR3 load after a native PTE write skipped the compare", 0);
+    } else if (!strcmp(op, "oos_lost_d")) {
+        /* Not a benchmark: the case the D test must not miss (common.c
+         * oos_resync, oos_wl_epoch).  PT0 out of sync; space 1 maps PT0
+         * writable at ALIAS_VA through its own PT; the guest writes a PTE of
+         * PT0 through that alias, then the alias's l1 shadow dies (the guest
+         * stopped using PT(1) as a table) and takes its D bit along; the CR3
+         * load back to space 0 must still see the write. */
+        const gva_t alias = 0x1fc000;        /* PT(1) entry 508 */
+        setup_oos(512, true);
+        sim_guest_write(pt(1) + 8 * 508, pt(0) | LEAF, 8);
+        touch(0x1000, 0);
+        guest_pte_write(0, 1, (DATA + 0x1000ULL) | LEAF);
+        touch(PT_VA, PFEC_WRITE);
+        if (counter("oos_made") != 1)
+            die("PT0 did not go out of sync", 0);
+        for (unsigned long i = 0; i < n; i++) {
+            unsigned slot = 2 + i % 500;
+            uint64_t want = DATA + (700 + i % 3) * 0x1000ULL;
+            load_cr3(1);                     /* clears D in PT0's own writable leaf */
+            touch(alias + 8 * slot, PFEC_WRITE);
+            if (hw_fault(alias + 8 * slot, PFEC_WRITE, &pfec))
+                die("the alias of PT0 is not writable", i);
+            sim_guest_write(pt(0) + 8 * slot, want | LEAF, 8);   /* through the alias */
+            if (!shadow_unshadow_gfn(dom, _gfn(pt(1) >> 12)))
+                die("PT(1) still shadowed", i);
+            load_cr3(0);
+            struct ref_result rr;
+            if (!ref_hw_walk(v, (gva_t)slot << 12, 0, false, REF_NO_SIDE_EFFECTS, &rr) || rr.pa != want)
+                die("after the CR3 load the shadow still maps the PTE written through a dead alias", i);
+        }
     } else if (!strcmp(op, "unshadow")) {
         /* PT0's L1 shadow torn down: the guest stopped using PT0 as a page table (fork/exit). */
         setup(512);

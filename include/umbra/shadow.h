@@ -63,8 +63,10 @@ struct sh_fault {
 /*
  * Take the pool [pool_base, pool_base + frames) for shadow pages and the
  * shadow code's own metadata (hash, per-page records).  The pool must lie
- * below 4 GiB (PAE shadow PDPTs and 2-level shadows are 32-bit addressed).
- * Returns NULL if the pool is too small to run any guest.
+ * below 4 GiB (PAE shadow PDPTs and 2-level shadows are 32-bit addressed)
+ * and be mapped as one range (plat_map_mfn of consecutive frames gives
+ * consecutive pages: the direct map, the simulator's array).
+ * Returns NULL if the pool is too small to run any guest, or not one range.
  */
 struct shadow_domain *shadow_domain_init(mfn_t pool_base, unsigned long frames);
 

@@ -31,7 +31,7 @@ struct svm_vcpu {
     uint64_t guest_efer;          /* EFER as the guest sees it (no SVME) */
     struct shadow_vcpu *sh;       /* paging=shadow: the shadow MMU's view of this vCPU */
     uint32_t svm_features;        /* CPUID 0x8000000A EDX */
-    unsigned long full_flushes;   /* TLB_CONTROL = 1 requests */
+    unsigned long full_flushes;   /* TLB_CONTROL != 0 requests (whole-ASID flushes) */
     uint64_t run_eventinj;        /* EVENTINJ and RIP of the last VMRUN (svm_handle_exit */
     uint64_t run_rip;             /*   checks EXITINTINFO against them) */
     uint64_t last_eventinj;       /* the last event any VMRUN injected (ditto) ... */
@@ -162,7 +162,8 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info);
 void svm_handle_exit(struct svm_vcpu *v);
 /* Print "umbra: exits: NAME=COUNT" for every exit reason seen. */
 void svm_print_exit_counts(void);
-/* Ask for a full guest TLB flush (TLB_CONTROL = 1) at the next VMRUN. */
+/* Ask for a flush of the guest's whole TLB at the next VMRUN (TLB_CONTROL = 3
+ * with FlushByAsid, else 1). */
 void svm_flush_guest_tlb(struct svm_vcpu *v);
 
 /* Set (on) or clear the IOPM intercept of one guest I/O port, from the next VMRUN on. */

@@ -33,7 +33,7 @@ struct vmcb_control {
     uint64_t msrpm_base_pa;       /* +0x048 */
     uint64_t tsc_offset;          /* +0x050 */
     uint32_t asid;                /* +0x058 */
-    uint8_t  tlb_control;         /* +0x05C 0 = none, 1 = flush all */
+    uint8_t  tlb_control;         /* +0x05C SVM_TLB_*: 0 = none, 1 = flush all, 3 = this ASID */
     uint8_t  rsvd1[3];            /* +0x05D */
     uint64_t vintr;               /* +0x060 V_TPR, V_IRQ, V_INTR_MASKING ... */
     uint64_t int_shadow;          /* +0x068 bit 0: guest in interrupt shadow */
@@ -236,6 +236,9 @@ _Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "g_pat");
 #define SVM_FEAT_NP          (1u << 0)
 #define SVM_FEAT_NRIPS       (1u << 3)
 #define SVM_FEAT_FLUSHBYASID (1u << 6)
+/* TLB_CONTROL values (APM vol. 2, 15.16.1); 3 and 7 need FlushByAsid. */
+#define SVM_TLB_FLUSH_ALL    1     /* every entry of every ASID */
+#define SVM_TLB_FLUSH_ASID   3     /* every entry of the guest's ASID */
 #define SVM_FEAT_DECODE      (1u << 7)
 
 #endif

@@ -23,8 +23,14 @@ void shadow_set_prefetch(struct shadow_domain *d, unsigned n)
  * (libshadow_dbit.a, SHADOW_MUTANT_NO_DIRTY=-1; multi.c lists kinds 1-4):
  *   5  a resync skips the first changed entry (the snapshot takes it, the
  *      shadows keep the old one), a one-entry resync (INVLPG) likewise;
- *   6  INVLPG does not resync the table of the address (multi_fault.inc.c).
- * test/unit/mutant-oos.sh asserts that test_shadow_random catches both.
+ *   6  INVLPG does not resync the table of the address (multi_fault.inc.c);
+ *   7  a flush's resync clears D in the writable leaves of the table
+ *      (sh_rmap_test_clear_dirty) without flushing the TLBs, so a cached
+ *      translation writes the table without setting D and the next
+ *      resync skips it;
+ *   8  a flush's resync trusts the D bits even when a writable leaf went
+ *      since the last test (oos_wl_epoch moved), taking its D with it.
+ * test/unit/mutant-oos.sh asserts that test_shadow_random catches each.
  */
 #ifndef SHADOW_MUTANT_NO_DIRTY
 #define SHADOW_MUTANT_NO_DIRTY 0
@@ -94,12 +100,38 @@ static void oos_resync(struct shadow_vcpu *v, struct sh_oos *o, unsigned why)
         d->pg[s[k]].writes = 0;    /* the trigger counts again from here */
     }
     d->c.oos_resyncs++;
+    /* A flush's resync needs the compare only if the guest may have written
+     * the table since the last one: every native write goes through a
+     * writable shadow leaf of the frame and sets its D, which the test
+     * clears (with one vCPU: sh_rmap_test_clear_dirty).  Umbra's own writes
+     * to it keep O without D: an emulated write copies itself into the
+     * snapshot, and A/D the walker sets only widen the guest's grant, which
+     * an entry propagated from the snapshot stays within. */
+    if (why == SHT_RESYNC_FLUSH && d->nvcpus == 1) {
+        mfn_t m = plat_gfn_to_mfn(_gfn(o->gfn));
+        if (mfn_valid(m)) {
+            /* A writable leaf that went since the last test took its D with
+             * it (oos_wl_epoch moved): then compare whatever the D bits say. */
+            bool kept = o->epoch == d->oos_wl_epoch || OOS_MUTANT(8);
+            bool dirty = sh_rmap_test_clear_dirty(d, o->gfn, mfn_x(m));
+            o->epoch = d->oos_wl_epoch;
+            if (!dirty && kept) {
+                d->c.oos_resync_clean++;
+                SH_TRACE(v, SHT_RESYNC, ~0ULL, o->gfn, mfn_x(sh_idx_mfn(d, s[0])), why, 0);
+                return;
+            }
+            if (dirty && !OOS_MUTANT(7))
+                sh_flush_all(d);   /* no cached translation may write without setting D */
+        }
+    }
     const uint64_t *g64 = (const uint64_t *)g, *s64 = (const uint64_t *)sn;
     for (unsigned blk = 0; blk < PAGE_SIZE / 4; blk += 16) {
-        /* 64 bytes at a time, as words (the kernel's memcmp goes bytewise). */
-        uint64_t diff = 0;
-        for (unsigned q = blk / 2; q < blk / 2 + 8; q++)
-            diff |= g64[q] ^ s64[q];
+        /* 64 bytes at a time, as words, written out (the kernel's memcmp goes
+         * bytewise, and a loop here compiled to ten instructions a word):
+         * a block the guest left alone costs two loads, an XOR and an OR a word. */
+        const uint64_t *gq = g64 + blk / 2, *sq = s64 + blk / 2;
+        uint64_t diff = ((gq[0] ^ sq[0]) | (gq[1] ^ sq[1])) | ((gq[2] ^ sq[2]) | (gq[3] ^ sq[3]))
+                      | ((gq[4] ^ sq[4]) | (gq[5] ^ sq[5])) | ((gq[6] ^ sq[6]) | (gq[7] ^ sq[7]));
         if (!diff)
             continue;
         for (unsigned w = blk; w < blk + 16; w += step) {
@@ -242,6 +274,7 @@ bool sh_oos_try_unsync(struct shadow_vcpu *v, uint64_t gfn)
     }
     memcpy(sh_oos_snap(d, o), g, PAGE_SIZE);
     o->gfn = gfn;
+    o->epoch = d->oos_wl_epoch;     /* from here a lost D moves the epoch (oos_resync) */
     d->noos++;
     d->c.oos_made++;
     SH_TRACE(v, SHT_OOS, ~0ULL, gfn, mfn_x(sh_idx_mfn(d, s[0])), evicted, ~0ULL);
@@ -366,7 +399,7 @@ int shadow_vcpu_init(struct shadow_vcpu *v, struct shadow_domain *d)
     sh_get(d, p);                   /* the vCPU's, for its whole life */
     v->pae_l3 = sh_idx_mfn(d, p);
     for (unsigned k = 0; k < SH_OOS_MAX; k++)
-        d->oos[d->nvcpus][k] = (struct sh_oos){ INVALID_GFN_RAW, SH_NIL };
+        d->oos[d->nvcpus][k] = (struct sh_oos){ INVALID_GFN_RAW, SH_NIL, 0 };
     if (d->oos_on && oos_reserve(d, d->nvcpus) < 0) {
         plat_log("shadow: pool too small for the out-of-sync snapshots: oos off");
         d->oos_on = false;          /* a pool that runs the guest without them still does */
@@ -588,7 +621,11 @@ static inline unsigned page_chunk(gva_t a, unsigned left)
  * Guest-virtual access for the emulator and the GDB stub.  Every page is
  * translated (and checked) before any byte moves, as an instruction faults
  * before it writes; then A/D are set and the data copied.  Writes into
- * shadowed page tables revalidate the touched entries.
+ * shadowed page tables revalidate the touched entries.  An access within
+ * one page (nearly all of them: an instruction fetch, a PTE write) is walked
+ * once: translate() with A/D sets them only after the whole walk succeeded
+ * and the frame is guest RAM, so that one walk is both the check pass and
+ * the copy pass, with the same faults and the same side effects.
  */
 static enum sh_result guest_access(struct shadow_vcpu *v, gva_t va, void *buf, unsigned len,
                                    uint32_t pfec, struct sh_fault *out, bool write)
@@ -598,8 +635,9 @@ static enum sh_result guest_access(struct shadow_vcpu *v, gva_t va, void *buf, u
      * checked (and faults, and sets D) as the write the CPU makes of it. */
     uint32_t access = (pfec & (PFEC_USER | PFEC_INSN | SH_PFEC_AC | PFEC_WRITE))
                     | (write ? PFEC_WRITE : 0);
+    bool one_page = page_chunk(va, len) == len;
     gpa_t gpa;
-    for (unsigned done = 0; done < len;) {
+    for (unsigned done = 0; done < len && !one_page;) {
         gva_t a = va + done;
         unsigned n = page_chunk(a, len - done);
         enum sh_result r = v->mode->translate(v, a, access, false, &gpa, out);
@@ -617,10 +655,15 @@ static enum sh_result guest_access(struct shadow_vcpu *v, gva_t va, void *buf, u
         gva_t a = va + done;
         unsigned n = page_chunk(a, len - done);
         enum sh_result r = v->mode->translate(v, a, access, true, &gpa, out);
-        if (r != SH_FIXED)
+        if (r != SH_FIXED) {
+            if (one_page) {          /* the check pass's accounting */
+                d->c.guest_access_faults++;
+                if (r == SH_REFLECT) SH_TRACE_FAULT(v, SHT_FAULT_REFLECTED, a, ~0ULL, out->pfec, ~0ULL, ~0ULL, SHT_WHY_EMU_ACCESS);
+            }
             return r;
+        }
         uint64_t gfn = gpa >> PAGE_SHIFT;
-        char *p = (char *)sh_map_gfn(_gfn(gfn)) + (gpa & (PAGE_SIZE - 1));
+        char *p = (char *)sh_map_gfn(_gfn(gfn)) + (gpa & (PAGE_SIZE - 1));   /* RAM: translate() checked */
         if (write) {
             memcpy(p, (const char *)buf + done, n);
             if (sh_is_pt(d, gfn))
@@ -675,19 +718,14 @@ enum sh_result shadow_cmpxchg_guest(struct shadow_vcpu *v, gva_t va, void *expec
         *done = r == SH_FIXED;
         return r;
     }
-    enum sh_result r = v->mode->translate(v, va, access, false, &gpa, out);
+    /* One walk (the access is within one page): A/D first, as the CPU does
+     * for a locked write even if it compares unequal; translate() sets them
+     * only for a frame in guest RAM. */
+    enum sh_result r = v->mode->translate(v, va, access, true, &gpa, out);
     if (r != SH_FIXED)
         return r;
     uint64_t gfn = gpa >> PAGE_SHIFT;
-    char *p = sh_map_gfn(_gfn(gfn));
-    if (!p) {
-        return sh_stop(out, "guest access to a frame that is not guest RAM");
-    }
-    p += gpa & (PAGE_SIZE - 1);
-    /* A/D first, as the CPU does for a locked write even if it compares unequal. */
-    r = v->mode->translate(v, va, access, true, &gpa, out);
-    if (r != SH_FIXED)
-        return r;
+    char *p = (char *)sh_map_gfn(_gfn(gfn)) + (gpa & (PAGE_SIZE - 1));
     d->c.guest_writes++;
     switch (len) {
     case 1: *done = __atomic_compare_exchange_n((uint8_t *)p, (uint8_t *)expected,

@@ -155,7 +155,7 @@ static uint64_t rsvd(const struct shadow_vcpu *v, unsigned l, uint64_t e)
     }
     return 0;
 #else
-    uint64_t r = sh_rsvd_addr(GUEST_LEVELS == 3 ? 62 : 51);
+    uint64_t r = v->d->rsvd_addr[GUEST_LEVELS == 3 ? 0 : 1];   /* sh_rsvd_addr(62 or 51) */
     if (!nxe(v))
         r |= _PAGE_NX;
     if (l == 2 && (e & PS))

@@ -55,8 +55,11 @@ static inline void set_l1e(struct shadow_domain *d, uint32_t si, unsigned k, sl1
     sl1e_t old = *se;
     bool ow = (sl1e_val(old) & (P | RW)) == (P | RW), nw = (sl1e_val(want) & (P | RW)) == (P | RW);
     bool same = sl1e_frame(old) == sl1e_frame(want);
-    if (ow && !(nw && same))
+    if (ow && !(nw && same)) {
         sh_rmap_del(d, si, k, sl1e_frame(old));
+        if (unlikely(d->noos) && sl1e_has(old, _PAGE_DIRTY))
+            d->oos_wl_epoch++;             /* a written leaf's D goes (oos_resync) */
+    }
     sl1e_write(se, want);
     if (nw && !(ow && same))
         sh_rmap_add(d, si, k, sl1e_frame(want));

@@ -206,6 +206,11 @@ static enum sh_result translate(struct shadow_vcpu *v, gva_t va, uint32_t access
         enum sh_result r = walk(v, va, access, &gw, out);
         if (r != SH_FIXED)
             return r;
+        /* A/D only for an access that can complete (its frame is guest RAM):
+         * a refused access leaves the guest's tables as they were, so a
+         * caller may walk once with A/D (guest_access). */
+        if (want_ad && !sh_map_gfn(_gfn(gw.gfn)))
+            return sh_stop(out, "guest access to a frame that is not guest RAM");
         if (!want_ad || set_ad(v->d, &gw, access & PFEC_WRITE) || tries > 16)
             break;
         v->d->c.ad_retries++;

@@ -100,8 +100,10 @@ static void phys_invlpg(struct shadow_vcpu *v, gva_t va)
 static enum sh_result phys_translate(struct shadow_vcpu *v, gva_t va, uint32_t access,
                                      bool set_ad, gpa_t *gpa, struct sh_fault *out)
 {
-    (void)v; (void)access; (void)set_ad; (void)out;
+    (void)v; (void)access;
     *gpa = va & 0xffffffffULL;
+    if (set_ad && !sh_map_gfn(_gfn(*gpa >> PAGE_SHIFT)))   /* as the walker's translate() */
+        return sh_stop(out, "guest access to a frame that is not guest RAM");
     return SH_FIXED;
 }
 

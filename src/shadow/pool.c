@@ -71,7 +71,7 @@ struct shadow_domain *shadow_domain_init(mfn_t pool_base, unsigned long frames)
     char *p0 = plat_map_mfn(pool_base);
     if (!p0)
         return NULL;
-    for (unsigned long i = 1; i < meta; i++)
+    for (unsigned long i = 1; i < frames; i++)     /* one range: sh_map() adds to p0 */
         if (plat_map_mfn(_mfn(mfn_x(pool_base) + i)) != p0 + i * PAGE_SIZE)
             return NULL;
     memset(p0, 0, meta * PAGE_SIZE);
@@ -79,6 +79,9 @@ struct shadow_domain *shadow_domain_init(mfn_t pool_base, unsigned long frames)
     struct shadow_domain *d = (struct shadow_domain *)p0;
     char *p = p0 + ALIGN_UP(sizeof(*d), 64);
     d->base = pool_base;
+    d->va = p0;
+    d->rsvd_addr[0] = sh_rsvd_addr(62);
+    d->rsvd_addr[1] = sh_rsvd_addr(51);
     d->prefetch = SH_PREFETCH_ALL;     /* shadow_set_prefetch() */
     d->oos_after = SH_OOS_AFTER_WRITES;
     d->frames = (uint32_t)frames;
@@ -271,6 +274,8 @@ static void destroy(struct shadow_domain *d, uint32_t i)
     enum sh_type t = sp->type;
     sh_mode_of_type(t)->destroy(d, i);     /* drops the children */
     d->tlb_dirty = true;                   /* its translations may be cached */
+    if (unlikely(d->noos) && (sh_rmapped(t) || sh_role[t].fl1))
+        d->oos_wl_epoch++;                 /* its leaves' D bits go with it */
     if (sh_rmapped(t)) {                   /* keep R: unlink, free the companions */
         sh_rmap_drop_shadow(d, i);
         for (uint32_t c = sp->rmap, nc; c != SH_NIL; c = nc) {

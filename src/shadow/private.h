@@ -129,7 +129,7 @@ static inline unsigned sh_slot_ent(uint32_t s) { return s & 1023; }
     X(pt_writes) X(pt_entries_validated) X(guest_reads) X(guest_writes) \
     X(guest_access_faults) X(unshadows) X(unshadow_links) X(unshadow_up_links) X(unshadow_searches) \
     X(unshadow_run) X(unshadow_zeroing) X(unshadow_user) X(unshadow_targeted) X(audits) X(audit_errors) \
-    X(oos_made) X(oos_resyncs) X(oos_resync_changed) X(oos_evicted)
+    X(oos_made) X(oos_resyncs) X(oos_resync_changed) X(oos_resync_clean) X(oos_evicted)
 
 struct sh_counters {
 #define SH_CFIELD(n) uint64_t n;
@@ -152,10 +152,14 @@ struct sh_counters {
 struct sh_oos {
     uint64_t gfn;
     uint32_t snap;
+    uint32_t epoch;             /* d->oos_wl_epoch when its leaves' D bits were last cleared */
 };
 
 struct shadow_domain {
     mfn_t base;                 /* first pool frame */
+    char *va;                   /* the pool, mapped contiguously (shadow_domain_init checks) */
+    uint64_t rsvd_addr[2];      /* sh_rsvd_addr(62), sh_rsvd_addr(51): MAXPHYADDR is the
+                                 * platform's, fixed for the domain's life (rsvd() in multi.c) */
     uint32_t frames;            /* pool frames (incl. metadata) */
     uint32_t first;             /* first frame usable for shadows */
     struct sh_page *pg;         /* [frames] */
@@ -173,6 +177,9 @@ struct shadow_domain {
     bool oos_on;                /* shadow_set_oos() */
     uint8_t oos_after;          /* emulated writes before the next unsyncs (SH_OOS_AFTER_WRITES) */
     unsigned noos;              /* out-of-sync records in use, all vCPUs */
+    uint32_t oos_wl_epoch;      /* bumped when a writable leaf that may have set D goes
+                                 * (changed, its shadow destroyed) while noos: its D is
+                                 * lost to the resync's test (common.c oos_resync) */
     struct sh_oos oos[SH_MAX_VCPUS][SH_OOS_MAX];
     uint8_t oos_next[SH_MAX_VCPUS];   /* the next slot to evict (round robin) */
     struct shadow_vcpu *vcpu[SH_MAX_VCPUS];
@@ -183,7 +190,8 @@ struct shadow_domain {
 /*
  * Per-guest-mode dispatch (multi.c compiled per level, and phys.c).
  * translate(): walk va for `access` (PFEC_WRITE/USER/INSN); with set_ad set
- * A/D as the CPU would.  Returns SH_FIXED with *gpa, SH_REFLECT with *out, or
+ * A/D as the CPU would, and only if the frame is guest RAM (else SH_STOP with
+ * nothing written).  Returns SH_FIXED with *gpa, SH_REFLECT with *out, or
  * SH_STOP.
  */
 struct shadow_mode {
@@ -212,9 +220,13 @@ static inline mfn_t sh_idx_mfn(const struct shadow_domain *d, uint32_t idx)
 }
 /* Pool index of a shadow frame, or SH_NIL if mfn is not a live shadow. */
 uint32_t sh_mfn_idx(const struct shadow_domain *d, uint64_t mfn);
+/* Pool frame idx (< d->frames): the pool's mapping is one range, checked
+ * frame by frame when the domain was made, and plat_map_mfn() pointers are
+ * valid for the life of the run, so this is plat_map_mfn(sh_idx_mfn(d, idx))
+ * without a call -- it runs several times per entry walked. */
 static inline void *sh_map(const struct shadow_domain *d, uint32_t idx)
 {
-    return plat_map_mfn(sh_idx_mfn(d, idx));
+    return d->va + ((size_t)idx << PAGE_SHIFT);
 }
 /* Guest frame to pointer, NULL if the p2m refuses it or it has no memory. */
 static inline void *sh_map_gfn(gfn_t g)
@@ -286,6 +298,7 @@ void sh_rmap_del(struct shadow_domain *d, uint32_t si, unsigned k, uint64_t mfn)
 void sh_rmap_drop_shadow(struct shadow_domain *d, uint32_t si);
 /* Clear RW in every shadow leaf mapping mfn (gfn's frame); returns how many. */
 unsigned long sh_rmap_write_protect(struct shadow_domain *d, uint64_t gfn, uint64_t mfn);
+bool sh_rmap_test_clear_dirty(struct shadow_domain *d, uint64_t gfn, uint64_t mfn);
 /* Audit the reverse map against the l1 shadows; returns the error count. */
 unsigned long sh_rmap_audit(struct shadow_domain *d);
 

@@ -158,7 +158,65 @@ unsigned long sh_rmap_write_protect(struct shadow_domain *d, uint64_t gfn, uint6
             }
         }
     }
+    if (removed && d->noos)
+        d->oos_wl_epoch++;      /* D bits of the leaves made read-only (oos_resync) */
     return removed;
+}
+
+/*
+ * Whether a shadow leaf may have written frame mfn (guest frame gfn) since
+ * the last call: test and clear D in every present writable shadow leaf that
+ * maps it -- the chain of R and the at most three fl1 splinters that could
+ * contain gfn, exactly the mappings sh_rmap_write_protect would find.  The
+ * hardware sets D in the leaf it writes through unless its TLB holds the
+ * translation with D already set, so if a D was cleared the caller flushes
+ * every vCPU's TLB (sh_flush_all) before the guest runs again.  Clearing D takes no
+ * right away (the next write sets it again, without a fault) and keeps R
+ * (the entry stays present, writable, mapping mfn); the audit does not ask
+ * a writable leaf for D.  A leaf that goes while it may hold D (set_l1e, a
+ * destroyed shadow, sh_rmap_write_protect) bumps d->oos_wl_epoch, so the
+ * caller trusts a clean answer only if the epoch did not move.  Only sound
+ * with one vCPU running: another's TLB could write without setting D until
+ * its flush (the caller checks).
+ */
+bool sh_rmap_test_clear_dirty(struct shadow_domain *d, uint64_t gfn, uint64_t mfn)
+{
+    bool dirty = false;
+    for (uint32_t s = d->rbucket[rhash(d, mfn)]; s; s = node(d, s)[1]) {
+        uint32_t si = sh_slot_idx(s), k = sh_slot_ent(s);
+        uint64_t e = slot_entry(d, s);
+        if (entry_mfn(d, si, e) != mfn || !(e & _PAGE_DIRTY))
+            continue;
+        dirty = true;
+        if (sh_role[d->pg[si].type].wide)
+            __atomic_and_fetch(&((uint64_t *)sh_map(d, si))[k], ~(uint64_t)_PAGE_DIRTY, __ATOMIC_SEQ_CST);
+        else
+            __atomic_and_fetch(&((uint32_t *)sh_map(d, si))[k], ~(uint32_t)_PAGE_DIRTY, __ATOMIC_SEQ_CST);
+    }
+    static const uint8_t fl1t[3] = { SH_T_FL1_32, SH_T_FL1_PAE, SH_T_FL1_64 };
+    for (unsigned t = 0; t < 3; t++) {
+        unsigned nent = sh_nent(fl1t[t]);
+        uint64_t base = gfn & ~(uint64_t)(nent - 1);
+        uint32_t i = sh_lookup(d, base, (enum sh_type)fl1t[t]);
+        if (i == SH_NIL)
+            continue;
+        unsigned k = (unsigned)(gfn - base);
+        const uint64_t want = _PAGE_PRESENT | _PAGE_RW | _PAGE_DIRTY;
+        if (nent == 512) {
+            uint64_t *e = &((uint64_t *)sh_map(d, i))[k];
+            if ((*e & want) == want) {
+                __atomic_and_fetch(e, ~(uint64_t)_PAGE_DIRTY, __ATOMIC_SEQ_CST);
+                dirty = true;
+            }
+        } else {
+            uint32_t *e = &((uint32_t *)sh_map(d, i))[k];
+            if ((*e & want) == want) {
+                __atomic_and_fetch(e, ~(uint32_t)_PAGE_DIRTY, __ATOMIC_SEQ_CST);
+                dirty = true;
+            }
+        }
+    }
+    return dirty;
 }
 
 #define ERR(...) do { errs++; plat_log("shadow: audit: rmap: " __VA_ARGS__); } while (0)

@@ -10,8 +10,9 @@
  *
  * Invariants kept here:
  *   - before every VMRUN the VMCB holds hw_cr0/3/4/efer of the shadow vCPU,
- *     and a pending tlb_flush has become TLB_CONTROL = 1 (QEMU TCG has no
- *     flush-by-ASID, and 1 is valid everywhere);
+ *     and a pending tlb_flush has become a flush of the guest's whole ASID
+ *     (svm_flush_guest_tlb: TLB_CONTROL = 3 with FlushByAsid, else 1, as
+ *     QEMU TCG has no flush-by-ASID);
  *   - a guest CR/EFER write the shadow refuses (SH_REFLECT / return 1)
  *     leaves the guest value as it was and injects #GP(0);
  *   - nothing the guest writes is ever dropped: what cannot be emulated
@@ -161,7 +162,7 @@ static void sp_pre_vmrun(struct svm_vcpu *v)
     vm->save.efer = s->hw_efer | EFER_SVME;   /* VMRUN requires it; the shadow knows nothing of SVM */
     if (s->tlb_flush) {
         s->tlb_flush = false;
-        vm->ctl.tlb_control = 1;
+        svm_flush_guest_tlb(v);   /* the guest's ASID only, where the CPU can */
     }
 }
 

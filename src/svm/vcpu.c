@@ -133,9 +133,16 @@ void svm_msrpm_intercept(uint32_t msr)
     msrpm[base + bit / 8] |= (uint8_t)(3u << (bit % 8));
 }
 
+/*
+ * Every guest TLB entry is in the guest's ASID (1), so with FlushByAsid
+ * (Bochs) TLB_CONTROL = 3 flushes exactly what 1 does for the guest and
+ * keeps Umbra's own (ASID 0) translations across the VMRUN; without it
+ * (QEMU TCG) 3 is reserved and 1 flushes everything.
+ */
 void svm_flush_guest_tlb(struct svm_vcpu *v)
 {
-    v->vmcb->ctl.tlb_control = 1;
+    v->vmcb->ctl.tlb_control = (v->svm_features & SVM_FEAT_FLUSHBYASID) ? SVM_TLB_FLUSH_ASID
+                                                                          : SVM_TLB_FLUSH_ALL;
 }
 
 /* ---- diagnostics and the stop ------------------------------------------------ */

@@ -4,7 +4,8 @@
 # invariant O; S1' in test/unit/test_shadow_random.c).  test_shadow_random_dbit
 # is linked against libshadow_dbit.a, whose runtime mutant kinds 5 and 6
 # (src/shadow/common.c) break the resync: 5 skips the first changed entry of
-# a resync, 6 does not resync at INVLPG.  With UMBRA_OOS=on each kind must
+# a resync, 6 does not resync at INVLPG; kinds 7 and 8 break the D test of
+# a flush's resync (common.c) and are only reported (see the end).  With UMBRA_OOS=on each kind must
 # fail random_2level, random_pae and random_long: kind 5 with the audit (S3:
 # an out-of-sync l1 must be the propagation of its snapshot; the reference
 # MMU alone sees it only when the skipped entry is used before it changes
@@ -45,5 +46,16 @@ for kind in 5 6; do
     else
         echo "ok: kind $kind ($what): caught in 2-level, PAE and long mode"
     fi
+done
+# Kinds 7 (the D test clears D without the flush) and 8 (it ignores the
+# D bits lost with a leaf that went): the random world rarely makes the
+# sequences that show them (a write through a translation its TLB model kept
+# with D set; a write through an alias whose l1 then dies), so their counts
+# are printed, not asserted (bench/micro_shadow oos_lost_d checks kind 8's
+# case deterministically).
+for kind in 7 8; do
+    run $kind off
+    modes=$(printf '%s\n' "$out" | grep -cE ':F:random:random_(2level|pae|long):' || true)
+    echo "info: kind $kind, reference MMU alone: caught in $modes of 3 paged modes"
 done
 exit $fail

@@ -436,6 +436,7 @@ static void world_phase(struct world *w, enum guest_paging mode, unsigned long i
     w->st->oos_made += counter(w, "oos_made");
     w->st->oos_resyncs += counter(w, "oos_resyncs");
     w->st->oos_changed += counter(w, "oos_resync_changed");
+    w->st->oos_clean += counter(w, "oos_resync_clean");
 }
 
 void world_run(uint64_t seed, unsigned long iters, unsigned long pool, struct world_stats *st)
@@ -496,12 +497,12 @@ void world_print_stats(int mode, const struct world_stats *s)
             "reflected=%lu emulated=%lu fixed=%lu stops=%lu pt_writes=%lu invlpg=%lu cr3=%lu "
             "cr3_gp=%lu mode=%lu mode_gp=%lu checks=%lu audits=%lu failed=%lu tlb_hits=%lu "
             "tlb_flushes=%lu unpins=%lu teardowns=%lu emulated_insns=%lu small_pools=%lu "
-            "self_maps=%lu root_aliases=%lu oos_seeds=%lu oos_made=%lu oos_resyncs=%lu oos_resync_changed=%lu stale_ok=%lu\n",
+            "self_maps=%lu root_aliases=%lu oos_seeds=%lu oos_made=%lu oos_resyncs=%lu oos_resync_changed=%lu oos_resync_clean=%lu stale_ok=%lu\n",
             mode < 0 ? "all" : mode_name[mode], s->seeds, s->steps, s->accesses, s->completed,
             s->reflected, s->emulated, s->fixed_faults, s->stops, s->pt_writes, s->invlpgs,
             s->cr3_loads, s->cr3_gp, s->mode_switches, s->mode_gp, s->checks, s->audits, s->failed,
             s->tlb_hits, s->tlb_flushes, s->unpins, s->teardowns, s->emulated_insns,
-            s->small_pools, s->self_maps, s->root_aliases, s->oos_seeds, s->oos_made, s->oos_resyncs, s->oos_changed, s->stale_ok);
+            s->small_pools, s->self_maps, s->root_aliases, s->oos_seeds, s->oos_made, s->oos_resyncs, s->oos_changed, s->oos_clean, s->stale_ok);
     for (int k = 0; k < NGAPS; k++)
         if (s->gaps[k])
             fprintf(stderr, "shadow_random %s: tolerated known gap %s: %lu times (UMBRA_STRICT=1 fails on it)\n",

@@ -22,7 +22,7 @@ struct world_stats {
     unsigned long small_pools;         /* seeds run with a pool near the minimum */
     unsigned long self_maps, root_aliases;   /* odd shapes written (mutate_entry) */
     unsigned long oos_seeds;     /* seeds run with out-of-sync shadows on */
-    unsigned long oos_made, oos_resyncs, oos_changed;   /* the shadow's OOS counters, summed */
+    unsigned long oos_made, oos_resyncs, oos_changed, oos_clean;   /* the shadow's OOS counters, summed */
     unsigned long stale_ok;      /* accesses allowed only by an old PTE not yet flushed (S1') */
     unsigned long gaps[NGAPS];   /* known shadow gaps tolerated (see tolerate()) */
 };
