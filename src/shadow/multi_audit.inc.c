@@ -50,6 +50,12 @@ static unsigned long audit(struct shadow_domain *d, uint32_t si, uint32_t *refs_
         AUDIT_ERR("shadowed guest table is not guest RAM");
         return errs;
     }
+    /* Per shadow, not per entry: rsvd() reads only the PS bit of the entry
+     * (multi.c), so these two masks are its answer for every entry here. */
+    const uint64_t rs[2] = { rsvd(v, ro->level, 0), rsvd(v, ro->level, PS) };
+#if GUEST_LEVELS > 2
+    const bool nx = nxe(v);
+#endif
     for (k = 0; k < NENT; k++) {
         uint64_t se = s[k];
         if (!(se & P))
@@ -71,12 +77,12 @@ static unsigned long audit(struct shadow_domain *d, uint32_t si, uint32_t *refs_
             if (!mfn_valid(m) || sl1e_frame(le) != mfn_x(m))
                 AUDIT_ERR("fl1 entry maps %#llx, not p2m(gfn %#llx)",
                           (unsigned long long)sl1e_frame(le), (unsigned long long)(sp->gfn + k));
-            if ((se & RW) && sh_is_protected_pt(d, sp->gfn + k))
+            if ((se & RW) && sh_audit_protected_pt(d, sp->gfn + k))
                 AUDIT_ERR("fl1 entry maps a shadowed page table writable");
             continue;
         }
         uint64_t gr = g[k];                     /* the guest entry, raw: the checks of every level */
-        if (!(gr & P) || !(gr & ACC) || (gr & rsvd(v, ro->level, gr))) {
+        if (!(gr & P) || !(gr & ACC) || (gr & rs[!!(gr & PS)])) {
             AUDIT_ERR("present, guest entry %#llx is not (P/A/reserved)", (unsigned long long)gr);
             continue;
         }
@@ -86,7 +92,7 @@ static unsigned long audit(struct shadow_domain *d, uint32_t si, uint32_t *refs_
             && !(ro->level == 1 && !(gr & US) && !(v->guest_cr0 & X86_CR0_WP)))
             AUDIT_ERR("writable beyond the guest");
 #if GUEST_LEVELS > 2
-        if (nxe(v) && (gr & _PAGE_NX) && !(se & _PAGE_NX))
+        if (nx && (gr & _PAGE_NX) && !(se & _PAGE_NX))
             AUDIT_ERR("executable beyond the guest");
 #endif
         if (ro->level == 1) {
@@ -97,7 +103,7 @@ static unsigned long audit(struct shadow_domain *d, uint32_t si, uint32_t *refs_
                           (unsigned long long)gl1e_frame(ge));
             if (sl1e_has(le, RW) && !gl1e_has(ge, DIR))
                 AUDIT_ERR("writable while guest D is clear");
-            if (sl1e_has(le, RW) && sh_is_protected_pt(d, gl1e_frame(ge)))
+            if (sl1e_has(le, RW) && sh_audit_protected_pt(d, gl1e_frame(ge)))
                 AUDIT_ERR("maps a shadowed page table writable");
             continue;
         }
