@@ -180,8 +180,8 @@ unsigned long sh_rmap_audit(struct shadow_domain *d)
 {
     unsigned long errs = 0, writable = 0, linked = 0;
     const uint64_t prw = _PAGE_PRESENT | _PAGE_RW;
-    uint16_t nent_of[SH_T_MAX + 1];     /* entries of an rmapped type, else 0; [SH_T_MAX]: out of range */
-    for (unsigned t = 0; t <= SH_T_MAX; t++)
+    uint16_t nent_of[256];      /* by sh_page.type: entries of an rmapped type, else 0 */
+    for (unsigned t = 0; t < 256; t++)
         nent_of[t] = t < SH_T_MAX && sh_rmapped((enum sh_type)t) ? (uint16_t)sh_nent((enum sh_type)t) : 0;
     for (uint32_t i = d->first; i < d->frames; i++) {
         struct sh_page *sp = &d->pg[i];
@@ -223,20 +223,23 @@ unsigned long sh_rmap_audit(struct shadow_domain *d)
                 ERR("chains hold more slots than there are writable entries (%lu)", writable);
                 return errs;
             }
-            uint8_t t = si >= d->first && si < d->frames && d->pg[si].type < SH_T_MAX ? d->pg[si].type : SH_T_MAX;
-            if (k >= nent_of[t]) {
+            if (si - d->first >= d->frames - d->first || k >= nent_of[d->pg[si].type]) {
                 ERR("bucket %u holds slot %#x of no live l1 shadow", b, s);
                 break;
             }
-            uint64_t e = sh_role[t].wide ? ((const uint64_t *)sh_map(d, si))[k]
-                                         : ((const uint32_t *)sh_map(d, si))[k];
-            const uint32_t *n = node(d, s);
+            /* An rmapped shadow of 512 entries is wide (sh_nent), of 1024 not. */
+            const struct sh_page *sp = &d->pg[si];
+            bool wide = nent_of[sp->type] == 512;
+            uint64_t e = wide ? ((const uint64_t *)sh_map(d, si))[k] : ((const uint32_t *)sh_map(d, si))[k];
+            uint64_t mfn = (wide ? e & PADDR_MASK_52 : e & PTE32_ADDR_MASK) >> PAGE_SHIFT;
+            const uint32_t *n = (const uint32_t *)sh_map(d, k < 512 ? sp->rmap : d->pg[sp->rmap].rmap)
+                                + 2 * (k & 511);      /* node(d, s) */
             if ((e & prw) != prw)
                 ERR("slot %#x (%s gfn=%#llx [%u]) is linked but not writable", s,
-                    sh_role[t].name, (unsigned long long)d->pg[si].gfn, k);
-            else if (rhash(d, entry_mfn(d, si, e)) != b)
+                    sh_role[sp->type].name, (unsigned long long)sp->gfn, k);
+            else if (rhash(d, mfn) != b)
                 ERR("slot %#x maps mfn %#llx, which does not hash to bucket %u", s,
-                    (unsigned long long)entry_mfn(d, si, e), b);
+                    (unsigned long long)mfn, b);
             if (n[0] != prev)
                 ERR("slot %#x: back link %#x, expected %#x", s, n[0], prev);
             prev = s;
