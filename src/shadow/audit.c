@@ -20,7 +20,7 @@ uint64_t sh_audit_ptf[(1u << SH_AUDIT_PTF_BITS) / 64];
  * it stays in the pool, at most `frames` steps (every node it can reach; a
  * cycle is the hash check's to report).
  */
-static void build_pt_filter(struct shadow_domain *d)
+static void audit_pt_filter(struct shadow_domain *d)
 {
     memset(sh_audit_ptf, 0, sizeof(sh_audit_ptf));
     for (uint32_t b = 0; b < d->nbuckets; b++) {
@@ -36,7 +36,7 @@ static void build_pt_filter(struct shadow_domain *d)
 }
 
 /* vCPU top-level slots holding pool frame i. */
-static unsigned inuse_slots(const struct shadow_domain *d, uint32_t i)
+static unsigned audit_inuse_slots(const struct shadow_domain *d, uint32_t i)
 {
     unsigned inuse = 0;
     for (unsigned k = 0; k < d->nvcpus; k++)
@@ -50,9 +50,9 @@ static unsigned inuse_slots(const struct shadow_domain *d, uint32_t i)
  * naming it, given sum = the inuse of those frames added up?  True proves it
  * with one pass over the (at most 4 x SH_MAX_VCPUS) slots: every frame a slot
  * names is in the range and has inuse == its slots, and those add up to sum,
- * so every other frame has inuse 0.  False: ask inuse_slots() frame by frame.
+ * so every other frame has inuse 0.  False: ask audit_inuse_slots() frame by frame.
  */
-static bool inuse_all_match(const struct shadow_domain *d, unsigned long sum)
+static bool audit_inuse_match(const struct shadow_domain *d, unsigned long sum)
 {
     unsigned long nslots = 0;
     for (unsigned k = 0; k < d->nvcpus; k++)
@@ -61,7 +61,7 @@ static bool inuse_all_match(const struct shadow_domain *d, unsigned long sum)
             uint32_t t = sh_mfn_idx(d, mfn_x(m));
             if (!mfn_valid(m) || t == SH_NIL)
                 continue;
-            if (t < d->first || d->pg[t].inuse != inuse_slots(d, t))
+            if (t < d->first || d->pg[t].inuse != audit_inuse_slots(d, t))
                 return false;
             nslots++;
         }
@@ -75,7 +75,7 @@ unsigned long shadow_audit(struct shadow_domain *d)
 
     d->c.audits++;
     memset(seen, 0, d->frames * sizeof(uint32_t));
-    build_pt_filter(d);
+    audit_pt_filter(d);
     for (uint32_t i = d->first; i < d->frames; i++) {
         struct sh_page *sp = &d->pg[i];
         if (sp->type == SH_T_FREE) {
@@ -144,12 +144,12 @@ unsigned long shadow_audit(struct shadow_domain *d)
         }
         inuse_sum += sp->inuse;
     }
-    if (!inuse_all_match(d, inuse_sum))
+    if (!audit_inuse_match(d, inuse_sum))
         for (uint32_t i = d->first; i < d->frames; i++) {
             struct sh_page *sp = &d->pg[i];
             if (sp->type == SH_T_FREE || sp->type == SH_T_META || sp->type == SH_T_RMAP || sp->type == SH_T_SNAP)
                 continue;
-            unsigned inuse = inuse_slots(d, i);
+            unsigned inuse = audit_inuse_slots(d, i);
             if (inuse != sp->inuse)
                 ERR("%s gfn=%#llx in_use=%u, vCPU slots %u", sh_role[sp->type].name,
                     (unsigned long long)sp->gfn, sp->inuse, inuse);
