@@ -3,8 +3,10 @@
  * the soak (umbra-audit.elf) runs it after every exit, so its cost per call
  * is what bounds `make soak`.
  *
- *   bench_audit [N [POOL [VCPUS]]]   N audits (default 200) over a POOL-frame pool (default 2048,
- *                                    Umbra's) shared by VCPUS vCPUs (default 1)
+ *   bench_audit [N [POOL [VCPUS [TABLES]]]]   N audits (default 200) over a POOL-frame pool
+ *       (default 2048, Umbra's) shared by VCPUS vCPUs (default 1); TABLES (default: as many as
+ *       fit): with it, every entry of every table maps the one data frame, the shape of
+ *       test/guests/stress_alias (40 tables: its 20480 aliases, all on one reverse-map chain)
  *
  * The guest: long mode, one PML4 / PDPT, two PDs; the PDs link as many guest
  * page tables as fit in the pool (at most 1024; each l1_64 shadow takes its reverse-map
@@ -70,8 +72,9 @@ int main(int argc, char **argv)
     unsigned long n = argc > 1 ? strtoul(argv[1], NULL, 0) : 200;
     unsigned long pool = argc > 2 ? strtoul(argv[2], NULL, 0) : 2048;
     unsigned nv = argc > 3 ? (unsigned)strtoul(argv[3], NULL, 0) : 1;
+    unsigned want = argc > 4 ? (unsigned)strtoul(argv[4], NULL, 0) : 0;
     if (!n || nv < 1 || nv > SH_MAX_VCPUS)
-        die("usage: bench_audit [N [POOL [VCPUS]]]");
+        die("usage: bench_audit [N [POOL [VCPUS [TABLES]]]]");
     sim_init(32ULL << 20, pool);
     struct shadow_domain *d = shadow_domain_init(sim_pool_base(), sim_pool_frames());
     if (!d)
@@ -84,13 +87,15 @@ int main(int argc, char **argv)
     unsigned ntab = d->nfree / 2 > 16 ? d->nfree / 2 - 16 : 1;
     if (ntab > 1024)
         ntab = 1024;
+    if (want && want < ntab)
+        ntab = want;
     sim_guest_write(PML4, PDPT | P | RW | A, 8);
     sim_guest_write(PDPT, PD | P | RW | A, 8);
     sim_guest_write(PDPT + 8, (PD + 0x1000) | P | RW | A, 8);
     for (unsigned k = 0; k < ntab; k++) {
         sim_guest_write(PD + 8 * k, (PT0 + k * 0x1000ULL) | P | RW | A, 8);   /* PD k / 512 */
         for (unsigned e = 0; e < 512; e++)
-            sim_guest_write(PT0 + k * 0x1000ULL + 8 * e, (DATA + e * 0x1000ULL) | P | RW | A | D, 8);
+            sim_guest_write(PT0 + k * 0x1000ULL + 8 * e, (DATA + (want ? 0 : e * 0x1000ULL)) | P | RW | A | D, 8);
     }
     for (unsigned i = 0; i < nv; i++) {
         struct shadow_vcpu *v = &vcs[i];
