@@ -3,7 +3,7 @@
  * the soak (umbra-audit.elf) runs it after every exit, so its cost per call
  * is what bounds `make soak`.
  *
- *   bench_audit [N [POOL [VCPUS [TABLES]]]]   N audits (default 200) over a POOL-frame pool
+ *   bench_audit [N [POOL [VCPUS [TABLES]]]]   N audits (default 20) over a POOL-frame pool
  *       (default 2048, Umbra's) shared by VCPUS vCPUs (default 1); TABLES (default: as many as
  *       fit): with it, every entry of every table maps the one data frame, the shape of
  *       test/guests/stress_alias (40 tables: its 20480 aliases, all on one reverse-map chain)
@@ -69,7 +69,7 @@ static void touch(struct shadow_vcpu *v, gva_t va, uint32_t acc)
 
 int main(int argc, char **argv)
 {
-    unsigned long n = argc > 1 ? strtoul(argv[1], NULL, 0) : 200;
+    unsigned long n = argc > 1 ? strtoul(argv[1], NULL, 0) : 20;
     unsigned long pool = argc > 2 ? strtoul(argv[2], NULL, 0) : 2048;
     unsigned nv = argc > 3 ? (unsigned)strtoul(argv[3], NULL, 0) : 1;
     unsigned want = argc > 4 ? (unsigned)strtoul(argv[4], NULL, 0) : 0;
