@@ -11,6 +11,7 @@
 #define ERR(...) do { errs++; plat_log("shadow: audit: " __VA_ARGS__); } while (0)
 
 uint64_t sh_audit_ptf[(1u << SH_AUDIT_PTF_BITS) / 64];
+unsigned long sh_audit_writable;
 
 /*
  * sh_audit_ptf (private.h) for d as it is now: a bit for the gfn of every
@@ -76,6 +77,7 @@ unsigned long shadow_audit(struct shadow_domain *d)
     d->c.audits++;
     memset(seen, 0, d->frames * sizeof(uint32_t));
     audit_pt_filter(d);
+    sh_audit_writable = 0;
     for (uint32_t i = d->first; i < d->frames; i++) {
         struct sh_page *sp = &d->pg[i];
         if (sp->type == SH_T_FREE) {
@@ -177,7 +179,7 @@ unsigned long shadow_audit(struct shadow_domain *d)
         ERR("pinned count %u, frames %lu, LRU %lu", d->npinned, npinned, lru);
     if (nfree != d->nfree || fl != d->nfree)
         ERR("free count %u, frames %lu, list %lu", d->nfree, nfree, fl);
-    errs += sh_rmap_audit(d);
+    errs += sh_rmap_audit(d, sh_audit_writable);
     errs += sh_oos_audit(d);
     d->c.audit_errors += errs;
     return errs;

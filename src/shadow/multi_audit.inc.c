@@ -23,9 +23,21 @@ static struct shadow_vcpu *mode_vcpu(struct shadow_domain *d)
                  (unsigned long long)mfn_x(sh_idx_mfn(d, si)), k, ##__VA_ARGS__);   \
     } while (0)
 
+/* Present and writable entries of shadow entries s (an l1's: the count
+ * sh_rmap_audit() compares with the reverse map). */
+static unsigned long audit_writable(const entry_raw_t *s)
+{
+    unsigned long w = 0;
+    for (unsigned k = 0; k < NENT; k++)
+        w += (s[k] & (P | RW)) == (P | RW);
+    return w;
+}
+
 /*
  * Check every present entry of shadow si against the guest (I1, I2) and
- * count the child references it holds into refs_seen[] (for I3).
+ * count the child references it holds into refs_seen[] (for I3); for an l1
+ * (the rmapped type of this mode) add its present writable entries to
+ * sh_audit_writable.
  */
 static unsigned long audit(struct shadow_domain *d, uint32_t si, uint32_t *refs_seen)
 {
@@ -43,13 +55,16 @@ static unsigned long audit(struct shadow_domain *d, uint32_t si, uint32_t *refs_
         g = sh_oos_snap(d, o);
     unsigned long errs = 0;
     unsigned k = 0;
+    const bool rmapped = ro->level == 1 && !ro->fl1;      /* sh_rmapped(): this mode's l1 */
 
-    if (!v)
-        return 0;
-    if (!ro->fl1 && !g) {
-        AUDIT_ERR("shadowed guest table is not guest RAM");
+    if (!v || (!ro->fl1 && !g)) {
+        if (rmapped)
+            sh_audit_writable += audit_writable(s);
+        if (v)
+            AUDIT_ERR("shadowed guest table is not guest RAM");
         return errs;
     }
+    unsigned long writable = 0;
     /* Per shadow, not per entry: rsvd() reads only the PS bit of the entry
      * (multi.c), so these two masks are its answer for every entry here. */
     const uint64_t rs[2] = { rsvd(v, ro->level, 0), rsvd(v, ro->level, PS) };
@@ -60,6 +75,7 @@ static unsigned long audit(struct shadow_domain *d, uint32_t si, uint32_t *refs_
         uint64_t se = s[k];
         if (!(se & P))
             continue;
+        writable += (se & RW) != 0;
         sl1e_t le = sl1e_mk(se);
         slne_t ne = slne_mk(se);
         if (ro->fl1 && ro->level == 2) {       /* fl2: links to the fl1 of each 2 MiB */
@@ -123,6 +139,8 @@ static unsigned long audit(struct shadow_domain *d, uint32_t si, uint32_t *refs_
         if (superpage(v, ro->level, ge) && slne_has(ne, RW) && !glne_has(ge, DIR))
             AUDIT_ERR("superpage writable while guest D is clear");
     }
+    if (rmapped)
+        sh_audit_writable += writable;
     return errs;
 }
 #undef AUDIT_ERR

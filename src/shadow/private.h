@@ -286,8 +286,12 @@ void sh_rmap_del(struct shadow_domain *d, uint32_t si, unsigned k, uint64_t mfn)
 void sh_rmap_drop_shadow(struct shadow_domain *d, uint32_t si);
 /* Clear RW in every shadow leaf mapping mfn (gfn's frame); returns how many. */
 unsigned long sh_rmap_write_protect(struct shadow_domain *d, uint64_t gfn, uint64_t mfn);
-/* Audit the reverse map against the l1 shadows; returns the error count. */
-unsigned long sh_rmap_audit(struct shadow_domain *d);
+/* Audit the reverse map against the l1 shadows, `writable` their present
+ * writable entries (counted by the modes' audits); returns the error count. */
+unsigned long sh_rmap_audit(struct shadow_domain *d, unsigned long writable);
+/* shadow_audit()'s count of present writable entries of rmapped shadows,
+ * added to by each mode's audit of one (audit.c, multi_audit.inc.c). */
+extern unsigned long sh_audit_writable;
 
 /* ---- common.c: page-table writes, out-of-sync L1s ---- */
 

@@ -164,21 +164,23 @@ unsigned long sh_rmap_write_protect(struct shadow_domain *d, uint64_t gfn, uint6
 #define ERR(...) do { errs++; plat_log("shadow: audit: rmap: " __VA_ARGS__); } while (0)
 
 /*
- * Check R both ways: count the writable entries of every live rmapped shadow
- * (and check its companions), then walk every chain checking each slot is
+ * Check R both ways: the writable entries of every live rmapped shadow
+ * (checking its companions here), then walk every chain checking each slot is
  * such an entry in the right bucket with consistent back links; the two
  * counts must agree (a slot can be on one chain once only, so equal counts
  * with every node valid means every writable entry is linked).
  *
- * Cost (umbra-audit.elf runs this after every exit): one mapping per shadow
- * for the count, a loop the compiler can vectorise; per chain slot the
+ * The writable entries are counted by the modes' audits, which read every
+ * entry of every l1 anyway (sh_audit_writable).
+ *
+ * Cost (umbra-audit.elf runs this after every exit): per chain slot the
  * shadow and the companion mapped once each, the slot's type checked through
  * a table made per call.  The checks and their messages are those of the
  * plain walk (test_shadow_rmap: audit_catches_rmap, audit_catches_chain).
  */
-unsigned long sh_rmap_audit(struct shadow_domain *d)
+unsigned long sh_rmap_audit(struct shadow_domain *d, unsigned long writable)
 {
-    unsigned long errs = 0, writable = 0, linked = 0;
+    unsigned long errs = 0, linked = 0;
     const uint64_t prw = _PAGE_PRESENT | _PAGE_RW;
     uint16_t nent_of[256];      /* by sh_page.type: entries of an rmapped type, else 0 */
     for (unsigned t = 0; t < 256; t++)
@@ -202,17 +204,6 @@ unsigned long sh_rmap_audit(struct shadow_domain *d)
             }
             c = d->pg[c].rmap;
         }
-        unsigned long w = 0;
-        if (sh_role[sp->type].wide) {
-            const uint64_t *e = sh_map(d, i);
-            for (unsigned k = 0; k < 512; k++)
-                w += (e[k] & prw) == prw;
-        } else {
-            const uint32_t *e = sh_map(d, i);
-            for (unsigned k = 0; k < 1024; k++)
-                w += (e[k] & prw) == prw;
-        }
-        writable += w;
     }
     for (uint32_t b = 0; b < d->nrbuckets; b++) {
         uint32_t prev = 0;

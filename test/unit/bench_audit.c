@@ -3,10 +3,12 @@
  * the soak (umbra-audit.elf) runs it after every exit, so its cost per call
  * is what bounds `make soak`.
  *
- *   bench_audit [N [POOL [VCPUS [TABLES]]]]   N audits (default 20) over a POOL-frame pool
+ *   bench_audit [N [POOL [VCPUS [TABLES [PRESENT]]]]]   N audits (default 20) over a POOL-frame pool
  *       (default 2048, Umbra's) shared by VCPUS vCPUs (default 1); TABLES (default: as many as
  *       fit): with it, every entry of every table maps the one data frame, the shape of
- *       test/guests/stress_alias (40 tables: its 20480 aliases, all on one reverse-map chain)
+ *       test/guests/stress_alias (40 tables: its 20480 aliases, all on one reverse-map chain);
+ *       PRESENT (default 512): entries present per table, evenly spread, the rest not (stress_ws
+ *       touches every 8th of each table's 512 pages: bench_audit 20 2048 1 0 64)
  *
  * The guest: long mode, one PML4 / PDPT, two PDs; the PDs link as many guest
  * page tables as fit in the pool (at most 1024; each l1_64 shadow takes its reverse-map
@@ -73,8 +75,9 @@ int main(int argc, char **argv)
     unsigned long pool = argc > 2 ? strtoul(argv[2], NULL, 0) : 2048;
     unsigned nv = argc > 3 ? (unsigned)strtoul(argv[3], NULL, 0) : 1;
     unsigned want = argc > 4 ? (unsigned)strtoul(argv[4], NULL, 0) : 0;
+    unsigned present = argc > 5 ? (unsigned)strtoul(argv[5], NULL, 0) : 512;
     if (!n || nv < 1 || nv > SH_MAX_VCPUS)
-        die("usage: bench_audit [N [POOL [VCPUS [TABLES]]]]");
+        die("usage: bench_audit [N [POOL [VCPUS [TABLES [PRESENT]]]]]");
     sim_init(32ULL << 20, pool);
     struct shadow_domain *d = shadow_domain_init(sim_pool_base(), sim_pool_frames());
     if (!d)
@@ -94,8 +97,10 @@ int main(int argc, char **argv)
     sim_guest_write(PDPT + 8, (PD + 0x1000) | P | RW | A, 8);
     for (unsigned k = 0; k < ntab; k++) {
         sim_guest_write(PD + 8 * k, (PT0 + k * 0x1000ULL) | P | RW | A, 8);   /* PD k / 512 */
-        for (unsigned e = 0; e < 512; e++)
+        for (unsigned j = 0; j < present && j < 512; j++) {   /* spread out, as stress_ws touches them */
+            unsigned e = present < 512 ? j * (512 / present) : j;
             sim_guest_write(PT0 + k * 0x1000ULL + 8 * e, (DATA + (want ? 0 : e * 0x1000ULL)) | P | RW | A | D, 8);
+        }
     }
     for (unsigned i = 0; i < nv; i++) {
         struct shadow_vcpu *v = &vcs[i];
@@ -107,7 +112,7 @@ int main(int argc, char **argv)
             die("shadow_update_paging_mode");
     }
     for (unsigned k = 0; k < ntab; k++)
-        touch(&vcs[0], ((gva_t)k << 21) + 0x1000, PFEC_WRITE);
+        touch(&vcs[0], (gva_t)k << 21, PFEC_WRITE);   /* entry 0 */
     unsigned long l1 = d->c.made[SH_T_L1_64] - d->c.destroyed[SH_T_L1_64];
     if (l1 != ntab)
         die("not every table has its l1 shadow (reclaimed?)");
@@ -120,8 +125,8 @@ int main(int argc, char **argv)
     CALLGRIND_TOGGLE_COLLECT;
     if (errs)
         die("an audit found errors");
-    printf("bench_audit: %lu audits, pool %lu frames (%u free), %lu l1_64 shadows full of writable "
-           "entries, %u vCPU(s), 0 errors\n", n, pool, d->nfree, l1, nv);
+    printf("bench_audit: %lu audits, pool %lu frames (%u free), %lu l1_64 shadows, %u writable "
+           "entries each, %u vCPU(s), 0 errors\n", n, pool, d->nfree, l1, present < 512 ? present : 512, nv);
     sim_fini();
     return 0;
 }
