@@ -10,13 +10,74 @@
 
 #define ERR(...) do { errs++; plat_log("shadow: audit: " __VA_ARGS__); } while (0)
 
+uint64_t sh_audit_ptf[(1u << SH_AUDIT_PTF_BITS) / 64];
+unsigned long sh_audit_writable;
+
+/*
+ * sh_audit_ptf (private.h) for d as it is now: a bit for the gfn of every
+ * page-table shadow on any hash chain.  sh_pt_types(gfn) reads one chain and
+ * counts the entries of gfn with a page-table type; each of those is on a
+ * chain walked here, so a clear bit proves it 0.  A chain is followed while
+ * it stays in the pool, at most `frames` steps (every node it can reach; a
+ * cycle is the hash check's to report).
+ */
+static void audit_pt_filter(struct shadow_domain *d)
+{
+    memset(sh_audit_ptf, 0, sizeof(sh_audit_ptf));
+    for (uint32_t b = 0; b < d->nbuckets; b++) {
+        uint32_t steps = 0;
+        for (uint32_t i = d->bucket[b]; i < d->frames && steps++ < d->frames; i = d->pg[i].hnext) {
+            uint8_t t = d->pg[i].type;
+            if (t < SH_T_MAX && sh_role[t].pt) {
+                uint32_t bit = sh_audit_ptf_bit(d->pg[i].gfn);
+                sh_audit_ptf[bit / 64] |= 1ULL << (bit % 64);
+            }
+        }
+    }
+}
+
+/* vCPU top-level slots holding pool frame i. */
+static unsigned audit_inuse_slots(const struct shadow_domain *d, uint32_t i)
+{
+    unsigned inuse = 0;
+    for (unsigned k = 0; k < d->nvcpus; k++)
+        for (unsigned s = 0; s < 4; s++)
+            inuse += mfn_eq(d->vcpu[k]->toplevel[s], sh_idx_mfn(d, i));
+    return inuse;
+}
+
+/*
+ * Does every frame of [first, frames) hold sh_page.inuse == the vCPU slots
+ * naming it, given sum = the inuse of those frames added up?  True proves it
+ * with one pass over the (at most 4 x SH_MAX_VCPUS) slots: every frame a slot
+ * names is in the range and has inuse == its slots, and those add up to sum,
+ * so every other frame has inuse 0.  False: ask audit_inuse_slots() frame by frame.
+ */
+static bool audit_inuse_match(const struct shadow_domain *d, unsigned long sum)
+{
+    unsigned long nslots = 0;
+    for (unsigned k = 0; k < d->nvcpus; k++)
+        for (unsigned s = 0; s < 4; s++) {
+            mfn_t m = d->vcpu[k]->toplevel[s];
+            uint32_t t = sh_mfn_idx(d, mfn_x(m));
+            if (!mfn_valid(m) || t == SH_NIL)
+                continue;
+            if (t < d->first || d->pg[t].inuse != audit_inuse_slots(d, t))
+                return false;
+            nslots++;
+        }
+    return nslots == sum;
+}
+
 unsigned long shadow_audit(struct shadow_domain *d)
 {
-    unsigned long errs = 0, nlive = 0, nfree = 0, npinned = 0, nhashed = 0;
+    unsigned long errs = 0, nlive = 0, nfree = 0, npinned = 0, nhashed = 0, inuse_sum = 0;
     uint32_t *seen = d->audit_refs;
 
     d->c.audits++;
     memset(seen, 0, d->frames * sizeof(uint32_t));
+    audit_pt_filter(d);
+    sh_audit_writable = 0;
     for (uint32_t i = d->first; i < d->frames; i++) {
         struct sh_page *sp = &d->pg[i];
         if (sp->type == SH_T_FREE) {
@@ -83,14 +144,18 @@ unsigned long shadow_audit(struct shadow_domain *d)
                 ERR("%s gfn=%#llx: up names entry %u of pool frame %u, which does not link to it",
                     sh_role[sp->type].name, (unsigned long long)sp->gfn, sh_slot_ent(sp->up), pi);
         }
-        unsigned inuse = 0;
-        for (unsigned k = 0; k < d->nvcpus; k++)
-            for (unsigned s = 0; s < 4; s++)
-                inuse += mfn_eq(d->vcpu[k]->toplevel[s], sh_idx_mfn(d, i));
-        if (inuse != sp->inuse)
-            ERR("%s gfn=%#llx in_use=%u, vCPU slots %u", sh_role[sp->type].name,
-                (unsigned long long)sp->gfn, sp->inuse, inuse);
+        inuse_sum += sp->inuse;
     }
+    if (!audit_inuse_match(d, inuse_sum))
+        for (uint32_t i = d->first; i < d->frames; i++) {
+            struct sh_page *sp = &d->pg[i];
+            if (sp->type == SH_T_FREE || sp->type == SH_T_META || sp->type == SH_T_RMAP || sp->type == SH_T_SNAP)
+                continue;
+            unsigned inuse = audit_inuse_slots(d, i);
+            if (inuse != sp->inuse)
+                ERR("%s gfn=%#llx in_use=%u, vCPU slots %u", sh_role[sp->type].name,
+                    (unsigned long long)sp->gfn, sp->inuse, inuse);
+        }
     for (uint32_t b = 0; b < d->nbuckets; b++)
         for (uint32_t i = d->bucket[b]; i != SH_NIL; i = d->pg[i].hnext) {
             nhashed++;
@@ -114,7 +179,7 @@ unsigned long shadow_audit(struct shadow_domain *d)
         ERR("pinned count %u, frames %lu, LRU %lu", d->npinned, npinned, lru);
     if (nfree != d->nfree || fl != d->nfree)
         ERR("free count %u, frames %lu, list %lu", d->nfree, nfree, fl);
-    errs += sh_rmap_audit(d);
+    errs += sh_rmap_audit(d, sh_audit_writable);
     errs += sh_oos_audit(d);
     d->c.audit_errors += errs;
     return errs;

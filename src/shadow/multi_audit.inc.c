@@ -23,9 +23,21 @@ static struct shadow_vcpu *mode_vcpu(struct shadow_domain *d)
                  (unsigned long long)mfn_x(sh_idx_mfn(d, si)), k, ##__VA_ARGS__);   \
     } while (0)
 
+/* Present and writable entries of shadow entries s (an l1's: the count
+ * sh_rmap_audit() compares with the reverse map). */
+static unsigned long audit_writable(const entry_raw_t *s)
+{
+    unsigned long w = 0;
+    for (unsigned k = 0; k < NENT; k++)
+        w += (s[k] & (P | RW)) == (P | RW);
+    return w;
+}
+
 /*
  * Check every present entry of shadow si against the guest (I1, I2) and
- * count the child references it holds into refs_seen[] (for I3).
+ * count the child references it holds into refs_seen[] (for I3); for an l1
+ * (the rmapped type of this mode) add its present writable entries to
+ * sh_audit_writable.
  */
 static unsigned long audit(struct shadow_domain *d, uint32_t si, uint32_t *refs_seen)
 {
@@ -43,17 +55,27 @@ static unsigned long audit(struct shadow_domain *d, uint32_t si, uint32_t *refs_
         g = sh_oos_snap(d, o);
     unsigned long errs = 0;
     unsigned k = 0;
+    const bool rmapped = ro->level == 1 && !ro->fl1;      /* sh_rmapped(): this mode's l1 */
 
-    if (!v)
-        return 0;
-    if (!ro->fl1 && !g) {
-        AUDIT_ERR("shadowed guest table is not guest RAM");
+    if (!v || (!ro->fl1 && !g)) {
+        if (rmapped)
+            sh_audit_writable += audit_writable(s);
+        if (v)
+            AUDIT_ERR("shadowed guest table is not guest RAM");
         return errs;
     }
+    unsigned long writable = 0;
+    /* Per shadow, not per entry: rsvd() reads only the PS bit of the entry
+     * (multi.c), so these two masks are its answer for every entry here. */
+    const uint64_t rs[2] = { rsvd(v, ro->level, 0), rsvd(v, ro->level, PS) };
+#if GUEST_LEVELS > 2
+    const bool nx = nxe(v);
+#endif
     for (k = 0; k < NENT; k++) {
         uint64_t se = s[k];
         if (!(se & P))
             continue;
+        writable += (se & RW) != 0;
         sl1e_t le = sl1e_mk(se);
         slne_t ne = slne_mk(se);
         if (ro->fl1 && ro->level == 2) {       /* fl2: links to the fl1 of each 2 MiB */
@@ -71,12 +93,12 @@ static unsigned long audit(struct shadow_domain *d, uint32_t si, uint32_t *refs_
             if (!mfn_valid(m) || sl1e_frame(le) != mfn_x(m))
                 AUDIT_ERR("fl1 entry maps %#llx, not p2m(gfn %#llx)",
                           (unsigned long long)sl1e_frame(le), (unsigned long long)(sp->gfn + k));
-            if ((se & RW) && sh_is_protected_pt(d, sp->gfn + k))
+            if ((se & RW) && sh_audit_protected_pt(d, sp->gfn + k))
                 AUDIT_ERR("fl1 entry maps a shadowed page table writable");
             continue;
         }
         uint64_t gr = g[k];                     /* the guest entry, raw: the checks of every level */
-        if (!(gr & P) || !(gr & ACC) || (gr & rsvd(v, ro->level, gr))) {
+        if (!(gr & P) || !(gr & ACC) || (gr & rs[!!(gr & PS)])) {
             AUDIT_ERR("present, guest entry %#llx is not (P/A/reserved)", (unsigned long long)gr);
             continue;
         }
@@ -86,7 +108,7 @@ static unsigned long audit(struct shadow_domain *d, uint32_t si, uint32_t *refs_
             && !(ro->level == 1 && !(gr & US) && !(v->guest_cr0 & X86_CR0_WP)))
             AUDIT_ERR("writable beyond the guest");
 #if GUEST_LEVELS > 2
-        if (nxe(v) && (gr & _PAGE_NX) && !(se & _PAGE_NX))
+        if (nx && (gr & _PAGE_NX) && !(se & _PAGE_NX))
             AUDIT_ERR("executable beyond the guest");
 #endif
         if (ro->level == 1) {
@@ -97,7 +119,7 @@ static unsigned long audit(struct shadow_domain *d, uint32_t si, uint32_t *refs_
                           (unsigned long long)gl1e_frame(ge));
             if (sl1e_has(le, RW) && !gl1e_has(ge, DIR))
                 AUDIT_ERR("writable while guest D is clear");
-            if (sl1e_has(le, RW) && sh_is_protected_pt(d, gl1e_frame(ge)))
+            if (sl1e_has(le, RW) && sh_audit_protected_pt(d, gl1e_frame(ge)))
                 AUDIT_ERR("maps a shadowed page table writable");
             continue;
         }
@@ -117,6 +139,8 @@ static unsigned long audit(struct shadow_domain *d, uint32_t si, uint32_t *refs_
         if (superpage(v, ro->level, ge) && slne_has(ne, RW) && !glne_has(ge, DIR))
             AUDIT_ERR("superpage writable while guest D is clear");
     }
+    if (rmapped)
+        sh_audit_writable += writable;
     return errs;
 }
 #undef AUDIT_ERR

@@ -298,9 +298,14 @@ void sh_rmap_del(struct shadow_domain *d, uint32_t si, unsigned k, uint64_t mfn)
 void sh_rmap_drop_shadow(struct shadow_domain *d, uint32_t si);
 /* Clear RW in every shadow leaf mapping mfn (gfn's frame); returns how many. */
 unsigned long sh_rmap_write_protect(struct shadow_domain *d, uint64_t gfn, uint64_t mfn);
+/* Test and clear D in every writable shadow leaf mapping mfn (gfn's frame, fl1s too); true if one had D. */
 bool sh_rmap_test_clear_dirty(struct shadow_domain *d, uint64_t gfn, uint64_t mfn);
-/* Audit the reverse map against the l1 shadows; returns the error count. */
-unsigned long sh_rmap_audit(struct shadow_domain *d);
+/* Audit the reverse map against the l1 shadows, `writable` their present
+ * writable entries (counted by the modes' audits); returns the error count. */
+unsigned long sh_rmap_audit(struct shadow_domain *d, unsigned long writable);
+/* shadow_audit()'s count of present writable entries of rmapped shadows,
+ * added to by each mode's audit of one (audit.c, multi_audit.inc.c). */
+extern unsigned long sh_audit_writable;
 
 /* ---- common.c: page-table writes, out-of-sync L1s ---- */
 
@@ -314,6 +319,21 @@ static inline bool sh_is_oos(struct shadow_domain *d, uint64_t gfn)
 static inline bool sh_is_protected_pt(struct shadow_domain *d, uint64_t gfn)
 {
     return sh_is_pt(d, gfn) && !sh_is_oos(d, gfn);
+}
+/* shadow_audit()'s filter of the gfns the hash holds page-table shadows of,
+ * built from the buckets at the start of each audit (audit.c): a clear bit
+ * proves sh_is_pt(gfn) false.  So this is sh_is_protected_pt() during an
+ * audit, with no hash walk for the usual writable leaf of a data frame. */
+#define SH_AUDIT_PTF_BITS 16
+extern uint64_t sh_audit_ptf[(1u << SH_AUDIT_PTF_BITS) / 64];
+static inline uint32_t sh_audit_ptf_bit(uint64_t gfn)
+{
+    return (uint32_t)((gfn * 0x9e3779b97f4a7c15ULL) >> (64 - SH_AUDIT_PTF_BITS));
+}
+static inline bool sh_audit_protected_pt(struct shadow_domain *d, uint64_t gfn)
+{
+    uint32_t b = sh_audit_ptf_bit(gfn);
+    return ((sh_audit_ptf[b / 64] >> (b % 64)) & 1) && sh_is_protected_pt(d, gfn);
 }
 /* Page-table types that may go out of sync: the l1 shadows. */
 #define SH_OOS_TYPES ((1u << SH_T_L1_32) | (1u << SH_T_L1_PAE) | (1u << SH_T_L1_64))

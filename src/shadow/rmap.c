@@ -222,15 +222,27 @@ bool sh_rmap_test_clear_dirty(struct shadow_domain *d, uint64_t gfn, uint64_t mf
 #define ERR(...) do { errs++; plat_log("shadow: audit: rmap: " __VA_ARGS__); } while (0)
 
 /*
- * Check R both ways: count the writable entries of every live rmapped shadow
- * (and check its companions), then walk every chain checking each slot is
+ * Check R both ways: the writable entries of every live rmapped shadow
+ * (checking its companions here), then walk every chain checking each slot is
  * such an entry in the right bucket with consistent back links; the two
  * counts must agree (a slot can be on one chain once only, so equal counts
  * with every node valid means every writable entry is linked).
+ *
+ * The writable entries are counted by the modes' audits, which read every
+ * entry of every l1 anyway (sh_audit_writable).
+ *
+ * Cost (umbra-audit.elf runs this after every exit): per chain slot the
+ * shadow and the companion mapped once each, the slot's type checked through
+ * a table made per call.  The checks and their messages are those of the
+ * plain walk (test_shadow_rmap: audit_catches_rmap, audit_catches_chain).
  */
-unsigned long sh_rmap_audit(struct shadow_domain *d)
+unsigned long sh_rmap_audit(struct shadow_domain *d, unsigned long writable)
 {
-    unsigned long errs = 0, writable = 0, linked = 0;
+    unsigned long errs = 0, linked = 0;
+    const uint64_t prw = _PAGE_PRESENT | _PAGE_RW;
+    uint16_t nent_of[256];      /* by sh_page.type: entries of an rmapped type, else 0 */
+    for (unsigned t = 0; t < 256; t++)
+        nent_of[t] = t < SH_T_MAX && sh_rmapped((enum sh_type)t) ? (uint16_t)sh_nent((enum sh_type)t) : 0;
     for (uint32_t i = d->first; i < d->frames; i++) {
         struct sh_page *sp = &d->pg[i];
         if (sp->type == SH_T_RMAP) {
@@ -240,7 +252,7 @@ unsigned long sh_rmap_audit(struct shadow_domain *d)
                 ERR("companion frame %u has no live owner (%u)", i, o);
             continue;
         }
-        if (sp->type >= SH_T_MAX || !sh_rmapped(sp->type))
+        if (sp->type >= SH_T_MAX || !nent_of[sp->type])
             continue;
         uint32_t c = sp->rmap;
         for (unsigned n = 0; n < sh_rmap_frames(sp->type); n++) {
@@ -250,34 +262,37 @@ unsigned long sh_rmap_audit(struct shadow_domain *d)
             }
             c = d->pg[c].rmap;
         }
-        unsigned nent = sh_nent(sp->type);
-        for (unsigned k = 0; k < nent; k++) {
-            uint64_t e = slot_entry(d, SLOT(i, k));
-            writable += (e & (_PAGE_PRESENT | _PAGE_RW)) == (_PAGE_PRESENT | _PAGE_RW);
-        }
     }
     for (uint32_t b = 0; b < d->nrbuckets; b++) {
         uint32_t prev = 0;
-        for (uint32_t s = d->rbucket[b]; s; prev = s, s = node(d, s)[1]) {
+        for (uint32_t s = d->rbucket[b]; s; ) {
             uint32_t si = sh_slot_idx(s);
+            unsigned k = sh_slot_ent(s);
             if (++linked > writable) {
                 ERR("chains hold more slots than there are writable entries (%lu)", writable);
                 return errs;
             }
-            if (si < d->first || si >= d->frames || !sh_rmapped(d->pg[si].type)
-                || sh_slot_ent(s) >= sh_nent(d->pg[si].type)) {
+            if (si - d->first >= d->frames - d->first || k >= nent_of[d->pg[si].type]) {
                 ERR("bucket %u holds slot %#x of no live l1 shadow", b, s);
                 break;
             }
-            uint64_t e = slot_entry(d, s);
-            if ((e & (_PAGE_PRESENT | _PAGE_RW)) != (_PAGE_PRESENT | _PAGE_RW))
+            /* An rmapped shadow of 512 entries is wide (sh_nent), of 1024 not. */
+            const struct sh_page *sp = &d->pg[si];
+            bool wide = nent_of[sp->type] == 512;
+            uint64_t e = wide ? ((const uint64_t *)sh_map(d, si))[k] : ((const uint32_t *)sh_map(d, si))[k];
+            uint64_t mfn = (wide ? e & PADDR_MASK_52 : e & PTE32_ADDR_MASK) >> PAGE_SHIFT;
+            const uint32_t *n = (const uint32_t *)sh_map(d, k < 512 ? sp->rmap : d->pg[sp->rmap].rmap)
+                                + 2 * (k & 511);      /* node(d, s) */
+            if ((e & prw) != prw)
                 ERR("slot %#x (%s gfn=%#llx [%u]) is linked but not writable", s,
-                    sh_role[d->pg[si].type].name, (unsigned long long)d->pg[si].gfn, sh_slot_ent(s));
-            else if (rhash(d, entry_mfn(d, si, e)) != b)
+                    sh_role[sp->type].name, (unsigned long long)sp->gfn, k);
+            else if (rhash(d, mfn) != b)
                 ERR("slot %#x maps mfn %#llx, which does not hash to bucket %u", s,
-                    (unsigned long long)entry_mfn(d, si, e), b);
-            if (node(d, s)[0] != prev)
-                ERR("slot %#x: back link %#x, expected %#x", s, node(d, s)[0], prev);
+                    (unsigned long long)mfn, b);
+            if (n[0] != prev)
+                ERR("slot %#x: back link %#x, expected %#x", s, n[0], prev);
+            prev = s;
+            s = n[1];
         }
     }
     if (linked != writable)

@@ -135,12 +135,17 @@ static int sp_init(struct svm_vcpu *v)
 }
 
 #ifdef UMBRA_AUDIT_EXITS
-/* Debug build: the whole shadow state checked against the guest after every exit. */
+/* Debug build: the whole shadow state checked against the guest after every exit.
+ * Every AUDIT_PROGRESS audits a progress line, so a run cut short (make soak's
+ * SOAK_TIMEOUT) still shows how many audits ran and found nothing. */
+#define AUDIT_PROGRESS 256
 static void audit_exit(struct svm_vcpu *v)
 {
     static unsigned long audits;
     unsigned long errs = shadow_audit(sh_dom);
     audits++;
+    if (audits % AUDIT_PROGRESS == 0 && !errs)
+        ulog("shadow: audit progress: audits=%lu audit_errors=0", audits);
     if (errs) {
         ulog("shadow: audit %lu found %lu error(s) after the last exit", audits, errs);
         svm_dump_guest(v, "shadow audit failed");

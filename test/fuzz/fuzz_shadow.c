@@ -33,6 +33,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 2)
         return 0;
     sim_reuse_memory = true;                    /* one buffer for every input's machine (sim_platform.h) */
+    static int oplog_on = -1;                   /* the op log only when asked (shadow_world.h) */
+    if (oplog_on < 0)
+        oplog_on = env_flag("FUZZ_SHADOW_OPLOG");
+    world_oplog = oplog_on;
     uint64_t seed = 0;
     for (size_t i = 0; i < size && i < 8; i++)
         seed = seed * 131 + data[i];

@@ -157,29 +157,37 @@ bool ref_rights_allow(const struct ref_paging *p, bool user, bool write, bool nx
     return true;
 }
 
-bool ref_walk(const struct ref_paging *p, gva_t va, uint32_t access, bool ac,
-              unsigned flags, struct ref_result *r)
+/* How walk_tables() ended: paging off (every access allowed), #GP, a #PF
+ * whatever the access (not present, reserved bit: the error code's extra
+ * bits), or a translation whose rights judge() still weighs. */
+enum walk_end { WALK_OFF, WALK_GP, WALK_PF, WALK_MAPPED };
+
+/*
+ * The part of a walk that does not depend on the access: the entries read
+ * (r->entry[], entry_pa[], leaf_level, levels, table_unbacked; eptr[] their
+ * pointers), and for WALK_MAPPED the translation and the rights combined
+ * over the levels (r->mapped, pa, page_size, user, write, nx), *leaf = the
+ * level of the leaf and *e its entry.  r is zeroed by the caller.
+ */
+static enum walk_end walk_tables(const struct ref_paging *p, gva_t va, struct ref_result *r,
+                                 uint64_t *eptr[5], int *leaf, uint64_t *ep, uint32_t *extra)
 {
     enum guest_paging mode = ref_mode(p->cr0, p->cr4, p->efer);
-    uint64_t *eptr[5] = { 0 };
     unsigned esize = mode == GUEST_PAGING_2LEVEL ? 4 : 8;
     uint64_t table;
     int level;
-
-    memset(r, 0, sizeof(*r));
-    access = access_bits(access);
 
     if (mode == GUEST_PAGING_OFF) {
         r->ok = r->mapped = r->user = r->write = true;
         r->pa = va & 0xffffffffULL;
         r->page_size = PAGE_SIZE;
-        return true;
+        return WALK_OFF;
     }
     if (mode == GUEST_PAGING_LONG) {
         r->levels = 4;
         if ((uint64_t)((int64_t)(va << 16) >> 16) != va) {
             r->vector = X86_EXC_GP;
-            return false;
+            return WALK_GP;
         }
         table = p->cr3 & BITS(maxphy() - 1, 12);
     } else {
@@ -214,8 +222,8 @@ bool ref_walk(const struct ref_paging *p, gva_t va, uint32_t access, bool ac,
         r->leaf_level = level;
 
         if (!(e & _PAGE_PRESENT)) {
-            fault(p, r, access, 0);
-            return false;
+            *extra = 0;
+            return WALK_PF;
         }
         bool leaf = level == 1;
         if (level == 2 && (e & _PAGE_PSE) &&
@@ -223,8 +231,8 @@ bool ref_walk(const struct ref_paging *p, gva_t va, uint32_t access, bool ac,
             leaf = true;
         if (level == 3 && mode == GUEST_PAGING_LONG && (e & _PAGE_PSE)) {
             if (!plat_cpu_features()->pdpe1gb) {
-                fault(p, r, access, PFEC_PRESENT | PFEC_RSVD);
-                return false;
+                *extra = PFEC_PRESENT | PFEC_RSVD;
+                return WALK_PF;
             }
             leaf = true;
         }
@@ -232,10 +240,10 @@ bool ref_walk(const struct ref_paging *p, gva_t va, uint32_t access, bool ac,
             if (mode == GUEST_PAGING_PAE && level == 3 && !cached_pdpte) {
                 /* A bad PDPTE fails the CR3 load (#GP), never the walk. */
                 r->vector = X86_EXC_GP;
-                return false;
+                return WALK_GP;
             }
-            fault(p, r, access, PFEC_PRESENT | PFEC_RSVD);
-            return false;
+            *extra = PFEC_PRESENT | PFEC_RSVD;
+            return WALK_PF;
         }
         if (!(mode == GUEST_PAGING_PAE && level == 3)) {
             user = user && (e & _PAGE_USER);
@@ -265,13 +273,31 @@ bool ref_walk(const struct ref_paging *p, gva_t va, uint32_t access, bool ac,
         r->page_size = 1ULL << (12 + 9 * (level - 1));
         r->pa = (e & PADDR_MASK_52 & ~(r->page_size - 1)) | (va & (r->page_size - 1));
     }
+    *leaf = level;
+    *ep = e;
+    return WALK_MAPPED;
+}
 
-    /* Access rights. */
+/* The verdict for one access (access_bits() applied) on what walk_tables()
+ * found: r->ok, or the fault (vector, pfec).  Reads p, e and r's rights. */
+static bool judge(const struct ref_paging *p, enum walk_end end, uint32_t extra, uint64_t e,
+                  uint32_t access, bool ac, struct ref_result *r)
+{
+    if (end == WALK_OFF)
+        return true;
+    if (end == WALK_GP)
+        return false;
+    if (end == WALK_PF) {
+        fault(p, r, access, extra);
+        return false;
+    }
+    bool user = r->user;
     bool is_user = access & PFEC_USER, is_write = access & PFEC_WRITE;
     bool fetch = access & PFEC_INSN;
-    bool bad = !ref_rights_allow(p, user, write, nx, access, ac);
+    bool bad = !ref_rights_allow(p, user, r->write, r->nx, access, ac);
     uint32_t pk = 0;
-    if (mode == GUEST_PAGING_LONG && (p->cr4 & (user ? X86_CR4_PKE : X86_CR4_PKS)) && !fetch) {
+    if (ref_mode(p->cr0, p->cr4, p->efer) == GUEST_PAGING_LONG && (p->cr4 & (user ? X86_CR4_PKE : X86_CR4_PKS))
+        && !fetch) {
         unsigned key = (e >> 59) & 15;
         uint32_t rights = user ? p->pkru : p->pkrs;
         bool ad = (rights >> (2 * key)) & 1, wd = (rights >> (2 * key + 1)) & 1;
@@ -282,16 +308,35 @@ bool ref_walk(const struct ref_paging *p, gva_t va, uint32_t access, bool ac,
         fault(p, r, access, PFEC_PRESENT | pk);
         return false;
     }
-
     r->ok = true;
+    return true;
+}
+
+bool ref_walk(const struct ref_paging *p, gva_t va, uint32_t access, bool ac,
+              unsigned flags, struct ref_result *r)
+{
+    uint64_t *eptr[5] = { 0 };
+    uint64_t e = 0;
+    uint32_t extra = 0;
+    int level = 0;
+
+    memset(r, 0, sizeof(*r));
+    access = access_bits(access);
+    enum walk_end end = walk_tables(p, va, r, eptr, &level, &e, &extra);
+    if (!judge(p, end, extra, e, access, ac, r))
+        return false;
+    if (end == WALK_OFF)
+        return true;
     if (!(flags & REF_NO_SIDE_EFFECTS)) {
+        bool pae = ref_mode(p->cr0, p->cr4, p->efer) == GUEST_PAGING_PAE;
+        bool narrow = ref_mode(p->cr0, p->cr4, p->efer) == GUEST_PAGING_2LEVEL;
         for (int l = r->levels; l >= level; l--) {
-            if (!eptr[l] || (mode == GUEST_PAGING_PAE && l == 3))
+            if (!eptr[l] || (pae && l == 3))
                 continue;   /* legacy-PAE PDPTEs have no A bit */
             uint64_t set = _PAGE_ACCESSED;
-            if (l == level && is_write)
+            if (l == level && (access & PFEC_WRITE))
                 set |= _PAGE_DIRTY;
-            if (esize == 4)
+            if (narrow)
                 *(uint32_t *)eptr[l] |= (uint32_t)set;
             else
                 *(uint64_t *)eptr[l] |= set;
@@ -299,6 +344,23 @@ bool ref_walk(const struct ref_paging *p, gva_t va, uint32_t access, bool ac,
         }
     }
     return true;
+}
+
+void ref_walk_accesses(const struct ref_paging *p, gva_t va, unsigned n, const uint32_t *access,
+                       const bool *ac, struct ref_result *out, bool *ok)
+{
+    struct ref_result base;
+    uint64_t *eptr[5] = { 0 };
+    uint64_t e = 0;
+    uint32_t extra = 0;
+    int level = 0;
+
+    memset(&base, 0, sizeof(base));
+    enum walk_end end = walk_tables(p, va, &base, eptr, &level, &e, &extra);
+    for (unsigned i = 0; i < n; i++) {
+        out[i] = base;
+        ok[i] = judge(p, end, extra, e, access_bits(access[i]), ac[i], &out[i]);
+    }
 }
 
 struct ref_paging ref_guest_paging(const struct shadow_vcpu *v)
@@ -332,6 +394,13 @@ bool ref_hw_walk(const struct shadow_vcpu *v, gva_t va, uint32_t access, bool ac
 {
     struct ref_paging p = ref_hw_paging(v);
     return ref_walk(&p, va, access, ac, flags, r);
+}
+
+void ref_hw_walk_accesses(const struct shadow_vcpu *v, gva_t va, unsigned n, const uint32_t *access,
+                          const bool *ac, struct ref_result *out, bool *ok)
+{
+    struct ref_paging p = ref_hw_paging(v);
+    ref_walk_accesses(&p, va, n, access, ac, out, ok);
 }
 
 void ref_format(const struct ref_result *r, char *buf, size_t size)

@@ -66,6 +66,15 @@ bool ref_walk(const struct ref_paging *p, gva_t va, uint32_t access, bool ac,
               unsigned flags, struct ref_result *r);
 
 /*
+ * ref_walk(p, va, access[i], ac[i], REF_NO_SIDE_EFFECTS, &out[i]) for i < n,
+ * ok[i] its return value, with the tables walked once: what a walk reads does
+ * not depend on the access, only the verdict does (the rights, protection
+ * keys and the error code's access bits), which is taken per access.
+ */
+void ref_walk_accesses(const struct ref_paging *p, gva_t va, unsigned n, const uint32_t *access,
+                       const bool *ac, struct ref_result *out, bool *ok);
+
+/*
  * Would a translation with effective rights user/write/nx allow `access`
  * under p's CR0.WP, SMEP and SMAP (RFLAGS.AC = ac)?  (nx must already be
  * false unless EFER.NXE applies; protection keys are not judged.)  What the
@@ -81,6 +90,9 @@ bool ref_guest_walk(const struct shadow_vcpu *v, gva_t va, uint32_t access, bool
 /* The hardware's view of v (hw_* registers, host-physical shadow tables). */
 bool ref_hw_walk(const struct shadow_vcpu *v, gva_t va, uint32_t access, bool ac,
                  unsigned flags, struct ref_result *r);
+/* ref_walk_accesses() of the hardware's view. */
+void ref_hw_walk_accesses(const struct shadow_vcpu *v, gva_t va, unsigned n, const uint32_t *access,
+                          const bool *ac, struct ref_result *out, bool *ok);
 
 /* The paging state of v's guest (guest_*) or of its hardware (hw_*) view. */
 struct ref_paging ref_guest_paging(const struct shadow_vcpu *v);

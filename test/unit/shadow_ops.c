@@ -63,12 +63,51 @@ static uint64_t mutate_entry(struct world *w, uint64_t e, uint64_t epa)
     return e;
 }
 
-/* The sample VAs of the current address space whose guest walk reads entry epa. */
+/*
+ * Can the guest walk of va read the entry at epa (compared as walkers_of
+ * does, by its 8-byte word)?  false proves it cannot: at every level the
+ * walk reads the entry at the table's base + va's index there times the entry
+ * size, and the bases are page-aligned (CR3 and every table link; PAE's
+ * PDPTEs, from a 32-byte-aligned CR3, are the one exception and are
+ * answered true), so the index's offset in the page must equal epa's.
+ */
+static bool may_read(enum guest_paging mode, gva_t va, uint64_t epa)
+{
+    unsigned levels = mode == GUEST_PAGING_LONG ? 4 : mode == GUEST_PAGING_PAE ? 3
+                    : mode == GUEST_PAGING_2LEVEL ? 2 : 0;
+    uint64_t want = epa & 0xff8;
+    for (unsigned l = 1; l <= levels; l++) {
+        uint64_t off;
+        if (mode == GUEST_PAGING_2LEVEL)
+            off = ((va >> (12 + 10 * (l - 1))) & 1023) * 4;
+        else if (mode == GUEST_PAGING_PAE && l == 3)
+            return true;
+        else
+            off = ((va >> (12 + 9 * (l - 1))) & 511) * 8;
+        if ((off & 0xff8) == want)
+            return true;
+    }
+    return false;
+}
+
+/* The sample VAs of the current address space whose guest walk reads entry
+ * epa (only those may_read() allows are walked). */
 static int walkers_of(struct world *w, uint64_t epa, gva_t *out, int max)
 {
     int n = 0;
+    enum guest_paging mode = ref_mode(w->v.guest_cr0, w->v.guest_cr4, w->v.guest_efer);
     for (int i = 0; i < w->nsample && n < max; i++) {
         struct ref_result g;
+        if (!may_read(mode, w->sample[i], epa)) {
+            if (world_verify) {          /* the proof, checked: the walk does not read epa */
+                ref_guest_walk(&w->v, w->sample[i], 0, false, REF_NO_SIDE_EFFECTS, &g);
+                for (int l = 1; l <= g.levels; l++)
+                    if (g.entry_pa[l] && (g.entry_pa[l] & ~7ULL) == (epa & ~7ULL))
+                        wfail(w, "verify: may_read(%#llx, %#llx) is false but the walk reads it",
+                              (unsigned long long)w->sample[i], (unsigned long long)epa);
+            }
+            continue;
+        }
         ref_guest_walk(&w->v, w->sample[i], 0, false, REF_NO_SIDE_EFFECTS, &g);
         for (int l = 1; l <= g.levels; l++)
             if (g.entry_pa[l] && (g.entry_pa[l] & ~7ULL) == (epa & ~7ULL) && l >= g.leaf_level) {
@@ -365,18 +404,30 @@ static void enter_mode(struct world *w)
 
 /* One of the shadow's own counters (shadow_stat_get); a name it does not
  * know is a failure, not a zero. */
-static unsigned long counter(struct world *w, const char *name)
+/* The shadow's counter `name`; its index in shadow_stat()'s order is found by
+ * name once and checked by name on every read (shadow_stat_get's search
+ * formats every counter name: per input of the fuzz target, a few percent). */
+static unsigned long counter(struct world *w, const char *name, unsigned *idx)
 {
-    uint64_t n;
-    if (!shadow_stat_get(w->d, name, &n))
-        wfail(w, "the shadow has no counter %s", name);
-    return (unsigned long)n;
+    struct shadow_stat st;
+    if (*idx && shadow_stat(w->d, *idx - 1, &st) && strcmp(st.name, name) == 0)
+        return (unsigned long)st.value;
+    for (unsigned i = 0; shadow_stat(w->d, i, &st); i++)
+        if (strcmp(st.name, name) == 0) {
+            *idx = i + 1;
+            return (unsigned long)st.value;
+        }
+    wfail(w, "the shadow has no counter %s", name);
 }
 
 static void world_start(struct world *w, uint64_t seed, unsigned long pool,
                         struct world_stats *st)
 {
     memset(w, 0, sizeof(*w));
+    static int verify = -1;
+    if (verify < 0)
+        verify = env_flag("UMBRA_VERIFY");
+    world_verify = verify;
     w->seed = w->rng = seed;
     w->st = st;
     if (!pool && pct(w, 20)) {      /* near the smallest pool init accepts */
@@ -431,24 +482,43 @@ static void world_phase(struct world *w, enum guest_paging mode, unsigned long i
         check_va(w, w->sample[i], "final sweep");
     audit(w, "final audit");
     /* The shadow's own counters of reclaim. */
-    w->st->unpins += counter(w, "unpins");
-    w->st->teardowns += counter(w, "teardowns");
-    w->st->oos_made += counter(w, "oos_made");
-    w->st->oos_resyncs += counter(w, "oos_resyncs");
-    w->st->oos_changed += counter(w, "oos_resync_changed");
-    w->st->oos_clean += counter(w, "oos_resync_clean");
+    static unsigned ix[6];
+    w->st->unpins += counter(w, "unpins", &ix[0]);
+    w->st->teardowns += counter(w, "teardowns", &ix[1]);
+    w->st->oos_made += counter(w, "oos_made", &ix[2]);
+    w->st->oos_resyncs += counter(w, "oos_resyncs", &ix[3]);
+    w->st->oos_changed += counter(w, "oos_resync_changed", &ix[4]);
+    w->st->oos_clean += counter(w, "oos_resync_clean", &ix[5]);
+}
+
+/* The world of a run: with sim_reuse_memory (the fuzz target) one kept
+ * buffer, zeroed by world_start() like a fresh one, so each input does not map
+ * and fault in struct world's ~150 KiB again; else calloc'd. */
+static struct world *world_get(void)
+{
+    static struct world *kept;
+    if (!sim_reuse_memory)
+        return calloc(1, sizeof(struct world));
+    if (!kept)
+        kept = calloc(1, sizeof(struct world));
+    return kept;
+}
+static void world_put(struct world *w)
+{
+    if (!sim_reuse_memory)
+        free(w);
 }
 
 void world_run(uint64_t seed, unsigned long iters, unsigned long pool, struct world_stats *st)
 {
-    struct world *w = calloc(1, sizeof(*w));
+    struct world *w = world_get();
     jmp_buf jb;
     if (getenv("UMBRA_SURVEY")) {
         survey_jmp = &jb;
         if (setjmp(jb)) {
             survey_jmp = NULL;
             sim_fini();
-            free(w);
+            world_put(w);
             return;
         }
     }
@@ -456,7 +526,7 @@ void world_run(uint64_t seed, unsigned long iters, unsigned long pool, struct wo
     world_phase(w, (enum guest_paging)(seed % 4), iters);
     survey_jmp = NULL;
     sim_fini();
-    free(w);
+    world_put(w);
 }
 
 void world_run_sequence(uint64_t seed, const enum guest_paging *seq, unsigned n,

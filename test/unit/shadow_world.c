@@ -57,7 +57,9 @@ uint64_t rnd(struct world *w)
 uint64_t rn(struct world *w, uint64_t n) { return n ? rnd(w) % n : 0; }
 bool pct(struct world *w, unsigned p) { return rn(w, 100) < p; }
 
-void oplog(struct world *w, const char *fmt, ...)
+bool world_oplog = true, world_verify;
+
+void (oplog)(struct world *w, const char *fmt, ...)
 {
     va_list ap;
     char *l = w->log[w->nlog++ % LOG_KEEP];
@@ -94,7 +96,7 @@ wfail(struct world *w, const char *fmt, ...)
             (unsigned long long)w->v.hw_cr4, (unsigned long long)w->v.hw_efer);
     fprintf(stderr, "reproduce: UMBRA_SEED=%llu UMBRA_ITERS=<n> test/unit/test_shadow_random\n",
             (unsigned long long)w->seed);
-    fprintf(stderr, "last operations:\n");
+    fprintf(stderr, "last operations:%s\n", world_oplog ? "" : " (not logged: rerun with FUZZ_SHADOW_OPLOG=1)");
     unsigned long from = w->nlog > LOG_KEEP ? w->nlog - LOG_KEEP : 0;
     for (unsigned long i = from; i < w->nlog; i++)
         fprintf(stderr, "  op| %s\n", w->log[i % LOG_KEEP]);
@@ -305,22 +307,48 @@ void check_allowed(struct world *w, gva_t va, uint32_t acc, bool ac,
     wfail(w, "%s: %s", when, why);
 }
 
-/* S1 for every access kind at va. */
+/* Do two walk results say the same (every field a caller reads)? */
+static bool same_result(const struct ref_result *a, const struct ref_result *b)
+{
+    return a->ok == b->ok && a->vector == b->vector && a->pfec == b->pfec && a->mapped == b->mapped
+        && a->pa == b->pa && a->page_size == b->page_size && a->user == b->user && a->write == b->write
+        && a->nx == b->nx && a->table_unbacked == b->table_unbacked && a->levels == b->levels
+        && a->leaf_level == b->leaf_level && !memcmp(a->entry, b->entry, sizeof(a->entry))
+        && !memcmp(a->entry_pa, b->entry_pa, sizeof(a->entry_pa));
+}
+
+/* S1 for every access kind at va (the shadow walked once for all of them:
+ * ref_hw_walk_accesses; UMBRA_VERIFY=1 compares each with its own walk). */
 void check_va(struct world *w, gva_t va, const char *when)
 {
     static const uint32_t kinds[] = {
         0, PFEC_WRITE, PFEC_USER, PFEC_USER | PFEC_WRITE, PFEC_INSN, PFEC_USER | PFEC_INSN,
     };
+    enum { NK = ARRAY_SIZE(kinds) };
     bool smap = w->v.guest_cr4 & X86_CR4_SMAP;
-    for (unsigned i = 0; i < ARRAY_SIZE(kinds); i++) {
-        for (int ac = 0; ac <= (smap ? 1 : 0); ac++) {
-            struct ref_result h;
-            if (ref_hw_walk(&w->v, va, kinds[i], ac, REF_NO_SIDE_EFFECTS, &h))
-                check_allowed(w, va, kinds[i], ac, &h, when);
-            else if (h.vector != X86_EXC_PF)
-                wfail(w, "%s: hardware walk of the shadow at %#llx raises vector %u",
-                     when, (unsigned long long)va, h.vector);
+    uint32_t acc[2 * NK];
+    bool ac[2 * NK], ok[2 * NK];
+    struct ref_result h[2 * NK];
+    unsigned n = 0;
+    for (unsigned i = 0; i < NK; i++)
+        for (int a = 0; a <= (smap ? 1 : 0); a++) {
+            acc[n] = kinds[i];
+            ac[n++] = a;
         }
+    ref_hw_walk_accesses(&w->v, va, n, acc, ac, h, ok);
+    for (unsigned i = 0; i < n; i++) {
+        if (world_verify) {
+            struct ref_result one;
+            bool ok1 = ref_hw_walk(&w->v, va, acc[i], ac[i], REF_NO_SIDE_EFFECTS, &one);
+            if (ok1 != ok[i] || !same_result(&one, &h[i]))
+                wfail(w, "verify: the shared walk of %#llx for %s%s differs from its own walk",
+                      (unsigned long long)va, acc_name(acc[i]), ac[i] ? "+ac" : "");
+        }
+        if (ok[i])
+            check_allowed(w, va, acc[i], ac[i], &h[i], when);
+        else if (h[i].vector != X86_EXC_PF)
+            wfail(w, "%s: hardware walk of the shadow at %#llx raises vector %u",
+                 when, (unsigned long long)va, h[i].vector);
     }
 }
 

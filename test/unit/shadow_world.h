@@ -121,7 +121,16 @@ extern size_t world_stream_len;
 uint64_t rnd(struct world *w);
 uint64_t rn(struct world *w, uint64_t n);
 bool pct(struct world *w, unsigned p);
-void oplog(struct world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void (oplog)(struct world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The operation log wfail() prints.  On by default; the fuzz target turns it
+ * off (its arguments are not even evaluated then) unless FUZZ_SHADOW_OPLOG=1,
+ * with which a failing input is rerun to see it. */
+extern bool world_oplog;
+#define oplog(w, ...) do { if (world_oplog) (oplog)(w, __VA_ARGS__); } while (0)
+/* UMBRA_VERIFY=1 (read at each world's start): the world also takes the long
+ * way where it has a shortcut (walkers_of's may_read filter, check_va's one
+ * walk per address) and fails if the answers differ. */
+extern bool world_verify;
 void wfail(struct world *w, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 2, 3)));
 const char *acc_name(uint32_t acc);

@@ -57,7 +57,9 @@
  * per mode, UMBRA_SURVEY=1 reports one line per failing seed and goes on,
  * UMBRA_NO_AUDIT=1 leaves shadow_audit() out (to measure the other checks),
  * UMBRA_STRICT=1 tolerates no known gap, UMBRA_NO_TLB=1 leaves the simulated
- * TLB out.  These three are numbers: unset, empty or 0 means off (so
+ * TLB out, UMBRA_VERIFY=1 also takes the long way where the world has a
+ * shortcut (shadow_world.h) and fails on a difference.  These four are
+ * numbers: unset, empty or 0 means off (so
  * UMBRA_NO_AUDIT=0 audits), another number on; any other value is refused
  * (exit 2, env_flag() in shadow_world.c).  CK_RUN_CASE=random|sequences picks
  * a test case.  A failure prints the seed, the mode, the last operations and
