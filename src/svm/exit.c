@@ -49,11 +49,12 @@ static void exit_paging(struct svm_vcpu *v)
  * ACPI enable writes port 0xb2) never runs inside the guest, where an INTR
  * intercept (GDB's, or a HLT wait's: watchdog.c H1) could cut it short:
  * under gdb= in Bochs that resumed the "guest" on SMM state and Linux
- * oopsed at EIP 0x801a (docs/notes/2026-12-03-pm/dbg.md).  Nothing to do.
+ * oopsed at EIP 0x801a (docs/notes/2026-12-03-pm/dbg.md).  Only H5 of
+ * watchdog.c: an SMI that came between `sti` and `hlt`.
  */
 static void exit_smi(struct svm_vcpu *v)
 {
-    (void)v;
+    svm_wd_hlt_in_shadow(v);       /* an SMI between `sti` and `hlt` (watchdog.c H5) */
 }
 
 static const exit_fn exit_table[VMEXIT_TABLE_SIZE] = {

@@ -56,6 +56,19 @@
  *       inferred from this rule's effect: hostile_cpu's 400 short one-shot
  *       waits hung, bare they pass).  So H1's INTR
  *       intercept is set for every HLT wait, the watchdog CPU on or not.
+ *   H5  a watchdog NMI that exits after the HLT exit began a wait but
+ *       before the HLT ran (RIP still on it, in the STI shadow: the shadow
+ *       holds interrupts, not NMIs) keeps the wait armed; it used to end
+ *       it (H2 did not apply), the next VMRUN started on the HLT without
+ *       the INTR intercept, QEMU TCG (inferred) delivered a pending one
+ *       there before the HLT, and its handler returned onto a HLT nobody woke.
+ *       Seen under watchdog=30 -smp 2 on a loaded machine: hostile_cpu's
+ *       400 waits hung in 3 of 18 runs of main (QEMU's monitor: the guest
+ *       halted on `sti; hlt; cli` with IF=1, its one-shot timer spent,
+ *       IRR and ISR empty); with this rule 0 of 42 hung, and the rule was
+ *       taken in 6 of 18 runs.  Likewise an NMI or SMI exit that comes
+ *       between the STI and its HLT, before any HLT exit, begins the wait
+ *       on that HLT (svm_wd_hlt_in_shadow(); never taken in those runs).
  * IF is sampled at the ticks only: a guest that opens a window between two
  * ticks (sti; cli) but spins with IF=0 at every tick looks the same.  A
  * guest that exits (port polling with IF=0, shadow faults) is not stuck
@@ -78,6 +91,7 @@ static bool run;                           /* a run with IF=0 is being measured 
 static uint32_t run_ticks0;                /* wd_ticks when it started (R3) */
 static uint32_t longest_ms;
 static unsigned long hlt_restarts;
+static unsigned long hlt_in_shadow, hlt_kept;   /* H5 */
 
 void svm_wd_hlt_wait(struct svm_vcpu *v)
 {
@@ -95,6 +109,32 @@ static void disarm(struct svm_vcpu *v)
         v->vmcb->ctl.intercept_misc1 &= ~INTERCEPT1_INTR;
         v->wd_intr_armed = false;
     }
+}
+
+/*
+ * H5: after an asynchronous exit (NMI, SMI), is the guest about to run a HLT
+ * in an STI shadow with IF set?  Then the wait begins now, on that HLT (H1),
+ * and an interrupt that comes first is taken past it (H4).  Reads one byte of
+ * the guest at CS:RIP (paging_ops.read_guest) only when the VMCB says the
+ * guest is in a shadow with IF set, i.e. rarely.
+ */
+void svm_wd_hlt_in_shadow(struct svm_vcpu *v)
+{
+    struct vmcb *vm = v->vmcb;
+    uint8_t b;
+    if (!(vm->ctl.int_shadow & 1) || !(vm->save.rflags & X86_RFLAGS_IF))
+        return;
+    if (vm->save.rip == v->hlt_wait_rip && v->run_rip == v->hlt_wait_rip && v->wd_intr_armed)
+        return;                                 /* the wait on this HLT goes on */
+    uint64_t la = vm->save.cs.base + vm->save.rip;
+    if (!(v->mmu->efer_read(v) & EFER_LMA))
+        la = (uint32_t)la;
+    if (!v->mmu->read_guest || !v->mmu->read_guest(v, la, &b, 1) || b != 0xf4)
+        return;
+    v->hlt_wait_rip = vm->save.rip;
+    v->run_rip = vm->save.rip;                  /* H4's test: the next VMRUN starts on it */
+    svm_wd_hlt_wait(v);
+    hlt_in_shadow++;
 }
 
 /* H3 + H4: an interrupt or a guest NMI ends the wait, taken past the HLT. */
@@ -138,7 +178,11 @@ void svm_wd_exit_nmi(struct svm_vcpu *v)
         vm->ctl.intercept_misc1 &= ~INTERCEPT1_HLT;
         hlt_restarts++;
     } else {
-        disarm(v);
+        if (vm->save.rip != v->hlt_wait_rip || v->run_rip != v->hlt_wait_rip)
+            disarm(v);
+        else
+            hlt_kept++;                 /* the HLT has not run: the wait goes on (H5) */
+        svm_wd_hlt_in_shadow(v);                                /* H5 */
     }
     uint64_t total = svm_exit_total();
     bool quiet = d == 1 && total - exits_last == 1;
@@ -175,8 +219,8 @@ void svm_wd_report(void)
          "flight=%ld), ticks folded into a pending NMI=%u", ticks, sent, seen, exit_ticks, seen - exit_ticks,
          (long)sent - (long)seen, ticks - sent);
     ulog("watchdog: guest NMIs passed through=%lu (at an NMI exit=%lu); longest IF=0 run without an "
-         "exit=%u ms; HLT waits resumed after its NMI=%lu", nmi_from_host, exit_guest, longest_ms,
-         hlt_restarts);
+         "exit=%u ms; HLT waits resumed after its NMI=%lu, kept at an NMI before the HLT ran=%lu, begun at an NMI/SMI "
+         "exit in an STI shadow=%lu", nmi_from_host, exit_guest, longest_ms, hlt_restarts, hlt_kept, hlt_in_shadow);
     if (wd_ap_fault() != ~0u)
         ulog("watchdog: the watchdog CPU stopped on exception %u", wd_ap_fault());
 }

@@ -16,6 +16,8 @@ void svm_wd_exit_nmi(struct svm_vcpu *v);
 void svm_wd_hlt_wait(struct svm_vcpu *v);
 /* The INTR #VMEXIT: the end of such a wait, else GDB's (gdb/intercept.c). */
 void svm_wd_exit_intr(struct svm_vcpu *v);
+/* H5: after an NMI or SMI exit, a HLT in an STI shadow with IF set begins its wait now. */
+void svm_wd_hlt_in_shadow(struct svm_vcpu *v);
 /* "umbra: watchdog: ..." at the end of a run (only if gdb or watchdog was asked for). */
 void svm_wd_report(void);
 
