@@ -113,6 +113,40 @@ void sh_rmap_drop_shadow(struct shadow_domain *d, uint32_t si)
 }
 
 /*
+ * The at most three fl1 splinters that could map guest frame gfn (one per
+ * fl1 type, found by a hash lookup of the aligned superpage base; fl1s are
+ * not in the reverse map): in each entry for gfn that has every bit of
+ * `need`, clear the bits `clear`.  Returns how many entries it changed.
+ */
+static unsigned long fl1_clear(struct shadow_domain *d, uint64_t gfn, uint64_t need, uint64_t clear)
+{
+    static const uint8_t fl1t[3] = { SH_T_FL1_32, SH_T_FL1_PAE, SH_T_FL1_64 };
+    unsigned long changed = 0;
+    for (unsigned t = 0; t < 3; t++) {
+        unsigned nent = sh_nent(fl1t[t]);
+        uint64_t base = gfn & ~(uint64_t)(nent - 1);
+        uint32_t i = sh_lookup(d, base, (enum sh_type)fl1t[t]);
+        if (i == SH_NIL)
+            continue;
+        unsigned k = (unsigned)(gfn - base);
+        if (nent == 512) {
+            uint64_t *e = &((uint64_t *)sh_map(d, i))[k];
+            if ((*e & need) == need) {
+                __atomic_and_fetch(e, ~clear, __ATOMIC_SEQ_CST);
+                changed++;
+            }
+        } else {
+            uint32_t *e = &((uint32_t *)sh_map(d, i))[k];
+            if ((*e & need) == need) {
+                __atomic_and_fetch(e, ~(uint32_t)clear, __ATOMIC_SEQ_CST);
+                changed++;
+            }
+        }
+    }
+    return changed;
+}
+
+/*
  * Clear RW in every shadow leaf that maps mfn (the frame of guest frame gfn):
  * the reverse-map chain (visiting only writable mappings of frames sharing the
  * bucket) and the at most three fl1 splinters that could contain gfn.  Keeps R.
@@ -135,29 +169,8 @@ unsigned long sh_rmap_write_protect(struct shadow_domain *d, uint64_t gfn, uint6
             ((uint32_t *)sh_map(d, si))[k] = (uint32_t)(e & ~(uint64_t)_PAGE_RW);
         removed++;
     }
-    static const uint8_t fl1t[3] = { SH_T_FL1_32, SH_T_FL1_PAE, SH_T_FL1_64 };
-    for (unsigned t = 0; t < 3; t++) {
-        unsigned nent = sh_nent(fl1t[t]);
-        uint64_t base = gfn & ~(uint64_t)(nent - 1);
-        d->c.wp_fl1_lookups++;
-        uint32_t i = sh_lookup(d, base, (enum sh_type)fl1t[t]);
-        if (i == SH_NIL)
-            continue;
-        unsigned k = (unsigned)(gfn - base);
-        if (nent == 512) {
-            uint64_t *e = &((uint64_t *)sh_map(d, i))[k];
-            if ((*e & (_PAGE_PRESENT | _PAGE_RW)) == (_PAGE_PRESENT | _PAGE_RW)) {
-                *e &= ~(uint64_t)_PAGE_RW;
-                removed++;
-            }
-        } else {
-            uint32_t *e = &((uint32_t *)sh_map(d, i))[k];
-            if ((*e & (_PAGE_PRESENT | _PAGE_RW)) == (_PAGE_PRESENT | _PAGE_RW)) {
-                *e &= ~(uint32_t)_PAGE_RW;
-                removed++;
-            }
-        }
-    }
+    d->c.wp_fl1_lookups += 3;
+    removed += fl1_clear(d, gfn, _PAGE_PRESENT | _PAGE_RW, _PAGE_RW);
     if (removed && d->noos)
         d->oos_wl_epoch++;      /* D bits of the leaves made read-only (oos_resync) */
     return removed;
@@ -193,29 +206,8 @@ bool sh_rmap_test_clear_dirty(struct shadow_domain *d, uint64_t gfn, uint64_t mf
         else
             __atomic_and_fetch(&((uint32_t *)sh_map(d, si))[k], ~(uint32_t)_PAGE_DIRTY, __ATOMIC_SEQ_CST);
     }
-    static const uint8_t fl1t[3] = { SH_T_FL1_32, SH_T_FL1_PAE, SH_T_FL1_64 };
-    for (unsigned t = 0; t < 3; t++) {
-        unsigned nent = sh_nent(fl1t[t]);
-        uint64_t base = gfn & ~(uint64_t)(nent - 1);
-        uint32_t i = sh_lookup(d, base, (enum sh_type)fl1t[t]);
-        if (i == SH_NIL)
-            continue;
-        unsigned k = (unsigned)(gfn - base);
-        const uint64_t want = _PAGE_PRESENT | _PAGE_RW | _PAGE_DIRTY;
-        if (nent == 512) {
-            uint64_t *e = &((uint64_t *)sh_map(d, i))[k];
-            if ((*e & want) == want) {
-                __atomic_and_fetch(e, ~(uint64_t)_PAGE_DIRTY, __ATOMIC_SEQ_CST);
-                dirty = true;
-            }
-        } else {
-            uint32_t *e = &((uint32_t *)sh_map(d, i))[k];
-            if ((*e & want) == want) {
-                __atomic_and_fetch(e, ~(uint32_t)_PAGE_DIRTY, __ATOMIC_SEQ_CST);
-                dirty = true;
-            }
-        }
-    }
+    if (fl1_clear(d, gfn, _PAGE_PRESENT | _PAGE_RW | _PAGE_DIRTY, _PAGE_DIRTY))
+        dirty = true;
     return dirty;
 }
 
