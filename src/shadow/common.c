@@ -617,6 +617,16 @@ static inline unsigned page_chunk(gva_t a, unsigned left)
     return n < left ? n : left;
 }
 
+/* A guest access the walk refused at a: counted, and traced if reflected. */
+static enum sh_result access_refused(struct shadow_vcpu *v, gva_t a, enum sh_result r,
+                                     const struct sh_fault *out)
+{
+    v->d->c.guest_access_faults++;
+    if (r == SH_REFLECT)
+        SH_TRACE_FAULT(v, SHT_FAULT_REFLECTED, a, ~0ULL, out->pfec, ~0ULL, ~0ULL, SHT_WHY_EMU_ACCESS);
+    return r;
+}
+
 /*
  * Guest-virtual access for the emulator and the GDB stub.  Every page is
  * translated (and checked) before any byte moves, as an instruction faults
@@ -641,11 +651,8 @@ static enum sh_result guest_access(struct shadow_vcpu *v, gva_t va, void *buf, u
         gva_t a = va + done;
         unsigned n = page_chunk(a, len - done);
         enum sh_result r = v->mode->translate(v, a, access, false, &gpa, out);
-        if (r != SH_FIXED) {
-            d->c.guest_access_faults++;
-            if (r == SH_REFLECT) SH_TRACE_FAULT(v, SHT_FAULT_REFLECTED, a, ~0ULL, out->pfec, ~0ULL, ~0ULL, SHT_WHY_EMU_ACCESS);
-            return r;
-        }
+        if (r != SH_FIXED)
+            return access_refused(v, a, r, out);
         if (!sh_map_gfn(_gfn(gpa >> PAGE_SHIFT))) {
             return sh_stop(out, "guest access to a frame that is not guest RAM");
         }
@@ -655,13 +662,8 @@ static enum sh_result guest_access(struct shadow_vcpu *v, gva_t va, void *buf, u
         gva_t a = va + done;
         unsigned n = page_chunk(a, len - done);
         enum sh_result r = v->mode->translate(v, a, access, true, &gpa, out);
-        if (r != SH_FIXED) {
-            if (one_page) {          /* the check pass's accounting */
-                d->c.guest_access_faults++;
-                if (r == SH_REFLECT) SH_TRACE_FAULT(v, SHT_FAULT_REFLECTED, a, ~0ULL, out->pfec, ~0ULL, ~0ULL, SHT_WHY_EMU_ACCESS);
-            }
-            return r;
-        }
+        if (r != SH_FIXED)
+            return one_page ? access_refused(v, a, r, out) : r;   /* else the check pass counted it */
         uint64_t gfn = gpa >> PAGE_SHIFT;
         char *p = (char *)sh_map_gfn(_gfn(gfn)) + (gpa & (PAGE_SIZE - 1));   /* RAM: translate() checked */
         if (write) {
