@@ -82,6 +82,7 @@ struct shadow_domain *shadow_domain_init(mfn_t pool_base, unsigned long frames)
     d->va = p0;
     d->rsvd_addr[0] = sh_rsvd_addr(62);
     d->rsvd_addr[1] = sh_rsvd_addr(51);
+    d->feat = plat_cpu_features();     /* read through on every walk: no call per entry */
     d->prefetch = SH_PREFETCH_ALL;     /* shadow_set_prefetch() */
     d->oos_after = SH_OOS_AFTER_WRITES;
     d->frames = (uint32_t)frames;

@@ -160,6 +160,8 @@ struct shadow_domain {
     char *va;                   /* the pool, mapped contiguously (shadow_domain_init checks) */
     uint64_t rsvd_addr[2];      /* sh_rsvd_addr(62), sh_rsvd_addr(51): MAXPHYADDR is the
                                  * platform's, fixed for the domain's life (rsvd() in multi.c) */
+    const struct plat_cpu_features *feat;   /* plat_cpu_features(): the same pointer at every
+                                 * call (platform.h), so read through it, never copied */
     uint32_t frames;            /* pool frames (incl. metadata) */
     uint32_t first;             /* first frame usable for shadows */
     struct sh_page *pg;         /* [frames] */
@@ -402,7 +404,7 @@ static inline uint32_t sh_pk_fault(struct shadow_vcpu *v, unsigned key, uint32_t
 {
     if ((access & (PFEC_INSN | SH_PFEC_NOPK))
         || !(v->guest_cr4 & (user_page ? X86_CR4_PKE : X86_CR4_PKS))
-        || !(user_page ? plat_cpu_features()->pku : plat_cpu_features()->pks))
+        || !(user_page ? v->d->feat->pku : v->d->feat->pks))
         return 0;
     uint32_t r = (user_page ? plat_guest_pkru(v) : plat_guest_pkrs(v)) >> (2 * key);
     bool wd = (r & 2) && (access & PFEC_WRITE) && ((access & PFEC_USER) || (v->guest_cr0 & X86_CR0_WP));
