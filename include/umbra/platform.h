@@ -27,6 +27,8 @@ void *plat_map_mfn(mfn_t mfn);
  * reserve (image, shadow pool, VMCBs, copied modules) and frames above the
  * guest's physical address width are refused with INVALID_MFN.  Device
  * frames (MMIO holes) translate to themselves so they can be passed through.
+ * Its answer for a frame is fixed while a guest runs (the shadow keeps
+ * shadows of frames it accepted without asking again).
  */
 mfn_t plat_gfn_to_mfn(gfn_t gfn);
 

@@ -417,7 +417,7 @@ static bool pae_pdptes_ok(struct shadow_vcpu *v)
     const char *p = sh_map_gfn(_gfn(a >> PAGE_SHIFT));
     if (!p)
         return true;                /* update_cr3 stops the guest instead */
-    return sh_pdptes_ok((const uint64_t *)(p + (a & (PAGE_SIZE - 1))));
+    return sh_pdptes_ok(v->d, (const uint64_t *)(p + (a & (PAGE_SIZE - 1))));
 }
 
 int shadow_update_paging_mode(struct shadow_vcpu *v)

@@ -334,10 +334,15 @@ void sh_unpin(struct shadow_domain *d, uint32_t i)
     sh_put(d, i);
 }
 
-void sh_set_top(struct shadow_vcpu *v, unsigned slot, uint32_t idx)
+/* The slot's shadow by arithmetic, not sh_mfn_idx(): only this function
+ * writes a slot, with INVALID_MFN or a shadow it takes a reference on, so a
+ * slot's frame is a live pool frame (I3; asserted in range). */
+void sh_set_top_move(struct shadow_vcpu *v, unsigned slot, uint32_t idx)
 {
     struct shadow_domain *d = v->d;
-    uint32_t old = sh_mfn_idx(d, mfn_x(v->toplevel[slot]));
+    uint64_t om = mfn_x(v->toplevel[slot]);
+    uint32_t old = om == INVALID_MFN_RAW ? SH_NIL : (uint32_t)(om - mfn_x(d->base));
+    SH_ASSERT(old == SH_NIL || (old >= d->first && old < d->frames));
     if (old == idx)
         return;
     if (idx != SH_NIL) {

@@ -264,7 +264,17 @@ static inline bool sh_is_pt(struct shadow_domain *d, uint64_t gfn)
 /* Up to 8 shadow indices of gfn that are page-table shadows; returns count. */
 unsigned sh_pt_shadows(struct shadow_domain *d, uint64_t gfn, uint32_t out[8]);
 /* Replace vCPU top-level slot i by idx (SH_NIL to clear), moving the ref. */
-void sh_set_top(struct shadow_vcpu *v, unsigned i, uint32_t idx);
+void sh_set_top_move(struct shadow_vcpu *v, unsigned i, uint32_t idx);
+/* sh_set_top_move() unless the slot already holds idx: a slot holds
+ * INVALID_MFN or the frame of a live shadow it references (I3), so equal
+ * frames are the same shadow, and then nothing moves (a CR3 switch leaves
+ * most PAE slots as they were). */
+static inline void sh_set_top(struct shadow_vcpu *v, unsigned i, uint32_t idx)
+{
+    uint64_t want = idx == SH_NIL ? INVALID_MFN_RAW : mfn_x(v->d->base) + idx;
+    if (mfn_x(v->toplevel[i]) != want)
+        sh_set_top_move(v, i, idx);
+}
 void sh_flush_all(struct shadow_domain *d);  /* tlb_flush on every vCPU */
 const struct shadow_mode *sh_mode_of_type(enum sh_type t);
 /* Make the page-table shadows of gfn that no vCPU runs on die (unlink, unpin);
@@ -382,9 +392,9 @@ static inline uint64_t sh_rsvd_addr(unsigned top_bit)
  * load them: false if one is present with a reserved bit set (low reserved
  * bits, address bits from maxphyaddr, bit 63), which the CPU refuses with
  * #GP(0).  The one rule for common.c and update_cr3 (multi_cr3.inc.c). */
-static inline bool sh_pdptes_ok(const uint64_t pe[4])
+static inline bool sh_pdptes_ok(const struct shadow_domain *d, const uint64_t pe[4])
 {
-    uint64_t bad = PDPTE_RSVD_LOW | sh_rsvd_addr(62) | _PAGE_NX;
+    uint64_t bad = PDPTE_RSVD_LOW | d->rsvd_addr[0] | _PAGE_NX;   /* rsvd_addr[0]: sh_rsvd_addr(62) */
     for (unsigned i = 0; i < 4; i++)
         if ((pe[i] & _PAGE_PRESENT) && (pe[i] & bad))
             return false;
