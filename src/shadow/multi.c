@@ -58,6 +58,7 @@
 #define get_shadow               SH_NAME(get_shadow)
 #define make_shadow              SH_NAME(make_shadow)
 #define top_shadow               SH_NAME(top_shadow)
+#define linked_shadow            SH_NAME(linked_shadow)
 #define get_and_create_l1e       SH_NAME(get_and_create_l1e)
 #define prefetch_l1              SH_NAME(prefetch_l1)
 #define set_toplevel_shadow      SH_NAME(set_toplevel_shadow)

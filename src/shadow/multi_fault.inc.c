@@ -7,20 +7,37 @@
  * drops one translation.
  */
 
+/* The top shadow translating va, or SH_NIL: a slot holds INVALID_MFN or a
+ * live shadow's frame (sh_set_top_move), so its index is a subtraction. */
 static inline uint32_t top_shadow(struct shadow_vcpu *v, gva_t va)
 {
 #if GUEST_LEVELS == 3
-    return sh_mfn_idx(v->d, mfn_x(v->toplevel[(va >> 30) & 3]));
+    uint64_t m = mfn_x(v->toplevel[(va >> 30) & 3]);
 #else
     (void)va;
-    return sh_mfn_idx(v->d, mfn_x(v->toplevel[0]));
+    uint64_t m = mfn_x(v->toplevel[0]);
 #endif
+    return m == INVALID_MFN_RAW ? SH_NIL : (uint32_t)(m - mfn_x(v->d->base));
+}
+
+/* The shadow a present link entry se names if it is the shadow of (gfn, t),
+ * else SH_NIL: a present link holds a reference on a live shadow (I3), and
+ * (gfn, t) has one shadow at most (I5), so an equal key is the hash's answer
+ * without the lookup. */
+static inline uint32_t linked_shadow(const struct shadow_domain *d, slne_t se, uint64_t gfn,
+                                     enum sh_type t)
+{
+    if (!slne_has(se, P))
+        return SH_NIL;
+    uint64_t i = slne_frame(se) - mfn_x(d->base);
+    return i < d->frames && d->pg[i].gfn == gfn && d->pg[i].type == t ? (uint32_t)i : SH_NIL;
 }
 
 /*
  * get_and_create_l1e (Xen's shadow_get_and_create_l1e): for the successful
  * walk gw, find or make the shadow at every level below the top shadow of
- * gw->va (get_shadow) and link each from its parent (install), top down, so
+ * gw->va (the one the present link names if it is that shadow, linked_shadow;
+ * else get_shadow) and link each from its parent (install), top down, so
  * that the l1 (or fl1) shadow translating gw->va is reachable from the
  * vCPU's top.  Returns its entry for gw->va, *l1 its pool index, *changed
  * whether a link changed; NULL with *why if there is no top shadow or the
@@ -52,7 +69,9 @@ static sl1e_t *get_and_create_l1e(struct shadow_vcpu *v, const struct gwalk *gw,
         } else {
             ct = child_of(v, gw->e[l], l, &cg);
         }
-        uint32_t ci = get_shadow(d, v, cg, ct, super);
+        uint32_t ci = linked_shadow(d, *se, cg, ct);
+        if (ci == SH_NIL)
+            ci = get_shadow(d, v, cg, ct, super);
         if (ci == SH_NIL) {
             *why = "shadow pool exhausted";
             return NULL;
