@@ -48,6 +48,8 @@
 #define set_ad                   SH_NAME(set_ad)
 #define translate                SH_NAME(translate)
 #define mk_leaf                  SH_NAME(mk_leaf)
+#define mk_leaf_mfn              SH_NAME(mk_leaf_mfn)
+#define l1e_flags                SH_NAME(l1e_flags)
 #define l1e_propagate_from_guest SH_NAME(l1e_propagate_from_guest)
 #define set_l1e                  SH_NAME(set_l1e)
 #define fl1e_propagate           SH_NAME(fl1e_propagate)

@@ -158,6 +158,8 @@ static enum sh_result page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
     uint32_t access = (pfec & (PFEC_WRITE | PFEC_USER | PFEC_INSN)) | (smap_here ? 0 : SH_PFEC_AC)
                     | (data ? 0 : SH_PFEC_NOPK);
     enum sh_result r;
+    mfn_t m;
+    bool writable = false;   /* a write, and gw.gfn is no protected page table nor trapped frame */
 
     if (sh_prealloc(d, SH_PREALLOC))
         return sh_stop(out, "shadow pool exhausted");
@@ -171,7 +173,8 @@ static enum sh_result page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
                 d->c.fault_rsvd++;
             return r;
         }
-        if (!mfn_valid(plat_gfn_to_mfn(_gfn(gw.gfn))))
+        m = plat_gfn_to_mfn(_gfn(gw.gfn));
+        if (!mfn_valid(m))
             return sh_stop(out, "guest maps a frame that is not the guest's (Umbra's or beyond MAXPHYADDR)");
         if (access & PFEC_WRITE) {
             out->gfn = gw.gfn;
@@ -191,6 +194,7 @@ static enum sh_result page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
             }
             if (plat_gfn_trap_writes(_gfn(gw.gfn)))
                 return SH_EMULATE;           /* the SVM layer emulates it (platform.h) */
+            writable = true;
         }
         if (set_ad(d, &gw, access & PFEC_WRITE))
             break;
@@ -205,7 +209,14 @@ static enum sh_result page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
     sl1e_t *se = get_and_create_l1e(v, &gw, &si, &changed, &why);
     if (!se)
         return sh_stop(out, why);
-    sl1e_t want = gw.leaf == 1 ? l1e_propagate_from_guest(d, v, gw.l1)
+    /* The leaf for gw.gfn (gl1e_frame(gw.l1)) with the p2m answer m (fixed
+     * for the run, platform.h) and, for a write, the answers of the checks
+     * above: still true unless get_and_create_l1e changed a link (a shadow
+     * it made, which may have made gw.gfn a page table, gets a present link:
+     * the walk succeeded and set_ad set A); A/D do not touch them. */
+    uint64_t lf;
+    sl1e_t want = gw.leaf == 1 ? ((lf = l1e_flags(v, gw.l1))
+                                  ? mk_leaf_mfn(d, gw.gfn, m, lf, writable && !changed) : sl1e_mk(0))
                                : fl1e_propagate(d, gw.e[gw.leaf], d->pg[si].gfn, idx(va, 1));
     if (!gw.rw && (access & PFEC_WRITE) && sl1e_has(want, P) && !sh_is_protected_pt(d, gw.gfn)) {
         want = sl1e_mk(sl1e_val(want) | _PAGE_RW | _PAGE_DIRTY);   /* WP = 0, supervisor-only leaf */

@@ -10,29 +10,43 @@
 
 /* ---- propagation: guest entry -> shadow entry (I1, I2) ---------------------- */
 
-/* A leaf shadow entry for guest frame gfn with flags f, or not present if refused (I2). */
-static sl1e_t mk_leaf(struct shadow_domain *d, uint64_t gfn, uint64_t f)
+/*
+ * A leaf shadow entry for guest frame gfn, whose p2m answer the caller has
+ * (m = plat_gfn_to_mfn(gfn)), with flags f, or not present if refused (I2).
+ * RW goes unless the frame may be written through a leaf: not a protected
+ * page table (O: an out-of-sync one may), not a trapped frame.  writable:
+ * the caller has just found both false and nothing changed since (the #PF
+ * of a write, page_fault), so the two questions are not asked again.
+ */
+static inline sl1e_t mk_leaf_mfn(struct shadow_domain *d, uint64_t gfn, mfn_t m, uint64_t f,
+                                 bool writable)
 {
-    mfn_t m = plat_gfn_to_mfn(_gfn(gfn));
     if (!mfn_valid(m))
         return sl1e_mk(0);
 #if GUEST_LEVELS == 2
     if (mfn_x(m) >> 20)
         return sl1e_mk(0);  /* not nameable by a 32-bit entry */
 #endif
-    if ((f & _PAGE_RW) && (sh_is_protected_pt(d, gfn) || plat_gfn_trap_writes(_gfn(gfn))))
+    if ((f & _PAGE_RW) && !writable
+        && (sh_is_protected_pt(d, gfn) || plat_gfn_trap_writes(_gfn(gfn))))
         f &= ~(uint64_t)(_PAGE_RW | _PAGE_DIRTY);   /* write-protect page tables (and trapped frames),
                                                      * not the out-of-sync ones (O) */
     return sl1e_mk((mfn_x(m) << PAGE_SHIFT) | f);
 }
 
-/* l1e_propagate_from_guest: present only if guest P, A, no reserved bit;
- * writable only if guest RW and D (so the first write faults and sets D). */
-static sl1e_t l1e_propagate_from_guest(struct shadow_domain *d, struct shadow_vcpu *v,
-                                       gl1e_t ge)
+/* mk_leaf_mfn, asking the p2m and the write questions itself. */
+static sl1e_t mk_leaf(struct shadow_domain *d, uint64_t gfn, uint64_t f)
+{
+    return mk_leaf_mfn(d, gfn, plat_gfn_to_mfn(_gfn(gfn)), f, false);
+}
+
+/* The flags of the shadow leaf for guest PTE ge, 0 for none: present only if
+ * guest P, A, no reserved bit; writable only if guest RW and D (so the first
+ * write faults and sets D). */
+static inline uint64_t l1e_flags(struct shadow_vcpu *v, gl1e_t ge)
 {
     if (!gl1e_has(ge, P) || !gl1e_has(ge, ACC) || gl1e_has(ge, rsvd(v, 1, gl1e_val(ge))))
-        return sl1e_mk(0);
+        return 0;
     uint64_t f = _PAGE_PRESENT | _PAGE_ACCESSED
                | (gl1e_val(ge) & (_PAGE_USER | _PAGE_PWT | _PAGE_PCD | _PAGE_PAT | _PAGE_GLOBAL | PKEY));
     if (gl1e_has(ge, RW) && (DBIT_MUTANT(1) || gl1e_has(ge, DIR)))
@@ -41,7 +55,15 @@ static sl1e_t l1e_propagate_from_guest(struct shadow_domain *d, struct shadow_vc
     if (nxe(v) && gl1e_has(ge, _PAGE_NX))
         f |= _PAGE_NX;
 #endif
-    return mk_leaf(d, gl1e_frame(ge), f);
+    return f;
+}
+
+/* l1e_propagate_from_guest: l1e_flags() on the guest's frame (mk_leaf). */
+static sl1e_t l1e_propagate_from_guest(struct shadow_domain *d, struct shadow_vcpu *v,
+                                       gl1e_t ge)
+{
+    uint64_t f = l1e_flags(v, ge);
+    return f ? mk_leaf(d, gl1e_frame(ge), f) : sl1e_mk(0);
 }
 
 /*
