@@ -498,21 +498,41 @@ enum sh_result shadow_update_cr3(struct shadow_vcpu *v, struct sh_fault *out)
     return r;
 }
 
-enum sh_result shadow_page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
-                                 struct sh_fault *out)
+/* A #PF's outcome counted (a fixed fault also ends the emulated-write runs). */
+static inline void fault_counted(struct shadow_vcpu *v, enum sh_result r)
 {
     struct shadow_domain *d = v->d;
-    d->c.faults++;
-    uint64_t se0 = __builtin_expect(sh_trace_on, 0) ? sh_trace_leaf(v, va) : ~0ULL;  /* trace: entry before */
-    enum sh_result r = v->mode->page_fault(v, va, pfec, out);
     switch (r) {
     case SH_FIXED: d->c.fault_fixed++; v->pt_write_run = 0; v->pt_zero_run = 0; break;
     case SH_REFLECT: d->c.fault_reflected++; break;
     case SH_STOP: d->c.fault_stopped++; break;
     case SH_EMULATE: break;     /* counted by cause in the mode */
     }
+}
+
+/* shadow_page_fault with the trace on: the same fault, counted the same,
+ * and recorded with va's shadow leaf before and after.  Out of line, so the
+ * untraced path keeps nothing live across the mode's handler. */
+static __attribute__((noinline, cold)) enum sh_result page_fault_traced(struct shadow_vcpu *v, gva_t va,
+                                                                        uint32_t pfec, struct sh_fault *out)
+{
+    uint64_t se0 = sh_trace_leaf(v, va);      /* trace: entry before */
+    enum sh_result r = v->mode->page_fault(v, va, pfec, out);
+    fault_counted(v, r);
     if (r != SH_STOP) SH_TRACE_FAULT(v, r == SH_FIXED ? SHT_FAULT_FIXED : r == SH_REFLECT ? SHT_FAULT_REFLECTED : SHT_FAULT_EMULATED, va, r == SH_EMULATE ? out->gfn : ~0ULL, pfec, se0, sh_trace_leaf(v, va), 0);
-    audit_after(d);
+    audit_after(v->d);
+    return r;
+}
+
+enum sh_result shadow_page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
+                                 struct sh_fault *out)
+{
+    v->d->c.faults++;
+    if (__builtin_expect(sh_trace_on, 0))
+        return page_fault_traced(v, va, pfec, out);
+    enum sh_result r = v->mode->page_fault(v, va, pfec, out);
+    fault_counted(v, r);
+    audit_after(v->d);
     return r;
 }
 
