@@ -409,7 +409,7 @@ void shadow_blow_tables(struct shadow_domain *d)
  * short, tear down everything but what is in use.  Callers invoke it before
  * any step that may allocate, so nothing fails half-way (I6).
  */
-int sh_prealloc(struct shadow_domain *d, unsigned n)
+int sh_prealloc_slow(struct shadow_domain *d, unsigned n)
 {
     if (d->nfree >= n)
         return 0;

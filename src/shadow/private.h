@@ -249,8 +249,14 @@ static inline void sh_get(struct shadow_domain *d, uint32_t idx) { d->pg[idx].re
 void sh_put(struct shadow_domain *d, uint32_t idx);
 void sh_pin(struct shadow_domain *d, uint32_t idx);    /* pin or move to LRU head */
 void sh_unpin(struct shadow_domain *d, uint32_t idx);
-/* 0 if n frames are free (unpinning / tearing down as needed), else -1. */
-int sh_prealloc(struct shadow_domain *d, unsigned n);
+/* 0 if n frames are free (unpinning / tearing down as needed), else -1.
+ * The test that they are free already (every fault and CR3 load asks) is
+ * inline; sh_prealloc_slow() makes room. */
+int sh_prealloc_slow(struct shadow_domain *d, unsigned n);
+static inline int sh_prealloc(struct shadow_domain *d, unsigned n)
+{
+    return d->nfree >= n ? 0 : sh_prealloc_slow(d, n);
+}
 /* Unpin every pinned shadow no vCPU runs on (their subtrees die by refcount). */
 void sh_unpin_unused(struct shadow_domain *d);
 /* Unpin everything not in use and empty the in-use top levels. */
