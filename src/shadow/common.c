@@ -86,7 +86,7 @@ static void oos_resync(struct shadow_vcpu *v, struct sh_oos *o, unsigned why)
     uint32_t s[8];
     uint8_t t[8];
     unsigned n = sh_pt_shadows(d, o->gfn, s), step = 1;
-    uint32_t *g = sh_map_gfn(_gfn(o->gfn)), *sn = sh_oos_snap(d, o);
+    uint32_t *g = sh_gmap(d, o->gfn), *sn = sh_oos_snap(d, o);
     unsigned long changed = 0;
     if (!n || !g) {
         o->gfn = INVALID_GFN_RAW;
@@ -176,7 +176,7 @@ void sh_oos_resync_entry(struct shadow_vcpu *v, uint64_t gfn, unsigned off, unsi
 {
     struct shadow_domain *d = v->d;
     struct sh_oos *o = d->noos ? sh_oos_find(d, gfn) : NULL;
-    const char *g = sh_map_gfn(_gfn(gfn));
+    const char *g = sh_gmap(d, gfn);
     if (!o || !g)
         return;
     char *sn = sh_oos_snap(d, o);
@@ -594,7 +594,7 @@ void sh_validate_pt_write(struct shadow_vcpu *v, uint64_t gfn, unsigned off, uns
          * wrote elsewhere, the GDB stub): the snapshot takes the written
          * entries before they are revalidated (invariant O). */
         unsigned a = off & ~7u, b = (off + len + 7) & ~7u;
-        const char *g = sh_map_gfn(_gfn(gfn));
+        const char *g = sh_gmap(d, gfn);
         if (g)
             memcpy((char *)sh_oos_snap(d, o) + a, g + a, (b > PAGE_SIZE ? PAGE_SIZE : b) - a);
     }
@@ -607,7 +607,7 @@ void sh_validate_pt_write(struct shadow_vcpu *v, uint64_t gfn, unsigned off, uns
         v->pt_zero_run = 0;
     }
     /* Zeroing: the aligned entries covering the write are all zero now. */
-    const uint8_t *g = sh_map_gfn(_gfn(gfn));
+    const uint8_t *g = sh_gmap(d, gfn);
     bool zero = g != NULL;
     for (unsigned b = off & ~7u; zero && b < off + len && b < PAGE_SIZE; b++)
         zero = g[b] == 0;
@@ -673,7 +673,7 @@ static enum sh_result guest_access(struct shadow_vcpu *v, gva_t va, void *buf, u
         enum sh_result r = v->mode->translate(v, a, access, false, &gpa, out);
         if (r != SH_FIXED)
             return access_refused(v, a, r, out);
-        if (!sh_map_gfn(_gfn(gpa >> PAGE_SHIFT))) {
+        if (!sh_gmap(d, gpa >> PAGE_SHIFT)) {
             return sh_stop(out, "guest access to a frame that is not guest RAM");
         }
         done += n;
@@ -685,7 +685,7 @@ static enum sh_result guest_access(struct shadow_vcpu *v, gva_t va, void *buf, u
         if (r != SH_FIXED)
             return one_page ? access_refused(v, a, r, out) : r;   /* else the check pass counted it */
         uint64_t gfn = gpa >> PAGE_SHIFT;
-        char *p = (char *)sh_map_gfn(_gfn(gfn)) + (gpa & (PAGE_SIZE - 1));   /* RAM: translate() checked */
+        char *p = (char *)sh_gmap(d, gfn) + (gpa & (PAGE_SIZE - 1));   /* RAM: translate() checked */
         if (write) {
             memcpy(p, (const char *)buf + done, n);
             if (sh_is_pt(d, gfn))
@@ -747,7 +747,7 @@ enum sh_result shadow_cmpxchg_guest(struct shadow_vcpu *v, gva_t va, void *expec
     if (r != SH_FIXED)
         return r;
     uint64_t gfn = gpa >> PAGE_SHIFT;
-    char *p = (char *)sh_map_gfn(_gfn(gfn)) + (gpa & (PAGE_SIZE - 1));
+    char *p = (char *)sh_gmap(d, gfn) + (gpa & (PAGE_SIZE - 1));
     d->c.guest_writes++;
     switch (len) {
     case 1: *done = __atomic_compare_exchange_n((uint8_t *)p, (uint8_t *)expected,

@@ -63,7 +63,7 @@ static enum sh_result update_cr3(struct shadow_vcpu *v, struct sh_fault *out)
     struct shadow_domain *d = v->d;
 #if GUEST_LEVELS == 3
     gpa_t a = v->guest_cr3 & 0xffffffe0ULL;
-    const char *pdpt = sh_map_gfn(_gfn(a >> PAGE_SHIFT));
+    const char *pdpt = sh_gmap(d, a >> PAGE_SHIFT);
     if (!pdpt)
         return sh_stop(out, "guest PDPT is not in guest RAM");
     uint64_t raw[4];        /* read once: the check and the cache see the same */
@@ -88,7 +88,7 @@ static enum sh_result update_cr3(struct shadow_vcpu *v, struct sh_fault *out)
         if (glne_has(pe[i], P)) {
             uint64_t g = glne_frame(pe[i]);
             uint32_t s = sh_lookup(d, g, SH_T_L2_PAE);
-            if (s != SH_NIL || sh_map_gfn(_gfn(g))) {
+            if (s != SH_NIL || sh_gmap(d, g)) {
                 s = set_toplevel_shadow(v, i, g, SH_T_L2_PAE, s);
                 if (s == SH_NIL)
                     return top_failed(out, g);

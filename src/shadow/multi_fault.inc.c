@@ -99,7 +99,7 @@ static sl1e_t *get_and_create_l1e(struct shadow_vcpu *v, const struct gwalk *gw,
 static __attribute__((noinline, cold)) void prefetch_l1(struct shadow_vcpu *v, uint32_t si, unsigned k)
 {
     struct shadow_domain *d = v->d;
-    const gl1e_t *g = sh_map_gfn(_gfn(d->pg[si].gfn));
+    const gl1e_t *g = sh_gmap(d, d->pg[si].gfn);
     sl1e_t *s = sh_map(d, si);
     unsigned n = d->prefetch < NENT ? d->prefetch : NENT;
     unsigned first = k - k % n;       /* the aligned group of n around k */

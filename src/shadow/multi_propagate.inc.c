@@ -192,7 +192,7 @@ static __attribute__((noinline)) uint32_t make_shadow(struct shadow_domain *d, s
     d->pg[i].writes = 0;
     sl1e_t *s = sh_map(d, i);          /* read only for an l1 or fl1 */
     if (t == ltype[1] && d->prefetch == SH_PREFETCH_ALL) {
-        gl1e_t *g = sh_map_gfn(_gfn(gfn));
+        gl1e_t *g = sh_gmap(d, gfn);
         for (unsigned k = 0; g && k < NENT; k++) {
             sl1e_t e = l1e_propagate_from_guest(d, v, g[k]);
             if (sl1e_val(e)) {
@@ -226,7 +226,7 @@ static void validate(struct shadow_vcpu *v, uint32_t si, unsigned off, unsigned 
 {
     struct shadow_domain *d = v->d;
     unsigned l = sh_role[d->pg[si].type].level;
-    void *g = sh_map_gfn(_gfn(d->pg[si].gfn));  /* gl1e_t[] at level 1, else glne_t[] */
+    void *g = sh_gmap(d, d->pg[si].gfn);  /* gl1e_t[] at level 1, else glne_t[] */
     void *s = sh_map(d, si);                     /* sl1e_t[] at level 1, else slne_t[] */
     if (!g || !len)
         return;

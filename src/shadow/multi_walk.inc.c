@@ -118,7 +118,7 @@ static enum sh_result walk(struct shadow_vcpu *v, gva_t va, uint32_t access,
     /* One loop for every level: the checks common to all levels are made
      * on the raw entry, which is then kept typed by its level (gw_set). */
     for (;; l--) {
-        entry_raw_t *tab = sh_map_gfn(_gfn(t));
+        entry_raw_t *tab = sh_gmap(v->d, t);
         if (!tab)
             return sh_stop(out, "guest page table is not in guest RAM");
         entry_raw_t *ep = &tab[idx(va, l)];
@@ -223,7 +223,7 @@ static enum sh_result translate(struct shadow_vcpu *v, gva_t va, uint32_t access
         /* A/D only for an access that can complete (its frame is guest RAM):
          * a refused access leaves the guest's tables as they were, so a
          * caller may walk once with A/D (guest_access). */
-        if (want_ad && !sh_map_gfn(_gfn(gw.gfn)))
+        if (want_ad && !sh_gmap(v->d, gw.gfn))
             return sh_stop(out, "guest access to a frame that is not guest RAM");
         if (!want_ad || set_ad(v->d, &gw, access & PFEC_WRITE) || tries > 16)
             break;

@@ -100,6 +100,8 @@ struct shadow_domain *shadow_domain_init(mfn_t pool_base, unsigned long frames)
         d->bucket[i] = SH_NIL;
     d->lru_head = d->lru_tail = SH_NIL;
     d->free_head = SH_NIL;
+    for (unsigned i = 0; i < SH_GMAP; i++)
+        d->gmap[i].gfn = INVALID_GFN_RAW;      /* sh_gmap(): every slot empty */
     for (uint32_t i = 0; i < frames; i++) {
         struct sh_page *sp = &d->pg[i];
         sp->lprev = sp->lnext = SH_NIL;

@@ -155,6 +155,13 @@ struct sh_oos {
     uint32_t epoch;             /* d->oos_wl_epoch when its leaves' D bits were last cleared */
 };
 
+/* One slot of the domain's cache of guest-frame pointers (sh_gmap()). */
+#define SH_GMAP 64
+struct sh_gmap_slot {
+    uint64_t gfn;               /* INVALID_GFN_RAW: empty */
+    void *p;
+};
+
 struct shadow_domain {
     mfn_t base;                 /* first pool frame */
     char *va;                   /* the pool, mapped contiguously (shadow_domain_init checks) */
@@ -186,6 +193,7 @@ struct shadow_domain {
     uint8_t oos_next[SH_MAX_VCPUS];   /* the next slot to evict (round robin) */
     struct shadow_vcpu *vcpu[SH_MAX_VCPUS];
     unsigned nvcpus;
+    struct sh_gmap_slot gmap[SH_GMAP];   /* sh_gmap(): slot gfn % SH_GMAP */
     struct sh_counters c;
 };
 
@@ -235,6 +243,26 @@ static inline void *sh_map_gfn(gfn_t g)
 {
     mfn_t m = plat_gfn_to_mfn(g);
     return mfn_valid(m) ? plat_map_mfn(m) : NULL;
+}
+/*
+ * sh_map_gfn(gfn) through the domain's direct-mapped cache of its non-NULL
+ * answers (the guest tables a walk reads, the frames an emulated access
+ * copies, each asked several times an exit).  A cached pointer is what
+ * sh_map_gfn() would answer now: the p2m's answer for a frame is fixed
+ * while a guest runs and plat_map_mfn() pointers are valid for the run
+ * (platform.h).  A refused frame is not cached, so it is refused afresh.
+ */
+static inline void *sh_gmap(struct shadow_domain *d, uint64_t gfn)
+{
+    struct sh_gmap_slot *e = &d->gmap[gfn % SH_GMAP];
+    if (e->gfn == gfn)
+        return e->p;
+    void *p = sh_map_gfn(_gfn(gfn));
+    if (p) {
+        e->gfn = gfn;
+        e->p = p;
+    }
+    return p;
 }
 
 uint32_t sh_lookup(struct shadow_domain *d, uint64_t gfn, enum sh_type t);
