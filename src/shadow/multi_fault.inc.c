@@ -76,8 +76,10 @@ static sl1e_t *get_and_create_l1e(struct shadow_vcpu *v, const struct gwalk *gw,
             *why = "shadow pool exhausted";
             return NULL;
         }
-        bool ch = install(d, si, idx(va, l), se, l < gw->leaf ? fl2e_link(sh_idx_mfn(d, ci))
-                          : lne_propagate_from_guest(v, gw->e[l], l, sh_idx_mfn(d, ci)));
+        slne_t want = l < gw->leaf ? fl2e_link(sh_idx_mfn(d, ci))
+                                   : lne_propagate_from_guest(v, gw->e[l], l, sh_idx_mfn(d, ci));
+        /* install() changes nothing for an equal entry: the usual case, tested here */
+        bool ch = slne_val(*se) != slne_val(want) && install(d, si, idx(va, l), se, want);
         /* Another link to an out-of-sync l1: it catches up first (O). */
         if (unlikely(d->noos) && ch && l == 2 && ct == ltype[1])
             sh_oos_resync_gfn(v, cg, SHT_RESYNC_LINK);

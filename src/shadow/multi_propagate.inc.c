@@ -99,8 +99,8 @@ static sl1e_t fl1e_propagate(struct shadow_domain *d, glne_t ge, uint64_t base, 
 }
 
 /* lne_propagate_from_guest, levels N >= 2: the link to shadow `child`. */
-static slne_t lne_propagate_from_guest(struct shadow_vcpu *v, glne_t ge, unsigned l,
-                                       mfn_t child)
+static inline slne_t lne_propagate_from_guest(struct shadow_vcpu *v, glne_t ge, unsigned l,
+                                              mfn_t child)
 {
     if (!glne_has(ge, P) || !glne_has(ge, ACC) || glne_has(ge, rsvd(v, l, glne_val(ge))))
         return slne_mk(0);
