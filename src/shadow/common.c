@@ -167,10 +167,25 @@ static void oos_in_sync(struct shadow_vcpu *v, struct sh_oos *o)
     sh_remove_write_access(d, gfn);
 }
 
+/* The entry of len bytes (an entry's 4 or 8, else up to 8) at p, read once
+ * and zero-extended; the constant sizes copy without a call. */
+static inline uint64_t entry_get(const char *p, unsigned len)
+{
+    uint64_t e = 0;
+    if (len == 8)
+        memcpy(&e, p, 8);
+    else if (len == 4)
+        memcpy(&e, p, 4);
+    else
+        memcpy(&e, p, len);
+    return e;
+}
+
 /*
  * Resync one entry, bytes [off, off + len) of out-of-sync gfn (an INVLPG of
  * the address it maps: only that translation must be current; O holds entry
- * by entry).  Counted as a resync.
+ * by entry).  Counted as a resync.  The guest's entry is read once: the
+ * snapshot takes exactly the value compared.
  */
 void sh_oos_resync_entry(struct shadow_vcpu *v, uint64_t gfn, unsigned off, unsigned len)
 {
@@ -181,12 +196,15 @@ void sh_oos_resync_entry(struct shadow_vcpu *v, uint64_t gfn, unsigned off, unsi
         return;
     char *sn = sh_oos_snap(d, o);
     d->c.oos_resyncs++;
-    uint64_t now = 0, was = 0;
-    memcpy(&now, g + off, len);
-    memcpy(&was, sn + off, len);
+    uint64_t now = entry_get(g + off, len), was = entry_get(sn + off, len);
     if (now == was)
         return;
-    memcpy(sn + off, &now, len);    /* the snapshot first, as oos_resync */
+    if (len == 8)                   /* the snapshot first, as oos_resync */
+        memcpy(sn + off, &now, 8);
+    else if (len == 4)
+        memcpy(sn + off, &now, 4);
+    else
+        memcpy(sn + off, &now, len);
     d->c.oos_resync_changed++;
     if (OOS_MUTANT(5))
         return;                     /* the mutant skips the (only) changed entry */
