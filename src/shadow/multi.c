@@ -50,6 +50,7 @@
 #define mk_leaf                  SH_NAME(mk_leaf)
 #define mk_leaf_mfn              SH_NAME(mk_leaf_mfn)
 #define l1e_flags                SH_NAME(l1e_flags)
+#define l1e_flags_with           SH_NAME(l1e_flags_with)
 #define l1e_propagate_from_guest SH_NAME(l1e_propagate_from_guest)
 #define set_l1e                  SH_NAME(set_l1e)
 #define fl1e_propagate           SH_NAME(fl1e_propagate)

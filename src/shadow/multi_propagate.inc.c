@@ -41,21 +41,30 @@ static sl1e_t mk_leaf(struct shadow_domain *d, uint64_t gfn, uint64_t f)
 }
 
 /* The flags of the shadow leaf for guest PTE ge, 0 for none: present only if
- * guest P, A, no reserved bit; writable only if guest RW and D (so the first
- * write faults and sets D). */
-static inline uint64_t l1e_flags(struct shadow_vcpu *v, gl1e_t ge)
+ * guest P, A, no reserved bit (rs: rsvd(v, 1, ge), the same mask for every
+ * PTE of the mode, as rsvd() reads no bit of a level-1 entry); writable only
+ * if guest RW and D (so the first write faults and sets D); NX if n
+ * (nxe(v)) and guest NX.  l1e_flags() asks rs and n itself; a loop over a
+ * whole table asks them once (make_shadow). */
+static inline uint64_t l1e_flags_with(gl1e_t ge, bool n, uint64_t rs)
 {
-    if (!gl1e_has(ge, P) || !gl1e_has(ge, ACC) || gl1e_has(ge, rsvd(v, 1, gl1e_val(ge))))
+    if (!gl1e_has(ge, P) || !gl1e_has(ge, ACC) || gl1e_has(ge, rs))
         return 0;
     uint64_t f = _PAGE_PRESENT | _PAGE_ACCESSED
                | (gl1e_val(ge) & (_PAGE_USER | _PAGE_PWT | _PAGE_PCD | _PAGE_PAT | _PAGE_GLOBAL | PKEY));
     if (gl1e_has(ge, RW) && (DBIT_MUTANT(1) || gl1e_has(ge, DIR)))
         f |= _PAGE_RW | _PAGE_DIRTY;
 #if GUEST_LEVELS > 2
-    if (nxe(v) && gl1e_has(ge, _PAGE_NX))
+    if (n && gl1e_has(ge, _PAGE_NX))
         f |= _PAGE_NX;
+#else
+    (void)n;
 #endif
     return f;
+}
+static inline uint64_t l1e_flags(struct shadow_vcpu *v, gl1e_t ge)
+{
+    return l1e_flags_with(ge, nxe(v), rsvd(v, 1, gl1e_val(ge)));
 }
 
 /* l1e_propagate_from_guest: l1e_flags() on the guest's frame (mk_leaf). */
@@ -178,7 +187,9 @@ static inline slne_t fl2e_link(mfn_t child)
  * is filled entirely.  A frame that is out of sync is taken back in sync
  * before it gets another shadow (O: an out-of-sync frame has l1 shadows
  * only, and a new shadow starts from the current guest table anyway).
- * Needs the frames sh_prealloc() reserved (I6).
+ * Needs the frames sh_prealloc() reserved (I6).  The prefetch writes
+ * entries of the frame sh_make() just zeroed, so each write is set_l1e()'s
+ * from 0 (no old entry to unlink, no D bit lost).
  */
 static __attribute__((noinline)) uint32_t make_shadow(struct shadow_domain *d, struct shadow_vcpu *v,
                                                       uint64_t gfn, enum sh_type t, glne_t super)
@@ -192,14 +203,26 @@ static __attribute__((noinline)) uint32_t make_shadow(struct shadow_domain *d, s
     d->pg[i].writes = 0;
     sl1e_t *s = sh_map(d, i);          /* read only for an l1 or fl1 */
     if (t == ltype[1] && d->prefetch == SH_PREFETCH_ALL) {
+        /* l1e_propagate_from_guest() of every PTE, its mode-wide answers
+         * (rsvd at level 1, nxe) asked once for the table */
         gl1e_t *g = sh_gmap(d, gfn);
+        bool n = nxe(v);
+        uint64_t rs = rsvd(v, 1, 0);
+        unsigned long filled = 0;
         for (unsigned k = 0; g && k < NENT; k++) {
-            sl1e_t e = l1e_propagate_from_guest(d, v, g[k]);
-            if (sl1e_val(e)) {
-                set_l1e(d, i, k, &s[k], e);
-                d->c.prefetch_entries++;
-            }
+            gl1e_t ge = g[k];
+            uint64_t f = l1e_flags_with(ge, n, rs);
+            sl1e_t e = f ? mk_leaf(d, gl1e_frame(ge), f) : sl1e_mk(0);
+            if (!sl1e_val(e))
+                continue;
+            /* set_l1e() on an entry that is 0 (sh_make zeroed the frame):
+             * the write, and the reverse-map link of a writable one (R) */
+            sl1e_write(&s[k], e);
+            if ((sl1e_val(e) & (P | RW)) == (P | RW))
+                sh_rmap_add(d, i, k, sl1e_frame(e));
+            filled++;
         }
+        d->c.prefetch_entries += filled;
     } else if (t == FL1) {
         for (unsigned k = 0; k < NENT; k++)
             s[k] = fl1e_propagate(d, super, gfn, k);
