@@ -7,7 +7,7 @@
  * check), the same program checks that every operation ended as the benchmark
  * assumes: a benchmark that measured the wrong path would be worse than none.
  *
- *   micro_shadow OP N      OP: fault_fixed fault_reflected cr3_cached pt_write oos_resync cr3_oos cr3_oos_dirty unshadow reclaim
+ *   micro_shadow OP N      OP: fault_fixed fault_new_l1 fault_reflected cr3_cached pt_write oos_resync cr3_oos cr3_oos_dirty unshadow reclaim
  *
  * The guest: PAE with NX, one PDPT per address space, PD0 and PT0 mapping
  * 2 MiB of data frames from 4 MiB, PT0 mapped at VA 0x1ff000 (so the guest
@@ -196,7 +196,7 @@ static void guest_pte_write(unsigned long i, unsigned slot, uint64_t val)
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: micro_shadow fault_fixed|fault_reflected|cr3_cached|pt_write|oos_resync|cr3_oos|cr3_oos_dirty|oos_lost_d|unshadow|reclaim N\n");
+        fprintf(stderr, "usage: micro_shadow fault_fixed|fault_new_l1|fault_reflected|cr3_cached|pt_write|oos_resync|cr3_oos|cr3_oos_dirty|oos_lost_d|unshadow|reclaim N\n");
         return 2;
     }
     const char *op = argv[1];
@@ -218,6 +218,22 @@ int main(int argc, char **argv)
             if (measured_fault(va, pfec, &f) != SH_FIXED || hw_fault(va, PFEC_WRITE, &pfec))
                 die("hidden fault not fixed", i);
         }
+    } else if (!strcmp(op, "fault_new_l1")) {
+        /* A hidden read fault whose l1 shadow is missing (PT0 was unshadowed,
+         * not measured): the l1 is made and, prefetch=all, filled from all
+         * 511 present guest PTEs, as after a fork. */
+        setup(512);
+        unsigned long made = counter("prefetch_entries");
+        for (unsigned long i = 0; i < n; i++) {
+            if (!shadow_unshadow_gfn(dom, _gfn(pt(0) >> 12)))
+                die("PT0 still shadowed", i);
+            if (!hw_fault(0x1000, 0, &pfec))
+                die("no fault with PT0 unshadowed", i);
+            if (measured_fault(0x1000, pfec, &f) != SH_FIXED || hw_fault(0x1000, 0, &pfec))
+                die("hidden fault not fixed", i);
+        }
+        if (counter("prefetch_entries") < made + 511 * n)
+            die("a new l1 was not filled from its guest table", 0);
     } else if (!strcmp(op, "fault_reflected")) {
         /* VA 0: PT0 entry 0 not present, a true guest fault. */
         setup(512);

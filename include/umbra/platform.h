@@ -27,6 +27,8 @@ void *plat_map_mfn(mfn_t mfn);
  * reserve (image, shadow pool, VMCBs, copied modules) and frames above the
  * guest's physical address width are refused with INVALID_MFN.  Device
  * frames (MMIO holes) translate to themselves so they can be passed through.
+ * Its answer for a frame is fixed while a guest runs (the shadow keeps
+ * shadows of frames it accepted without asking again).
  */
 mfn_t plat_gfn_to_mfn(gfn_t gfn);
 
@@ -51,7 +53,11 @@ void plat_flush_va(struct shadow_vcpu *v, gva_t va);
 /*
  * CPU features the guest sees (the host's, less SVM).  The shadow code
  * honours exactly these: a feature the guest cannot enable is never
- * emulated, one it can is never ignored.
+ * emulated, one it can is never ignored.  plat_cpu_features() returns the
+ * same pointer at every call, for the life of the run, so a caller may keep
+ * the pointer (the shadow domain does: no call per entry walked) and read
+ * the fields through it; it must not keep a copy of a field the platform
+ * may change (the hosted tests change some between runs of the shadow code).
  */
 struct plat_cpu_features {
     unsigned maxphyaddr;   /* CPUID 0x80000008 EAX[7:0] */

@@ -86,7 +86,7 @@ static void oos_resync(struct shadow_vcpu *v, struct sh_oos *o, unsigned why)
     uint32_t s[8];
     uint8_t t[8];
     unsigned n = sh_pt_shadows(d, o->gfn, s), step = 1;
-    uint32_t *g = sh_map_gfn(_gfn(o->gfn)), *sn = sh_oos_snap(d, o);
+    uint32_t *g = sh_gmap(d, o->gfn), *sn = sh_oos_snap(d, o);
     unsigned long changed = 0;
     if (!n || !g) {
         o->gfn = INVALID_GFN_RAW;
@@ -167,26 +167,44 @@ static void oos_in_sync(struct shadow_vcpu *v, struct sh_oos *o)
     sh_remove_write_access(d, gfn);
 }
 
+/* The entry of len bytes (an entry's 4 or 8, else up to 8) at p, read once
+ * and zero-extended; the constant sizes copy without a call. */
+static inline uint64_t entry_get(const char *p, unsigned len)
+{
+    uint64_t e = 0;
+    if (len == 8)
+        memcpy(&e, p, 8);
+    else if (len == 4)
+        memcpy(&e, p, 4);
+    else
+        memcpy(&e, p, len);
+    return e;
+}
+
 /*
  * Resync one entry, bytes [off, off + len) of out-of-sync gfn (an INVLPG of
  * the address it maps: only that translation must be current; O holds entry
- * by entry).  Counted as a resync.
+ * by entry).  Counted as a resync.  The guest's entry is read once: the
+ * snapshot takes exactly the value compared.
  */
 void sh_oos_resync_entry(struct shadow_vcpu *v, uint64_t gfn, unsigned off, unsigned len)
 {
     struct shadow_domain *d = v->d;
     struct sh_oos *o = d->noos ? sh_oos_find(d, gfn) : NULL;
-    const char *g = sh_map_gfn(_gfn(gfn));
+    const char *g = sh_gmap(d, gfn);
     if (!o || !g)
         return;
     char *sn = sh_oos_snap(d, o);
     d->c.oos_resyncs++;
-    uint64_t now = 0, was = 0;
-    memcpy(&now, g + off, len);
-    memcpy(&was, sn + off, len);
+    uint64_t now = entry_get(g + off, len), was = entry_get(sn + off, len);
     if (now == was)
         return;
-    memcpy(sn + off, &now, len);    /* the snapshot first, as oos_resync */
+    if (len == 8)                   /* the snapshot first, as oos_resync */
+        memcpy(sn + off, &now, 8);
+    else if (len == 4)
+        memcpy(sn + off, &now, 4);
+    else
+        memcpy(sn + off, &now, len);
     d->c.oos_resync_changed++;
     if (OOS_MUTANT(5))
         return;                     /* the mutant skips the (only) changed entry */
@@ -417,7 +435,7 @@ static bool pae_pdptes_ok(struct shadow_vcpu *v)
     const char *p = sh_map_gfn(_gfn(a >> PAGE_SHIFT));
     if (!p)
         return true;                /* update_cr3 stops the guest instead */
-    return sh_pdptes_ok((const uint64_t *)(p + (a & (PAGE_SIZE - 1))));
+    return sh_pdptes_ok(v->d, (const uint64_t *)(p + (a & (PAGE_SIZE - 1))));
 }
 
 int shadow_update_paging_mode(struct shadow_vcpu *v)
@@ -498,21 +516,41 @@ enum sh_result shadow_update_cr3(struct shadow_vcpu *v, struct sh_fault *out)
     return r;
 }
 
-enum sh_result shadow_page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
-                                 struct sh_fault *out)
+/* A #PF's outcome counted (a fixed fault also ends the emulated-write runs). */
+static inline void fault_counted(struct shadow_vcpu *v, enum sh_result r)
 {
     struct shadow_domain *d = v->d;
-    d->c.faults++;
-    uint64_t se0 = __builtin_expect(sh_trace_on, 0) ? sh_trace_leaf(v, va) : ~0ULL;  /* trace: entry before */
-    enum sh_result r = v->mode->page_fault(v, va, pfec, out);
     switch (r) {
     case SH_FIXED: d->c.fault_fixed++; v->pt_write_run = 0; v->pt_zero_run = 0; break;
     case SH_REFLECT: d->c.fault_reflected++; break;
     case SH_STOP: d->c.fault_stopped++; break;
     case SH_EMULATE: break;     /* counted by cause in the mode */
     }
+}
+
+/* shadow_page_fault with the trace on: the same fault, counted the same,
+ * and recorded with va's shadow leaf before and after.  Out of line, so the
+ * untraced path keeps nothing live across the mode's handler. */
+static __attribute__((noinline, cold)) enum sh_result page_fault_traced(struct shadow_vcpu *v, gva_t va,
+                                                                        uint32_t pfec, struct sh_fault *out)
+{
+    uint64_t se0 = sh_trace_leaf(v, va);      /* trace: entry before */
+    enum sh_result r = v->mode->page_fault(v, va, pfec, out);
+    fault_counted(v, r);
     if (r != SH_STOP) SH_TRACE_FAULT(v, r == SH_FIXED ? SHT_FAULT_FIXED : r == SH_REFLECT ? SHT_FAULT_REFLECTED : SHT_FAULT_EMULATED, va, r == SH_EMULATE ? out->gfn : ~0ULL, pfec, se0, sh_trace_leaf(v, va), 0);
-    audit_after(d);
+    audit_after(v->d);
+    return r;
+}
+
+enum sh_result shadow_page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
+                                 struct sh_fault *out)
+{
+    v->d->c.faults++;
+    if (__builtin_expect(sh_trace_on, 0))
+        return page_fault_traced(v, va, pfec, out);
+    enum sh_result r = v->mode->page_fault(v, va, pfec, out);
+    fault_counted(v, r);
+    audit_after(v->d);
     return r;
 }
 
@@ -574,7 +612,7 @@ void sh_validate_pt_write(struct shadow_vcpu *v, uint64_t gfn, unsigned off, uns
          * wrote elsewhere, the GDB stub): the snapshot takes the written
          * entries before they are revalidated (invariant O). */
         unsigned a = off & ~7u, b = (off + len + 7) & ~7u;
-        const char *g = sh_map_gfn(_gfn(gfn));
+        const char *g = sh_gmap(d, gfn);
         if (g)
             memcpy((char *)sh_oos_snap(d, o) + a, g + a, (b > PAGE_SIZE ? PAGE_SIZE : b) - a);
     }
@@ -587,7 +625,7 @@ void sh_validate_pt_write(struct shadow_vcpu *v, uint64_t gfn, unsigned off, uns
         v->pt_zero_run = 0;
     }
     /* Zeroing: the aligned entries covering the write are all zero now. */
-    const uint8_t *g = sh_map_gfn(_gfn(gfn));
+    const uint8_t *g = sh_gmap(d, gfn);
     bool zero = g != NULL;
     for (unsigned b = off & ~7u; zero && b < off + len && b < PAGE_SIZE; b++)
         zero = g[b] == 0;
@@ -653,7 +691,7 @@ static enum sh_result guest_access(struct shadow_vcpu *v, gva_t va, void *buf, u
         enum sh_result r = v->mode->translate(v, a, access, false, &gpa, out);
         if (r != SH_FIXED)
             return access_refused(v, a, r, out);
-        if (!sh_map_gfn(_gfn(gpa >> PAGE_SHIFT))) {
+        if (!sh_gmap(d, gpa >> PAGE_SHIFT)) {
             return sh_stop(out, "guest access to a frame that is not guest RAM");
         }
         done += n;
@@ -665,7 +703,7 @@ static enum sh_result guest_access(struct shadow_vcpu *v, gva_t va, void *buf, u
         if (r != SH_FIXED)
             return one_page ? access_refused(v, a, r, out) : r;   /* else the check pass counted it */
         uint64_t gfn = gpa >> PAGE_SHIFT;
-        char *p = (char *)sh_map_gfn(_gfn(gfn)) + (gpa & (PAGE_SIZE - 1));   /* RAM: translate() checked */
+        char *p = (char *)sh_gmap(d, gfn) + (gpa & (PAGE_SIZE - 1));   /* RAM: translate() checked */
         if (write) {
             memcpy(p, (const char *)buf + done, n);
             if (sh_is_pt(d, gfn))
@@ -727,7 +765,7 @@ enum sh_result shadow_cmpxchg_guest(struct shadow_vcpu *v, gva_t va, void *expec
     if (r != SH_FIXED)
         return r;
     uint64_t gfn = gpa >> PAGE_SHIFT;
-    char *p = (char *)sh_map_gfn(_gfn(gfn)) + (gpa & (PAGE_SIZE - 1));
+    char *p = (char *)sh_gmap(d, gfn) + (gpa & (PAGE_SIZE - 1));
     d->c.guest_writes++;
     switch (len) {
     case 1: *done = __atomic_compare_exchange_n((uint8_t *)p, (uint8_t *)expected,

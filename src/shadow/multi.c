@@ -48,6 +48,9 @@
 #define set_ad                   SH_NAME(set_ad)
 #define translate                SH_NAME(translate)
 #define mk_leaf                  SH_NAME(mk_leaf)
+#define mk_leaf_mfn              SH_NAME(mk_leaf_mfn)
+#define l1e_flags                SH_NAME(l1e_flags)
+#define l1e_flags_with           SH_NAME(l1e_flags_with)
 #define l1e_propagate_from_guest SH_NAME(l1e_propagate_from_guest)
 #define set_l1e                  SH_NAME(set_l1e)
 #define fl1e_propagate           SH_NAME(fl1e_propagate)
@@ -58,6 +61,7 @@
 #define get_shadow               SH_NAME(get_shadow)
 #define make_shadow              SH_NAME(make_shadow)
 #define top_shadow               SH_NAME(top_shadow)
+#define linked_shadow            SH_NAME(linked_shadow)
 #define get_and_create_l1e       SH_NAME(get_and_create_l1e)
 #define prefetch_l1              SH_NAME(prefetch_l1)
 #define set_toplevel_shadow      SH_NAME(set_toplevel_shadow)
@@ -123,9 +127,11 @@ static inline unsigned idx(gva_t va, unsigned l)
     return (unsigned)(va >> (PAGE_SHIFT + LSHIFT * (l - 1))) & (NENT - 1);
 }
 
+/* EFER.NXE in effect: the guest set it and the CPU has NX (read through
+ * the domain's pointer to the platform's features, which is stable). */
 static inline bool nxe(const struct shadow_vcpu *v)
 {
-    return GUEST_LEVELS > 2 && (v->guest_efer & EFER_NXE) && plat_cpu_features()->nx;
+    return GUEST_LEVELS > 2 && (v->guest_efer & EFER_NXE) && v->d->feat->nx;
 }
 
 /* Does a present entry at level l with PS set map a superpage (vs. being reserved/ignored)? */
@@ -147,7 +153,7 @@ static inline bool superpage(const struct shadow_vcpu *v, unsigned l, glne_t e)
 static uint64_t rsvd(const struct shadow_vcpu *v, unsigned l, uint64_t e)
 {
 #if GUEST_LEVELS == 2
-    const struct plat_cpu_features *f = plat_cpu_features();
+    const struct plat_cpu_features *f = v->d->feat;
     if (l == 2 && superpage(v, l, glne_mk(e))) {
         /* 4 MiB PDE: bits 20:13 carry PA 39:32 with PSE-36, bit 21 is reserved */
         unsigned hi = f->pse36 ? (f->maxphyaddr >= 40 ? 8 : f->maxphyaddr - 32) : 0;
@@ -162,7 +168,7 @@ static uint64_t rsvd(const struct shadow_vcpu *v, unsigned l, uint64_t e)
         r |= 0xffULL << 13;                       /* 2 MiB: bits 20:13 */
 #if GUEST_LEVELS == 4
     if (l == 3 && (e & PS))
-        r |= plat_cpu_features()->pdpe1gb ? 0x1ffffULL << 13 : _PAGE_PSE;   /* 1 GiB: bits 29:13 */
+        r |= v->d->feat->pdpe1gb ? 0x1ffffULL << 13 : _PAGE_PSE;   /* 1 GiB: bits 29:13 */
     if (l == 4)
         r |= _PAGE_PSE | _PAGE_GLOBAL;      /* AMD: PML4E bits 8:7 are MBZ */
 #endif

@@ -7,20 +7,37 @@
  * drops one translation.
  */
 
+/* The top shadow translating va, or SH_NIL: a slot holds INVALID_MFN or a
+ * live shadow's frame (sh_set_top_move), so its index is a subtraction. */
 static inline uint32_t top_shadow(struct shadow_vcpu *v, gva_t va)
 {
 #if GUEST_LEVELS == 3
-    return sh_mfn_idx(v->d, mfn_x(v->toplevel[(va >> 30) & 3]));
+    uint64_t m = mfn_x(v->toplevel[(va >> 30) & 3]);
 #else
     (void)va;
-    return sh_mfn_idx(v->d, mfn_x(v->toplevel[0]));
+    uint64_t m = mfn_x(v->toplevel[0]);
 #endif
+    return m == INVALID_MFN_RAW ? SH_NIL : (uint32_t)(m - mfn_x(v->d->base));
+}
+
+/* The shadow a present link entry se names if it is the shadow of (gfn, t),
+ * else SH_NIL: a present link holds a reference on a live shadow (I3), and
+ * (gfn, t) has one shadow at most (I5), so an equal key is the hash's answer
+ * without the lookup. */
+static inline uint32_t linked_shadow(const struct shadow_domain *d, slne_t se, uint64_t gfn,
+                                     enum sh_type t)
+{
+    if (!slne_has(se, P))
+        return SH_NIL;
+    uint64_t i = slne_frame(se) - mfn_x(d->base);
+    return i < d->frames && d->pg[i].gfn == gfn && d->pg[i].type == t ? (uint32_t)i : SH_NIL;
 }
 
 /*
  * get_and_create_l1e (Xen's shadow_get_and_create_l1e): for the successful
  * walk gw, find or make the shadow at every level below the top shadow of
- * gw->va (get_shadow) and link each from its parent (install), top down, so
+ * gw->va (the one the present link names if it is that shadow, linked_shadow;
+ * else get_shadow) and link each from its parent (install), top down, so
  * that the l1 (or fl1) shadow translating gw->va is reachable from the
  * vCPU's top.  Returns its entry for gw->va, *l1 its pool index, *changed
  * whether a link changed; NULL with *why if there is no top shadow or the
@@ -52,13 +69,17 @@ static sl1e_t *get_and_create_l1e(struct shadow_vcpu *v, const struct gwalk *gw,
         } else {
             ct = child_of(v, gw->e[l], l, &cg);
         }
-        uint32_t ci = get_shadow(d, v, cg, ct, super);
+        uint32_t ci = linked_shadow(d, *se, cg, ct);
+        if (ci == SH_NIL)
+            ci = get_shadow(d, v, cg, ct, super);
         if (ci == SH_NIL) {
             *why = "shadow pool exhausted";
             return NULL;
         }
-        bool ch = install(d, si, idx(va, l), se, l < gw->leaf ? fl2e_link(sh_idx_mfn(d, ci))
-                          : lne_propagate_from_guest(v, gw->e[l], l, sh_idx_mfn(d, ci)));
+        slne_t want = l < gw->leaf ? fl2e_link(sh_idx_mfn(d, ci))
+                                   : lne_propagate_from_guest(v, gw->e[l], l, sh_idx_mfn(d, ci));
+        /* install() changes nothing for an equal entry: the usual case, tested here */
+        bool ch = slne_val(*se) != slne_val(want) && install(d, si, idx(va, l), se, want);
         /* Another link to an out-of-sync l1: it catches up first (O). */
         if (unlikely(d->noos) && ch && l == 2 && ct == ltype[1])
             sh_oos_resync_gfn(v, cg, SHT_RESYNC_LINK);
@@ -80,7 +101,7 @@ static sl1e_t *get_and_create_l1e(struct shadow_vcpu *v, const struct gwalk *gw,
 static __attribute__((noinline, cold)) void prefetch_l1(struct shadow_vcpu *v, uint32_t si, unsigned k)
 {
     struct shadow_domain *d = v->d;
-    const gl1e_t *g = sh_map_gfn(_gfn(d->pg[si].gfn));
+    const gl1e_t *g = sh_gmap(d, d->pg[si].gfn);
     sl1e_t *s = sh_map(d, si);
     unsigned n = d->prefetch < NENT ? d->prefetch : NENT;
     unsigned first = k - k % n;       /* the aligned group of n around k */
@@ -139,6 +160,8 @@ static enum sh_result page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
     uint32_t access = (pfec & (PFEC_WRITE | PFEC_USER | PFEC_INSN)) | (smap_here ? 0 : SH_PFEC_AC)
                     | (data ? 0 : SH_PFEC_NOPK);
     enum sh_result r;
+    mfn_t m;
+    bool writable = false;   /* a write, and gw.gfn is no protected page table nor trapped frame */
 
     if (sh_prealloc(d, SH_PREALLOC))
         return sh_stop(out, "shadow pool exhausted");
@@ -152,7 +175,8 @@ static enum sh_result page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
                 d->c.fault_rsvd++;
             return r;
         }
-        if (!mfn_valid(plat_gfn_to_mfn(_gfn(gw.gfn))))
+        m = plat_gfn_to_mfn(_gfn(gw.gfn));
+        if (!mfn_valid(m))
             return sh_stop(out, "guest maps a frame that is not the guest's (Umbra's or beyond MAXPHYADDR)");
         if (access & PFEC_WRITE) {
             out->gfn = gw.gfn;
@@ -172,6 +196,7 @@ static enum sh_result page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
             }
             if (plat_gfn_trap_writes(_gfn(gw.gfn)))
                 return SH_EMULATE;           /* the SVM layer emulates it (platform.h) */
+            writable = true;
         }
         if (set_ad(d, &gw, access & PFEC_WRITE))
             break;
@@ -186,7 +211,14 @@ static enum sh_result page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
     sl1e_t *se = get_and_create_l1e(v, &gw, &si, &changed, &why);
     if (!se)
         return sh_stop(out, why);
-    sl1e_t want = gw.leaf == 1 ? l1e_propagate_from_guest(d, v, gw.l1)
+    /* The leaf for gw.gfn (gl1e_frame(gw.l1)) with the p2m answer m (fixed
+     * for the run, platform.h) and, for a write, the answers of the checks
+     * above: still true unless get_and_create_l1e changed a link (a shadow
+     * it made, which may have made gw.gfn a page table, gets a present link:
+     * the walk succeeded and set_ad set A); A/D do not touch them. */
+    uint64_t lf;
+    sl1e_t want = gw.leaf == 1 ? ((lf = l1e_flags(v, gw.l1))
+                                  ? mk_leaf_mfn(d, gw.gfn, m, lf, writable && !changed) : sl1e_mk(0))
                                : fl1e_propagate(d, gw.e[gw.leaf], d->pg[si].gfn, idx(va, 1));
     if (!gw.rw && (access & PFEC_WRITE) && sl1e_has(want, P) && !sh_is_protected_pt(d, gw.gfn)) {
         want = sl1e_mk(sl1e_val(want) | _PAGE_RW | _PAGE_DIRTY);   /* WP = 0, supervisor-only leaf */

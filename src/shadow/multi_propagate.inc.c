@@ -10,38 +10,69 @@
 
 /* ---- propagation: guest entry -> shadow entry (I1, I2) ---------------------- */
 
-/* A leaf shadow entry for guest frame gfn with flags f, or not present if refused (I2). */
-static sl1e_t mk_leaf(struct shadow_domain *d, uint64_t gfn, uint64_t f)
+/*
+ * A leaf shadow entry for guest frame gfn, whose p2m answer the caller has
+ * (m = plat_gfn_to_mfn(gfn)), with flags f, or not present if refused (I2).
+ * RW goes unless the frame may be written through a leaf: not a protected
+ * page table (O: an out-of-sync one may), not a trapped frame.  writable:
+ * the caller has just found both false and nothing changed since (the #PF
+ * of a write, page_fault), so the two questions are not asked again.
+ */
+static inline sl1e_t mk_leaf_mfn(struct shadow_domain *d, uint64_t gfn, mfn_t m, uint64_t f,
+                                 bool writable)
 {
-    mfn_t m = plat_gfn_to_mfn(_gfn(gfn));
     if (!mfn_valid(m))
         return sl1e_mk(0);
 #if GUEST_LEVELS == 2
     if (mfn_x(m) >> 20)
         return sl1e_mk(0);  /* not nameable by a 32-bit entry */
 #endif
-    if ((f & _PAGE_RW) && (sh_is_protected_pt(d, gfn) || plat_gfn_trap_writes(_gfn(gfn))))
+    if ((f & _PAGE_RW) && !writable
+        && (sh_is_protected_pt(d, gfn) || plat_gfn_trap_writes(_gfn(gfn))))
         f &= ~(uint64_t)(_PAGE_RW | _PAGE_DIRTY);   /* write-protect page tables (and trapped frames),
                                                      * not the out-of-sync ones (O) */
     return sl1e_mk((mfn_x(m) << PAGE_SHIFT) | f);
 }
 
-/* l1e_propagate_from_guest: present only if guest P, A, no reserved bit;
- * writable only if guest RW and D (so the first write faults and sets D). */
-static sl1e_t l1e_propagate_from_guest(struct shadow_domain *d, struct shadow_vcpu *v,
-                                       gl1e_t ge)
+/* mk_leaf_mfn, asking the p2m and the write questions itself. */
+static sl1e_t mk_leaf(struct shadow_domain *d, uint64_t gfn, uint64_t f)
 {
-    if (!gl1e_has(ge, P) || !gl1e_has(ge, ACC) || gl1e_has(ge, rsvd(v, 1, gl1e_val(ge))))
-        return sl1e_mk(0);
+    return mk_leaf_mfn(d, gfn, plat_gfn_to_mfn(_gfn(gfn)), f, false);
+}
+
+/* The flags of the shadow leaf for guest PTE ge, 0 for none: present only if
+ * guest P, A, no reserved bit (rs: rsvd(v, 1, ge), the same mask for every
+ * PTE of the mode, as rsvd() reads no bit of a level-1 entry); writable only
+ * if guest RW and D (so the first write faults and sets D); NX if n
+ * (nxe(v)) and guest NX.  l1e_flags() asks rs and n itself; a loop over a
+ * whole table asks them once (make_shadow). */
+static inline uint64_t l1e_flags_with(gl1e_t ge, bool n, uint64_t rs)
+{
+    if (!gl1e_has(ge, P) || !gl1e_has(ge, ACC) || gl1e_has(ge, rs))
+        return 0;
     uint64_t f = _PAGE_PRESENT | _PAGE_ACCESSED
                | (gl1e_val(ge) & (_PAGE_USER | _PAGE_PWT | _PAGE_PCD | _PAGE_PAT | _PAGE_GLOBAL | PKEY));
     if (gl1e_has(ge, RW) && (DBIT_MUTANT(1) || gl1e_has(ge, DIR)))
         f |= _PAGE_RW | _PAGE_DIRTY;
 #if GUEST_LEVELS > 2
-    if (nxe(v) && gl1e_has(ge, _PAGE_NX))
+    if (n && gl1e_has(ge, _PAGE_NX))
         f |= _PAGE_NX;
+#else
+    (void)n;
 #endif
-    return mk_leaf(d, gl1e_frame(ge), f);
+    return f;
+}
+static inline uint64_t l1e_flags(struct shadow_vcpu *v, gl1e_t ge)
+{
+    return l1e_flags_with(ge, nxe(v), rsvd(v, 1, gl1e_val(ge)));
+}
+
+/* l1e_propagate_from_guest: l1e_flags() on the guest's frame (mk_leaf). */
+static sl1e_t l1e_propagate_from_guest(struct shadow_domain *d, struct shadow_vcpu *v,
+                                       gl1e_t ge)
+{
+    uint64_t f = l1e_flags(v, ge);
+    return f ? mk_leaf(d, gl1e_frame(ge), f) : sl1e_mk(0);
 }
 
 /*
@@ -77,8 +108,8 @@ static sl1e_t fl1e_propagate(struct shadow_domain *d, glne_t ge, uint64_t base, 
 }
 
 /* lne_propagate_from_guest, levels N >= 2: the link to shadow `child`. */
-static slne_t lne_propagate_from_guest(struct shadow_vcpu *v, glne_t ge, unsigned l,
-                                       mfn_t child)
+static inline slne_t lne_propagate_from_guest(struct shadow_vcpu *v, glne_t ge, unsigned l,
+                                              mfn_t child)
 {
     if (!glne_has(ge, P) || !glne_has(ge, ACC) || glne_has(ge, rsvd(v, l, glne_val(ge))))
         return slne_mk(0);
@@ -156,7 +187,9 @@ static inline slne_t fl2e_link(mfn_t child)
  * is filled entirely.  A frame that is out of sync is taken back in sync
  * before it gets another shadow (O: an out-of-sync frame has l1 shadows
  * only, and a new shadow starts from the current guest table anyway).
- * Needs the frames sh_prealloc() reserved (I6).
+ * Needs the frames sh_prealloc() reserved (I6).  The prefetch writes
+ * entries of the frame sh_make() just zeroed, so each write is set_l1e()'s
+ * from 0 (no old entry to unlink, no D bit lost).
  */
 static __attribute__((noinline)) uint32_t make_shadow(struct shadow_domain *d, struct shadow_vcpu *v,
                                                       uint64_t gfn, enum sh_type t, glne_t super)
@@ -170,14 +203,26 @@ static __attribute__((noinline)) uint32_t make_shadow(struct shadow_domain *d, s
     d->pg[i].writes = 0;
     sl1e_t *s = sh_map(d, i);          /* read only for an l1 or fl1 */
     if (t == ltype[1] && d->prefetch == SH_PREFETCH_ALL) {
-        gl1e_t *g = sh_map_gfn(_gfn(gfn));
+        /* l1e_propagate_from_guest() of every PTE, its mode-wide answers
+         * (rsvd at level 1, nxe) asked once for the table */
+        gl1e_t *g = sh_gmap(d, gfn);
+        bool n = nxe(v);
+        uint64_t rs = rsvd(v, 1, 0);
+        unsigned long filled = 0;
         for (unsigned k = 0; g && k < NENT; k++) {
-            sl1e_t e = l1e_propagate_from_guest(d, v, g[k]);
-            if (sl1e_val(e)) {
-                set_l1e(d, i, k, &s[k], e);
-                d->c.prefetch_entries++;
-            }
+            gl1e_t ge = g[k];
+            uint64_t f = l1e_flags_with(ge, n, rs);
+            sl1e_t e = f ? mk_leaf(d, gl1e_frame(ge), f) : sl1e_mk(0);
+            if (!sl1e_val(e))
+                continue;
+            /* set_l1e() on an entry that is 0 (sh_make zeroed the frame):
+             * the write, and the reverse-map link of a writable one (R) */
+            sl1e_write(&s[k], e);
+            if ((sl1e_val(e) & (P | RW)) == (P | RW))
+                sh_rmap_add(d, i, k, sl1e_frame(e));
+            filled++;
         }
+        d->c.prefetch_entries += filled;
     } else if (t == FL1) {
         for (unsigned k = 0; k < NENT; k++)
             s[k] = fl1e_propagate(d, super, gfn, k);
@@ -204,7 +249,7 @@ static void validate(struct shadow_vcpu *v, uint32_t si, unsigned off, unsigned 
 {
     struct shadow_domain *d = v->d;
     unsigned l = sh_role[d->pg[si].type].level;
-    void *g = sh_map_gfn(_gfn(d->pg[si].gfn));  /* gl1e_t[] at level 1, else glne_t[] */
+    void *g = sh_gmap(d, d->pg[si].gfn);  /* gl1e_t[] at level 1, else glne_t[] */
     void *s = sh_map(d, si);                     /* sl1e_t[] at level 1, else slne_t[] */
     if (!g || !len)
         return;

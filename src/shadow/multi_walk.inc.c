@@ -34,6 +34,7 @@ struct gwalk {
     entry_raw_t *p[5];    /* where each level's entry lives (NULL: the cached PDPTE) */
     uint64_t t[5];        /* gfn of the table holding level l's entry */
     uint64_t gfn;         /* the 4 KiB frame va maps */
+    uint64_t all;         /* AND of the raw entries the walk read from tables (set_ad) */
     bool rw, us, nx;      /* effective rights: AND, AND, OR over the levels */
 };
 
@@ -84,10 +85,12 @@ static enum sh_result walk(struct shadow_vcpu *v, gva_t va, uint32_t access,
     unsigned l;
     uint64_t t;
     bool n = nxe(v);
+    /* The rights and the AND of the entries, in registers: stored once the
+     * walk succeeded (no caller reads them after a fault). */
+    uint64_t all = ~0ULL;
+    bool rw = true, us = true, nx = false;
 
     gw->va = va;
-    gw->rw = gw->us = true;
-    gw->nx = false;
 #if GUEST_LEVELS == 4
     if ((uint64_t)((int64_t)(va << 16) >> 16) != va) {
         out->vector = X86_EXC_GP;     /* non-canonical: #GP(0), never a #PF */
@@ -115,7 +118,7 @@ static enum sh_result walk(struct shadow_vcpu *v, gva_t va, uint32_t access,
     /* One loop for every level: the checks common to all levels are made
      * on the raw entry, which is then kept typed by its level (gw_set). */
     for (;; l--) {
-        entry_raw_t *tab = sh_map_gfn(_gfn(t));
+        entry_raw_t *tab = sh_gmap(v->d, t);
         if (!tab)
             return sh_stop(out, "guest page table is not in guest RAM");
         entry_raw_t *ep = &tab[idx(va, l)];
@@ -128,10 +131,11 @@ static enum sh_result walk(struct shadow_vcpu *v, gva_t va, uint32_t access,
             return fault(v, va, access, out);
         if (e & rsvd(v, l, e))
             return fault(v, va, access | PFEC_PRESENT | PFEC_RSVD, out);
-        gw->rw &= !!(e & RW);
-        gw->us &= !!(e & US);
+        all &= e;
+        rw &= !!(e & RW);
+        us &= !!(e & US);
 #if GUEST_LEVELS > 2
-        gw->nx |= n && (e & _PAGE_NX);
+        nx |= n && (e & _PAGE_NX);
 #endif
         if (l == 1 || superpage(v, l, gw->e[l])) {
             gw->leaf = l;
@@ -139,22 +143,26 @@ static enum sh_result walk(struct shadow_vcpu *v, gva_t va, uint32_t access,
         }
         t = glne_frame(gw->e[l]);
     }
+    gw->all = all;
+    gw->rw = rw;
+    gw->us = us;
+    gw->nx = nx;
     gw->gfn = l == 1 ? gl1e_frame(gw->l1)
             : sp_base(gw->e[l], l) + ((va >> PAGE_SHIFT) & ((1ULL << (LSHIFT * (l - 1))) - 1));
 
     bool bad, smap = false;
     uint32_t pk = 0;
     if (access & PFEC_USER) {
-        bad = !gw->us || ((access & PFEC_WRITE) && !gw->rw);
+        bad = !us || ((access & PFEC_WRITE) && !rw);
     } else {
-        smap = !(access & (PFEC_INSN | SH_PFEC_AC)) && gw->us && (v->guest_cr4 & X86_CR4_SMAP);
-        bad = ((access & PFEC_WRITE) && !gw->rw && (v->guest_cr0 & X86_CR0_WP))
-           || ((access & PFEC_INSN) && gw->us && (v->guest_cr4 & X86_CR4_SMEP)) || smap;
+        smap = !(access & (PFEC_INSN | SH_PFEC_AC)) && us && (v->guest_cr4 & X86_CR4_SMAP);
+        bad = ((access & PFEC_WRITE) && !rw && (v->guest_cr0 & X86_CR0_WP))
+           || ((access & PFEC_INSN) && us && (v->guest_cr4 & X86_CR4_SMEP)) || smap;
     }
-    if ((access & PFEC_INSN) && gw->nx)
+    if ((access & PFEC_INSN) && nx)
         bad = true;
 #if GUEST_LEVELS == 4
-    pk = sh_pk_fault(v, (unsigned)(gw_raw(gw, gw->leaf) >> 59) & 15, access, gw->us);
+    pk = sh_pk_fault(v, (unsigned)(gw_raw(gw, gw->leaf) >> 59) & 15, access, us);
 #endif
     (void)n;
     (void)smap;
@@ -174,16 +182,22 @@ static enum sh_result walk(struct shadow_vcpu *v, gva_t va, uint32_t access,
  * Set A on every entry of a successful walk and D on the leaf of a write,
  * atomically (the guest may race on another vCPU).  false: an entry changed
  * under us, walk again.  A/D only grow the guest's grant, so shadows of the
- * touched tables stay within it (I1) without revalidation.
+ * touched tables stay within it (I1) without revalidation.  When every entry
+ * the walk read has A (gw->all: the AND over exactly the entries the loop
+ * below visits, those with gw->p set) and the leaf has D if D is wanted,
+ * the loop would write nothing: return at once.
  */
 static bool set_ad(struct shadow_domain *d, struct gwalk *gw, bool write)
 {
+    bool want_d = write ? !DBIT_MUTANT(3) : DBIT_MUTANT(4);
+    if ((gw->all & ACC) && (!want_d || (gw_raw(gw, gw->leaf) & DIR)))
+        return true;
     for (unsigned l = GUEST_LEVELS; l >= gw->leaf; l--) {
         if (!gw->p[l])
             continue;
         entry_raw_t old = (entry_raw_t)gw_raw(gw, l);
         entry_raw_t want = old | (entry_raw_t)ACC
-            | ((l == gw->leaf && (write ? !DBIT_MUTANT(3) : DBIT_MUTANT(4))) ? (entry_raw_t)DIR : 0);
+            | ((l == gw->leaf && want_d) ? (entry_raw_t)DIR : 0);
         if (want == old)
             continue;
         if (!__atomic_compare_exchange_n(gw->p[l], &old, want, false,
@@ -209,7 +223,7 @@ static enum sh_result translate(struct shadow_vcpu *v, gva_t va, uint32_t access
         /* A/D only for an access that can complete (its frame is guest RAM):
          * a refused access leaves the guest's tables as they were, so a
          * caller may walk once with A/D (guest_access). */
-        if (want_ad && !sh_map_gfn(_gfn(gw.gfn)))
+        if (want_ad && !sh_gmap(v->d, gw.gfn))
             return sh_stop(out, "guest access to a frame that is not guest RAM");
         if (!want_ad || set_ad(v->d, &gw, access & PFEC_WRITE) || tries > 16)
             break;

@@ -82,6 +82,7 @@ struct shadow_domain *shadow_domain_init(mfn_t pool_base, unsigned long frames)
     d->va = p0;
     d->rsvd_addr[0] = sh_rsvd_addr(62);
     d->rsvd_addr[1] = sh_rsvd_addr(51);
+    d->feat = plat_cpu_features();     /* read through on every walk: no call per entry */
     d->prefetch = SH_PREFETCH_ALL;     /* shadow_set_prefetch() */
     d->oos_after = SH_OOS_AFTER_WRITES;
     d->frames = (uint32_t)frames;
@@ -99,6 +100,8 @@ struct shadow_domain *shadow_domain_init(mfn_t pool_base, unsigned long frames)
         d->bucket[i] = SH_NIL;
     d->lru_head = d->lru_tail = SH_NIL;
     d->free_head = SH_NIL;
+    for (unsigned i = 0; i < SH_GMAP; i++)
+        d->gmap[i].gfn = INVALID_GFN_RAW;      /* sh_gmap(): every slot empty */
     for (uint32_t i = 0; i < frames; i++) {
         struct sh_page *sp = &d->pg[i];
         sp->lprev = sp->lnext = SH_NIL;
@@ -333,10 +336,15 @@ void sh_unpin(struct shadow_domain *d, uint32_t i)
     sh_put(d, i);
 }
 
-void sh_set_top(struct shadow_vcpu *v, unsigned slot, uint32_t idx)
+/* The slot's shadow by arithmetic, not sh_mfn_idx(): only this function
+ * writes a slot, with INVALID_MFN or a shadow it takes a reference on, so a
+ * slot's frame is a live pool frame (I3; asserted in range). */
+void sh_set_top_move(struct shadow_vcpu *v, unsigned slot, uint32_t idx)
 {
     struct shadow_domain *d = v->d;
-    uint32_t old = sh_mfn_idx(d, mfn_x(v->toplevel[slot]));
+    uint64_t om = mfn_x(v->toplevel[slot]);
+    uint32_t old = om == INVALID_MFN_RAW ? SH_NIL : (uint32_t)(om - mfn_x(d->base));
+    SH_ASSERT(old == SH_NIL || (old >= d->first && old < d->frames));
     if (old == idx)
         return;
     if (idx != SH_NIL) {
@@ -403,7 +411,7 @@ void shadow_blow_tables(struct shadow_domain *d)
  * short, tear down everything but what is in use.  Callers invoke it before
  * any step that may allocate, so nothing fails half-way (I6).
  */
-int sh_prealloc(struct shadow_domain *d, unsigned n)
+int sh_prealloc_slow(struct shadow_domain *d, unsigned n)
 {
     if (d->nfree >= n)
         return 0;

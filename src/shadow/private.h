@@ -155,11 +155,20 @@ struct sh_oos {
     uint32_t epoch;             /* d->oos_wl_epoch when its leaves' D bits were last cleared */
 };
 
+/* One slot of the domain's cache of guest-frame pointers (sh_gmap()). */
+#define SH_GMAP 64
+struct sh_gmap_slot {
+    uint64_t gfn;               /* INVALID_GFN_RAW: empty */
+    void *p;
+};
+
 struct shadow_domain {
     mfn_t base;                 /* first pool frame */
     char *va;                   /* the pool, mapped contiguously (shadow_domain_init checks) */
     uint64_t rsvd_addr[2];      /* sh_rsvd_addr(62), sh_rsvd_addr(51): MAXPHYADDR is the
                                  * platform's, fixed for the domain's life (rsvd() in multi.c) */
+    const struct plat_cpu_features *feat;   /* plat_cpu_features(): the same pointer at every
+                                 * call (platform.h), so read through it, never copied */
     uint32_t frames;            /* pool frames (incl. metadata) */
     uint32_t first;             /* first frame usable for shadows */
     struct sh_page *pg;         /* [frames] */
@@ -184,6 +193,7 @@ struct shadow_domain {
     uint8_t oos_next[SH_MAX_VCPUS];   /* the next slot to evict (round robin) */
     struct shadow_vcpu *vcpu[SH_MAX_VCPUS];
     unsigned nvcpus;
+    struct sh_gmap_slot gmap[SH_GMAP];   /* sh_gmap(): slot gfn % SH_GMAP */
     struct sh_counters c;
 };
 
@@ -234,6 +244,26 @@ static inline void *sh_map_gfn(gfn_t g)
     mfn_t m = plat_gfn_to_mfn(g);
     return mfn_valid(m) ? plat_map_mfn(m) : NULL;
 }
+/*
+ * sh_map_gfn(gfn) through the domain's direct-mapped cache of its non-NULL
+ * answers (the guest tables a walk reads, the frames an emulated access
+ * copies, each asked several times an exit).  A cached pointer is what
+ * sh_map_gfn() would answer now: the p2m's answer for a frame is fixed
+ * while a guest runs and plat_map_mfn() pointers are valid for the run
+ * (platform.h).  A refused frame is not cached, so it is refused afresh.
+ */
+static inline void *sh_gmap(struct shadow_domain *d, uint64_t gfn)
+{
+    struct sh_gmap_slot *e = &d->gmap[gfn % SH_GMAP];
+    if (e->gfn == gfn)
+        return e->p;
+    void *p = sh_map_gfn(_gfn(gfn));
+    if (p) {
+        e->gfn = gfn;
+        e->p = p;
+    }
+    return p;
+}
 
 uint32_t sh_lookup(struct shadow_domain *d, uint64_t gfn, enum sh_type t);
 /* Allocate a zeroed shadow (gfn, t), refs 0, hashed; sh_prealloc() first (I6).
@@ -247,8 +277,14 @@ static inline void sh_get(struct shadow_domain *d, uint32_t idx) { d->pg[idx].re
 void sh_put(struct shadow_domain *d, uint32_t idx);
 void sh_pin(struct shadow_domain *d, uint32_t idx);    /* pin or move to LRU head */
 void sh_unpin(struct shadow_domain *d, uint32_t idx);
-/* 0 if n frames are free (unpinning / tearing down as needed), else -1. */
-int sh_prealloc(struct shadow_domain *d, unsigned n);
+/* 0 if n frames are free (unpinning / tearing down as needed), else -1.
+ * The test that they are free already (every fault and CR3 load asks) is
+ * inline; sh_prealloc_slow() makes room. */
+int sh_prealloc_slow(struct shadow_domain *d, unsigned n);
+static inline int sh_prealloc(struct shadow_domain *d, unsigned n)
+{
+    return d->nfree >= n ? 0 : sh_prealloc_slow(d, n);
+}
 /* Unpin every pinned shadow no vCPU runs on (their subtrees die by refcount). */
 void sh_unpin_unused(struct shadow_domain *d);
 /* Unpin everything not in use and empty the in-use top levels. */
@@ -262,7 +298,17 @@ static inline bool sh_is_pt(struct shadow_domain *d, uint64_t gfn)
 /* Up to 8 shadow indices of gfn that are page-table shadows; returns count. */
 unsigned sh_pt_shadows(struct shadow_domain *d, uint64_t gfn, uint32_t out[8]);
 /* Replace vCPU top-level slot i by idx (SH_NIL to clear), moving the ref. */
-void sh_set_top(struct shadow_vcpu *v, unsigned i, uint32_t idx);
+void sh_set_top_move(struct shadow_vcpu *v, unsigned i, uint32_t idx);
+/* sh_set_top_move() unless the slot already holds idx: a slot holds
+ * INVALID_MFN or the frame of a live shadow it references (I3), so equal
+ * frames are the same shadow, and then nothing moves (a CR3 switch leaves
+ * most PAE slots as they were). */
+static inline void sh_set_top(struct shadow_vcpu *v, unsigned i, uint32_t idx)
+{
+    uint64_t want = idx == SH_NIL ? INVALID_MFN_RAW : mfn_x(v->d->base) + idx;
+    if (mfn_x(v->toplevel[i]) != want)
+        sh_set_top_move(v, i, idx);
+}
 void sh_flush_all(struct shadow_domain *d);  /* tlb_flush on every vCPU */
 const struct shadow_mode *sh_mode_of_type(enum sh_type t);
 /* Make the page-table shadows of gfn that no vCPU runs on die (unlink, unpin);
@@ -380,9 +426,9 @@ static inline uint64_t sh_rsvd_addr(unsigned top_bit)
  * load them: false if one is present with a reserved bit set (low reserved
  * bits, address bits from maxphyaddr, bit 63), which the CPU refuses with
  * #GP(0).  The one rule for common.c and update_cr3 (multi_cr3.inc.c). */
-static inline bool sh_pdptes_ok(const uint64_t pe[4])
+static inline bool sh_pdptes_ok(const struct shadow_domain *d, const uint64_t pe[4])
 {
-    uint64_t bad = PDPTE_RSVD_LOW | sh_rsvd_addr(62) | _PAGE_NX;
+    uint64_t bad = PDPTE_RSVD_LOW | d->rsvd_addr[0] | _PAGE_NX;   /* rsvd_addr[0]: sh_rsvd_addr(62) */
     for (unsigned i = 0; i < 4; i++)
         if ((pe[i] & _PAGE_PRESENT) && (pe[i] & bad))
             return false;
@@ -402,7 +448,7 @@ static inline uint32_t sh_pk_fault(struct shadow_vcpu *v, unsigned key, uint32_t
 {
     if ((access & (PFEC_INSN | SH_PFEC_NOPK))
         || !(v->guest_cr4 & (user_page ? X86_CR4_PKE : X86_CR4_PKS))
-        || !(user_page ? plat_cpu_features()->pku : plat_cpu_features()->pks))
+        || !(user_page ? v->d->feat->pku : v->d->feat->pks))
         return 0;
     uint32_t r = (user_page ? plat_guest_pkru(v) : plat_guest_pkrs(v)) >> (2 * key);
     bool wd = (r & 2) && (access & PFEC_WRITE) && ((access & PFEC_USER) || (v->guest_cr0 & X86_CR0_WP));

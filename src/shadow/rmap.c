@@ -102,14 +102,41 @@ void sh_rmap_del(struct shadow_domain *d, uint32_t si, unsigned k, uint64_t mfn)
     unlink_slot(d, s, mfn);
 }
 
+/*
+ * Unlink the writable entries of shadow si, which R proves linked: each
+ * one's { prev, next } node is spliced out as unlink_slot() does.  The
+ * shadow's own table and companion frames are mapped once for the 512 or
+ * 1024 entries (node(), slot_entry() would look them up per entry), and the
+ * entry's frame (for its bucket) is computed only for a chain head; the
+ * neighbours' nodes, in any shadow, through node().
+ */
+static inline void drop_entries(struct shadow_domain *d, uint32_t si, bool wide)
+{
+    const void *tab = sh_map(d, si);
+    uint32_t c0 = d->pg[si].rmap;
+    uint32_t *own[2] = { sh_map(d, c0), wide ? NULL : sh_map(d, d->pg[c0].rmap) };
+    unsigned nent = wide ? 512 : 1024;
+    for (unsigned k = 0; k < nent; k++) {
+        uint64_t e = wide ? ((const uint64_t *)tab)[k] : ((const uint32_t *)tab)[k];
+        if ((e & (_PAGE_PRESENT | _PAGE_RW)) != (_PAGE_PRESENT | _PAGE_RW))
+            continue;
+        const uint32_t *n = own[k >> 9] + 2 * (k & 511);      /* node(d, SLOT(si, k)) */
+        uint32_t prev = n[0], next = n[1];
+        if (prev)
+            node(d, prev)[1] = next;
+        else
+            d->rbucket[rhash(d, (wide ? e & PADDR_MASK_52 : e & PTE32_ADDR_MASK) >> PAGE_SHIFT)] = next;
+        if (next)
+            node(d, next)[0] = prev;
+    }
+}
+
 void sh_rmap_drop_shadow(struct shadow_domain *d, uint32_t si)
 {
-    unsigned nent = sh_nent(d->pg[si].type);
-    for (unsigned k = 0; k < nent; k++) {
-        uint64_t e = slot_entry(d, SLOT(si, k));
-        if ((e & (_PAGE_PRESENT | _PAGE_RW)) == (_PAGE_PRESENT | _PAGE_RW))
-            unlink_slot(d, SLOT(si, k), entry_mfn(d, si, e));
-    }
+    if (sh_role[d->pg[si].type].wide)
+        drop_entries(d, si, true);
+    else
+        drop_entries(d, si, false);
 }
 
 /*

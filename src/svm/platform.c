@@ -61,6 +61,7 @@ void plat_flush_va(struct shadow_vcpu *v, gva_t va)
     __asm__ volatile("invlpga %0, %1" :: "a"(va), "c"(GUEST_ASID) : "memory");
 }
 
+/* Filled on the first call; always &f (platform.h: the same pointer at every call). */
 const struct plat_cpu_features *plat_cpu_features(void)
 {
     static struct plat_cpu_features f;

@@ -210,6 +210,7 @@ void plat_flush_va(struct shadow_vcpu *v, gva_t va)
         sim_flush_hook(v, va);
 }
 
+/* Always &sim_features (platform.h: the same pointer at every call); tests change its fields. */
 const struct plat_cpu_features *plat_cpu_features(void)
 {
     return &sim_features;
