@@ -43,8 +43,7 @@ const struct shadow_mode *sh_mode_of_type(enum sh_type t)
 
 static inline uint32_t hash_gfn(const struct shadow_domain *d, uint64_t gfn)
 {
-    uint64_t h = gfn * 0x9e3779b97f4a7c15ULL;
-    return (uint32_t)(h >> 32) & (d->nbuckets - 1);
+    return sh_hash_gfn(d, gfn);
 }
 
 /*

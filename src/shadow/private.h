@@ -289,11 +289,23 @@ static inline int sh_prealloc(struct shadow_domain *d, unsigned n)
 void sh_unpin_unused(struct shadow_domain *d);
 /* Unpin everything not in use and empty the in-use top levels. */
 void sh_teardown(struct shadow_domain *d);
+/* The (gfn, type) hash's bucket of gfn (pool.c keeps the chains). */
+static inline uint32_t sh_hash_gfn(const struct shadow_domain *d, uint64_t gfn)
+{
+    uint64_t h = gfn * 0x9e3779b97f4a7c15ULL;
+    return (uint32_t)(h >> 32) & (d->nbuckets - 1);
+}
 /* Bitmask (1 << type) of the page-table types shadowing gfn. */
 unsigned sh_pt_types(struct shadow_domain *d, uint64_t gfn);
+/* sh_pt_types(d, gfn) != 0, inline (every leaf made writable asks it): the
+ * chain of gfn's bucket holds every shadow of gfn (I5), and the first
+ * page-table one answers. */
 static inline bool sh_is_pt(struct shadow_domain *d, uint64_t gfn)
 {
-    return sh_pt_types(d, gfn) != 0;
+    for (uint32_t i = d->bucket[sh_hash_gfn(d, gfn)]; i != SH_NIL; i = d->pg[i].hnext)
+        if (d->pg[i].gfn == gfn && sh_role[d->pg[i].type].pt)
+            return true;
+    return false;
 }
 /* Up to 8 shadow indices of gfn that are page-table shadows; returns count. */
 unsigned sh_pt_shadows(struct shadow_domain *d, uint64_t gfn, uint32_t out[8]);
