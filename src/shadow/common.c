@@ -716,6 +716,33 @@ static enum sh_result guest_access(struct shadow_vcpu *v, gva_t va, void *buf, u
     return SH_FIXED;
 }
 
+/*
+ * GDB's and the event rules' read (paging_ops.read_guest, svm.h): each page
+ * translated and judged as the guest's own access with pfec would be, and
+ * nothing written -- no A/D bit, no counter, no trace.  A fault comes back
+ * as the walk gives it (SH_REFLECT with out->cr2/pfec); a frame that is not
+ * guest RAM stops the read.  Bytes before a bad page may have been copied.
+ */
+enum sh_result shadow_peek_guest(struct shadow_vcpu *v, gva_t va, void *dst,
+                                 unsigned len, uint32_t pfec, struct sh_fault *out)
+{
+    uint32_t access = pfec & (PFEC_USER | PFEC_INSN | SH_PFEC_AC | PFEC_WRITE);
+    for (unsigned done = 0; done < len;) {
+        gva_t a = va + done;
+        unsigned n = page_chunk(a, len - done);
+        gpa_t gpa;
+        enum sh_result r = v->mode->translate(v, a, access, false, &gpa, out);
+        if (r != SH_FIXED)
+            return r;
+        const char *p = sh_gmap(v->d, gpa >> PAGE_SHIFT);
+        if (!p)
+            return sh_stop(out, "guest read of a frame that is not guest RAM");
+        memcpy((char *)dst + done, p + (gpa & (PAGE_SIZE - 1)), n);
+        done += n;
+    }
+    return SH_FIXED;
+}
+
 enum sh_result shadow_read_guest(struct shadow_vcpu *v, gva_t va, void *dst,
                                  unsigned len, uint32_t pfec, struct sh_fault *out)
 {

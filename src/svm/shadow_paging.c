@@ -542,7 +542,7 @@ static int sp_exit_check(struct svm_vcpu *v)
 static bool sp_read_guest(struct svm_vcpu *v, uint64_t la, void *buf, unsigned len)
 {
     struct sh_fault f;
-    return v->sh && shadow_read_guest(v->sh, la, buf, len, 0, &f) == SH_FIXED;
+    return v->sh && shadow_peek_guest(v->sh, la, buf, len, 0, &f) == SH_FIXED;   /* svm.h: no A/D */
 }
 
 const struct paging_ops shadow_paging_ops = {

@@ -732,6 +732,43 @@ START_TEST(pae_cross_page_access)
 }
 END_TEST
 
+/* shadow_peek_guest() (paging_ops.read_guest, svm.h): judged as the guest's
+ * own access, nothing written -- where shadow_read_guest() sets A. */
+START_TEST(pae_peek_sets_nothing)
+{
+    struct sh_fault f;
+    pae_guest(0);
+    w64(PT0 + 8, 0x301000 | P | RW);                 /* no A, no D */
+    w64(PT0 + 16, 0x302000 | P);                     /* supervisor, no A */
+    w64(PT0 + 32, (64ULL << 20) | P);                /* the first frame past RAM */
+    w32(0x301ffc, 0x11223344);
+    w32(0x302000, 0x55667788);
+    const uint64_t pdpte = r64(PDPT), pde = r64(PD0), pte1 = r64(PT0 + 8), pte2 = r64(PT0 + 16);
+    uint64_t y = 0;
+    ck_assert_int_eq(shadow_peek_guest(v, 0x1ffc, &y, 8, 0, &f), SH_FIXED);   /* across the page */
+    ck_assert_uint_eq(y, 0x5566778811223344ULL);
+    ck_assert_uint_eq(r64(PDPT), pdpte);
+    ck_assert_uint_eq(r64(PD0), pde);
+    ck_assert_uint_eq(r64(PT0 + 8), pte1);
+    ck_assert_uint_eq(r64(PT0 + 16), pte2);
+    /* a user read of the supervisor page faults as the guest's would */
+    ck_assert_int_eq(shadow_peek_guest(v, 0x2000, &y, 4, PFEC_USER, &f), SH_REFLECT);
+    ck_assert_uint_eq(f.cr2, 0x2000);
+    ck_assert_uint_eq(f.pfec, PFEC_PRESENT | PFEC_USER);
+    ck_assert_int_eq(shadow_peek_guest(v, 0x3000, &y, 4, 0, &f), SH_REFLECT);   /* not present */
+    ck_assert_uint_eq(f.pfec, 0);
+    ck_assert_int_ne(shadow_peek_guest(v, 0x4000, &y, 4, 0, &f), SH_FIXED);     /* not RAM */
+    ck_assert_uint_eq(r64(PD0), pde);
+    ck_assert_uint_eq(r64(PT0 + 16), pte2);
+    ck_assert_uint_eq(r64(PT0 + 32), (64ULL << 20) | P);
+    /* the emulator's read sets A on every entry it used */
+    ck_assert_int_eq(shadow_read_guest(v, 0x1ffc, &y, 8, 0, &f), SH_FIXED);
+    ck_assert_uint_eq(r64(PT0 + 8) & (A | D), A);
+    ck_assert_uint_eq(r64(PT0 + 16) & (A | D), A);
+    ck_assert(r64(PD0) & A);
+}
+END_TEST
+
 /* Two vCPUs on one domain share the shadows of a shared address space. */
 START_TEST(pae_two_vcpus)
 {
@@ -966,6 +1003,7 @@ static Suite *suite(void)
     tcase_add_test(t, pae_smap);
     tcase_add_test(t, pae_cmpxchg_pte);
     tcase_add_test(t, pae_cross_page_access);
+    tcase_add_test(t, pae_peek_sets_nothing);
     tcase_add_test(t, pae_two_vcpus);
     tcase_add_test(t, pae_destroy_subtree);
     tcase_add_test(t, pae_blow_in_use);
