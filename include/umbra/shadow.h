@@ -129,8 +129,9 @@ void shadow_invlpg(struct shadow_vcpu *v, gva_t va);
 #define SH_PFEC_DATA (1u << 29)
 enum sh_result shadow_read_guest(struct shadow_vcpu *v, gva_t va, void *dst,
                                  unsigned len, uint32_t pfec, struct sh_fault *out);
-/* The same read with no side effect at all (no A/D, no counter): GDB's
- * virtual reads and the event rules (paging_ops.read_guest, svm.h). */
+/* The same read with no side effect at all (no A/D, no counter):
+ * paging_ops.read_guest (svm.h: the event rules, the watchdog).  GDB's
+ * virtual reads under shadow use shadow_gva_to_gpa(). */
 enum sh_result shadow_peek_guest(struct shadow_vcpu *v, gva_t va, void *dst,
                                  unsigned len, uint32_t pfec, struct sh_fault *out);
 enum sh_result shadow_write_guest(struct shadow_vcpu *v, gva_t va, const void *src,

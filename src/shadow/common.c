@@ -717,7 +717,8 @@ static enum sh_result guest_access(struct shadow_vcpu *v, gva_t va, void *buf, u
 }
 
 /*
- * GDB's and the event rules' read (paging_ops.read_guest, svm.h): each page
+ * paging_ops.read_guest under shadow (svm.h: the event rules' reads of the
+ * IDT, the TSS and the bytes at RIP, the watchdog's byte at CS:RIP): each page
  * translated and judged as the guest's own access with pfec would be, and
  * nothing written -- no A/D bit, no counter, no trace.  A fault comes back
  * as the walk gives it (SH_REFLECT with out->cr2/pfec); a frame that is not
