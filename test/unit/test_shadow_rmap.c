@@ -22,6 +22,7 @@
 #include "../../src/shadow/private.h"
 #include "sim_platform.h"
 #include "refmmu.h"
+#include "shadow_touch.h"
 
 #define P   _PAGE_PRESENT
 #define RW  _PAGE_RW
@@ -52,24 +53,8 @@ static void finish(void)
 static void w64(gpa_t a, uint64_t x) { sim_guest_write(a, x, 8); }
 static void w32(gpa_t a, uint32_t x) { sim_guest_write(a, x, 4); }
 
-/* One access as the CPU under Umbra runs it (refmmu walks the shadows). */
-static uint64_t touch(gva_t va, uint32_t acc)
-{
-    for (int i = 0; i < 8; i++) {
-        struct ref_result r;
-        struct sh_fault f;
-        if (ref_hw_walk(v, va, acc, false, 0, &r))
-            return r.pa;
-        ck_assert_int_eq(r.vector, X86_EXC_PF);
-        enum sh_result s = shadow_page_fault(v, va, r.pfec, &f);
-        ck_assert_msg(s == SH_FIXED || s == SH_EMULATE, "va %#llx: result %d",
-                      (unsigned long long)va, s);
-        if (s == SH_EMULATE)
-            return ~0ULL;
-    }
-    ck_abort_msg("access %#llx did not converge", (unsigned long long)va);
-    return 0;
-}
+/* One access as the CPU under Umbra runs it (shadow_touch.h); ~0 if emulated. */
+static uint64_t touch(gva_t va, uint32_t acc) { return shadow_touch(v, va, acc); }
 
 static uint64_t shadow_leaf(gva_t va)
 {
