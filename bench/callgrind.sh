@@ -11,7 +11,7 @@ command -v valgrind >/dev/null || { echo "callgrind: valgrind is not installed (
 out=$(mktemp "${TMPDIR:-/tmp}/umbra-cg.XXXXXX")
 trap 'rm -f "$out"' EXIT
 status=0
-for op in fault_fixed fault_new_l1 fault_reflected cr3_cached pt_write oos_resync cr3_oos cr3_oos_dirty unshadow reclaim; do
+for op in fault_fixed fault_new_l1 fault_reflected cr3_cached pt_write invlpg_insn oos_resync cr3_oos cr3_oos_dirty unshadow reclaim; do
     if ! valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$out" "$b" "$op" "$N" \
             >/dev/null 2>&1; then
         echo "callgrind: $op: the benchmark failed"; status=1; continue

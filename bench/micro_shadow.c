@@ -7,7 +7,7 @@
  * check), the same program checks that every operation ended as the benchmark
  * assumes: a benchmark that measured the wrong path would be worse than none.
  *
- *   micro_shadow OP N      OP: fault_fixed fault_new_l1 fault_reflected cr3_cached pt_write oos_resync cr3_oos cr3_oos_dirty unshadow reclaim
+ *   micro_shadow OP N      OP: fault_fixed fault_new_l1 fault_reflected cr3_cached pt_write invlpg_insn oos_resync cr3_oos cr3_oos_dirty unshadow reclaim
  *
  * The guest: PAE with NX, one PDPT per address space, PD0 and PT0 mapping
  * 2 MiB of data frames from 4 MiB, PT0 mapped at VA 0x1ff000 (so the guest
@@ -37,6 +37,7 @@
 #define DATA     0x400000ULL      /* data frames */
 #define PT_VA    0x1ff000ULL      /* PT0 seen by the guest */
 #define CODE_VA  0x1fe000ULL
+#define INVLPG_OFF 0x10           /* invlpg [ebx] in the code page */
 
 static struct shadow_domain *dom;
 static struct shadow_vcpu vc, *v = &vc;
@@ -83,6 +84,7 @@ static void setup_oos(unsigned long pool, bool oos)
     for (unsigned k = 0; k < NAS; k++)
         build_as(k);
     sim_guest_write(DATA + 600 * 0x1000ULL, 0x0389, 2);        /* mov [ebx], eax */
+    sim_guest_write(DATA + 600 * 0x1000ULL + INVLPG_OFF, 0x3b010f, 3);   /* invlpg [ebx] */
     v->guest_cr0 = CR0_ON;
     v->guest_cr4 = X86_CR4_PAE;
     v->guest_efer = EFER_NXE;
@@ -158,6 +160,17 @@ static int cb_write(struct x86_emu_ctxt *c, uint64_t la, const void *src, unsign
 }
 static const struct x86_emu_ops emu_ops = { cb_read, cb_write, NULL, NULL };
 
+/* A flat 32-bit ring-0 register file at rip. */
+static void flat_regs(struct x86_regs *r, uint64_t rip)
+{
+    memset(r, 0, sizeof(*r));
+    for (unsigned s = 0; s < X86_NR_SEGS; s++)
+        r->seg[s] = (struct x86_seg){ 0x10, 0xc93, 0xffffffffu, 0 };
+    r->seg[X86_SEG_CS] = (struct x86_seg){ 0x08, 0xc9b, 0xffffffffu, 0 };
+    r->rflags = 0x2;
+    r->rip = rip;
+}
+
 /* A guest MOV [EBX], EAX at CODE_VA: the fault, then its emulation (fetch, decode, write, revalidate). */
 static void guest_pte_write(unsigned long i, unsigned slot, uint64_t val)
 {
@@ -169,12 +182,7 @@ static void guest_pte_write(unsigned long i, unsigned slot, uint64_t val)
     if (!hw_fault(va, PFEC_WRITE, &pfec))
         die("a PTE write did not fault: PT0 is not write-protected", i);
     struct x86_regs r;
-    memset(&r, 0, sizeof(r));
-    for (unsigned s = 0; s < X86_NR_SEGS; s++)
-        r.seg[s] = (struct x86_seg){ 0x10, 0xc93, 0xffffffffu, 0 };
-    r.seg[X86_SEG_CS] = (struct x86_seg){ 0x08, 0xc9b, 0xffffffffu, 0 };
-    r.rflags = 0x2;
-    r.rip = CODE_VA;
+    flat_regs(&r, CODE_VA);
     r.gpr[X86_RBX] = va;
     r.gpr[X86_RAX] = (uint32_t)val;
     struct x86_emu_ctxt c;
@@ -196,7 +204,7 @@ static void guest_pte_write(unsigned long i, unsigned slot, uint64_t val)
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: micro_shadow fault_fixed|fault_new_l1|fault_reflected|cr3_cached|pt_write|oos_resync|cr3_oos|cr3_oos_dirty|oos_lost_d|unshadow|reclaim N\n");
+        fprintf(stderr, "usage: micro_shadow fault_fixed|fault_new_l1|fault_reflected|cr3_cached|pt_write|invlpg_insn|oos_resync|cr3_oos|cr3_oos_dirty|oos_lost_d|unshadow|reclaim N\n");
         return 2;
     }
     const char *op = argv[1];
@@ -268,6 +276,43 @@ int main(int argc, char **argv)
             unsigned slot = 1 + i % 509;
             guest_pte_write(i, slot, (DATA + ((i & 1) ? 700 : 1) * 0x1000ULL + slot * 0x1000ULL) | LEAF);
         }
+    } else if (!strcmp(op, "invlpg_insn")) {
+        /* The INVLPG intercept as the SVM layer handles it (src/svm/shadow_paging.c
+         * sp_invlpg, without the VMCB copy): `invlpg [ebx]` fetched at CS:RIP
+         * through the guest's tables and decoded (x86_decode_sys), the shadow
+         * entry of a present page dropped (shadow_invlpg), RIP advanced. */
+        setup(512);
+        touch(0x1000, 0);
+        touch(CODE_VA, PFEC_INSN);
+        unsigned long dropped = counter("invlpg_dropped");
+        for (unsigned long i = 0; i < n; i++) {
+            gva_t va = (gva_t)(1 + i % 509) << 12;
+            touch(va, 0);                     /* its shadow entry is present: INVLPG drops it */
+            struct x86_regs r;
+            flat_regs(&r, CODE_VA + INVLPG_OFF);
+            r.gpr[X86_RBX] = va;
+            struct x86_emu_ctxt c;
+            memset(&c, 0, sizeof(c));
+            c.ops = &emu_ops;
+            c.opaque = v;
+            c.regs = &r;
+            c.mode = X86_MODE_PROT32;
+            struct x86_sysop sop;
+            CALLGRIND_TOGGLE_COLLECT;
+            int rc = x86_decode_sys(&c, &sop);
+            if (rc == X86EMU_OK && sop.op == X86_OP_INVLPG) {
+                shadow_invlpg(v, sop.la);
+                x86_finish_sys(&c, &sop, 0);
+            }
+            CALLGRIND_TOGGLE_COLLECT;
+            if (rc != X86EMU_OK || sop.op != X86_OP_INVLPG || sop.la != va
+                || r.rip != CODE_VA + INVLPG_OFF + 3)
+                die("invlpg [ebx] not decoded", i);
+            if (!hw_fault(va, 0, &pfec))
+                die("INVLPG left the shadow entry", i);
+        }
+        if (counter("invlpg_dropped") < dropped + n)
+            die("an INVLPG dropped nothing", 0);
     } else if (!strcmp(op, "oos_resync")) {
         /* oos=on, PT0 out of sync: the guest writes a PTE natively (no exit),
          * then INVLPGs its address: the resync of one changed entry. */
