@@ -392,27 +392,33 @@ static int do_unary(struct em *e)
 
 /*
  * Fetch the instruction bytes at CS:RIP into buf (see x86priv.h).  Kept here
- * beside its main user; sys.c calls it through x86_emu_fetch().
+ * beside its main user; sys.c calls it through x86_emu_fetch().  It reads
+ * only RIP and CS of r, and its faults go to c->fault: so x86_emu_fetch()
+ * passes the caller's register file as it is (no working copy, which cost an
+ * intercept about 75 instructions), and x86_emulate() its working copy,
+ * which equals c->regs before the instruction runs.
  */
-static int fetch(struct em *e, uint8_t *buf, unsigned *avail)
+static int fetch(struct x86_emu_ctxt *c, const struct x86_regs *r, uint32_t pfec, uint8_t *buf,
+                 unsigned *avail)
 {
-    struct x86_emu_ctxt *c = e->c;
     if (c->insn_avail) {
         *avail = c->insn_avail < X86_MAX_INSN_LEN ? c->insn_avail : X86_MAX_INSN_LEN;
         memcpy(buf, c->insn_bytes, *avail);
         return X86EMU_OK;
     }
     /* CS limit: fetch no further than the segment allows (PROT/REAL) */
-    uint64_t ip = e->r.rip, la;
+    uint64_t ip = r->rip, la;
     unsigned want = X86_MAX_INSN_LEN;
     if (c->mode != X86_MODE_LONG64) {
-        uint64_t lim = e->r.seg[X86_SEG_CS].limit;
+        uint64_t lim = r->seg[X86_SEG_CS].limit;
         ip &= c->mode == X86_MODE_PROT32 ? 0xffffffffu : 0xffff;
-        if (ip > lim)
-            return inject(e, X86_EXC_GP, true);
+        if (ip > lim) {
+            c->fault = (struct x86_fault){ .vector = X86_EXC_GP, .has_error = true };
+            return X86EMU_FAULT;
+        }
         if (lim - ip + 1 < want)
             want = (unsigned)(lim - ip + 1);
-        la = (e->r.seg[X86_SEG_CS].base + ip) & 0xffffffffu;
+        la = (r->seg[X86_SEG_CS].base + ip) & 0xffffffffu;
     } else {
         la = ip;
     }
@@ -424,18 +430,18 @@ static int fetch(struct em *e, uint8_t *buf, unsigned *avail)
     int (*f)(struct x86_emu_ctxt *, uint64_t, void *, unsigned, uint32_t, struct x86_fault *) =
         c->ops->fetch ? c->ops->fetch : c->ops->read;
     struct x86_fault fl = { 0 };
-    int rc = f(c, la, buf, first, e->pfec | PFEC_INSN, &fl);
+    int rc = f(c, la, buf, first, pfec | PFEC_INSN, &fl);
     if (rc == X86EMU_FAULT)
-        return take_fault(e, &fl);
+        c->fault = fl;
     if (rc)
         return rc;
     *avail = first;
     struct x86_insn tmp;
     if (first < want && x86_decode(buf, first, c->mode, &tmp) == X86_DECODE_TRUNCATED) {
         rc = f(c, (la + first) & (c->mode == X86_MODE_LONG64 ? ~0ULL : 0xffffffffu),
-               buf + first, want - first, e->pfec | PFEC_INSN, &fl);
+               buf + first, want - first, pfec | PFEC_INSN, &fl);
         if (rc == X86EMU_FAULT)
-            return take_fault(e, &fl);
+            c->fault = fl;
         if (rc)
             return rc;
         *avail = want;
@@ -445,9 +451,7 @@ static int fetch(struct em *e, uint8_t *buf, unsigned *avail)
 
 int x86_emu_fetch(struct x86_emu_ctxt *c, uint8_t *buf, unsigned *avail)
 {
-    struct em e = { .c = c, .r = *c->regs };
-    e.pfec = c->regs->cpl == 3 ? PFEC_USER : 0;
-    return fetch(&e, buf, avail);
+    return fetch(c, c->regs, c->regs->cpl == 3 ? PFEC_USER : 0, buf, avail);
 }
 
 enum x86emu_result x86_emulate(struct x86_emu_ctxt *c)
@@ -459,7 +463,7 @@ enum x86emu_result x86_emulate(struct x86_emu_ctxt *c)
 
     e.pfec = c->regs->cpl == 3 ? PFEC_USER : 0;
     c->last_write_len = 0;
-    if ((rc = fetch(&e, buf, &avail)))
+    if ((rc = fetch(c, &e.r, e.pfec, buf, &avail)))
         return rc;
     switch (x86_decode(buf, avail, c->mode, &c->insn)) {
     case X86_DECODE_OK:
