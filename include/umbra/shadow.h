@@ -42,6 +42,13 @@ struct shadow_vcpu {
     uint64_t last_pt_write;       /* gfn of the last emulated page-table write */
     uint32_t pt_write_run;        /* consecutive emulated writes to it */
     uint32_t pt_zero_run;         /* ... of which left the written entries zero */
+    /* The fetch translation (common.c guest_fetch(), invariant F); none while fetch_host is NULL. */
+    const uint8_t *fetch_host;    /* the frame linear page fetch_page maps, mapped (sh_gmap) */
+    uint64_t fetch_page;          /* linear address >> PAGE_SHIFT */
+    uint64_t fetch_cr3;           /* guest_cr3 it was walked under */
+    uint64_t fetch_span;          /* ~(size of the walk's leaf page - 1) */
+    uint64_t fetch_tables[4];     /* gfns of the guest tables the walk read */
+    uint32_t fetch_access;        /* the access it was walked for (PFEC_INSN, USER, AC) */
 };
 
 /* Result of a shadow fault, an emulated access or a CR3 load. */

@@ -441,6 +441,7 @@ static bool pae_pdptes_ok(struct shadow_vcpu *v)
 int shadow_update_paging_mode(struct shadow_vcpu *v)
 {
     struct shadow_domain *d = v->d;
+    sh_fetch_drop(v);                      /* F: a CR0/CR4/EFER write */
     if ((v->guest_cr0 & X86_CR0_PG) && (v->guest_efer & EFER_LME))
         v->guest_efer |= EFER_LMA;
     else
@@ -504,6 +505,7 @@ enum sh_result shadow_update_cr3(struct shadow_vcpu *v, struct sh_fault *out)
 {
     struct shadow_domain *d = v->d;
     d->c.cr3_loads++;
+    sh_fetch_drop(v);                      /* F: the guest's MOV CR3 flushes its TLB */
     if (sh_prealloc(d, SH_PREALLOC)) {
         return sh_stop(out, "shadow pool exhausted");
     }
@@ -557,6 +559,9 @@ enum sh_result shadow_page_fault(struct shadow_vcpu *v, gva_t va, uint32_t pfec,
 void shadow_invlpg(struct shadow_vcpu *v, gva_t va)
 {
     v->d->c.invlpg++;
+    gva_t a = v->mode->guest_levels < 4 ? va & 0xffffffffULL : va;
+    if (!((a ^ (v->fetch_page << PAGE_SHIFT)) & v->fetch_span))
+        sh_fetch_drop(v);                  /* F: va lies in the fetch translation's leaf page */
     SH_TRACE(v, SHT_INVLPG, va, ~0ULL, ~0ULL, ~0ULL, ~0ULL);
     v->mode->invlpg(v, va);
     audit_after(v->d);
@@ -598,6 +603,8 @@ void sh_validate_pt_write(struct shadow_vcpu *v, uint64_t gfn, unsigned off, uns
     struct shadow_domain *d = v->d;
     uint32_t s[8];
     uint8_t t[8];
+    for (unsigned i = 0; i < d->nvcpus; i++)
+        sh_fetch_pt_write(d->vcpu[i], gfn);   /* F: a write to a table a fetch walked */
     unsigned n = sh_pt_shadows(d, gfn, s);
     d->c.pt_writes++;
     SH_TRACE(v, SHT_FAULT_EMULATED, ~0ULL, gfn, n ? mfn_x(sh_idx_mfn(d, s[0])) : ~0ULL, off, sh_map_gfn(_gfn(gfn)) ? ((const uint64_t *)sh_map_gfn(_gfn(gfn)))[(off & (PAGE_SIZE - 1)) / 8] : ~0ULL);
@@ -744,10 +751,64 @@ enum sh_result shadow_peek_guest(struct shadow_vcpu *v, gva_t va, void *dst,
     return SH_FIXED;
 }
 
+/*
+ * An instruction fetch (shadow_read_guest with PFEC_INSN) within one page.
+ * Invariant F, the fetch translation: while v->fetch_host is set, it is the
+ * guest RAM frame that a full walk (translate() with A/D, as guest_access()
+ * makes) gave for the linear page fetch_page, for the access fetch_access,
+ * under CR3 fetch_cr3, and fetch_span covers that walk's leaf page; and no
+ * guest TLB invalidation that covers it has happened since: it is dropped
+ * (sh_fetch_drop) at every CR3 load (shadow_update_cr3), every CR0/CR4/EFER
+ * write (shadow_update_paging_mode: the rights a fetch is judged with, NX,
+ * SMEP, and the mode, depend only on them and on the access), every INVLPG
+ * of an address within fetch_span (shadow_invlpg), and, more than the
+ * architecture asks, at every guest page-table write the shadow sees to a
+ * table that walk read (fetch_tables, sh_validate_pt_write) and at
+ * shadow_blow_tables().  So it is a
+ * translation the guest's TLB could hold now (a TLB may keep one after its
+ * PTE changed, until such an invalidation), with its A bits set when it was
+ * walked, and reading through it is a fetch the CPU could make: the same
+ * bytes (read now), or the same fault never (a cached translation was
+ * valid).  The CS limit is fetch()'s (src/x86), before this call.  A miss,
+ * or a fetch across a page, is guest_access()'s one walk, as before.
+ */
+static enum sh_result guest_fetch(struct shadow_vcpu *v, gva_t va, void *dst, unsigned len,
+                                  uint32_t pfec, struct sh_fault *out)
+{
+    uint32_t access = pfec & (PFEC_USER | PFEC_INSN | SH_PFEC_AC | PFEC_WRITE);
+    unsigned off = va & (PAGE_SIZE - 1);
+    if (v->mode->guest_levels < 4)
+        va &= 0xffffffffULL;            /* as translate() takes it */
+    if (v->fetch_host && v->fetch_page == va >> PAGE_SHIFT && v->fetch_access == access
+        && v->fetch_cr3 == v->guest_cr3 && off + len <= PAGE_SIZE) {
+        memcpy(dst, v->fetch_host + off, len);
+        return SH_FIXED;
+    }
+    if (off + len > PAGE_SIZE || !v->mode->translate_fetch)
+        return guest_access(v, va, dst, len, pfec, out, false);
+    gpa_t gpa;
+    struct sh_fetch_walk fw;
+    enum sh_result r = v->mode->translate_fetch(v, va, access, &gpa, &fw, out);
+    if (r != SH_FIXED)
+        return access_refused(v, va, r, out);
+    const uint8_t *p = sh_gmap(v->d, gpa >> PAGE_SHIFT);   /* RAM: translate() checked */
+    v->fetch_host = p;
+    v->fetch_page = va >> PAGE_SHIFT;
+    v->fetch_access = access;
+    v->fetch_cr3 = v->guest_cr3;
+    v->fetch_span = fw.span;
+    for (unsigned i = 0; i < 4; i++)
+        v->fetch_tables[i] = fw.tables[i];
+    memcpy(dst, p + off, len);
+    return SH_FIXED;
+}
+
 enum sh_result shadow_read_guest(struct shadow_vcpu *v, gva_t va, void *dst,
                                  unsigned len, uint32_t pfec, struct sh_fault *out)
 {
     v->d->c.guest_reads++;
+    if (pfec & PFEC_INSN)
+        return guest_fetch(v, va, dst, len, pfec, out);
     return guest_access(v, va, dst, len, pfec, out, false);
 }
 

@@ -47,6 +47,8 @@
 #define walk                     SH_NAME(walk)
 #define set_ad                   SH_NAME(set_ad)
 #define translate                SH_NAME(translate)
+#define translate_leaf           SH_NAME(translate_leaf)
+#define translate_fetch          SH_NAME(translate_fetch)
 #define mk_leaf                  SH_NAME(mk_leaf)
 #define mk_leaf_mfn              SH_NAME(mk_leaf_mfn)
 #define l1e_flags                SH_NAME(l1e_flags)
@@ -238,6 +240,7 @@ extern unsigned sh_mutant_dbit;
 #undef update_cr3
 #undef invlpg
 #undef translate
+#undef translate_fetch
 #undef walk_info
 #undef validate
 #undef destroy
@@ -252,6 +255,7 @@ const struct shadow_mode SH_XCAT3(sh_mode_g, GUEST_LEVELS, ) = {
     .update_cr3 = SH_NAME(update_cr3),
     .invlpg = SH_NAME(invlpg),
     .translate = SH_NAME(translate),
+    .translate_fetch = SH_NAME(translate_fetch),
     .walk_info = SH_NAME(walk_info),
     .validate = SH_NAME(validate),
     .destroy = SH_NAME(destroy),

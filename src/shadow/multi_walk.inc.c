@@ -209,10 +209,12 @@ static bool set_ad(struct shadow_domain *d, struct gwalk *gw, bool write)
     return true;
 }
 
-static enum sh_result translate(struct shadow_vcpu *v, gva_t va, uint32_t access,
-                                bool want_ad, gpa_t *gpa, struct sh_fault *out)
+/* translate(), with the walk in *gwp (complete on SH_FIXED). */
+static inline enum sh_result translate_leaf(struct shadow_vcpu *v, gva_t va, uint32_t access,
+                                            bool want_ad, gpa_t *gpa, struct gwalk *gwp,
+                                            struct sh_fault *out)
 {
-    struct gwalk gw;
+#define gw (*gwp)
 #if GUEST_LEVELS < 4
     va &= 0xffffffffULL;
 #endif
@@ -230,6 +232,31 @@ static enum sh_result translate(struct shadow_vcpu *v, gva_t va, uint32_t access
         v->d->c.ad_retries++;
     }
     *gpa = (gw.gfn << PAGE_SHIFT) | (va & (PAGE_SIZE - 1));
+    return SH_FIXED;
+#undef gw
+}
+
+static enum sh_result translate(struct shadow_vcpu *v, gva_t va, uint32_t access,
+                                bool want_ad, gpa_t *gpa, struct sh_fault *out)
+{
+    struct gwalk gw;
+    return translate_leaf(v, va, access, want_ad, gpa, &gw, out);
+}
+
+/* An instruction fetch's translate() with A/D, the linear span of its leaf
+ * (a superpage's translation is one TLB entry, which an INVLPG of any
+ * address in it drops) and the frames of the tables it read, top to leaf,
+ * the leaf's repeated to fill four (common.c guest_fetch, invariant F). */
+static enum sh_result translate_fetch(struct shadow_vcpu *v, gva_t va, uint32_t access,
+                                      gpa_t *gpa, struct sh_fetch_walk *fw, struct sh_fault *out)
+{
+    struct gwalk gw;
+    enum sh_result r = translate_leaf(v, va, access, true, gpa, &gw, out);
+    if (r != SH_FIXED)
+        return r;
+    fw->span = ~((1ULL << (PAGE_SHIFT + LSHIFT * (gw.leaf - 1))) - 1);
+    for (unsigned i = 0, l = GUEST_LEVELS; i < 4; i++, l -= l > gw.leaf)
+        fw->tables[i] = gw.t[l];
     return SH_FIXED;
 }
 

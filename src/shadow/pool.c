@@ -401,6 +401,8 @@ void sh_teardown(struct shadow_domain *d)
 
 void shadow_blow_tables(struct shadow_domain *d)
 {
+    for (unsigned i = 0; i < d->nvcpus; i++)
+        sh_fetch_drop(d->vcpu[i]);      /* common.c invariant F: more than the guest asks */
     sh_teardown(d);
 }
 

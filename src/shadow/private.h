@@ -204,6 +204,12 @@ struct shadow_domain {
  * nothing written).  Returns SH_FIXED with *gpa, SH_REFLECT with *out, or
  * SH_STOP.
  */
+/* What an instruction fetch's walk read (translate_fetch, shadow_vcpu's fetch_*). */
+struct sh_fetch_walk {
+    uint64_t span;            /* ~(size of the leaf page - 1) */
+    uint64_t tables[4];       /* gfns of the tables read, top to leaf, the leaf's repeated */
+};
+
 struct shadow_mode {
     const char *name;
     enum guest_paging paging;
@@ -214,6 +220,11 @@ struct shadow_mode {
     void (*invlpg)(struct shadow_vcpu *v, gva_t va);
     enum sh_result (*translate)(struct shadow_vcpu *v, gva_t va, uint32_t access,
                                 bool set_ad, gpa_t *gpa, struct sh_fault *out);
+    /* translate() of an instruction fetch, with A/D, also giving its leaf's
+     * span and its tables (struct sh_fetch_walk; common.c guest_fetch); NULL:
+     * the mode has no fetch translation to keep (paging off). */
+    enum sh_result (*translate_fetch)(struct shadow_vcpu *v, gva_t va, uint32_t access,
+                                      gpa_t *gpa, struct sh_fetch_walk *fw, struct sh_fault *out);
     void (*walk_info)(struct shadow_vcpu *v, gva_t va, struct shadow_walk_info *wi);
     /* Per shadow page of this mode's types: */
     void (*validate)(struct shadow_vcpu *v, uint32_t idx, unsigned off, unsigned len);
@@ -222,6 +233,21 @@ struct shadow_mode {
 };
 
 extern const struct shadow_mode sh_mode_g2, sh_mode_g3, sh_mode_g4, sh_mode_phys;
+
+/* Forget v's fetch translation (common.c guest_fetch, invariant F). */
+static inline void sh_fetch_drop(struct shadow_vcpu *v)
+{
+    v->fetch_host = NULL;
+}
+
+/* Invariant F at a page-table write the shadow sees, to frame gfn: a fetch
+ * translation walked through gfn goes (more than the architecture asks). */
+static inline void sh_fetch_pt_write(struct shadow_vcpu *v, uint64_t gfn)
+{
+    if (v->fetch_tables[0] == gfn || v->fetch_tables[1] == gfn || v->fetch_tables[2] == gfn
+        || v->fetch_tables[3] == gfn)
+        sh_fetch_drop(v);
+}
 
 /* ---- pool.c: pool, hash, refcounts, pins, unshadowing ---- */
 static inline mfn_t sh_idx_mfn(const struct shadow_domain *d, uint32_t idx)

@@ -732,6 +732,74 @@ START_TEST(pae_cross_page_access)
 }
 END_TEST
 
+/*
+ * The fetch translation (common.c guest_fetch, invariant F).  Each step
+ * changes the guest's tables natively (sim_guest_write: what the shadow does
+ * not see, as an out-of-sync table's PTE write), then makes one of the
+ * invalidations that must drop the cached translation, and checks that the
+ * next fetch walks again: it reads the new frame, or faults as the new entry
+ * says.  Also: a supervisor fetch's translation does not serve a user fetch.
+ */
+static uint32_t fetch32(gva_t va, uint32_t acc, enum sh_result want)
+{
+    struct sh_fault f;
+    uint32_t x = 0;
+    ck_assert_int_eq(shadow_read_guest(v, va, &x, 4, PFEC_INSN | acc, &f), want);
+    return x;
+}
+
+START_TEST(pae_fetch_translation)
+{
+    pae_guest(EFER_NXE);
+    w32(0x301010, 0x11111111);
+    w32(0x302010, 0x22222222);
+    w32(0x303010, 0x33333333);
+    w64(PT0 + 8, 0x301000 | P | A);                     /* code at va 0x1000, supervisor */
+    ck_assert_uint_eq(fetch32(0x1010, 0, SH_FIXED), 0x11111111);
+    ck_assert(r64(PT0 + 8) & A);
+    /* the user bit is part of the key: a user fetch of a supervisor page faults */
+    fetch32(0x1010, PFEC_USER, SH_REFLECT);
+    /* INVLPG of the page */
+    w64(PT0 + 8, 0x302000 | P | A);
+    shadow_invlpg(v, 0x1abc);
+    ck_assert_uint_eq(fetch32(0x1010, 0, SH_FIXED), 0x22222222);
+    /* an INVLPG elsewhere keeps it (the guest's TLB may), one of the page drops it */
+    w64(PT0 + 8, 0x303000 | P | A);
+    shadow_invlpg(v, 0x5000);
+    uint32_t x = fetch32(0x1010, 0, SH_FIXED);
+    ck_assert(x == 0x22222222 || x == 0x33333333);
+    shadow_invlpg(v, 0x1000);
+    ck_assert_uint_eq(fetch32(0x1010, 0, SH_FIXED), 0x33333333);
+    /* a CR3 load */
+    w64(PT0 + 8, 0x301000 | P | A);
+    struct sh_fault f;
+    ck_assert_int_eq(shadow_update_cr3(v, &f), SH_FIXED);
+    ck_assert_uint_eq(fetch32(0x1010, 0, SH_FIXED), 0x11111111);
+    /* a CR4 write (the rights: NX comes from EFER, SMEP from CR4) */
+    w64(PT0 + 8, 0x302000 | P | A);
+    v->guest_cr4 |= X86_CR4_SMEP;
+    ck_assert_int_eq(shadow_update_paging_mode(v), 0);
+    ck_assert_uint_eq(fetch32(0x1010, 0, SH_FIXED), 0x22222222);
+    /* a page-table write the shadow sees, to a table the fetch walked */
+    w64(PT0 + 5 * 8, PT0 | P | RW | A | D);             /* PT0 itself at va 0x5000 */
+    ck_assert_uint_eq(expect_ok(0x5000, 0), PT0);        /* PT0 is shadowed from here on */
+    uint64_t e = 0x303000ULL | P | A | (1ULL << 63);    /* NX now */
+    ck_assert_int_eq(shadow_write_guest(v, 0x5000 + 8, &e, 8, 0, &f), SH_FIXED);
+    fetch32(0x1010, 0, SH_REFLECT);
+    e &= ~(1ULL << 63);
+    ck_assert_int_eq(shadow_write_guest(v, 0x5000 + 8, &e, 8, 0, &f), SH_FIXED);
+    ck_assert_uint_eq(fetch32(0x1010, 0, SH_FIXED), 0x33333333);
+    /* a 2 MiB page: an INVLPG anywhere in it drops it */
+    w64(PD0 + 8, 0x600000 | P | A | PS);
+    w32(0x634010, 0x44444444);
+    w32(0x834010, 0x55555555);
+    ck_assert_uint_eq(fetch32(0x234010, 0, SH_FIXED), 0x44444444);
+    w64(PD0 + 8, 0x800000 | P | A | PS);
+    shadow_invlpg(v, 0x3ff000);
+    ck_assert_uint_eq(fetch32(0x234010, 0, SH_FIXED), 0x55555555);
+}
+END_TEST
+
 /* shadow_peek_guest() (paging_ops.read_guest, svm.h): judged as the guest's
  * own access, nothing written -- where shadow_read_guest() sets A. */
 START_TEST(pae_peek_sets_nothing)
@@ -1003,6 +1071,7 @@ static Suite *suite(void)
     tcase_add_test(t, pae_smap);
     tcase_add_test(t, pae_cmpxchg_pte);
     tcase_add_test(t, pae_cross_page_access);
+    tcase_add_test(t, pae_fetch_translation);
     tcase_add_test(t, pae_peek_sets_nothing);
     tcase_add_test(t, pae_two_vcpus);
     tcase_add_test(t, pae_destroy_subtree);
