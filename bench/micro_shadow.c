@@ -159,6 +159,8 @@ static int cb_write(struct x86_emu_ctxt *c, uint64_t la, const void *src, unsign
     return from_shadow(shadow_write_guest(c->opaque, la, src, len, pfec, &sf), &sf, f);
 }
 static const struct x86_emu_ops emu_ops = { cb_read, cb_write, NULL, NULL };
+/* The decode memo, one per vCPU as the SVM layer keeps it (src/svm/emu.c svm_emu_begin). */
+static struct x86_decode_memo memo;
 
 /* A flat 32-bit ring-0 register file at rip. */
 static void flat_regs(struct x86_regs *r, uint64_t rip)
@@ -191,6 +193,7 @@ static void guest_pte_write(unsigned long i, unsigned slot, uint64_t val)
     c.opaque = v;
     c.regs = &r;
     c.mode = X86_MODE_PROT32;
+    c.memo = &memo;
     CALLGRIND_TOGGLE_COLLECT;
     enum sh_result s = shadow_page_fault(v, va, pfec, &f);
     int rc = s == SH_EMULATE ? (int)x86_emulate(&c) : -1;
@@ -297,6 +300,7 @@ int main(int argc, char **argv)
             c.opaque = v;
             c.regs = &r;
             c.mode = X86_MODE_PROT32;
+            c.memo = &memo;
             struct x86_sysop sop;
             CALLGRIND_TOGGLE_COLLECT;
             int rc = x86_decode_sys(&c, &sop);

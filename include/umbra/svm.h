@@ -11,6 +11,7 @@
 #include <umbra/types.h>
 #include <umbra/svm_hw.h>
 #include <umbra/hypercall.h>
+#include <umbra/x86emu.h>
 
 /* ---- vCPU --------------------------------------------------------------- */
 
@@ -48,6 +49,7 @@ struct svm_vcpu {
     bool stop;                    /* leave the run loop */
     const char *stop_reason;
     unsigned stop_status;
+    struct x86_decode_memo decode_memo;   /* the intercepts' decodes (emu.c svm_emu_begin), zero to start */
 };
 
 /* The VMRUN stub (src/svm/vmrun.S): load guest GPRs, VMLOAD/VMRUN/VMSAVE, save them. */

@@ -201,6 +201,32 @@ enum x86_decode_result x86_decode(const uint8_t *bytes, unsigned avail, enum x86
                                   struct x86_insn *out);
 
 /*
+ * A memo of decoded instructions for x86_decode_memo(): owned by one caller
+ * (the SVM layer keeps one per vCPU), all zero to start (an entry with
+ * insn.len 0 is empty).  Direct-mapped by a hash of the first bytes.
+ */
+#define X86_DECODE_MEMO 8
+struct x86_decode_memo {
+    struct {
+        uint8_t bytes[X86_MAX_INSN_LEN];   /* the instruction's insn.len bytes */
+        struct x86_insn insn;              /* what x86_decode() gave for them (X86_DECODE_OK) */
+    } e[X86_DECODE_MEMO];
+};
+
+/*
+ * x86_decode() through memo m (NULL: none).  Exactly x86_decode()'s answer:
+ * on X86_DECODE_OK that is a function of mode and bytes[0..len) alone (the
+ * decoder reads every byte through next() and stops at len), so an entry
+ * with the same mode and the same first len bytes (len <= avail) is the
+ * answer; only X86_DECODE_OK answers are kept.  The intercepts and the
+ * emulated page-table writes of a guest come from a few instructions, each
+ * decoded once instead of at every exit.
+ */
+enum x86_decode_result x86_decode_memo(struct x86_decode_memo *m, const uint8_t *bytes,
+                                       unsigned avail, enum x86_cpu_mode mode,
+                                       struct x86_insn *out);
+
+/*
  * Length of the instruction at bytes (for intercepts when VMCB nRIP is 0),
  * 0 if it cannot be decoded (truncated, unsupported, invalid, too long).
  */
@@ -283,6 +309,8 @@ struct x86_emu_ctxt {
     /* Optional: instruction bytes the caller already has (insn_avail = 0: fetch at CS:RIP). */
     uint8_t insn_bytes[X86_MAX_INSN_LEN];
     unsigned insn_avail;
+    /* Optional: the caller's decode memo (x86_decode_memo; NULL: decode every time). */
+    struct x86_decode_memo *memo;
     /* Outputs */
     struct x86_insn insn;         /* the decoded instruction (valid once decoding succeeded) */
     struct x86_fault fault;       /* for X86EMU_FAULT */

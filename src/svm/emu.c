@@ -117,6 +117,7 @@ void svm_emu_begin(struct svm_emu *e, struct svm_vcpu *v)
     e->c.opaque = v->sh;
     e->c.regs = r;
     e->c.insn_avail = 0;
+    e->c.memo = &v->decode_memo;    /* x86_decode_memo(): the same answers, decoded once */
     e->c.mode = x86_cpu_mode_of(svm_guest_cr(v, 0), v->mmu->efer_read(v), s->rflags,
                                 s->cs.attrib);
 }

@@ -528,6 +528,33 @@ enum x86_decode_result x86_decode(const uint8_t *bytes, unsigned avail, enum x86
     return X86_DECODE_OK;
 }
 
+enum x86_decode_result x86_decode_memo(struct x86_decode_memo *m, const uint8_t *bytes,
+                                       unsigned avail, enum x86_cpu_mode mode,
+                                       struct x86_insn *out)
+{
+    if (!m)
+        return x86_decode(bytes, avail, mode, out);
+    unsigned h = bytes[0] + (avail > 1 ? bytes[1] * 3u : 0) + (avail > 2 ? bytes[2] * 7u : 0);
+    typeof(&m->e[0]) e = &m->e[(h ^ mode) % X86_DECODE_MEMO];
+    unsigned n = e->insn.len;
+    if (n && n <= avail && e->insn.mode == mode) {
+        unsigned i = 0;
+        while (i < n && e->bytes[i] == bytes[i])
+            i++;
+        if (i == n) {
+            *out = e->insn;
+            return X86_DECODE_OK;
+        }
+    }
+    enum x86_decode_result r = x86_decode(bytes, avail, mode, out);
+    if (r == X86_DECODE_OK) {
+        for (unsigned i = 0; i < out->len; i++)
+            e->bytes[i] = bytes[i];
+        e->insn = *out;
+    }
+    return r;
+}
+
 unsigned x86_insn_length(const uint8_t *bytes, unsigned avail, enum x86_cpu_mode mode)
 {
     struct x86_insn in;

@@ -465,7 +465,7 @@ enum x86emu_result x86_emulate(struct x86_emu_ctxt *c)
     c->last_write_len = 0;
     if ((rc = fetch(c, &e.r, e.pfec, buf, &avail)))
         return rc;
-    switch (x86_decode(buf, avail, c->mode, &c->insn)) {
+    switch (x86_decode_memo(c->memo, buf, avail, c->mode, &c->insn)) {
     case X86_DECODE_OK:
         break;
     case X86_DECODE_UD:

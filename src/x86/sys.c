@@ -32,7 +32,7 @@ enum x86emu_result x86_decode_sys(struct x86_emu_ctxt *c, struct x86_sysop *op)
     int rc = x86_emu_fetch(c, buf, &avail);
     if (rc)
         return rc;
-    switch (x86_decode(buf, avail, c->mode, in)) {
+    switch (x86_decode_memo(c->memo, buf, avail, c->mode, in)) {
     case X86_DECODE_OK: break;
     case X86_DECODE_UD: return fail(c, X86_EXC_UD, false);
     case X86_DECODE_TOO_LONG: return fail(c, X86_EXC_GP, true);

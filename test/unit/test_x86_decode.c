@@ -464,6 +464,95 @@ START_TEST(exhaustive_two_bytes)
 }
 END_TEST
 
+/* Two decodes agree on every field (the memo copies what x86_decode gave). */
+static bool same_insn(const struct x86_insn *a, const struct x86_insn *b)
+{
+    return a->len == b->len && a->mode == b->mode && a->prefixes == b->prefixes && a->rex == b->rex
+        && a->opsize == b->opsize && a->addrsize == b->addrsize && a->map == b->map
+        && a->opcode == b->opcode && a->op == b->op && a->alu == b->alu && a->seg == b->seg
+        && a->has_modrm == b->has_modrm && a->modrm == b->modrm && a->mod == b->mod
+        && a->reg == b->reg && a->rm == b->rm && a->has_sib == b->has_sib && a->sib == b->sib
+        && a->mem == b->mem && a->rip_rel == b->rip_rel && a->base == b->base
+        && a->index == b->index && a->scale == b->scale && a->disp_size == b->disp_size
+        && a->imm_size == b->imm_size && a->imm2_size == b->imm2_size && a->disp == b->disp
+        && a->imm == b->imm && a->imm2 == b->imm2;
+}
+
+/*
+ * x86_decode_memo() gives exactly x86_decode()'s answer: the table's
+ * instructions and random ones, in every mode, each several times and
+ * followed by other bytes (so entries are hit, replaced, and met by inputs
+ * sharing only a prefix with them, or shorter than them), with one memo
+ * throughout.  Also: it kept some answers (the hits happened).
+ */
+START_TEST(memo_same_answers)
+{
+    static struct x86_decode_memo memo;
+    uint8_t pool[64][X86_MAX_INSN_LEN];
+    unsigned npool = 0;
+    for (unsigned i = 0; i < ARRAY_SIZE(cases) && npool < 32; i++) {
+        uint8_t b[32];
+        unsigned n = parse_hex(cases[i].hex, b);
+        if (n > X86_MAX_INSN_LEN)
+            continue;
+        memset(pool[npool], 0x90, X86_MAX_INSN_LEN);
+        memcpy(pool[npool++], b, n);
+    }
+    srand(14);
+    while (npool < 64) {
+        for (unsigned k = 0; k < X86_MAX_INSN_LEN; k++)
+            pool[npool][k] = (uint8_t)rand();
+        if (npool & 1)
+            pool[npool][0] = 0x0f;       /* the 0F map, where the intercepts are */
+        npool++;
+    }
+    unsigned hits = 0;
+    for (unsigned it = 0; it < 200000; it++) {
+        uint8_t b[X86_MAX_INSN_LEN];
+        memcpy(b, pool[rand() % npool], sizeof(b));
+        if (rand() % 4 == 0)
+            b[rand() % X86_MAX_INSN_LEN] = (uint8_t)rand();   /* a tail (or a byte) changed */
+        unsigned avail = 1 + rand() % X86_MAX_INSN_LEN;
+        enum x86_cpu_mode m = (enum x86_cpu_mode)(rand() % 4);
+        struct x86_insn want, got;
+        memset(&got, 0x5a, sizeof(got));
+        enum x86_decode_result rw = x86_decode(b, avail, m, &want);
+        unsigned full = 0;
+        for (unsigned k = 0; k < X86_DECODE_MEMO; k++)
+            full += memo.e[k].insn.len != 0;
+        enum x86_decode_result rg = x86_decode_memo(&memo, b, avail, m, &got);
+        ck_assert_int_eq(rg, rw);
+        if (rw == X86_DECODE_OK) {
+            ck_assert_msg(same_insn(&got, &want), "iteration %u: the memo's decode differs", it);
+            hits += full == X86_DECODE_MEMO;
+        }
+    }
+    ck_assert_uint_gt(hits, 0);
+    /* a hit is an entry's answer: mark the entry of invlpg [ebx] and meet it again */
+    const uint8_t inv[4] = { 0x0f, 0x01, 0x3b, 0x90 };
+    struct x86_insn t;
+    ck_assert_int_eq(x86_decode_memo(&memo, inv, 4, X86_MODE_PROT32, &t), OK);
+    unsigned marked = 0;
+    for (unsigned k = 0; k < X86_DECODE_MEMO; k++)
+        if (memo.e[k].insn.len == 3 && !memcmp(memo.e[k].bytes, inv, 3)
+            && memo.e[k].insn.mode == X86_MODE_PROT32) {
+            memo.e[k].insn.alu = 77;
+            marked++;
+        }
+    ck_assert_uint_eq(marked, 1);
+    ck_assert_int_eq(x86_decode_memo(&memo, inv, 4, X86_MODE_PROT32, &t), OK);
+    ck_assert_uint_eq(t.alu, 77);                   /* the memo answered */
+    ck_assert_int_eq(x86_decode_memo(&memo, inv, 4, X86_MODE_PROT16, &t), OK);
+    ck_assert_uint_ne(t.alu, 77);                   /* not for another mode */
+    ck_assert_int_eq(x86_decode_memo(&memo, inv, 2, X86_MODE_PROT32, &t), TR);   /* nor fewer bytes */
+    /* NULL: plain x86_decode */
+    struct x86_insn a, b2;
+    ck_assert_int_eq(x86_decode_memo(NULL, (const uint8_t *)"\x0f\x01\x3b", 3, X86_MODE_PROT32, &a), OK);
+    ck_assert_int_eq(x86_decode(( const uint8_t *)"\x0f\x01\x3b", 3, X86_MODE_PROT32, &b2), OK);
+    ck_assert(same_insn(&a, &b2) && a.op == X86_OP_INVLPG);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("x86_decode");
@@ -472,6 +561,7 @@ int main(void)
     tcase_add_test(tc, trailing_bytes);
     tcase_add_test(tc, mode_of);
     tcase_add_test(tc, exhaustive_two_bytes);
+    tcase_add_test(tc, memo_same_answers);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK);
