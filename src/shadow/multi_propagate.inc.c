@@ -209,6 +209,11 @@ static __attribute__((noinline)) uint32_t make_shadow(struct shadow_domain *d, s
         bool n = nxe(v);
         uint64_t rs = rsvd(v, 1, 0);
         unsigned long filled = 0;
+        /* the new l1's reverse-map nodes, its companions found once for the
+         * table: entry k's is node + 2k, or node_hi + 2(k - 512) past 512
+         * (2-level), as sh_rmap_node(d, SH_SLOT(i, k)) gives */
+        uint32_t *node = sh_rmap_node(d, SH_SLOT(i, 0));
+        uint32_t *node_hi = NENT > 512 ? sh_rmap_node(d, SH_SLOT(i, 512)) : node;
         for (unsigned k = 0; g && k < NENT; k++) {
             gl1e_t ge = g[k];
             uint64_t f = l1e_flags_with(ge, n, rs);
@@ -219,7 +224,8 @@ static __attribute__((noinline)) uint32_t make_shadow(struct shadow_domain *d, s
              * the write, and the reverse-map link of a writable one (R) */
             sl1e_write(&s[k], e);
             if ((sl1e_val(e) & (P | RW)) == (P | RW))
-                sh_rmap_add(d, i, k, sl1e_frame(e));
+                sh_rmap_link(d, SH_SLOT(i, k), k < 512 ? node + 2 * k : node_hi + 2 * (k - 512),
+                             sl1e_frame(e));
             filled++;
         }
         d->c.prefetch_entries += filled;

@@ -374,6 +374,35 @@ static inline unsigned sh_rmap_frames(enum sh_type t)
 {
     return sh_role[t].wide ? 1 : 2;
 }
+/* The reverse map's bucket of mfn (rmap.c). */
+static inline uint32_t sh_rmap_hash(const struct shadow_domain *d, uint64_t mfn)
+{
+    uint64_t h = (mfn + 1) * 0x9e3779b97f4a7c15ULL;
+    return (uint32_t)(h >> 32) & (d->nrbuckets - 1);
+}
+/* The { prev, next } node of slot s (its shadow's companion entry, rmap.c). */
+static inline uint32_t *sh_rmap_node(const struct shadow_domain *d, uint32_t s)
+{
+    uint32_t si = sh_slot_idx(s), k = sh_slot_ent(s);
+    uint32_t c = d->pg[si].rmap;
+    if (k >= 512) {
+        c = d->pg[c].rmap;
+        k -= 512;
+    }
+    return (uint32_t *)sh_map(d, c) + 2 * k;
+}
+/* Link slot s, whose node is n (sh_rmap_node(d, s)), at the head of mfn's
+ * chain: sh_rmap_add() when the caller has the node already (make_shadow's
+ * prefetch finds a new l1's companions once for the table). */
+static inline void sh_rmap_link(struct shadow_domain *d, uint32_t s, uint32_t *n, uint64_t mfn)
+{
+    uint32_t *b = &d->rbucket[sh_rmap_hash(d, mfn)];
+    n[0] = 0;
+    n[1] = *b;
+    if (*b)
+        sh_rmap_node(d, *b)[0] = s;
+    *b = s;
+}
 /* Entry k of rmapped shadow si now maps mfn present + writable: link it. */
 void sh_rmap_add(struct shadow_domain *d, uint32_t si, unsigned k, uint64_t mfn);
 /* Entry k of si, which mapped mfn present + writable, no longer does: unlink it. */

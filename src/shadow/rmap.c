@@ -30,23 +30,8 @@
 
 #define SLOT SH_SLOT
 
-static inline uint32_t rhash(const struct shadow_domain *d, uint64_t mfn)
-{
-    uint64_t h = (mfn + 1) * 0x9e3779b97f4a7c15ULL;
-    return (uint32_t)(h >> 32) & (d->nrbuckets - 1);
-}
-
-/* The { prev, next } node of slot s (companion entry). */
-static inline uint32_t *node(const struct shadow_domain *d, uint32_t s)
-{
-    uint32_t si = sh_slot_idx(s), k = sh_slot_ent(s);
-    uint32_t c = d->pg[si].rmap;
-    if (k >= 512) {
-        c = d->pg[c].rmap;
-        k -= 512;
-    }
-    return (uint32_t *)sh_map(d, c) + 2 * k;
-}
+#define rhash sh_rmap_hash
+#define node  sh_rmap_node
 
 /* The shadow entry of slot s, as a 64-bit value. */
 static inline uint64_t slot_entry(const struct shadow_domain *d, uint32_t s)
@@ -65,13 +50,7 @@ static inline uint64_t entry_mfn(const struct shadow_domain *d, uint32_t si, uin
 void sh_rmap_add(struct shadow_domain *d, uint32_t si, unsigned k, uint64_t mfn)
 {
     uint32_t s = SLOT(si, k);
-    uint32_t *b = &d->rbucket[rhash(d, mfn)];
-    uint32_t *n = node(d, s);
-    n[0] = 0;
-    n[1] = *b;
-    if (*b)
-        node(d, *b)[0] = s;
-    *b = s;
+    sh_rmap_link(d, s, node(d, s), mfn);
 }
 
 /* Unlink slot s, on the chain of mfn's bucket (R), unchecked. */
