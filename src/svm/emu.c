@@ -107,10 +107,18 @@ void svm_emu_begin(struct svm_emu *e, struct svm_vcpu *v)
     r->gpr[X86_R14] = g->r14;  r->gpr[X86_R15] = g->r15;
     r->rip = s->rip;
     r->rflags = s->rflags;
-    /* The VMCB keeps ES, CS, SS, DS, FS, GS in hardware order, as x86_regs does. */
-    const struct vmcb_seg *vs = &s->es;
-    for (unsigned i = 0; i < X86_NR_SEGS; i++)
-        r->seg[i] = (struct x86_seg){ vs[i].sel, vs[i].attrib, vs[i].limit, vs[i].base };
+    /* The VMCB keeps ES, CS, SS, DS, FS, GS in hardware order, as x86_regs
+     * does, and a vmcb_seg is laid out as an x86_seg (asserted): one copy of
+     * the six (two words each) instead of four fields each. */
+    _Static_assert(sizeof(struct vmcb_seg) == sizeof(struct x86_seg)
+                   && offsetof(struct vmcb_seg, sel) == offsetof(struct x86_seg, sel)
+                   && offsetof(struct vmcb_seg, attrib) == offsetof(struct x86_seg, attr)
+                   && offsetof(struct vmcb_seg, limit) == offsetof(struct x86_seg, limit)
+                   && offsetof(struct vmcb_seg, base) == offsetof(struct x86_seg, base)
+                   && offsetof(struct vmcb_save, gs) - offsetof(struct vmcb_save, es)
+                      == (X86_NR_SEGS - 1) * sizeof(struct vmcb_seg),
+                   "the VMCB's segments are x86_regs' segments");
+    __builtin_memcpy(r->seg, &s->es, sizeof(r->seg));
     r->cpl = s->cpl;
 
     e->c.ops = v->sh ? &svm_emu_shadow_ops : &npt_emu_ops;
