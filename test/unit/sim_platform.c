@@ -47,8 +47,9 @@ static uint64_t kept_pool_lo, kept_pool_hi;
  * from the frame allocator unzeroed.  The pool maps every frame at init, so
  * zeroing it was most of a fuzz input's set-up (sim_platform.h).
  */
-static uint8_t *sim_alloc(uint64_t frames, uint64_t keep_lo, uint64_t keep_hi)
+static uint8_t *sim_alloc(uint64_t frames, uint64_t keep_lo, uint64_t keep_hi, bool *fresh)
 {
+    *fresh = true;
     if (!sim_reuse_memory)
         return calloc(frames, PAGE_SIZE);
     if (spare && frames <= spare_frames) {
@@ -63,6 +64,7 @@ static uint8_t *sim_alloc(uint64_t frames, uint64_t keep_lo, uint64_t keep_hi)
             }
             dirty[w] = kept;
         }
+        *fresh = false;
         return spare;
     }
     free(spare);
@@ -102,7 +104,8 @@ void sim_init(uint64_t ram_bytes, unsigned long pool_frames)
     }
     uint64_t keep_lo = pool_base > kept_pool_lo ? pool_base : kept_pool_lo;
     uint64_t keep_hi = pool_base + pool_frames < kept_pool_hi ? pool_base + pool_frames : kept_pool_hi;
-    mem = sim_alloc(backed_frames, keep_lo, keep_hi > keep_lo ? keep_hi : keep_lo);
+    bool fresh;
+    mem = sim_alloc(backed_frames, keep_lo, keep_hi > keep_lo ? keep_hi : keep_lo, &fresh);
     kept_pool_lo = pool_base;
     kept_pool_hi = pool_base + pool_frames;
     if (!mem) {
@@ -110,9 +113,13 @@ void sim_init(uint64_t ram_bytes, unsigned long pool_frames)
         abort();
     }
     /* A fresh buffer's pool is not zero either: the shadow code must zero
-     * what it uses, as it must on hardware (sim_platform.h). */
-    if (!sim_reuse_memory)
+     * what it uses, as it must on hardware (sim_platform.h).  A reused one
+     * holds the last machine's shadows there. */
+    if (fresh) {
         memset(mem + (pool_base << PAGE_SHIFT), SIM_POOL_POISON, (size_t)pool_frames << PAGE_SHIFT);
+        for (uint64_t f = pool_base; f < pool_base + pool_frames; f++)
+            mark(f);
+    }
     sim_features = sim_features_default();
     sim_pkru = 0;
     sim_pkrs = 0;

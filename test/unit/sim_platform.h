@@ -46,11 +46,12 @@ void sim_fini(void);
  * in the shadow pool: a frame that was pool in the last machine too keeps its
  * bytes, as a real pool comes unzeroed from the frame allocator (the shadow
  * code zeroes what it uses: shadow_domain_init() its metadata, sh_make()
- * every frame it hands out).
+ * every frame it hands out).  The randomised test and the fuzz target reuse
+ * it: a pool that holds the last world's shadows is the most hostile one.
  */
 extern bool sim_reuse_memory;
-/* The byte a fresh sim_init() fills the shadow pool with (without
- * sim_reuse_memory): a real pool is not zero when Umbra starts. */
+/* The byte a sim_init() with a new buffer fills the shadow pool with: a real
+ * pool is not zero when Umbra starts. */
 #define SIM_POOL_POISON 0xA5
 
 /*
