@@ -61,7 +61,7 @@
  * shortcut (shadow_world.h) and fails on a difference.  These four are
  * numbers: unset, empty or 0 means off (so
  * UMBRA_NO_AUDIT=0 audits), another number on; any other value is refused
- * (exit 2, env_flag() in shadow_world.c).  CK_RUN_CASE=random|sequences picks
+ * (exit 2, env_flag() in shadow_world.c).  CK_RUN_CASE=random|sequences|directed picks
  * a test case.  A failure prints the seed, the mode, the last operations and
  * the shadow's log.
  */
@@ -150,6 +150,72 @@ START_TEST(small_pool)
 }
 END_TEST
 
+/*
+ * Invariant O's flush rule (src/shadow/common.c oos_resync): a resync at a
+ * flush whose D test finds and clears D in a writable shadow leaf of an
+ * out-of-sync table must have the TLBs flushed before the guest runs again;
+ * else a translation the TLB kept (with D set) writes the table without
+ * setting D, and the next resync takes the table for clean and skips the
+ * write.  Directed, at the one flush the random guest never makes: a CR0
+ * write that keeps the mode key (CR0.TS; shadow_update_paging_mode's early
+ * return resyncs with the D test).  mutant-oos.sh: kind 7 must fail it.
+ * The guest: PAE, PT maps data pages 1..509 and itself writable at PT_VA.
+ */
+START_TEST(oos_d_test_flushes)
+{
+    enum { PDPT = 0x100000, PD = 0x101000, PT = 0x102000, DATA = 0x400000, PT_VA = 0x1ff000 };
+    const uint64_t leaf = _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY;
+    static struct shadow_vcpu v;
+    struct sh_fault f;
+    struct ref_result r;
+    sim_init(64ULL << 20, 512);
+    struct shadow_domain *d = shadow_domain_init(sim_pool_base(), sim_pool_frames());
+    ck_assert_ptr_nonnull(d);
+    ck_assert_int_eq(shadow_set_oos(d, true), 0);
+    ck_assert_int_eq(shadow_vcpu_init(&v, d), 0);
+    sim_guest_write(PDPT, PD | _PAGE_PRESENT, 8);
+    sim_guest_write(PD, PT | _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED, 8);
+    for (unsigned i = 1; i < 510; i++)
+        sim_guest_write(PT + 8 * i, (DATA + i * 0x1000ULL) | leaf, 8);
+    sim_guest_write(PT + 8 * 511, PT | leaf, 8);
+    v.guest_cr0 = X86_CR0_PG | X86_CR0_PE | X86_CR0_WP | X86_CR0_ET;
+    v.guest_cr4 = X86_CR4_PAE;
+    v.guest_efer = EFER_NXE;
+    v.guest_cr3 = PDPT;
+    ck_assert_int_eq(shadow_update_paging_mode(&v), 0);
+    /* Write PT's entry 1 through PT_VA until the write needs no fault: the
+     * first is emulated, the second leaves PT out of sync, mapped writable. */
+    uint64_t val = (DATA + 0x1000ULL) | leaf;
+    unsigned tries = 0;
+    for (; tries < 8 && !ref_hw_walk(&v, PT_VA + 8, PFEC_WRITE, false, 0, &r); tries++) {
+        enum sh_result sr = shadow_page_fault(&v, PT_VA + 8, r.pfec, &f);
+        ck_assert_msg(sr == SH_FIXED || sr == SH_EMULATE, "write to PT: %d", sr);
+        if (sr == SH_EMULATE)
+            ck_assert_int_eq(shadow_write_guest(&v, PT_VA + 8, &val, 8, PFEC_WRITE, &f), SH_FIXED);
+    }
+    uint64_t n;
+    ck_assert(shadow_stat_get(d, "oos_made", &n));
+    ck_assert_msg(tries < 8 && n == 1, "PT did not go out of sync (%u tries, oos_made %llu)",
+                  tries, (unsigned long long)n);
+    for (unsigned i = 0; i < 64; i++) {
+        unsigned slot = 2 + i;
+        uint64_t want = (DATA + (600 + i) * 0x1000ULL) | leaf;
+        v.tlb_flush = false;                 /* the flush the SVM layer made at VMRUN */
+        /* A native write through the writable mapping: the walk sets D in the shadow leaf. */
+        ck_assert_msg(ref_hw_walk(&v, PT_VA + 8 * slot, PFEC_WRITE, false, 0, &r),
+                      "PT is not writable through PT_VA (step %u)", i);
+        sim_guest_write(PT + 8 * slot, want, 8);
+        v.guest_cr0 ^= X86_CR0_TS;           /* a CR0 write the shadows do not depend on */
+        ck_assert_int_eq(shadow_update_paging_mode(&v), 0);
+        ck_assert_msg(v.tlb_flush, "step %u: a resync cleared D in PT's writable leaf and asked no flush", i);
+        ck_assert_msg(ref_hw_walk(&v, (gva_t)slot << 12, 0, false, REF_NO_SIDE_EFFECTS, &r)
+                      && r.pa == (want & ~0xfffULL), "step %u: the shadow missed the PTE written natively", i);
+    }
+    ck_assert_int_eq(shadow_audit(d), 0);
+    sim_fini();
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("shadow_random");
@@ -164,6 +230,9 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, mode_switch_sequence);
     tcase_add_test(tc, small_pool);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("directed");
+    tcase_add_test(tc, oos_d_test_flushes);
     suite_add_tcase(s, tc);
     return s;
 }
