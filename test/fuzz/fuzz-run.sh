@@ -9,6 +9,10 @@
 #   Prints "fuzz: TARGET execs=N cov=N corpus=N crashes=N"; exits 1 on a crash
 #   (the input is kept as test/fuzz/work/TARGET-crash-*).  FUZZ_RUNS=N (a long
 #   run) also stops after N executions, whichever of the two comes first.
+#   FUZZ_FORK=J (a long run on J cores): libFuzzer's -fork=J, J child
+#   processes fuzzing the one corpus (merged into the working corpus); the
+#   figures are the parent's (executions summed over the jobs; its cov counts
+#   coverage features, more than a single process's "cov:" line).
 set -u
 t=$1; secs=$2; mode=${3:-fuzz}
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -37,6 +41,7 @@ if [ "$mode" = check ]; then
 fi
 runs=""
 [ -n "${FUZZ_RUNS:-}" ] && runs="-runs=$FUZZ_RUNS"
+[ -n "${FUZZ_FORK:-}" ] && [ "$mode" != check ] && runs="$runs -fork=$FUZZ_FORK"
 # shellcheck disable=SC2086
 nice "$bin" $runs -max_total_time="$secs" -print_final_stats=1 -max_len=65536 -timeout=10 \
     -artifact_prefix="$work/$t-" "$corpus" $dirs >"$log" 2>&1
@@ -45,6 +50,13 @@ cp "$log" "$work/$t.log"   # the last run's libFuzzer output, for a long run's f
 execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' "$log" | tail -n 1)
 corp=$(sed -n 's/.* corp: \([0-9]*\)\/.*/\1/p' "$log" | tail -n 1)
+if [ -n "${FUZZ_FORK:-}" ] && [ "$mode" != check ]; then
+    # The parent's lines: "#N: cov: C ft: F corp: P exec/s ..." (no final stats).
+    last=$(grep -E '^#[0-9]+: cov: ' "$log" | tail -n 1)
+    execs=$(echo "$last" | sed -n 's/^#\([0-9]*\):.*/\1/p')
+    cov=$(echo "$last" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
+    corp=$(echo "$last" | sed -n 's/.* corp: \([0-9]*\).*/\1/p')
+fi
 crashes=0
 [ $rc -ne 0 ] && crashes=1
 # A run stopped by SIGINT (libFuzzer: "run interrupted", exit code 72) wrote

@@ -5,7 +5,8 @@
 # is linked against libshadow_dbit.a, whose runtime mutant kinds 5 and 6
 # (src/shadow/common.c) break the resync: 5 skips the first changed entry of
 # a resync, 6 does not resync at INVLPG; kinds 7 and 8 break the D test of
-# a flush's resync (common.c) and are only reported (see the end).  With UMBRA_OOS=on each kind must
+# a flush's resync (common.c): 7 is asserted by a directed test, 8 only
+# reported here (see the end).  With UMBRA_OOS=on each kind must
 # fail random_2level, random_pae and random_long: kind 5 with the audit (S3:
 # an out-of-sync l1 must be the propagation of its snapshot; the reference
 # MMU alone sees it only when the skipped entry is used before it changes
@@ -47,12 +48,24 @@ for kind in 5 6; do
         echo "ok: kind $kind ($what): caught in 2-level, PAE and long mode"
     fi
 done
-# Kinds 7 (the D test clears D without the flush) and 8 (it ignores the
-# D bits lost with a leaf that went): the random world rarely makes the
-# sequences that show them (a write through a translation its TLB model kept
-# with D set; a write through an alias whose l1 then dies), so their counts
-# are printed, not asserted (bench/micro_shadow oos_lost_d checks kind 8's
-# case deterministically).
+# Kind 7 (the D test clears D without the flush): the directed test
+# oos_d_test_flushes (a CR0 write that keeps the mode key, the flush the
+# random guest never makes) must fail with it and pass without (kind 0).
+out=$(CK_RUN_CASE=directed UMBRA_MUTANT_DBIT=0 "$b" 2>&1) || {
+    printf '%s\n' "$out" | grep -E ':[FE]:' | head -n 3
+    echo "FAIL: the directed OOS test fails with no mutant"; fail=1
+}
+out=$(CK_RUN_CASE=directed UMBRA_MUTANT_DBIT=7 "$b" 2>&1)
+if [ $? -ne 0 ] && printf '%s\n' "$out" | grep -q ':F:directed:oos_d_test_flushes:'; then
+    echo "ok: kind 7 (the D test clears D without a flush): caught by directed:oos_d_test_flushes"
+else
+    echo "FAIL: kind 7 (the D test clears D without a flush): directed:oos_d_test_flushes passed"; fail=1
+fi
+# Kinds 7 and 8 (it ignores the D bits lost with a leaf that went) under
+# the random world, which rarely makes the sequences that show them (a write
+# through a translation its TLB model kept with D set; a write through an
+# alias whose l1 then dies): their counts are printed, not asserted
+# (bench/micro_shadow oos_lost_d checks kind 8's case deterministically).
 for kind in 7 8; do
     run $kind off
     modes=$(printf '%s\n' "$out" | grep -cE ':F:random:random_(2level|pae|long):' || true)

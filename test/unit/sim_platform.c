@@ -34,16 +34,37 @@ static inline void mark(uint64_t f)
         dirty[f >> 6] |= 1ULL << (f & 63);
 }
 
-/* A zeroed buffer of `frames` frames: the kept one (dirty frames cleared) when it fits, else calloc. */
-static uint8_t *sim_alloc(uint64_t frames)
+/* The shadow pool of the machine the kept buffer last held (sim_reuse_memory). */
+static uint64_t kept_pool_lo, kept_pool_hi;
+
+/*
+ * A buffer of `frames` frames, zero except (with sim_reuse_memory) in
+ * [keep_lo, keep_hi): the kept one when it fits, its dirty frames cleared
+ * outside that range, else calloc.  The caller passes the part of the new
+ * machine's shadow pool that was pool in the old one too: nothing there is
+ * read before it is written (shadow_domain_init() zeroes its metadata frames,
+ * sh_make() every frame it hands out), as on hardware, where the pool comes
+ * from the frame allocator unzeroed.  The pool maps every frame at init, so
+ * zeroing it was most of a fuzz input's set-up (sim_platform.h).
+ */
+static uint8_t *sim_alloc(uint64_t frames, uint64_t keep_lo, uint64_t keep_hi, bool *fresh)
 {
+    *fresh = true;
     if (!sim_reuse_memory)
         return calloc(frames, PAGE_SIZE);
     if (spare && frames <= spare_frames) {
-        for (uint64_t w = 0; w < (spare_frames + 63) / 64; w++)
-            for (uint64_t bits = dirty[w]; bits; bits &= bits - 1)
-                memset(spare + ((w * 64 + (uint64_t)__builtin_ctzll(bits)) << PAGE_SHIFT), 0, PAGE_SIZE);
-        memset(dirty, 0, (spare_frames + 63) / 64 * sizeof(*dirty));
+        for (uint64_t w = 0; w < (spare_frames + 63) / 64; w++) {
+            uint64_t kept = 0;     /* stay dirty: a later machine may not keep them */
+            for (uint64_t bits = dirty[w]; bits; bits &= bits - 1) {
+                uint64_t f = w * 64 + (uint64_t)__builtin_ctzll(bits);
+                if (f >= keep_lo && f < keep_hi)
+                    kept |= bits & -bits;
+                else
+                    memset(spare + (f << PAGE_SHIFT), 0, PAGE_SIZE);
+            }
+            dirty[w] = kept;
+        }
+        *fresh = false;
         return spare;
     }
     free(spare);
@@ -81,10 +102,23 @@ void sim_init(uint64_t ram_bytes, unsigned long pool_frames)
         fprintf(stderr, "sim_init: machine above 4 GiB\n");
         abort();
     }
-    mem = sim_alloc(backed_frames);
+    uint64_t keep_lo = pool_base > kept_pool_lo ? pool_base : kept_pool_lo;
+    uint64_t keep_hi = pool_base + pool_frames < kept_pool_hi ? pool_base + pool_frames : kept_pool_hi;
+    bool fresh;
+    mem = sim_alloc(backed_frames, keep_lo, keep_hi > keep_lo ? keep_hi : keep_lo, &fresh);
+    kept_pool_lo = pool_base;
+    kept_pool_hi = pool_base + pool_frames;
     if (!mem) {
         fprintf(stderr, "sim_init: out of memory\n");
         abort();
+    }
+    /* A fresh buffer's pool is not zero either: the shadow code must zero
+     * what it uses, as it must on hardware (sim_platform.h).  A reused one
+     * holds the last machine's shadows there. */
+    if (fresh) {
+        memset(mem + (pool_base << PAGE_SHIFT), SIM_POOL_POISON, (size_t)pool_frames << PAGE_SHIFT);
+        for (uint64_t f = pool_base; f < pool_base + pool_frames; f++)
+            mark(f);
     }
     sim_features = sim_features_default();
     sim_pkru = 0;

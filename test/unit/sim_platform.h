@@ -42,9 +42,17 @@ void sim_fini(void);
  * keeps the buffer and the next sim_init() that fits in it reuses it,
  * zeroing only the frames handed out since (plat_map_mfn, sim_phys,
  * sim_guest_ptr mark them), instead of a fresh calloc.  Every other frame of
- * the buffer is zero, so the machine a sim_init() gives is the same.
+ * the buffer is zero, so the machine a sim_init() gives is the same, except
+ * in the shadow pool: a frame that was pool in the last machine too keeps its
+ * bytes, as a real pool comes unzeroed from the frame allocator (the shadow
+ * code zeroes what it uses: shadow_domain_init() its metadata, sh_make()
+ * every frame it hands out).  The randomised test and the fuzz target reuse
+ * it: a pool that holds the last world's shadows is the most hostile one.
  */
 extern bool sim_reuse_memory;
+/* The byte a sim_init() with a new buffer fills the shadow pool with: a real
+ * pool is not zero when Umbra starts. */
+#define SIM_POOL_POISON 0xA5
 
 /*
  * The CPU features plat_cpu_features() returns.  Tests change the fields

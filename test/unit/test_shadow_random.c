@@ -61,7 +61,7 @@
  * shortcut (shadow_world.h) and fails on a difference.  These four are
  * numbers: unset, empty or 0 means off (so
  * UMBRA_NO_AUDIT=0 audits), another number on; any other value is refused
- * (exit 2, env_flag() in shadow_world.c).  CK_RUN_CASE=random|sequences picks
+ * (exit 2, env_flag() in shadow_world.c).  CK_RUN_CASE=random|sequences|directed picks
  * a test case.  A failure prints the seed, the mode, the last operations and
  * the shadow's log.
  */
@@ -150,6 +150,159 @@ START_TEST(small_pool)
 }
 END_TEST
 
+/*
+ * Invariant O's flush rule (src/shadow/common.c oos_resync): a resync at a
+ * flush whose D test finds and clears D in a writable shadow leaf of an
+ * out-of-sync table must have the TLBs flushed before the guest runs again;
+ * else a translation the TLB kept (with D set) writes the table without
+ * setting D, and the next resync takes the table for clean and skips the
+ * write.  Directed, at the one flush the random guest never makes: a CR0
+ * write that keeps the mode key (CR0.TS; shadow_update_paging_mode's early
+ * return resyncs with the D test).  mutant-oos.sh: kind 7 must fail it.
+ * The guest: PAE, PT maps data pages 1..509 and itself writable at PT_VA.
+ */
+START_TEST(oos_d_test_flushes)
+{
+    enum { PDPT = 0x100000, PD = 0x101000, PT = 0x102000, DATA = 0x400000, PT_VA = 0x1ff000 };
+    const uint64_t leaf = _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY;
+    static struct shadow_vcpu v;
+    struct sh_fault f;
+    struct ref_result r;
+    sim_init(64ULL << 20, 512);
+    struct shadow_domain *d = shadow_domain_init(sim_pool_base(), sim_pool_frames());
+    ck_assert_ptr_nonnull(d);
+    ck_assert_int_eq(shadow_set_oos(d, true), 0);
+    ck_assert_int_eq(shadow_vcpu_init(&v, d), 0);
+    sim_guest_write(PDPT, PD | _PAGE_PRESENT, 8);
+    sim_guest_write(PD, PT | _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED, 8);
+    for (unsigned i = 1; i < 510; i++)
+        sim_guest_write(PT + 8 * i, (DATA + i * 0x1000ULL) | leaf, 8);
+    sim_guest_write(PT + 8 * 511, PT | leaf, 8);
+    v.guest_cr0 = X86_CR0_PG | X86_CR0_PE | X86_CR0_WP | X86_CR0_ET;
+    v.guest_cr4 = X86_CR4_PAE;
+    v.guest_efer = EFER_NXE;
+    v.guest_cr3 = PDPT;
+    ck_assert_int_eq(shadow_update_paging_mode(&v), 0);
+    /* Write PT's entry 1 through PT_VA until the write needs no fault: the
+     * first is emulated, the second leaves PT out of sync, mapped writable. */
+    uint64_t val = (DATA + 0x1000ULL) | leaf;
+    unsigned tries = 0;
+    for (; tries < 8 && !ref_hw_walk(&v, PT_VA + 8, PFEC_WRITE, false, 0, &r); tries++) {
+        enum sh_result sr = shadow_page_fault(&v, PT_VA + 8, r.pfec, &f);
+        ck_assert_msg(sr == SH_FIXED || sr == SH_EMULATE, "write to PT: %d", sr);
+        if (sr == SH_EMULATE)
+            ck_assert_int_eq(shadow_write_guest(&v, PT_VA + 8, &val, 8, PFEC_WRITE, &f), SH_FIXED);
+    }
+    uint64_t n;
+    ck_assert(shadow_stat_get(d, "oos_made", &n));
+    ck_assert_msg(tries < 8 && n == 1, "PT did not go out of sync (%u tries, oos_made %llu)",
+                  tries, (unsigned long long)n);
+    for (unsigned i = 0; i < 64; i++) {
+        unsigned slot = 2 + i;
+        uint64_t want = (DATA + (600 + i) * 0x1000ULL) | leaf;
+        v.tlb_flush = false;                 /* the flush the SVM layer made at VMRUN */
+        /* A native write through the writable mapping: the walk sets D in the shadow leaf. */
+        ck_assert_msg(ref_hw_walk(&v, PT_VA + 8 * slot, PFEC_WRITE, false, 0, &r),
+                      "PT is not writable through PT_VA (step %u)", i);
+        sim_guest_write(PT + 8 * slot, want, 8);
+        v.guest_cr0 ^= X86_CR0_TS;           /* a CR0 write the shadows do not depend on */
+        ck_assert_int_eq(shadow_update_paging_mode(&v), 0);
+        ck_assert_msg(v.tlb_flush, "step %u: a resync cleared D in PT's writable leaf and asked no flush", i);
+        ck_assert_msg(ref_hw_walk(&v, (gva_t)slot << 12, 0, false, REF_NO_SIDE_EFFECTS, &r)
+                      && r.pa == (want & ~0xfffULL), "step %u: the shadow missed the PTE written natively", i);
+    }
+    ck_assert_int_eq(shadow_audit(d), 0);
+    sim_fini();
+}
+END_TEST
+
+/* The access as the CPU under Umbra makes it: fault until the shadow walk
+ * allows it (at most 8 times); the hardware walk's result in *r. */
+static bool touch_hw(struct shadow_vcpu *v, gva_t va, uint32_t acc, struct ref_result *r)
+{
+    struct sh_fault f;
+    for (int i = 0; i < 8; i++) {
+        if (ref_hw_walk(v, va, acc, false, 0, r))
+            return true;
+        if (shadow_page_fault(v, va, r->pfec, &f) != SH_FIXED)
+            return false;
+    }
+    return false;
+}
+
+/*
+ * Found by the shadow fuzz target (test/fuzz/regress/shadow/invlpg-unlinked-oos):
+ * in long mode, an INVLPG of va in an address space whose shadow tree does
+ * not reach va's level 2 (no l4 entry yet) left va's PTE stale in an
+ * out-of-sync l1 that another tree links (the shared kernel half); the
+ * next fault there, at another address, linked this tree's l4 entry to the
+ * shared l3 and exposed it.
+ * Two address spaces share PML4 slot 256 (PDPT_K -> PD_K -> PT_K, data
+ * pages at K); only AS1 maps PT_K itself, writable, at W (slot 257).
+ */
+START_TEST(invlpg_unlinked_oos)
+{
+    enum { AS0 = 0x100000, AS1 = 0x101000, PDPT_K = 0x102000, PD_K = 0x103000, PT_K = 0x104000,
+           PDPT_W = 0x105000, PD_W = 0x106000, PT_W = 0x107000, DATA = 0x400000 };
+    const gva_t K = 0xffff800000000000ULL, W = 0xffff808000000000ULL;
+    const uint64_t tab = _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED;
+    const uint64_t leaf = tab | _PAGE_DIRTY;
+    static struct shadow_vcpu v;
+    struct sh_fault f;
+    struct ref_result r;
+    sim_init(64ULL << 20, 512);
+    struct shadow_domain *d = shadow_domain_init(sim_pool_base(), sim_pool_frames());
+    ck_assert_ptr_nonnull(d);
+    ck_assert_int_eq(shadow_set_oos(d, true), 0);
+    ck_assert_int_eq(shadow_vcpu_init(&v, d), 0);
+    sim_guest_write(AS0 + 8 * 256, PDPT_K | tab, 8);
+    sim_guest_write(AS1 + 8 * 256, PDPT_K | tab, 8);
+    sim_guest_write(PDPT_K, PD_K | tab, 8);
+    sim_guest_write(PD_K, PT_K | tab, 8);
+    for (unsigned i = 1; i < 16; i++)
+        sim_guest_write(PT_K + 8 * i, (DATA + i * 0x1000ULL) | leaf, 8);
+    sim_guest_write(AS1 + 8 * 257, PDPT_W | tab, 8);
+    sim_guest_write(PDPT_W, PD_W | tab, 8);
+    sim_guest_write(PD_W, PT_W | tab, 8);
+    sim_guest_write(PT_W, PT_K | leaf, 8);                 /* W: PT_K, writable */
+    v.guest_cr0 = X86_CR0_PG | X86_CR0_PE | X86_CR0_WP | X86_CR0_ET;
+    v.guest_cr4 = X86_CR4_PAE;
+    v.guest_efer = EFER_LME | EFER_NXE;
+    v.guest_cr3 = AS0;
+    ck_assert_int_eq(shadow_update_paging_mode(&v), 0);
+    ck_assert(touch_hw(&v, K + 0x1000, 0, &r));             /* AS0 shadows PT_K */
+    v.guest_cr3 = AS1;
+    ck_assert_int_eq(shadow_update_cr3(&v, &f), SH_FIXED);
+    /* PT_K's entry 1 written through W until a write needs no fault: the
+     * first is emulated, the second leaves PT_K out of sync, writable. */
+    uint64_t val = (DATA + 0x1000ULL) | leaf;
+    unsigned tries = 0;
+    for (; tries < 8 && !ref_hw_walk(&v, W + 8, PFEC_WRITE, false, 0, &r); tries++) {
+        enum sh_result sr = shadow_page_fault(&v, W + 8, r.pfec, &f);
+        ck_assert_msg(sr == SH_FIXED || sr == SH_EMULATE, "write to PT_K: %d", sr);
+        if (sr == SH_EMULATE)
+            ck_assert_int_eq(shadow_write_guest(&v, W + 8, &val, 8, PFEC_WRITE, &f), SH_FIXED);
+    }
+    uint64_t n;
+    ck_assert(shadow_stat_get(d, "oos_made", &n));
+    ck_assert_msg(tries < 8 && n == 1, "PT_K did not go out of sync (%u tries, oos_made %llu)",
+                  tries, (unsigned long long)n);
+    /* AS1 has never touched K: its l4 entry 256 is not present. */
+    ck_assert(!ref_hw_walk(&v, K + 0x2000, 0, false, REF_NO_SIDE_EFFECTS, &r));
+    uint64_t want = DATA + 0x80000ULL;
+    ck_assert(ref_hw_walk(&v, W + 16, PFEC_WRITE, false, 0, &r));   /* a native write */
+    sim_guest_write(PT_K + 16, want | leaf, 8);
+    shadow_invlpg(&v, K + 0x2000);
+    ck_assert(touch_hw(&v, K + 0x3000, 0, &r));             /* links AS1's l4 entry 256 */
+    /* K + 0x2000 as the hardware sees it now, without a fault of its own. */
+    ck_assert_msg(!ref_hw_walk(&v, K + 0x2000, 0, false, REF_NO_SIDE_EFFECTS, &r) || r.pa == want,
+                  "after INVLPG the shadow maps %#llx at K + 0x2000, the guest %#llx",
+                  (unsigned long long)r.pa, (unsigned long long)want);
+    ck_assert_int_eq(shadow_audit(d), 0);
+    sim_fini();
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("shadow_random");
@@ -165,11 +318,20 @@ static Suite *suite(void)
     tcase_add_test(tc, mode_switch_sequence);
     tcase_add_test(tc, small_pool);
     suite_add_tcase(s, tc);
+    tc = tcase_create("directed");
+    tcase_add_test(tc, oos_d_test_flushes);
+    tcase_add_test(tc, invlpg_unlinked_oos);
+    suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
+    /* One buffer for every world (sim_platform.h): each machine's RAM starts
+     * zero, its shadow pool holds the last world's shadows (a fresh buffer's,
+     * SIM_POOL_POISON), which the shadow code must never read unwritten, so a
+     * seed run alone (UMBRA_SEED) ends as it does among the others. */
+    sim_reuse_memory = true;
     SRunner *sr = srunner_create(suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
