@@ -198,9 +198,14 @@ static void op_pt_write(struct world *w)
     } else if (how < 80) {
         struct ref_result g;
         ref_guest_walk(&w->v, va, PFEC_WRITE, false, REF_NO_SIDE_EFFECTS, &g);
-        bool own = false;       /* the entry is on va's own walk */
+        /* The entry written is on va's own walk: where the write lands, which
+         * is not epa when an alias made the direct map's va map another frame
+         * (the fuzz target found a two-instruction write whose first half
+         * moved the walk of its second, and blamed the shadow). */
+        uint64_t tgt = g.ok ? g.pa : epa;
+        bool own = false;
         for (int l = 1; l <= g.levels; l++)
-            own |= g.entry_pa[l] && (g.entry_pa[l] & ~7ULL) == (epa & ~7ULL);
+            own |= g.entry_pa[l] && (g.entry_pa[l] & ~7ULL) == (tgt & ~7ULL);
         emul_pt_write(w, va, old, val, es, own, &g);
     } else {
         struct ref_result g;
