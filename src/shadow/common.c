@@ -617,8 +617,16 @@ void sh_validate_pt_write(struct shadow_vcpu *v, uint64_t gfn, unsigned off, uns
     if (o) {
         /* An emulated write to an out-of-sync table (an instruction that also
          * wrote elsewhere, the GDB stub): the snapshot takes the written
-         * entries before they are revalidated (invariant O). */
-        unsigned a = off & ~7u, b = (off + len + 7) & ~7u;
+         * entries before they are revalidated (invariant O), exactly those
+         * validate() revalidates below: with 4-byte entries an 8-byte
+         * rounding took the neighbour the guest had written natively into
+         * the snapshot unrevalidated, and its resync then found nothing to
+         * do (found by fuzz-shadow, regress/shadow/snapshot-takes-neighbour). */
+        unsigned es = 4;
+        for (unsigned k = 0; k < n; k++)
+            if (sh_role[t[k]].wide)
+                es = 8;            /* oos_resync compares in the same units */
+        unsigned a = off & ~(es - 1), b = (off + len + es - 1) & ~(es - 1);
         const char *g = sh_gmap(d, gfn);
         if (g)
             memcpy((char *)sh_oos_snap(d, o) + a, g + a, (b > PAGE_SIZE ? PAGE_SIZE : b) - a);

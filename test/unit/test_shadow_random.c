@@ -303,6 +303,67 @@ START_TEST(invlpg_unlinked_oos)
 }
 END_TEST
 
+/*
+ * Found by the shadow fuzz target (test/fuzz/regress/shadow/snapshot-takes-neighbour):
+ * 2-level, PT out of sync; the guest writes PTE 3 natively (no exit), then
+ * PTE 2 by an emulated write.  The emulated write's snapshot update took the
+ * 8 bytes around PTE 2, PTE 3 with them, and revalidated PTE 2 only; the
+ * INVLPG of PTE 3's page then found its snapshot equal to the guest's entry
+ * and left the shadow on the old frame.
+ */
+START_TEST(oos_snapshot_takes_written_entries)
+{
+    enum { PD = 0x100000, PT = 0x101000, DATA = 0x400000, PT_VA = 0x3ff000 };
+    const uint64_t leaf = _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY;
+    static struct shadow_vcpu v;
+    struct sh_fault f;
+    struct ref_result r;
+    sim_init(64ULL << 20, 512);
+    struct shadow_domain *d = shadow_domain_init(sim_pool_base(), sim_pool_frames());
+    ck_assert_ptr_nonnull(d);
+    ck_assert_int_eq(shadow_set_oos(d, true), 0);
+    ck_assert_int_eq(shadow_vcpu_init(&v, d), 0);
+    sim_guest_write(PD, PT | leaf, 4);
+    for (unsigned i = 1; i < 16; i++)
+        sim_guest_write(PT + 4 * i, (DATA + i * 0x1000ULL) | leaf, 4);
+    sim_guest_write(PT + 4 * 1023, PT | leaf, 4);          /* PT itself at PT_VA */
+    v.guest_cr0 = X86_CR0_PG | X86_CR0_PE | X86_CR0_WP | X86_CR0_ET;
+    v.guest_cr3 = PD;
+    ck_assert_int_eq(shadow_update_paging_mode(&v), 0);
+    for (unsigned i = 2; i <= 3; i++) {                    /* both shadowed */
+        ck_assert(touch_hw(&v, (gva_t)i << 12, 0, &r));
+        ck_assert_uint_eq(r.pa, DATA + i * 0x1000ULL);
+    }
+    uint32_t val = (DATA + 0x1000) | leaf;
+    unsigned tries = 0;
+    for (; tries < 8 && !ref_hw_walk(&v, PT_VA + 4, PFEC_WRITE, false, 0, &r); tries++) {
+        enum sh_result sr = shadow_page_fault(&v, PT_VA + 4, r.pfec, &f);
+        ck_assert_msg(sr == SH_FIXED || sr == SH_EMULATE, "write to PT: %d", sr);
+        if (sr == SH_EMULATE)
+            ck_assert_int_eq(shadow_write_guest(&v, PT_VA + 4, &val, 4, PFEC_WRITE, &f), SH_FIXED);
+    }
+    uint64_t n;
+    ck_assert(shadow_stat_get(d, "oos_made", &n));
+    ck_assert_msg(tries < 8 && n == 1, "PT did not go out of sync (%u tries, oos_made %llu)",
+                  tries, (unsigned long long)n);
+    const uint32_t new3 = DATA + 0x80000, new2 = DATA + 0x90000;
+    ck_assert(ref_hw_walk(&v, PT_VA + 12, PFEC_WRITE, false, 0, &r));   /* PTE 3, natively */
+    sim_guest_write(PT + 12, new3 | leaf, 4);
+    val = new2 | leaf;                                                  /* PTE 2, emulated */
+    ck_assert_int_eq(shadow_write_guest(&v, PT_VA + 8, &val, 4, PFEC_WRITE, &f), SH_FIXED);
+    shadow_invlpg(&v, 2 << 12);
+    shadow_invlpg(&v, 3 << 12);
+    for (unsigned i = 2; i <= 3; i++) {
+        uint32_t want = i == 2 ? new2 : new3;
+        ck_assert_msg(!ref_hw_walk(&v, (gva_t)i << 12, 0, false, REF_NO_SIDE_EFFECTS, &r) || r.pa == want,
+                      "after INVLPG the shadow maps %#llx for PTE %u, the guest %#x",
+                      (unsigned long long)r.pa, i, want);
+    }
+    ck_assert_int_eq(shadow_audit(d), 0);
+    sim_fini();
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("shadow_random");
@@ -321,6 +382,7 @@ static Suite *suite(void)
     tc = tcase_create("directed");
     tcase_add_test(tc, oos_d_test_flushes);
     tcase_add_test(tc, invlpg_unlinked_oos);
+    tcase_add_test(tc, oos_snapshot_takes_written_entries);
     suite_add_tcase(s, tc);
     return s;
 }
