@@ -173,6 +173,17 @@ static void flat_regs(struct x86_regs *r, uint64_t rip)
     r->rip = rip;
 }
 
+/* An emulation context over r for vCPU v, 32-bit protected mode, as svm_emu_begin makes it. */
+static void emu_ctxt(struct x86_emu_ctxt *c, struct x86_regs *r)
+{
+    memset(c, 0, sizeof(*c));
+    c->ops = &emu_ops;
+    c->opaque = v;
+    c->regs = r;
+    c->mode = X86_MODE_PROT32;
+    c->memo = &memo;
+}
+
 /* A guest MOV [EBX], EAX at CODE_VA: the fault, then its emulation (fetch, decode, write, revalidate). */
 static void guest_pte_write(unsigned long i, unsigned slot, uint64_t val)
 {
@@ -188,12 +199,7 @@ static void guest_pte_write(unsigned long i, unsigned slot, uint64_t val)
     r.gpr[X86_RBX] = va;
     r.gpr[X86_RAX] = (uint32_t)val;
     struct x86_emu_ctxt c;
-    memset(&c, 0, sizeof(c));
-    c.ops = &emu_ops;
-    c.opaque = v;
-    c.regs = &r;
-    c.mode = X86_MODE_PROT32;
-    c.memo = &memo;
+    emu_ctxt(&c, &r);
     CALLGRIND_TOGGLE_COLLECT;
     enum sh_result s = shadow_page_fault(v, va, pfec, &f);
     int rc = s == SH_EMULATE ? (int)x86_emulate(&c) : -1;
@@ -295,12 +301,7 @@ int main(int argc, char **argv)
             flat_regs(&r, CODE_VA + INVLPG_OFF);
             r.gpr[X86_RBX] = va;
             struct x86_emu_ctxt c;
-            memset(&c, 0, sizeof(c));
-            c.ops = &emu_ops;
-            c.opaque = v;
-            c.regs = &r;
-            c.mode = X86_MODE_PROT32;
-            c.memo = &memo;
+            emu_ctxt(&c, &r);
             struct x86_sysop sop;
             CALLGRIND_TOGGLE_COLLECT;
             int rc = x86_decode_sys(&c, &sop);
