@@ -150,6 +150,54 @@ START_TEST(small_pool)
 }
 END_TEST
 
+/* ---- directed cases: one shadow API sequence each, no random world ---- */
+
+/* A 64 MiB machine, a 512-frame pool with out-of-sync shadows on, and v in it. */
+static struct shadow_domain *directed_domain(struct shadow_vcpu *v)
+{
+    sim_init(64ULL << 20, 512);
+    struct shadow_domain *d = shadow_domain_init(sim_pool_base(), sim_pool_frames());
+    ck_assert_ptr_nonnull(d);
+    ck_assert_int_eq(shadow_set_oos(d, true), 0);
+    ck_assert_int_eq(shadow_vcpu_init(v, d), 0);
+    return d;
+}
+
+/* The access as the CPU under Umbra makes it: fault until the shadow walk
+ * allows it (at most 8 times); the hardware walk's result in *r. */
+static bool touch_hw(struct shadow_vcpu *v, gva_t va, uint32_t acc, struct ref_result *r)
+{
+    struct sh_fault f;
+    for (int i = 0; i < 8; i++) {
+        if (ref_hw_walk(v, va, acc, false, 0, r))
+            return true;
+        if (shadow_page_fault(v, va, r->pfec, &f) != SH_FIXED)
+            return false;
+    }
+    return false;
+}
+
+/* Write the len-byte entry val through va (a mapping of a shadowed page
+ * table) until a write needs no fault: the first is emulated, the second
+ * leaves the table out of sync, mapped writable; it must be the domain's
+ * first out-of-sync table. */
+static void write_until_oos(struct shadow_vcpu *v, gva_t va, uint64_t val, unsigned len)
+{
+    struct ref_result r;
+    struct sh_fault f;
+    unsigned tries = 0;
+    for (; tries < 8 && !ref_hw_walk(v, va, PFEC_WRITE, false, 0, &r); tries++) {
+        enum sh_result sr = shadow_page_fault(v, va, r.pfec, &f);
+        ck_assert_msg(sr == SH_FIXED || sr == SH_EMULATE, "write to the table: %d", sr);
+        if (sr == SH_EMULATE)
+            ck_assert_int_eq(shadow_write_guest(v, va, &val, len, PFEC_WRITE, &f), SH_FIXED);
+    }
+    uint64_t n;
+    ck_assert(shadow_stat_get(v->d, "oos_made", &n));
+    ck_assert_msg(tries < 8 && n == 1, "the table did not go out of sync (%u tries, oos_made %llu)",
+                  tries, (unsigned long long)n);
+}
+
 /*
  * Invariant O's flush rule (src/shadow/common.c oos_resync): a resync at a
  * flush whose D test finds and clears D in a writable shadow leaf of an
@@ -166,13 +214,8 @@ START_TEST(oos_d_test_flushes)
     enum { PDPT = 0x100000, PD = 0x101000, PT = 0x102000, DATA = 0x400000, PT_VA = 0x1ff000 };
     const uint64_t leaf = _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY;
     static struct shadow_vcpu v;
-    struct sh_fault f;
     struct ref_result r;
-    sim_init(64ULL << 20, 512);
-    struct shadow_domain *d = shadow_domain_init(sim_pool_base(), sim_pool_frames());
-    ck_assert_ptr_nonnull(d);
-    ck_assert_int_eq(shadow_set_oos(d, true), 0);
-    ck_assert_int_eq(shadow_vcpu_init(&v, d), 0);
+    struct shadow_domain *d = directed_domain(&v);
     sim_guest_write(PDPT, PD | _PAGE_PRESENT, 8);
     sim_guest_write(PD, PT | _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED, 8);
     for (unsigned i = 1; i < 510; i++)
@@ -183,20 +226,7 @@ START_TEST(oos_d_test_flushes)
     v.guest_efer = EFER_NXE;
     v.guest_cr3 = PDPT;
     ck_assert_int_eq(shadow_update_paging_mode(&v), 0);
-    /* Write PT's entry 1 through PT_VA until the write needs no fault: the
-     * first is emulated, the second leaves PT out of sync, mapped writable. */
-    uint64_t val = (DATA + 0x1000ULL) | leaf;
-    unsigned tries = 0;
-    for (; tries < 8 && !ref_hw_walk(&v, PT_VA + 8, PFEC_WRITE, false, 0, &r); tries++) {
-        enum sh_result sr = shadow_page_fault(&v, PT_VA + 8, r.pfec, &f);
-        ck_assert_msg(sr == SH_FIXED || sr == SH_EMULATE, "write to PT: %d", sr);
-        if (sr == SH_EMULATE)
-            ck_assert_int_eq(shadow_write_guest(&v, PT_VA + 8, &val, 8, PFEC_WRITE, &f), SH_FIXED);
-    }
-    uint64_t n;
-    ck_assert(shadow_stat_get(d, "oos_made", &n));
-    ck_assert_msg(tries < 8 && n == 1, "PT did not go out of sync (%u tries, oos_made %llu)",
-                  tries, (unsigned long long)n);
+    write_until_oos(&v, PT_VA + 8, (DATA + 0x1000ULL) | leaf, 8);    /* PT's entry 1 */
     for (unsigned i = 0; i < 64; i++) {
         unsigned slot = 2 + i;
         uint64_t want = (DATA + (600 + i) * 0x1000ULL) | leaf;
@@ -215,20 +245,6 @@ START_TEST(oos_d_test_flushes)
     sim_fini();
 }
 END_TEST
-
-/* The access as the CPU under Umbra makes it: fault until the shadow walk
- * allows it (at most 8 times); the hardware walk's result in *r. */
-static bool touch_hw(struct shadow_vcpu *v, gva_t va, uint32_t acc, struct ref_result *r)
-{
-    struct sh_fault f;
-    for (int i = 0; i < 8; i++) {
-        if (ref_hw_walk(v, va, acc, false, 0, r))
-            return true;
-        if (shadow_page_fault(v, va, r->pfec, &f) != SH_FIXED)
-            return false;
-    }
-    return false;
-}
 
 /*
  * Found by the shadow fuzz target (test/fuzz/regress/shadow/invlpg-unlinked-oos):
@@ -250,11 +266,7 @@ START_TEST(invlpg_unlinked_oos)
     static struct shadow_vcpu v;
     struct sh_fault f;
     struct ref_result r;
-    sim_init(64ULL << 20, 512);
-    struct shadow_domain *d = shadow_domain_init(sim_pool_base(), sim_pool_frames());
-    ck_assert_ptr_nonnull(d);
-    ck_assert_int_eq(shadow_set_oos(d, true), 0);
-    ck_assert_int_eq(shadow_vcpu_init(&v, d), 0);
+    struct shadow_domain *d = directed_domain(&v);
     sim_guest_write(AS0 + 8 * 256, PDPT_K | tab, 8);
     sim_guest_write(AS1 + 8 * 256, PDPT_K | tab, 8);
     sim_guest_write(PDPT_K, PD_K | tab, 8);
@@ -273,20 +285,7 @@ START_TEST(invlpg_unlinked_oos)
     ck_assert(touch_hw(&v, K + 0x1000, 0, &r));             /* AS0 shadows PT_K */
     v.guest_cr3 = AS1;
     ck_assert_int_eq(shadow_update_cr3(&v, &f), SH_FIXED);
-    /* PT_K's entry 1 written through W until a write needs no fault: the
-     * first is emulated, the second leaves PT_K out of sync, writable. */
-    uint64_t val = (DATA + 0x1000ULL) | leaf;
-    unsigned tries = 0;
-    for (; tries < 8 && !ref_hw_walk(&v, W + 8, PFEC_WRITE, false, 0, &r); tries++) {
-        enum sh_result sr = shadow_page_fault(&v, W + 8, r.pfec, &f);
-        ck_assert_msg(sr == SH_FIXED || sr == SH_EMULATE, "write to PT_K: %d", sr);
-        if (sr == SH_EMULATE)
-            ck_assert_int_eq(shadow_write_guest(&v, W + 8, &val, 8, PFEC_WRITE, &f), SH_FIXED);
-    }
-    uint64_t n;
-    ck_assert(shadow_stat_get(d, "oos_made", &n));
-    ck_assert_msg(tries < 8 && n == 1, "PT_K did not go out of sync (%u tries, oos_made %llu)",
-                  tries, (unsigned long long)n);
+    write_until_oos(&v, W + 8, (DATA + 0x1000ULL) | leaf, 8);       /* PT_K's entry 1, in AS1 */
     /* AS1 has never touched K: its l4 entry 256 is not present. */
     ck_assert(!ref_hw_walk(&v, K + 0x2000, 0, false, REF_NO_SIDE_EFFECTS, &r));
     uint64_t want = DATA + 0x80000ULL;
@@ -318,11 +317,7 @@ START_TEST(oos_snapshot_takes_written_entries)
     static struct shadow_vcpu v;
     struct sh_fault f;
     struct ref_result r;
-    sim_init(64ULL << 20, 512);
-    struct shadow_domain *d = shadow_domain_init(sim_pool_base(), sim_pool_frames());
-    ck_assert_ptr_nonnull(d);
-    ck_assert_int_eq(shadow_set_oos(d, true), 0);
-    ck_assert_int_eq(shadow_vcpu_init(&v, d), 0);
+    struct shadow_domain *d = directed_domain(&v);
     sim_guest_write(PD, PT | leaf, 4);
     for (unsigned i = 1; i < 16; i++)
         sim_guest_write(PT + 4 * i, (DATA + i * 0x1000ULL) | leaf, 4);
@@ -334,22 +329,11 @@ START_TEST(oos_snapshot_takes_written_entries)
         ck_assert(touch_hw(&v, (gva_t)i << 12, 0, &r));
         ck_assert_uint_eq(r.pa, DATA + i * 0x1000ULL);
     }
-    uint32_t val = (DATA + 0x1000) | leaf;
-    unsigned tries = 0;
-    for (; tries < 8 && !ref_hw_walk(&v, PT_VA + 4, PFEC_WRITE, false, 0, &r); tries++) {
-        enum sh_result sr = shadow_page_fault(&v, PT_VA + 4, r.pfec, &f);
-        ck_assert_msg(sr == SH_FIXED || sr == SH_EMULATE, "write to PT: %d", sr);
-        if (sr == SH_EMULATE)
-            ck_assert_int_eq(shadow_write_guest(&v, PT_VA + 4, &val, 4, PFEC_WRITE, &f), SH_FIXED);
-    }
-    uint64_t n;
-    ck_assert(shadow_stat_get(d, "oos_made", &n));
-    ck_assert_msg(tries < 8 && n == 1, "PT did not go out of sync (%u tries, oos_made %llu)",
-                  tries, (unsigned long long)n);
+    write_until_oos(&v, PT_VA + 4, (DATA + 0x1000) | leaf, 4);      /* PT's entry 1 */
     const uint32_t new3 = DATA + 0x80000, new2 = DATA + 0x90000;
     ck_assert(ref_hw_walk(&v, PT_VA + 12, PFEC_WRITE, false, 0, &r));   /* PTE 3, natively */
     sim_guest_write(PT + 12, new3 | leaf, 4);
-    val = new2 | leaf;                                                  /* PTE 2, emulated */
+    uint32_t val = new2 | leaf;                                         /* PTE 2, emulated */
     ck_assert_int_eq(shadow_write_guest(&v, PT_VA + 8, &val, 4, PFEC_WRITE, &f), SH_FIXED);
     shadow_invlpg(&v, 2 << 12);
     shadow_invlpg(&v, 3 << 12);
