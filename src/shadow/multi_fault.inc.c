@@ -294,19 +294,8 @@ static void invlpg(struct shadow_vcpu *v, gva_t va)
     va &= 0xffffffffULL;
 #endif
     uint32_t si = top_shadow(v, va);
-#if TOPS > 2
-    if (unlikely(d->noos)) {
-        /* Does this tree reach va's level 2?  Else its PTE catches up by the guest walk. */
-        uint32_t ti = si;
-        for (unsigned l = TOPS; ti != SH_NIL && l > 2; l--) {
-            slne_t e = ((slne_t *)sh_map(d, ti))[idx(va, l)];
-            ti = slne_has(e, P) ? sh_mfn_idx(d, slne_frame(e)) : SH_NIL;
-        }
-        if (ti == SH_NIL)
-            invlpg_unlinked_oos(v, va);
-    }
-#endif
-    for (unsigned l = TOPS; si != SH_NIL && l >= 1; l--) {
+    unsigned l = TOPS;
+    for (; si != SH_NIL && l >= 1; l--) {
         if (l == 1) {             /* an l1: splinter links stop above */
             /* The guest flushes va from an out-of-sync table: va's entry
              * catches up (O; only that translation must be current) and,
@@ -338,6 +327,12 @@ static void invlpg(struct shadow_vcpu *v, gva_t va)
         }
         si = ci;
     }
+#if TOPS > 2
+    /* The walk stopped above level 2 (l: where): va's PTE, if out of sync,
+     * catches up by the guest's walk. */
+    if (unlikely(d->noos) && l > 2)
+        invlpg_unlinked_oos(v, va);
+#endif
     plat_flush_va(v, va);
 }
 
