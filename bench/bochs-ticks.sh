@@ -12,8 +12,9 @@
 #   pti=on: bare, shadow).  Default: the demo and the PAE, 2-level and stress
 #   suites.  Writes $top_builddir/bench.json (BENCH_JSON), one record per run.
 #   Environment: C_EXIT (default 1350), BENCH_MODES (default "bare shadow npt"
-#   for guest kernels), BENCH_OPTS (more Umbra options for guest kernels, e.g.
-#   "oos=on prefetch=8"), UMBRA_BENCH_ELF.
+#   for guest kernels, the modes above for linux), BENCH_OPTS (more Umbra
+#   options for guest kernels, e.g. "oos=on prefetch=8"), UMBRA_BENCH_ELF
+#   (umbra-split.elf: Umbra's ticks also split by the kind of shadow work).
 #   Exits 1 if a run did not finish (no tick count or no final status).
 . "${top_srcdir:-$(dirname "$0")/..}/test/e2e/lib.sh"
 G="$top_builddir/test/guests"
@@ -47,8 +48,8 @@ for g in "$@"; do
     case "$g" in
     linux|linux-pti)
         sh "$top_srcdir/test/linux/build.sh" "$LX" >/dev/null || { echo "bench: could not build the Linux guest"; exit 1; }
-        kargs=$LINUX_KARGS modes="bare npt shadow"
-        [ "$g" = linux-pti ] && kargs="$kargs pti=on" modes="bare shadow"
+        kargs=$LINUX_KARGS modes=${BENCH_MODES:-bare npt shadow}
+        [ "$g" = linux-pti ] && kargs="$kargs pti=on" modes=${BENCH_MODES:-bare shadow}
         for mode in $modes; do
             if [ "$mode" = bare ]; then
                 # Bare, the ryzen model offers MONITORX, whose MWAITX Bochs never wakes (test/linux/README.md).

@@ -23,6 +23,7 @@ C_EXIT_SOURCE = os.environ.get(
 RE_TICKS = re.compile(r"^run-guest: bochs ticks=(\d+)")
 RE_EXIT = re.compile(r"^umbra: exits: ([a-z0-9-]+)=(\d+)$")
 RE_HTICKS = re.compile(r"^umbra: exit-ticks: ([a-z0-9-]+)=(\d+) mean=\d+$")
+RE_SPLIT = re.compile(r"^umbra: exit-split: ([a-z0-9-]+/[a-z]+)=(\d+) n=(\d+) mean=\d+$")   # umbra-split.elf
 RE_COUNTER = re.compile(r"^umbra: shadow: ([a-z_0-9]+)=(\d+)$")           # summary=full
 RE_GROUPED = re.compile(r"^umbra: shadow: \[[a-z0-9]+\] ((?:[a-z_0-9]+=\d+ ?)+)$")   # the default
 RE_FLUSH = re.compile(r"^umbra: tlb: full flushes=(\d+)$")
@@ -31,7 +32,7 @@ RE_STATUS = re.compile(r"^umbra: exit reason=(\S+) status=(\d+)")
 
 def record(guest, mode, path):
     rec = {"guest": guest, "mode": mode, "ticks": None, "exits": {}, "handler_ticks": {},
-           "counters": {}, "exit_reason": None}
+           "handler_split": {}, "counters": {}, "exit_reason": None}
     with open(path, errors="replace") as f:
         for line in f:
             line = line.rstrip("\r\n")
@@ -46,6 +47,10 @@ def record(guest, mode, path):
             m = RE_HTICKS.match(line)
             if m:
                 rec["handler_ticks"][m.group(1)] = int(m.group(2))
+                continue
+            m = RE_SPLIT.match(line)
+            if m:
+                rec["handler_split"][m.group(1)] = {"ticks": int(m.group(2)), "exits": int(m.group(3))}
                 continue
             m = RE_COUNTER.match(line)
             if m:
@@ -113,6 +118,11 @@ def summary(runs_path, out_path):
             per = sorted(r["handler_ticks"].items(), key=lambda kv: -kv[1])
             print("bench:   %s %s umbra ticks per reason: %s" % (r["guest"], r["mode"], " ".join(
                 "%s=%d/%d" % (k, v, v // max(r["exits"].get(k, 1), 1)) for k, v in per)))
+        if r.get("handler_split"):
+            per = sorted(r["handler_split"].items(), key=lambda kv: -kv[1]["ticks"])
+            print("bench:   %s %s umbra ticks by shadow work: %s" % (r["guest"], r["mode"], " ".join(
+                "%s=%d/%d(n=%d)" % (k, v["ticks"], v["ticks"] // max(v["exits"], 1), v["exits"])
+                for k, v in per)))
         c = r["counters"]
         keys = ["fault_fixed", "fault_reflected", "fault_emulated_pt", "unshadows", "cr3_hits",
                 "cr3_misses", "reclaim_unpins", "tlb_full_flushes"]

@@ -275,4 +275,26 @@ const char *shadow_stat_group(const char *name);
  * and the monitor, not for a hot path. */
 bool shadow_stat_get(const struct shadow_domain *d, const char *name, uint64_t *value);
 
+/*
+ * What kind of shadow work an interval did, for the split exit profile
+ * (umbra-split.elf, src/svm/exitprof.h): the counters that tell the kinds
+ * apart, read at both ends.  shadow_work_class() names the costliest kind
+ * whose counter moved, in this order: a shadow made (a CR3 miss, a new l1 and
+ * its prefetch), an unshadow, an emulated page-table write (decode and
+ * revalidation), a table taken out of sync (its snapshot), a resync of an
+ * out-of-sync table (compared with its snapshot unless the D test found it
+ * clean, or one entry at an INVLPG), a fault reflected to the guest, guest
+ * A/D bits set; else "plain" (a fill, a hit, a spurious fault).
+ */
+struct shadow_marks {
+    uint64_t made, unshadows, emulated, oos_made, compares, reflected, ad_set;
+};
+void shadow_get_marks(const struct shadow_domain *d, struct shadow_marks *m);
+enum shadow_work {
+    SHW_MADE, SHW_UNSHADOW, SHW_EMULATE, SHW_UNSYNC, SHW_RESYNC, SHW_REFLECT, SHW_AD, SHW_PLAIN,
+    SHW_NCLASS
+};
+enum shadow_work shadow_work_class(const struct shadow_marks *a, const struct shadow_marks *b);
+const char *shadow_work_name(enum shadow_work w);
+
 #endif

@@ -76,3 +76,47 @@ bool shadow_stat_get(const struct shadow_domain *d, const char *name, uint64_t *
         }
     return false;
 }
+
+/* The split exit profile's marks (shadow.h): plain counter reads, no side effect. */
+void shadow_get_marks(const struct shadow_domain *d, struct shadow_marks *m)
+{
+    uint64_t made = 0;
+    for (unsigned t = SH_T_L1_32; t <= SH_T_PHYS_L2; t++)
+        made += d->c.made[t];
+    m->made = made;
+    m->unshadows = d->c.unshadows;
+    m->emulated = d->c.fault_emulated_pt + d->c.fault_emulated_wp0;
+    m->oos_made = d->c.oos_made;
+    m->compares = d->c.oos_resyncs - d->c.oos_resync_clean;
+    m->reflected = d->c.fault_reflected;
+    m->ad_set = d->c.ad_set;
+}
+
+enum shadow_work shadow_work_class(const struct shadow_marks *a, const struct shadow_marks *b)
+{
+    if (b->made != a->made)
+        return SHW_MADE;
+    if (b->unshadows != a->unshadows)
+        return SHW_UNSHADOW;
+    if (b->emulated != a->emulated)
+        return SHW_EMULATE;
+    if (b->oos_made != a->oos_made)
+        return SHW_UNSYNC;
+    if (b->compares != a->compares)
+        return SHW_RESYNC;
+    if (b->reflected != a->reflected)
+        return SHW_REFLECT;
+    if (b->ad_set != a->ad_set)
+        return SHW_AD;
+    return SHW_PLAIN;
+}
+
+const char *shadow_work_name(enum shadow_work w)
+{
+    static const char *const names[SHW_NCLASS] = {
+        [SHW_MADE] = "made", [SHW_UNSHADOW] = "unshadow", [SHW_EMULATE] = "emulate",
+        [SHW_UNSYNC] = "unsync", [SHW_RESYNC] = "resync", [SHW_REFLECT] = "reflect",
+        [SHW_AD] = "ad", [SHW_PLAIN] = "plain",
+    };
+    return (unsigned)w < SHW_NCLASS ? names[w] : "?";
+}

@@ -198,9 +198,9 @@ unsigned svm_run_guest(struct svm_vcpu *v, uint32_t entry, uint32_t info)
                 v->last_inj_rip = vm->save.rip;
             }
             v->run_rip = vm->save.rip;
-            exitprof_entry(vm->ctl.exitcode);
+            exitprof_entry(v, vm->ctl.exitcode);
             svm_vmrun(v);
-            exitprof_exit();
+            exitprof_exit(v);
             vm->ctl.tlb_control = 0;
             vm->ctl.eventinj = 0;
             vm->ctl.intercept_misc1 |= INTERCEPT1_HLT;   /* after a native HLT wait (svm_exit_hlt) */
