@@ -592,7 +592,12 @@ unsigned shadow_walk_va(struct shadow_vcpu *v, gva_t va, struct shadow_walk_info
  * a page table (or is being rewritten in bulk, cheaper unshadowed) when
  *   - a user-mode write reaches it (guest kernels keep tables supervisor-only),
  *   - SH_UNSHADOW_ZERO_RUN writes in a row from this vCPU each left the
- *     written entries zero (process teardown clearing its tables),
+ *     written entries zero (process teardown clearing its tables), or one
+ *     write of SH_UNSHADOW_BULK bytes or more did (a string store's chunk:
+ *     clear_page of a freed table, which would otherwise validate 64 entries
+ *     a chunk for eight chunks before the run unshadowed it; Linux's
+ *     preallocated PMDs, made by clear_page of frames that were PMDs of an
+ *     exited process, cost 65,283 Bochs ticks an exit that way),
  *   - SH_UNSHADOW_RUN writes in a row reach it with no fixed fault between
  *     (the table is not being used).
  * Unshadowing only drops shadows (sh_unshadow), so it is always safe.
@@ -644,7 +649,7 @@ void sh_validate_pt_write(struct shadow_vcpu *v, uint64_t gfn, unsigned off, uns
     bool zero = g != NULL;
     for (unsigned b = off & ~7u; zero && b < off + len && b < PAGE_SIZE; b++)
         zero = g[b] == 0;
-    v->pt_zero_run = zero ? v->pt_zero_run + 1 : 0;
+    v->pt_zero_run = !zero ? 0 : len >= SH_UNSHADOW_BULK ? SH_UNSHADOW_ZERO_RUN : v->pt_zero_run + 1;
     v->pt_write_run++;
     if (pfec & PFEC_USER) {
         d->c.unshadow_user++;

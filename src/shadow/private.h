@@ -54,6 +54,7 @@
 #define SH_PREALLOC     5
 #define SH_UNSHADOW_RUN 16     /* emulated writes in a row to one frame: unshadow it */
 #define SH_UNSHADOW_ZERO_RUN 8 /* ... of which each left its entries zero (teardown) */
+#define SH_UNSHADOW_BULK 64    /* one write zeroing this many bytes counts as such a run */
 #define SH_PREFETCH_ALL SHADOW_PREFETCH_ALL /* a new l1 is filled from its whole guest table */
 
 /*

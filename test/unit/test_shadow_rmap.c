@@ -220,6 +220,20 @@ START_TEST(unshadow_heuristics)
     ck_assert_uint_eq(dom->c.unshadow_zeroing, 1);
     ck_assert(!pts_shadowed());
 
+    /* A string store's chunk zeroing 64 bytes or more (clear_page) counts as
+     * the whole run; 56 bytes (seven entries) is one write of a run. */
+    ck_assert_uint_eq(touch(0x3000, 0), DATA);
+    ck_assert(pts_shadowed());
+    static const uint8_t zeros[256];
+    struct sh_fault f;
+    ck_assert_uint_eq(touch(0x200000 + 0x400, PFEC_WRITE), ~0ULL);    /* emulated */
+    ck_assert_int_eq(shadow_write_guest(v, 0x200000 + 0x400, zeros, 56, PFEC_WRITE, &f), SH_FIXED);
+    ck_assert(pts_shadowed());
+    ck_assert_uint_eq(dom->c.unshadow_zeroing, 1);
+    ck_assert_int_eq(shadow_write_guest(v, 0x200000 + 0x500, zeros, 256, PFEC_WRITE, &f), SH_FIXED);
+    ck_assert_uint_eq(dom->c.unshadow_zeroing, 2);
+    ck_assert(!pts_shadowed());
+
     /* Non-zero writes with a fixed fault between never unshadow. */
     ck_assert_uint_eq(touch(0x3000, 0), DATA);
     for (unsigned k = 0; k < 40; k++) {
