@@ -65,6 +65,8 @@ struct sh_fault {
     gva_t cr2;           /* faulting address (#PF) */
     const char *why;     /* SH_STOP diagnostic */
     uint64_t gfn;        /* SH_EMULATE from a fault: the guest frame the write goes to */
+    bool unshadowed;     /* shadow_write_guest() SH_FIXED: the write made a page table it landed in
+                            plain memory (the unshadow heuristics); set only, never cleared */
 };
 
 /*

@@ -316,6 +316,12 @@ struct x86_emu_ctxt {
     struct x86_fault fault;       /* for X86EMU_FAULT */
     uint64_t last_write_la;       /* linear address and length of the last memory write, for stats */
     unsigned last_write_len;
+    /* Set by a write callback that succeeded: the rest of a REP STOS/MOVS may
+     * run natively (its destination stopped being a write-protected page
+     * table).  The string stops after that chunk with its iterations
+     * committed and RIP at the instruction, as at a page end, and the guest
+     * re-executes it for the rest.  x86_emulate() clears it. */
+    bool string_yield;
 };
 
 /*

@@ -602,7 +602,7 @@ unsigned shadow_walk_va(struct shadow_vcpu *v, gva_t va, struct shadow_walk_info
  *     (the table is not being used).
  * Unshadowing only drops shadows (sh_unshadow), so it is always safe.
  */
-void sh_validate_pt_write(struct shadow_vcpu *v, uint64_t gfn, unsigned off, unsigned len,
+bool sh_validate_pt_write(struct shadow_vcpu *v, uint64_t gfn, unsigned off, unsigned len,
                           uint32_t pfec)
 {
     struct shadow_domain *d = v->d;
@@ -661,11 +661,11 @@ void sh_validate_pt_write(struct shadow_vcpu *v, uint64_t gfn, unsigned off, uns
         d->c.unshadow_run++;
         SH_TRACE_WHY(v, SHT_UNSHADOW, ~0ULL, gfn, ~0ULL, SHT_WHY_RUN);
     } else {
-        return;
+        return false;
     }
     v->pt_write_run = 0;
     v->pt_zero_run = 0;
-    sh_unshadow(d, gfn);
+    return sh_unshadow(d, gfn);
 }
 
 /* Bytes of an access of `left` bytes at a that lie in a's page (1..left). */
@@ -726,8 +726,8 @@ static enum sh_result guest_access(struct shadow_vcpu *v, gva_t va, void *buf, u
         char *p = (char *)sh_gmap(d, gfn) + (gpa & (PAGE_SIZE - 1));   /* RAM: translate() checked */
         if (write) {
             memcpy(p, (const char *)buf + done, n);
-            if (sh_is_pt(d, gfn))
-                sh_validate_pt_write(v, gfn, gpa & (PAGE_SIZE - 1), n, pfec);
+            if (sh_is_pt(d, gfn) && sh_validate_pt_write(v, gfn, gpa & (PAGE_SIZE - 1), n, pfec))
+                out->unshadowed = true;      /* a string store may finish natively (x86emu.h) */
         } else {
             memcpy((char *)buf + done, p, n);
         }

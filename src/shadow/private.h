@@ -475,8 +475,9 @@ static inline void *sh_oos_snap(struct shadow_domain *d, const struct sh_oos *o)
 unsigned long sh_oos_audit(struct shadow_domain *d);
 
 /* Revalidate every shadow of gfn after the guest wrote [off, off+len) with
- * access rights pfec (PFEC_USER: a user-mode write); may unshadow gfn. */
-void sh_validate_pt_write(struct shadow_vcpu *v, uint64_t gfn, unsigned off, unsigned len,
+ * access rights pfec (PFEC_USER: a user-mode write); may unshadow gfn:
+ * true if it did and gfn is no page table any more. */
+bool sh_validate_pt_write(struct shadow_vcpu *v, uint64_t gfn, unsigned off, unsigned len,
                           uint32_t pfec);
 
 /* ---- entry helpers for the per-mode walkers (multi.c) ---- */

@@ -59,7 +59,10 @@ static int cb_write(struct x86_emu_ctxt *c, uint64_t la, const void *src, unsign
 {
     struct svm_emu *e = emu_of(c);
     struct sh_fault sf = { 0 };
-    return from_shadow(e, shadow_write_guest(e->v->sh, la, src, len, pfec | ac_flag(e), &sf), &sf, f);
+    int rc = from_shadow(e, shadow_write_guest(e->v->sh, la, src, len, pfec | ac_flag(e), &sf), &sf, f);
+    if (rc == X86EMU_OK && sf.unshadowed)
+        c->string_yield = true;    /* the rest of a REP store goes native */
+    return rc;
 }
 
 /*

@@ -463,6 +463,7 @@ enum x86emu_result x86_emulate(struct x86_emu_ctxt *c)
 
     e.pfec = c->regs->cpl == 3 ? PFEC_USER : 0;
     c->last_write_len = 0;
+    c->string_yield = false;
     if ((rc = fetch(c, &e.r, e.pfec, buf, &avail)))
         return rc;
     switch (x86_decode_memo(c->memo, buf, avail, c->mode, &c->insn)) {

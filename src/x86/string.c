@@ -8,7 +8,9 @@
  * register file (rCX, rDI, rSI) is committed to the caller, so a fault in a
  * later chunk leaves exactly the state the CPU leaves: completed iterations
  * done, RIP still at the instruction.  When the count is not exhausted RIP
- * is not advanced and the guest re-executes the instruction for the rest.
+ * is not advanced and the guest re-executes the instruction for the rest:
+ * also when a write callback says the destination is plain memory now
+ * (string_yield: the shadow unshadowed the page table being cleared).
  */
 #include "x86priv.h"
 #include <umbra/x86.h>
@@ -133,6 +135,8 @@ int x86_emu_string(struct x86_emu_ctxt *c, struct x86_regs *r, const struct x86_
         if (rep)
             r->gpr[X86_RCX] = reg_update(r->gpr[X86_RCX], count, asz);
         *c->regs = *r;   /* completed iterations stand even if a later chunk faults */
+        if (c->string_yield)
+            break;       /* the rest runs natively (x86emu.h) */
     }
     *done = count == 0;
     return X86EMU_OK;

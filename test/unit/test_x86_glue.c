@@ -28,6 +28,7 @@ static gva_t last_va;
 static unsigned last_len;
 static uint32_t last_pfec, read_pfec;
 static const struct shadow_vcpu *last_v;
+static unsigned unshadow_at;        /* the write (1-based) that reports its table unshadowed; 0: none */
 
 static enum sh_result outcome(struct shadow_vcpu *v, gva_t va, unsigned len, uint32_t pfec,
                               struct sh_fault *out)
@@ -64,6 +65,8 @@ enum sh_result shadow_write_guest(struct shadow_vcpu *v, gva_t va, const void *s
     enum sh_result r = outcome(v, va, len, pfec, out);
     if (r == SH_FIXED)
         memcpy(guest + va, src, len);
+    if (r == SH_FIXED && writes == unshadow_at)
+        out->unshadowed = true;
     return r;
 }
 
@@ -107,6 +110,7 @@ static void pae_guest(struct svm_emu *e)
     e->c = (struct x86_emu_ctxt){ .ops = &svm_emu_shadow_ops, .regs = &e->r, .mode = X86_MODE_PROT32 };
     next_result = SH_FIXED;
     reads = writes = cmpxchgs = 0;
+    unshadow_at = 0;
     last_v = NULL;
 }
 
@@ -218,6 +222,39 @@ START_TEST(ac_flag_reaches_the_shadow)
 }
 END_TEST
 
+/* rep stosd over a page table (clear_page): 256-byte chunks until a write's
+ * table is unshadowed, then the rest is the guest's, natively: iterations
+ * done committed, RIP still at the instruction; without it, the whole page. */
+static void pae_clear_page(struct svm_emu *e)
+{
+    pae_guest(e);
+    memcpy(guest + 0x1000, "\xf3\xab", 2);            /* rep stosd */
+    memset(guest + 0x6000, 0xee, 0x1000);
+    e->r.gpr[X86_RDI] = 0x6000;
+    e->r.gpr[X86_RCX] = 1024;
+    e->r.gpr[X86_RAX] = 0;
+}
+
+START_TEST(string_yields_after_unshadow)
+{
+    struct svm_emu e;
+    pae_clear_page(&e);
+    unshadow_at = 2;
+    ck_assert_int_eq(x86_emulate(&e.c), X86EMU_OK);
+    ck_assert_uint_eq(writes, 2);
+    ck_assert_uint_eq(e.r.gpr[X86_RCX], 1024 - 2 * 64);
+    ck_assert_uint_eq(e.r.gpr[X86_RDI], 0x6000 + 2 * 256);
+    ck_assert_uint_eq(e.r.rip, 0x1000);
+    ck_assert_uint_eq(guest[0x6000 + 511], 0);
+    ck_assert_uint_eq(guest[0x6000 + 512], 0xee);
+    pae_clear_page(&e);
+    ck_assert_int_eq(x86_emulate(&e.c), X86EMU_OK);
+    ck_assert_uint_eq(writes, 16);
+    ck_assert_uint_eq(e.r.gpr[X86_RCX], 0);
+    ck_assert_uint_eq(e.r.rip, 0x1002);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("x86_glue");
@@ -228,6 +265,7 @@ int main(void)
     tcase_add_test(tc, reflect_gp_has_error_zero);
     tcase_add_test(tc, stop_becomes_unhandled);
     tcase_add_test(tc, ac_flag_reaches_the_shadow);
+    tcase_add_test(tc, string_yields_after_unshadow);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK);
