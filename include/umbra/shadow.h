@@ -288,14 +288,15 @@ bool shadow_stat_get(const struct shadow_domain *d, const char *name, uint64_t *
  * clean, or one entry at an INVLPG), a fault reflected to the guest, guest
  * A/D bits set; else "plain" (a fill, a hit, a spurious fault).
  */
-struct shadow_marks {
-    uint64_t made, unshadows, emulated, oos_made, compares, reflected, ad_set;
-};
-void shadow_get_marks(const struct shadow_domain *d, struct shadow_marks *m);
 enum shadow_work {
     SHW_MADE, SHW_UNSHADOW, SHW_EMULATE, SHW_UNSYNC, SHW_RESYNC, SHW_REFLECT, SHW_AD, SHW_PLAIN,
     SHW_NCLASS
 };
+/* n[w]: the counter that moves when work w is done, in the priority order above. */
+struct shadow_marks {
+    uint64_t n[SHW_PLAIN];
+};
+void shadow_get_marks(const struct shadow_domain *d, struct shadow_marks *m);
 enum shadow_work shadow_work_class(const struct shadow_marks *a, const struct shadow_marks *b);
 const char *shadow_work_name(enum shadow_work w);
 

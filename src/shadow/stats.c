@@ -83,32 +83,22 @@ void shadow_get_marks(const struct shadow_domain *d, struct shadow_marks *m)
     uint64_t made = 0;
     for (unsigned t = SH_T_L1_32; t <= SH_T_PHYS_L2; t++)
         made += d->c.made[t];
-    m->made = made;
-    m->unshadows = d->c.unshadows;
-    m->emulated = d->c.fault_emulated_pt + d->c.fault_emulated_wp0;
-    m->oos_made = d->c.oos_made;
-    m->compares = d->c.oos_resyncs - d->c.oos_resync_clean;
-    m->reflected = d->c.fault_reflected;
-    m->ad_set = d->c.ad_set;
+    m->n[SHW_MADE] = made;
+    m->n[SHW_UNSHADOW] = d->c.unshadows;
+    m->n[SHW_EMULATE] = d->c.fault_emulated_pt + d->c.fault_emulated_wp0;
+    m->n[SHW_UNSYNC] = d->c.oos_made;
+    m->n[SHW_RESYNC] = d->c.oos_resyncs - d->c.oos_resync_clean;
+    m->n[SHW_REFLECT] = d->c.fault_reflected;
+    m->n[SHW_AD] = d->c.ad_set;
 }
 
+/* The first kind, in priority order, whose counter moved between a and b. */
 enum shadow_work shadow_work_class(const struct shadow_marks *a, const struct shadow_marks *b)
 {
-    if (b->made != a->made)
-        return SHW_MADE;
-    if (b->unshadows != a->unshadows)
-        return SHW_UNSHADOW;
-    if (b->emulated != a->emulated)
-        return SHW_EMULATE;
-    if (b->oos_made != a->oos_made)
-        return SHW_UNSYNC;
-    if (b->compares != a->compares)
-        return SHW_RESYNC;
-    if (b->reflected != a->reflected)
-        return SHW_REFLECT;
-    if (b->ad_set != a->ad_set)
-        return SHW_AD;
-    return SHW_PLAIN;
+    unsigned w = 0;
+    while (w < SHW_PLAIN && a->n[w] == b->n[w])
+        w++;
+    return (enum shadow_work)w;
 }
 
 const char *shadow_work_name(enum shadow_work w)

@@ -69,8 +69,8 @@ static inline void exitprof_exit(struct svm_vcpu *v)
 /* Right before VMRUN: charge the time since the exit to its code. */
 static inline void exitprof_entry(struct svm_vcpu *v, uint64_t exitcode)
 {
-    uint64_t t = exitprof_rdtsc() - exitprof_t0;
     if (exitprof_t0 && exitcode < VMEXIT_TABLE_SIZE) {
+        uint64_t t = exitprof_rdtsc() - exitprof_t0;     /* first: the split's reads stay outside */
         exitprof_ticks[exitcode] += t;
 #if UMBRA_EXIT_PROFILE == 2
         int s = exitprof_slot(exitcode);
